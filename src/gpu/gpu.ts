@@ -1,0 +1,357 @@
+// The GPU runtime every op runs on, the same in a browser and in Node: compiled-once pipelines,
+// cached uniforms and bind groups, a buffer pool, one command encoder that collects a whole step's
+// dispatches, read-back, GPU timing and error reporting.
+import { BufferPool } from './pool.ts';
+import { specialize, type Defines } from './shader.ts';
+import { Tensor, sizeOf, type Shape } from './tensor.ts';
+
+export interface GpuInfo {
+  /** Human-readable adapter description, e.g. "llvmpipe (LLVM 19.1.7, 256 bits) (vulkan)". */
+  description: string;
+  vendor: string;
+  architecture: string;
+  hasTimestamps: boolean;
+}
+
+export interface DispatchArgs {
+  /** File name in shaders/ without the extension. */
+  shader: string;
+  entry: string;
+  defines?: Defines;
+  /** Small parameter block bound at binding 0 (u32/f32 words). Cached by content: values that
+   * change every step must instead go in a buffer written with gpu.write(). */
+  params?: Uint32Array | Float32Array | ArrayBuffer;
+  /** Storage bindings, bound at 1, 2, … in this order. */
+  buffers: (Tensor | GPUBuffer | GPUBufferBinding)[];
+  workgroups: readonly [number, number?, number?];
+}
+
+/** Largest count of workgroups along one dimension (WebGPU's default limit). */
+export const MAX_WORKGROUPS = 65535;
+
+let nextId = 1;
+
+export class Gpu {
+  readonly pool: BufferPool;
+  /** Dispatches encoded since construction, for profiling. */
+  dispatchCount = 0;
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private uniforms = new Map<string, GPUBuffer>();
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private ids = new WeakMap<object, number>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private errors: string[] = [];
+  private lost: string | null = null;
+  private staging: GPUBuffer | null = null;
+  private one: Tensor | null = null;
+  private timer: { querySet: GPUQuerySet; resolve: GPUBuffer; read: GPUBuffer } | null = null;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly info: GpuInfo,
+    private shaderSources: Record<string, string>,
+  ) {
+    this.pool = new BufferPool(device);
+    device.addEventListener('uncapturederror', (event) => {
+      this.errors.push((event as GPUUncapturedErrorEvent).error.message);
+    });
+    device.lost.then((reason) => {
+      if (reason.reason === 'destroyed') return;
+      this.lost = `GPU device lost (${reason.reason}): ${reason.message}. Reload the page or restart the process; if it repeats, lower the batch size.`;
+      console.error(this.lost);
+    });
+  }
+
+  // ---------------------------------------------------------------- tensors and buffers
+
+  /** A transient tensor from the pool, uninitialised; it returns to the pool at endStep(). */
+  empty(shape: Shape, requiresGrad = false): Tensor {
+    checkShape('empty', shape);
+    const buffer = this.pool.acquire(sizeOf(shape) * 4);
+    return new Tensor(this, shape, buffer, 0, requiresGrad, true);
+  }
+
+  /** A persistent tensor that owns its buffer (parameters, optimizer state, test inputs). */
+  persistent(shape: Shape, data?: ArrayLike<number>, label = 'tensor'): Tensor {
+    checkShape('persistent', shape);
+    const size = sizeOf(shape);
+    if (data && data.length !== size) {
+      throw new Error(`persistent(${label}): shape [${shape}] holds ${size} values but ${data.length} were given`);
+    }
+    const buffer = this.device.createBuffer({
+      size: Math.max(16, Math.ceil((size * 4) / 16) * 16),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      label,
+    });
+    if (data) this.device.queue.writeBuffer(buffer, 0, data instanceof Float32Array ? data : new Float32Array(data));
+    return new Tensor(this, shape, buffer, 0, false, false);
+  }
+
+  /** A persistent scalar 1, the gradient that backward() starts from. */
+  persistentOne(): Tensor {
+    return (this.one ??= this.persistent([1], [1], 'one'));
+  }
+
+  /** Writes values into a tensor (or buffer) now, in queue order with submitted work. */
+  write(target: Tensor | GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    if (target instanceof Tensor) {
+      this.device.queue.writeBuffer(target.buffer, target.byteOffset + byteOffset, data as GPUAllowSharedBufferSource);
+    } else {
+      this.device.queue.writeBuffer(target, byteOffset, data as GPUAllowSharedBufferSource);
+    }
+  }
+
+  /** Returns every transient tensor's buffer to the pool; call once a step's work is encoded. */
+  endStep(): void {
+    this.submit();
+    this.pool.releaseAll();
+  }
+
+  // ---------------------------------------------------------------- pipelines and dispatch
+
+  pipeline(shader: string, entry: string, defines: Defines = {}): GPUComputePipeline {
+    const key = `${shader}|${entry}|${JSON.stringify(defines)}`;
+    let pipeline = this.pipelines.get(key);
+    if (pipeline) return pipeline;
+    const file = `shaders/${shader}.wgsl`;
+    const source = this.shaderSources[shader];
+    if (source === undefined) {
+      throw new Error(`no shader ${file}; known: ${Object.keys(this.shaderSources).join(', ')}`);
+    }
+    const code = specialize(file, source, defines);
+    const module = this.device.createShaderModule({ code, label: file });
+    module.getCompilationInfo().then((info) => {
+      const errors = info.messages.filter((m) => m.type === 'error');
+      if (errors.length) {
+        const lines = errors.map((m) => `  ${file}:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
+        this.errors.push(`WGSL compilation failed for ${file} (defines ${JSON.stringify(defines)}):\n${lines}`);
+      }
+    });
+    pipeline = this.device.createComputePipeline({
+      layout: 'auto',
+      compute: { module, entryPoint: entry },
+      label: `${shader}.${entry}`,
+    });
+    this.pipelines.set(key, pipeline);
+    return pipeline;
+  }
+
+  /** Records one compute dispatch into the current step's command encoder. */
+  dispatch(args: DispatchArgs): void {
+    if (this.lost) throw new Error(this.lost);
+    const pipeline = this.pipeline(args.shader, args.entry, args.defines);
+    const entries: GPUBindGroupEntry[] = [];
+    if (args.params) entries.push({ binding: 0, resource: { buffer: this.uniform(args.params) } });
+    args.buffers.forEach((b, i) => {
+      const resource = b instanceof Tensor ? b.binding : isGpuBuffer(b) ? { buffer: b } : b;
+      entries.push({ binding: i + 1, resource });
+    });
+    const [x, y = 1, z = 1] = args.workgroups;
+    if (x > MAX_WORKGROUPS || y > MAX_WORKGROUPS || z > MAX_WORKGROUPS) {
+      throw new Error(`${args.shader}.${args.entry}: dispatch of ${x}×${y}×${z} workgroups exceeds ${MAX_WORKGROUPS} per dimension`);
+    }
+    if (x === 0 || y === 0 || z === 0) return;
+    const bindGroup = this.bindGroup(pipeline, entries);
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.dispatchCount++;
+  }
+
+  /** Runs a command outside compute passes (copies, clears) in encoder order. */
+  encode(fn: (encoder: GPUCommandEncoder) => void): void {
+    this.endPass();
+    fn(this.commandEncoder());
+  }
+
+  /** Fills a tensor with zeros, in order with the dispatches around it. */
+  zero(t: Tensor): void {
+    this.encode((e) => e.clearBuffer(t.buffer, t.byteOffset, Math.ceil(t.byteLength / 4) * 4));
+  }
+
+  copy(src: Tensor, dst: Tensor): void {
+    if (src.size !== dst.size) throw new Error(`copy: sizes differ, ${src} vs ${dst}`);
+    this.encode((e) => e.copyBufferToBuffer(src.buffer, src.byteOffset, dst.buffer, dst.byteOffset, src.byteLength));
+  }
+
+  /** Submits everything encoded so far as one command buffer. */
+  submit(): void {
+    this.endPass();
+    if (!this.encoder) return;
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+  }
+
+  /** Waits for all submitted work and throws the first validation or compilation error seen. */
+  async sync(): Promise<void> {
+    this.submit();
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwErrors();
+  }
+
+  /** Copies a tensor back to the CPU (submits pending work first). */
+  async read(t: Tensor): Promise<Float32Array> {
+    const bytes = t.byteLength;
+    const staging = this.stagingBuffer(bytes);
+    this.encode((e) => e.copyBufferToBuffer(t.buffer, t.byteOffset, staging, 0, bytes));
+    this.submit();
+    await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+    const out = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
+    staging.unmap();
+    this.throwErrors();
+    return out;
+  }
+
+  /** GPU time in milliseconds of the work `fn` encodes, from timestamp queries. Null where the
+   * adapter has none: the caller then uses the wall clock. */
+  async timeGpu(fn: () => void): Promise<number | null> {
+    if (!this.info.hasTimestamps) {
+      fn();
+      await this.sync();
+      return null;
+    }
+    const timer = (this.timer ??= {
+      querySet: this.device.createQuerySet({ type: 'timestamp', count: 2 }),
+      resolve: this.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+      read: this.device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ }),
+    });
+    this.encode((e) => e.beginComputePass({ timestampWrites: { querySet: timer.querySet, beginningOfPassWriteIndex: 0 } }).end());
+    fn();
+    this.encode((e) => {
+      e.beginComputePass({ timestampWrites: { querySet: timer.querySet, endOfPassWriteIndex: 1 } }).end();
+      e.resolveQuerySet(timer.querySet, 0, 2, timer.resolve, 0);
+      e.copyBufferToBuffer(timer.resolve, 0, timer.read, 0, 16);
+    });
+    this.submit();
+    await timer.read.mapAsync(GPUMapMode.READ);
+    const [begin, end] = new BigUint64Array(timer.read.getMappedRange().slice(0));
+    timer.read.unmap();
+    this.throwErrors();
+    return Number(end - begin) / 1e6;
+  }
+
+  destroy(): void {
+    this.pool.destroy();
+    this.device.destroy();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private throwErrors(): void {
+    if (this.lost) throw new Error(this.lost);
+    if (this.errors.length) {
+      const all = this.errors.splice(0);
+      throw new Error(`WebGPU error: ${all.join('\n')}`);
+    }
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    return (this.encoder ??= this.device.createCommandEncoder());
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    return (this.pass ??= this.commandEncoder().beginComputePass());
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  private stagingBuffer(bytes: number): GPUBuffer {
+    if (!this.staging || this.staging.size < bytes) {
+      this.staging?.destroy();
+      this.staging = this.device.createBuffer({
+        size: Math.max(1 << 16, Math.ceil(bytes / 256) * 256),
+        usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
+        label: 'staging',
+      });
+    }
+    return this.staging;
+  }
+
+  private uniform(data: Uint32Array | Float32Array | ArrayBuffer): GPUBuffer {
+    const words = new Uint32Array(data instanceof ArrayBuffer ? data : data.buffer, data instanceof ArrayBuffer ? 0 : data.byteOffset, data.byteLength / 4);
+    const key = words.join(',');
+    let buffer = this.uniforms.get(key);
+    if (!buffer) {
+      buffer = this.device.createBuffer({
+        size: Math.max(16, Math.ceil(words.byteLength / 16) * 16),
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        label: 'params',
+      });
+      this.device.queue.writeBuffer(buffer, 0, words);
+      this.uniforms.set(key, buffer);
+    }
+    return buffer;
+  }
+
+  private bindGroup(pipeline: GPUComputePipeline, entries: GPUBindGroupEntry[]): GPUBindGroup {
+    let key = `${this.id(pipeline)}`;
+    for (const e of entries) {
+      const r = e.resource as GPUBufferBinding;
+      key += `|${this.id(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`;
+    }
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+      this.bindGroups.set(key, group);
+    }
+    return group;
+  }
+
+  private id(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) this.ids.set(o, (id = nextId++));
+    return id;
+  }
+}
+
+function isGpuBuffer(b: unknown): b is GPUBuffer {
+  return typeof (b as GPUBuffer).mapAsync === 'function';
+}
+
+function checkShape(op: string, shape: Shape): void {
+  if (shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw new Error(`${op}: shape [${shape}] must be a non-empty list of positive integers`);
+  }
+}
+
+/** Workgroup counts for `n` invocations of `perGroup` each, folded into 2-D past 65535 groups;
+ * shaders recover the flat index as gid.x + gid.y * num_workgroups.x * WG. */
+export function grid1d(n: number, perGroup: number): [number, number, number] {
+  const groups = Math.ceil(n / perGroup);
+  if (groups <= MAX_WORKGROUPS) return [groups, 1, 1];
+  const y = Math.ceil(groups / MAX_WORKGROUPS);
+  return [Math.ceil(groups / y), y, 1];
+}
+
+/** Device limits unmix asks for: as much as the adapter allows of what big batches need. */
+export function requiredLimits(adapter: GPUAdapter): Record<string, number> {
+  const l = adapter.limits;
+  return {
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+  };
+}
+
+/** Creates the device from an adapter with the features and limits unmix uses. */
+export async function openDevice(adapter: GPUAdapter, shaderSources: Record<string, string>): Promise<Gpu> {
+  const hasTimestamps = adapter.features.has('timestamp-query');
+  const device = await adapter.requestDevice({
+    requiredFeatures: hasTimestamps ? ['timestamp-query'] : [],
+    requiredLimits: requiredLimits(adapter),
+  });
+  const a = adapter.info;
+  const description = [a?.description || a?.device || 'unknown adapter', a?.vendor ? `(${a.vendor})` : '']
+    .filter(Boolean)
+    .join(' ');
+  return new Gpu(device, { description, vendor: a?.vendor ?? '', architecture: a?.architecture ?? '', hasTimestamps }, shaderSources);
+}

@@ -1,0 +1,60 @@
+// Node entry to the runtime: Dawn (npm `webgpu`) on whatever Vulkan driver is installed; on a
+// machine without a GPU that is Mesa's lavapipe. Shaders are read from shaders/ on disk.
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openDevice, type Gpu } from './gpu.ts';
+
+const SHADER_DIR = fileURLToPath(new URL('../../shaders/', import.meta.url));
+const LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json';
+// Where a discrete GPU's driver registers itself; Mesa's own ICDs (intel, radeon, virtio) are ignored.
+const VENDOR_ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/nvidia/share/vulkan/icd.d'];
+
+const INSTALL_HINT =
+  'Install a Vulkan driver: on Debian 12, Mesa >= 24 from bookworm-backports ' +
+  '(apt-get install -t bookworm-backports mesa-vulkan-drivers; see README), or a GPU vendor driver.';
+
+export function loadShaderSources(dir = SHADER_DIR): Record<string, string> {
+  const sources: Record<string, string> = {};
+  for (const f of readdirSync(dir)) {
+    if (f.endsWith('.wgsl')) sources[f.slice(0, -5)] = readFileSync(join(dir, f), 'utf8');
+  }
+  return sources;
+}
+
+/** Points the Vulkan loader at lavapipe when no vendor driver is installed (Dawn then finds only
+ * the CPU driver and never trips over half-installed ones), and gives Dawn the runtime dir it needs. */
+function prepareEnvironment(): void {
+  if (!process.env.XDG_RUNTIME_DIR) {
+    const dir = join(tmpdir(), `unmix-runtime-${process.getuid?.() ?? 0}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  }
+  if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) return;
+  const vendor = VENDOR_ICD_DIRS.some((d) => existsSync(d) && readdirSync(d).some((f) => /nvidia/i.test(f)));
+  if (!vendor && existsSync(LAVAPIPE_ICD)) process.env.VK_ICD_FILENAMES = LAVAPIPE_ICD;
+}
+
+let dawn: GPU | null = null;
+
+export async function createNodeGpu(): Promise<Gpu> {
+  prepareEnvironment();
+  let webgpu: typeof import('webgpu');
+  try {
+    webgpu = await import('webgpu');
+  } catch (e) {
+    throw new Error(`WebGPU for Node is missing: run \`npm ci\` to install the \`webgpu\` package (Dawn). (${(e as Error).message})`);
+  }
+  Object.assign(globalThis, webgpu.globals);
+  dawn ??= webgpu.create([]) as GPU;
+  const adapter = await dawn.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error(`No WebGPU adapter found by Dawn. ${INSTALL_HINT}`);
+  return openDevice(adapter, loadShaderSources());
+}
+
+/** Lets Node exit: Dawn keeps the event loop alive while its instance is referenced. */
+export function releaseNodeGpu(gpu: Gpu): void {
+  gpu.destroy();
+  dawn = null;
+}

@@ -1,0 +1,44 @@
+// Recycles storage buffers by size so that, after the first training step, a step allocates
+// no GPU memory: every transient tensor of step k+1 reuses a buffer released at the end of step k.
+
+export class BufferPool {
+  private free = new Map<number, GPUBuffer[]>();
+  private inUse: GPUBuffer[] = [];
+  /** Buffers created since construction; a steady-state training step leaves this unchanged. */
+  allocations = 0;
+  bytesAllocated = 0;
+
+  constructor(private device: GPUDevice) {}
+
+  /** A buffer of at least `bytes` bytes, recycled when possible. Sizes round up to 256 bytes. */
+  acquire(bytes: number, label = 'pooled'): GPUBuffer {
+    const size = Math.max(256, Math.ceil(bytes / 256) * 256);
+    const list = this.free.get(size);
+    const buffer = list?.pop() ?? this.create(size, label);
+    this.inUse.push(buffer);
+    return buffer;
+  }
+
+  /** Returns every buffer acquired since the last call to the pool. Work already encoded that uses
+   * them stays correct because the queue runs in order. */
+  releaseAll(): void {
+    for (const buffer of this.inUse) {
+      let list = this.free.get(buffer.size);
+      if (!list) this.free.set(buffer.size, (list = []));
+      list.push(buffer);
+    }
+    this.inUse = [];
+  }
+
+  destroy(): void {
+    this.releaseAll();
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+  }
+
+  private create(size: number, label: string): GPUBuffer {
+    this.allocations++;
+    this.bytesAllocated += size;
+    return this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label });
+  }
+}

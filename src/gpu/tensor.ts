@@ -1,0 +1,69 @@
+// A tensor is a shape (NCHW, f32) over a range of a GPUBuffer, plus the autograd links that
+// record how it was made. Transient tensors come from the Gpu's pool and go back to it at the
+// end of a step; persistent ones (parameters, optimizer state, datasets) own their buffer.
+import type { Gpu } from './gpu.ts';
+
+export type Shape = readonly number[];
+
+export class Tensor {
+  /** Gradient of the loss with respect to this tensor, filled by backward(). */
+  grad: Tensor | null = null;
+  /** Tensors this one was computed from (autograd edges). */
+  inputs: Tensor[] = [];
+  /** Accumulates this tensor's grad into its inputs' grads; null for leaves. */
+  backwardRule: (() => void) | null = null;
+  /** Name of the op that produced it, for error messages and debugging. */
+  op = 'leaf';
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly shape: Shape,
+    readonly buffer: GPUBuffer,
+    readonly byteOffset = 0,
+    public requiresGrad = false,
+    readonly transient = false,
+  ) {}
+
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  get byteLength(): number {
+    return this.size * 4;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** Binding resource for a bind group entry. */
+  get binding(): GPUBufferBinding {
+    return { buffer: this.buffer, offset: this.byteOffset, size: Math.max(4, this.byteLength) };
+  }
+
+  /** A view of the same memory with another shape of the same size (no copy, no autograd). */
+  reshaped(shape: Shape): Tensor {
+    if (sizeOf(shape) !== this.size) {
+      throw new Error(`reshape: cannot view [${this.shape}] (${this.size} elements) as [${shape}] (${sizeOf(shape)} elements)`);
+    }
+    return new Tensor(this.gpu, shape, this.buffer, this.byteOffset, false, false);
+  }
+
+  read(): Promise<Float32Array> {
+    return this.gpu.read(this);
+  }
+
+  toString(): string {
+    return `Tensor[${this.shape.join('×')}](${this.op})`;
+  }
+}
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function shapeString(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
