@@ -1,0 +1,60 @@
+// Concatenation along channels (U-Net skip connections): forward joins, backward splits.
+import { accumulateGrad, record } from '../autograd/graph.ts';
+import { grid1d } from '../gpu/gpu.ts';
+import { shapeString, type Shape, type Tensor } from '../gpu/tensor.ts';
+import { assertRank, assertShape } from './check.ts';
+
+const WG = 256;
+
+function checkConcatShapes(op: string, a: Shape, b: Shape): void {
+  if (a[0] !== b[0] || a[2] !== b[2] || a[3] !== b[3]) {
+    throw new Error(`${op}: a ${shapeString(a)} and b ${shapeString(b)} must agree in N, H and W (they are joined along channels)`);
+  }
+}
+
+function dispatch(entry: string, buffers: Tensor[], a: Shape, b: Shape): void {
+  const [n, ca, h, w] = a;
+  const cb = b[1];
+  const total = n * (ca + cb) * h * w;
+  buffers[0].gpu.dispatch({
+    shader: 'concat',
+    entry,
+    defines: { WG },
+    params: new Uint32Array([total, ca * h * w, cb * h * w]),
+    buffers,
+    workgroups: grid1d(total, WG),
+  });
+}
+
+/** [N,Ca,H,W] ⊕ [N,Cb,H,W] -> [N,Ca+Cb,H,W]. */
+export function concatChannelsForward(a: Tensor, b: Tensor): Tensor {
+  assertRank('concat', 'a', a, 4);
+  assertRank('concat', 'b', b, 4);
+  checkConcatShapes('concat', a.shape, b.shape);
+  const [n, ca, h, w] = a.shape;
+  const out = a.gpu.empty([n, ca + b.shape[1], h, w]);
+  dispatch('concat_forward', [a, b, out], a.shape, b.shape);
+  return out;
+}
+
+/** Splits dy [N,Ca+Cb,H,W] into da [N,Ca,H,W] and db [N,Cb,H,W]. */
+export function concatChannelsBackward(dy: Tensor, aShape: Shape, bShape: Shape): { da: Tensor; db: Tensor } {
+  checkConcatShapes('concat backward', aShape, bShape);
+  const [n, ca, h, w] = aShape;
+  assertShape('concat backward', 'dy', dy, [n, ca + bShape[1], h, w]);
+  const da = dy.gpu.empty(aShape);
+  const db = dy.gpu.empty(bShape);
+  dispatch('concat_backward', [dy, da, db], aShape, bShape);
+  return { da, db };
+}
+
+// ---------------------------------------------------------------- autograd
+
+export function concatChannels(a: Tensor, b: Tensor): Tensor {
+  const out = concatChannelsForward(a, b);
+  return record(out, 'concat', [a, b], () => {
+    const { da, db } = concatChannelsBackward(out.grad!, a.shape, b.shape);
+    accumulateGrad(a, da);
+    accumulateGrad(b, db);
+  });
+}

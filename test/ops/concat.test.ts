@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { concatChannels } from '../../src/ops/concat.ts';
+import { sizeOf } from '../../src/gpu/tensor.ts';
+import { checkOp } from '../helpers/gradcheck.ts';
+import { useGpu } from '../helpers/gpu.ts';
+import { Rng } from '../helpers/rng.ts';
+
+/** f64 reference: for each sample, a's channels then b's. */
+function concatRef(n: number, aRun: number, bRun: number) {
+  return ([a, b]: Float64Array[]) => {
+    const out = new Float64Array(n * (aRun + bRun));
+    for (let s = 0; s < n; s++) {
+      out.set(a.subarray(s * aRun, (s + 1) * aRun), s * (aRun + bRun));
+      out.set(b.subarray(s * bRun, (s + 1) * bRun), s * (aRun + bRun) + aRun);
+    }
+    return out;
+  };
+}
+
+describe('concat (channels)', () => {
+  const gpu = useGpu();
+  const rng = new Rng(5);
+  // [N, Ca, Cb, H, W]: batch 1, single elements, odd sizes, past one 256-wide workgroup, random.
+  const cases = [[1, 1, 1, 1, 1], [1, 3, 2, 5, 7], [2, 4, 5, 9, 11], [3, 1, 6, 4, 4], ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 6), rng.int(1, 6), rng.int(1, 12), rng.int(1, 12)])];
+
+  for (const [n, ca, cb, h, w] of cases) {
+    it(`[${n},${ca},${h},${w}] ⊕ [${n},${cb},${h},${w}]`, async () => {
+      const aShape = [n, ca, h, w];
+      const bShape = [n, cb, h, w];
+      await checkOp(gpu(), {
+        what: `concat ${aShape} ⊕ ${bShape}`,
+        inputs: [
+          { name: 'a', shape: aShape, data: rng.uniform(sizeOf(aShape)) },
+          { name: 'b', shape: bShape, data: rng.uniform(sizeOf(bShape)) },
+        ],
+        reference: concatRef(n, ca * h * w, cb * h * w),
+        run: ([a, b]) => concatChannels(a, b),
+      });
+    });
+  }
+
+  it('rejects tensors that differ in N, H or W, and non-NCHW tensors, before dispatching', () => {
+    const g = gpu();
+    const before = g.dispatchCount;
+    const a = g.persistent([2, 3, 4, 4]);
+    expect(() => concatChannels(a, g.persistent([2, 3, 4, 5]))).toThrow(/concat: a \[2, 3, 4, 4\] and b \[2, 3, 4, 5\] must agree in N, H and W/);
+    expect(() => concatChannels(a, g.persistent([1, 3, 4, 4]))).toThrow(/concat: a \[2, 3, 4, 4\] and b \[1, 3, 4, 4\] must agree in N, H and W/);
+    expect(() => concatChannels(a, g.persistent([3, 4, 4]))).toThrow(/concat: b must have rank 4 \(N, C, H, W\), got shape \[3, 4, 4\]/);
+    expect(g.dispatchCount).toBe(before);
+  });
+});
