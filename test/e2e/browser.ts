@@ -1,0 +1,62 @@
+// What every browser test needs: the project served by Vite on a free localhost port (a secure
+// context, so navigator.gpu exists) and Debian's Chromium, headless, with SwiftShader's WebGPU.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer, { type Browser, type Page } from 'puppeteer';
+import { createServer, type ViteDevServer } from 'vite';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+const QUIET = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const WEBGPU = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader'];
+
+export interface Session {
+  url: string;
+  browser: Browser;
+  page: Page;
+  /** Console lines and uncaught errors from the page, to print when a test fails. */
+  log: string[];
+  close(): Promise<void>;
+}
+
+/** Starts Vite and Chromium and opens `path`. `webgpu: false` launches Chromium without the WebGPU
+ * flags and also hides navigator.gpu, as in a browser that has none. */
+export async function openPage(path: string, opts: { webgpu?: boolean } = {}): Promise<Session> {
+  const webgpu = opts.webgpu ?? true;
+  const server: ViteDevServer = await createServer({
+    root: ROOT,
+    configFile: join(ROOT, 'vite.config.ts'),
+    server: { host: 'localhost', port: 0, strictPort: false, hmr: false },
+    logLevel: 'error',
+  });
+  await server.listen();
+  const url = server.resolvedUrls!.local[0];
+  const userDataDir = mkdtempSync(join(tmpdir(), 'unmix-chromium-'));
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    userDataDir,
+    args: webgpu ? [...QUIET, ...WEBGPU] : QUIET,
+  });
+  const page = await browser.newPage();
+  const log: string[] = [];
+  page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`[pageerror] ${(e as Error).message}`));
+  page.on('workercreated', (w) => w.on('console', (m) => log.push(`[worker ${m.type()}] ${m.text()}`)));
+  if (!webgpu) await page.evaluateOnNewDocument(() => delete (Navigator.prototype as { gpu?: unknown }).gpu);
+  await page.goto(new URL(path, url).href, { waitUntil: 'load' });
+  return {
+    url,
+    browser,
+    page,
+    log,
+    async close() {
+      await browser.close();
+      await server.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
