@@ -1,0 +1,46 @@
+// 2×2 max-pooling, stride 2 (the encoder's downsampling). Backward routes dy to each window's max.
+import { accumulateGrad, record } from '../autograd/graph.ts';
+import { grid1d } from '../gpu/gpu.ts';
+import { shapeString, type Tensor } from '../gpu/tensor.ts';
+import { assertRank, assertShape } from './check.ts';
+
+const WG = 256;
+
+function pooledShape(op: string, x: Tensor): [number, number, number, number] {
+  assertRank(op, 'x', x, 4);
+  const [n, c, h, w] = x.shape;
+  if (h % 2 !== 0 || w % 2 !== 0) {
+    throw new Error(`${op}: x ${shapeString(x.shape)} needs an even height and width for 2×2 windows with stride 2; pad or crop the input`);
+  }
+  return [n, c, h / 2, w / 2];
+}
+
+function dispatch(entry: string, buffers: Tensor[], outShape: number[]): void {
+  const [n, c, ho, wo] = outShape;
+  const count = n * c * ho * wo;
+  buffers[0].gpu.dispatch({ shader: 'maxpool2d', entry, defines: { WG }, params: new Uint32Array([count, ho, wo]), buffers, workgroups: grid1d(count, WG) });
+}
+
+/** [N,C,H,W] -> [N,C,H/2,W/2], the maximum of each 2×2 window. */
+export function maxPool2dForward(x: Tensor): Tensor {
+  const outShape = pooledShape('maxpool2d', x);
+  const y = x.gpu.empty(outShape);
+  dispatch('maxpool_forward', [x, y], outShape);
+  return y;
+}
+
+/** dx holds dy at each window's (first) maximum and 0 elsewhere. */
+export function maxPool2dBackward(x: Tensor, dy: Tensor): Tensor {
+  const outShape = pooledShape('maxpool2d backward', x);
+  assertShape('maxpool2d backward', 'dy', dy, outShape);
+  const dx = x.gpu.empty(x.shape);
+  dispatch('maxpool_backward', [x, dy, dx], outShape);
+  return dx;
+}
+
+// ---------------------------------------------------------------- autograd
+
+export function maxPool2d(x: Tensor): Tensor {
+  const y = maxPool2dForward(x);
+  return record(y, 'maxpool2d', [x], () => accumulateGrad(x, maxPool2dBackward(x, y.grad!)));
+}

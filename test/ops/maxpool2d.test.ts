@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { backward } from '../../src/autograd/graph.ts';
+import { maxPool2d } from '../../src/ops/maxpool2d.ts';
+import { sizeOf } from '../../src/gpu/tensor.ts';
+import { checkOp } from '../helpers/gradcheck.ts';
+import { useGpu } from '../helpers/gpu.ts';
+import { Rng } from '../helpers/rng.ts';
+
+/** f64 reference: the maximum of each 2×2 window. */
+function maxPoolRef([n, c, h, w]: number[]) {
+  return ([x]: Float64Array[]) => {
+    const ho = h / 2;
+    const wo = w / 2;
+    const y = new Float64Array(n * c * ho * wo);
+    for (let plane = 0; plane < n * c; plane++) {
+      for (let oy = 0; oy < ho; oy++) {
+        for (let ox = 0; ox < wo; ox++) {
+          const at = (dy: number, dx: number) => x[plane * h * w + (2 * oy + dy) * w + 2 * ox + dx];
+          y[(plane * ho + oy) * wo + ox] = Math.max(at(0, 0), at(0, 1), at(1, 0), at(1, 1));
+        }
+      }
+    }
+    return y;
+  };
+}
+
+/** Distinct values 0.05 apart in random order: no ties, and finite differences (h ≤ 1e-2) never
+ * change which element of a window is the maximum. */
+function distinct(rng: Rng, count: number): Float64Array {
+  const v = Float64Array.from({ length: count }, (_, i) => (i - count / 2) * 0.05);
+  for (let i = count - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [v[i], v[j]] = [v[j], v[i]];
+  }
+  return v;
+}
+
+describe('maxpool2d (2×2, stride 2)', () => {
+  const gpu = useGpu();
+  const rng = new Rng(3);
+  // Batch 1, a single window, odd output sizes, outputs past one 256-wide workgroup, random shapes.
+  const shapes = [[1, 1, 2, 2], [1, 3, 6, 10], [2, 4, 10, 14], [3, 2, 18, 6], ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 6), 2 * rng.int(1, 7), 2 * rng.int(1, 7)])];
+
+  for (const shape of shapes) {
+    it(`${shape.join('×')}`, async () => {
+      await checkOp(gpu(), {
+        what: `maxpool2d ${shape}`,
+        inputs: [{ name: 'x', shape, data: distinct(rng, sizeOf(shape)) }],
+        reference: maxPoolRef(shape),
+        run: ([x]) => maxPool2d(x),
+      });
+    });
+  }
+
+  it('routes the gradient to the first maximum on ties', async () => {
+    const g = gpu();
+    const x = g.persistent([1, 1, 2, 4], [5, 5, 1, 7, 5, 5, 7, 2]);
+    x.requiresGrad = true;
+    const y = maxPool2d(x);
+    backward(y, g.persistent([1, 1, 1, 2], [2, 3]));
+    expect([...(await y.read())]).toEqual([5, 7]);
+    expect([...(await x.grad!.read())]).toEqual([2, 0, 0, 3, 0, 0, 0, 0]);
+    g.endStep();
+  });
+
+  it('rejects odd heights or widths and non-NCHW tensors before dispatching', () => {
+    const g = gpu();
+    const before = g.dispatchCount;
+    expect(() => maxPool2d(g.persistent([2, 3, 5, 4]))).toThrow(/maxpool2d: x \[2, 3, 5, 4\] needs an even height and width/);
+    expect(() => maxPool2d(g.persistent([2, 3, 4, 7]))).toThrow(/maxpool2d: x \[2, 3, 4, 7\] needs an even height and width/);
+    expect(() => maxPool2d(g.persistent([3, 4, 4]))).toThrow(/maxpool2d: x must have rank 4 \(N, C, H, W\), got shape \[3, 4, 4\]/);
+    expect(g.dispatchCount).toBe(before);
+  });
+});
