@@ -43,7 +43,8 @@ export class Gpu {
   private pass: GPUComputePassEncoder | null = null;
   private errors: string[] = [];
   private lost: string | null = null;
-  private staging: GPUBuffer | null = null;
+  /** Idle read-back buffers. */
+  private staging: GPUBuffer[] = [];
   private one: Tensor | null = null;
   private timer: { querySet: GPUQuerySet; resolve: GPUBuffer; read: GPUBuffer } | null = null;
 
@@ -191,17 +192,22 @@ export class Gpu {
     this.throwErrors();
   }
 
-  /** Copies a tensor back to the CPU (submits pending work first). */
+  /** Copies a tensor back to the CPU (submits pending work first). Several reads may be in flight
+   * at once: each takes its own staging buffer, so a caller can start a read and keep encoding. */
   async read(t: Tensor): Promise<Float32Array> {
     const bytes = t.byteLength;
     const staging = this.stagingBuffer(bytes);
     this.encode((e) => e.copyBufferToBuffer(t.buffer, t.byteOffset, staging, 0, bytes));
     this.submit();
-    await staging.mapAsync(GPUMapMode.READ, 0, bytes);
-    const out = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
-    staging.unmap();
-    this.throwErrors();
-    return out;
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      const out = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
+      staging.unmap();
+      return out;
+    } finally {
+      this.staging.push(staging);
+      this.throwErrors();
+    }
   }
 
   /** GPU time in milliseconds of the work `fn` encodes, from timestamp queries. Null where the
@@ -261,15 +267,13 @@ export class Gpu {
   }
 
   private stagingBuffer(bytes: number): GPUBuffer {
-    if (!this.staging || this.staging.size < bytes) {
-      this.staging?.destroy();
-      this.staging = this.device.createBuffer({
-        size: Math.max(1 << 16, Math.ceil(bytes / 256) * 256),
-        usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
-        label: 'staging',
-      });
-    }
-    return this.staging;
+    const i = this.staging.findIndex((b) => b.size >= bytes);
+    if (i >= 0) return this.staging.splice(i, 1)[0];
+    return this.device.createBuffer({
+      size: Math.max(1 << 12, 2 ** Math.ceil(Math.log2(bytes))),
+      usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
+      label: 'staging',
+    });
   }
 
   private uniform(data: Uint32Array | Float32Array | ArrayBuffer): GPUBuffer {
