@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import {
+  conv2d,
+  conv2dBackwardBias,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  conv2dOutputShape,
+  type Conv2dOptions,
+} from '../../src/ops/conv2d.ts';
+import { Tensor, sizeOf } from '../../src/gpu/tensor.ts';
+import { expectClose } from '../helpers/check.ts';
+import { checkOp } from '../helpers/gradcheck.ts';
+import { useGpu } from '../helpers/gpu.ts';
+import { Rng } from '../helpers/rng.ts';
+
+/** f64 reference: y[n, co, oy, ox] = b[co] + Σ x[n, ci, oy·S - pad + ky, ox·S - pad + kx] · w[co, ci, ky, kx]. */
+function convRef(x: Float64Array, xShape: number[], w: Float64Array, wShape: number[], b: Float64Array | null, opts: Conv2dOptions): Float64Array {
+  const [n, cin, h, wd] = xShape;
+  const [cout, , k] = wShape;
+  const [, , oh, ow] = conv2dOutputShape(xShape, wShape, opts);
+  const s = opts.stride ?? 1;
+  const pad = opts.padding === 'valid' ? 0 : typeof opts.padding === 'number' ? opts.padding : (k - 1) / 2;
+  const y = new Float64Array(n * cout * oh * ow);
+  for (let b0 = 0; b0 < n; b0++)
+    for (let co = 0; co < cout; co++)
+      for (let oy = 0; oy < oh; oy++)
+        for (let ox = 0; ox < ow; ox++) {
+          let sum = b ? b[co] : 0;
+          for (let ci = 0; ci < cin; ci++)
+            for (let ky = 0; ky < k; ky++) {
+              const iy = oy * s - pad + ky;
+              if (iy < 0 || iy >= h) continue;
+              for (let kx = 0; kx < k; kx++) {
+                const ix = ox * s - pad + kx;
+                if (ix < 0 || ix >= wd) continue;
+                sum += x[((b0 * cin + ci) * h + iy) * wd + ix] * w[((co * cin + ci) * k + ky) * k + kx];
+              }
+            }
+          y[((b0 * cout + co) * oh + oy) * ow + ox] = sum;
+        }
+  return y;
+}
+
+interface Case {
+  x: number[];
+  cout: number;
+  k: number;
+  opts: Conv2dOptions;
+  bias?: boolean;
+}
+
+const describeCase = (c: Case) =>
+  `x ${c.x.join('×')} → ${c.cout} ch, ${c.k}×${c.k}, stride ${c.opts.stride ?? 1}, padding ${c.opts.padding ?? 'same'}${c.bias === false ? ', no bias' : ''}`;
+
+describe('conv2d', () => {
+  const gpu = useGpu();
+  const rng = new Rng(2024);
+
+  const cases: Case[] = [
+    { x: [1, 1, 5, 5], cout: 1, k: 3, opts: {} },
+    { x: [2, 3, 7, 9], cout: 5, k: 3, opts: { padding: 'same' } },
+    { x: [1, 6, 6, 10], cout: 9, k: 3, opts: {}, bias: false },
+    { x: [2, 5, 4, 7], cout: 3, k: 1, opts: { padding: 'valid' } },
+    { x: [1, 3, 9, 8], cout: 6, k: 5, opts: {} },
+    { x: [2, 4, 6, 5], cout: 10, k: 3, opts: { padding: 'valid' } },
+    { x: [1, 2, 5, 6], cout: 2, k: 3, opts: { padding: 2 } },
+    { x: [1, 3, 1, 7], cout: 4, k: 3, opts: {} },
+    { x: [2, 3, 9, 7], cout: 5, k: 3, opts: { stride: 2 } },
+    { x: [1, 4, 8, 10], cout: 4, k: 3, opts: { stride: 2, padding: 'valid' } },
+    { x: [2, 2, 11, 9], cout: 3, k: 5, opts: { stride: 2, padding: 1 } },
+    { x: [1, 3, 6, 7], cout: 2, k: 1, opts: { stride: 2, padding: 'same' } },
+    // Seeded random shapes.
+    ...Array.from({ length: 3 }, (): Case => {
+      const k = [1, 3, 5][rng.int(0, 2)];
+      const stride = rng.int(1, 2) as 1 | 2;
+      const padding = (['same', 'valid', rng.int(0, 2)] as const)[rng.int(0, 2)];
+      return { x: [rng.int(1, 3), rng.int(1, 6), rng.int(k, 10), rng.int(k, 10)], cout: rng.int(1, 10), k, opts: { stride, padding } };
+    }),
+  ];
+
+  for (const c of cases) {
+    it(describeCase(c), async () => {
+      const cin = c.x[1];
+      const wShape = [c.cout, cin, c.k, c.k];
+      const inputs = [
+        { name: 'x', shape: c.x, data: rng.uniform(sizeOf(c.x)) },
+        { name: 'w', shape: wShape, data: rng.uniform(sizeOf(wShape)) },
+        ...(c.bias === false ? [] : [{ name: 'b', shape: [c.cout], data: rng.uniform(c.cout) }]),
+      ];
+      // Forward: a sum of cin·K² products of O(1) values in f32; rounding grows at most linearly
+      // with the length of that sum, so atol is the default 1e-5 per 16 terms.
+      // Gradients: dW sums N·OH·OW products and dx sums Cout·K² products, each against the seed r;
+      // the same linear growth applies, per 64 terms, on top of the default tolerances.
+      const [, , oh, ow] = conv2dOutputShape(c.x, wShape, c.opts);
+      const forwardLength = cin * c.k * c.k;
+      const gradLength = Math.max(c.x[0] * oh * ow, c.cout * c.k * c.k);
+      await checkOp(gpu(), {
+        what: describeCase(c),
+        inputs,
+        reference: ([x, w, b]) => convRef(x, c.x, w, wShape, b ?? null, c.opts),
+        run: ([x, w, b]) => conv2d(x, w, b ?? null, c.opts),
+        forwardTol: { atol: 1e-5 * Math.max(1, forwardLength / 16), rtol: 1e-4 },
+        gradTol: { atol: 1e-4 * Math.max(1, gradLength / 64), rtol: 1e-3 },
+      });
+    });
+  }
+
+  it('the output shape: same keeps H×W at stride 1 and gives ceil(H/2) at stride 2', () => {
+    expect(conv2dOutputShape([8, 32, 32, 32], [64, 32, 3, 3])).toEqual([8, 64, 32, 32]);
+    expect(conv2dOutputShape([2, 3, 9, 7], [4, 3, 5, 5], { stride: 2 })).toEqual([2, 4, 5, 4]);
+    expect(conv2dOutputShape([2, 3, 9, 7], [4, 3, 3, 3], { padding: 'valid' })).toEqual([2, 4, 7, 5]);
+    expect(conv2dOutputShape([2, 3, 9, 7], [4, 3, 3, 3], { stride: 2, padding: 0 })).toEqual([2, 4, 4, 3]);
+  });
+
+  it('a large batch folds its dispatch into 2-D (over 65535 workgroups)', async () => {
+    // 1×1 conv, y = 2x + 1: N·H·ceil(W/4) = 2^20 · 4 invocations = 65536 workgroups of 64.
+    const g = gpu();
+    const xShape = [1 << 20, 1, 4, 1];
+    const n = sizeOf(xShape);
+    const xs = new Float32Array(n).map((_, i) => (i % 7) - 3);
+    const x = g.persistent(xShape, xs);
+    const w = g.persistent([1, 1, 1, 1], [2]);
+    const b = g.persistent([1], [1]);
+    const y = await conv2d(x, w, b, { padding: 'valid' }).read();
+    g.endStep();
+    const idx = [0, 1, 12345, n - 1, n - 2];
+    expectClose(idx.map((i) => y[i]), idx.map((i) => 2 * xs[i] + 1), { atol: 0, rtol: 0 }, 'y = 2x + 1');
+    for (const t of [x, w, b]) t.buffer.destroy();
+  });
+
+  describe('rejects bad input before dispatching', () => {
+    const bad: [string, () => unknown, RegExp][] = [
+      ['x of rank 3', () => conv2d(gpu().persistent([3, 5, 5]), gpu().persistent([4, 3, 3, 3]), null), /conv2d: x must have rank 4 \(N, C, H, W\), got shape \[3, 5, 5\]/],
+      ['Cin mismatch', () => conv2d(gpu().persistent([1, 3, 5, 5]), gpu().persistent([4, 2, 3, 3]), null), /conv2d: x \[1, 3, 5, 5\] has 3 channels but w \[4, 2, 3, 3\] expects 2/],
+      ['bias shape', () => conv2d(gpu().persistent([1, 3, 5, 5]), gpu().persistent([4, 3, 3, 3]), gpu().persistent([3])), /conv2d: bias b must have shape \[4\], got \[3\]/],
+      ['zero-size x', () => conv2d(new Tensor(gpu(), [1, 0, 5, 5], gpu().persistent([1]).buffer), gpu().persistent([4, 3, 3, 3]), null), /conv2d: x must be \[N, Cin, H, W\] with positive sizes, got \[1, 0, 5, 5\]/],
+      ['kernel larger than padded input', () => conv2d(gpu().persistent([1, 1, 3, 3]), gpu().persistent([1, 1, 5, 5]), null, { padding: 'valid' }), /conv2d: kernel 5×5 is larger than the padded input \(x \[1, 1, 3, 3\], padding 0\)/],
+      ['even kernel', () => conv2d(gpu().persistent([1, 1, 5, 5]), gpu().persistent([1, 1, 2, 2]), null), /conv2d: kernel must be square with an odd size K, got w \[1, 1, 2, 2\]/],
+      ['stride 3', () => conv2d(gpu().persistent([1, 1, 5, 5]), gpu().persistent([1, 1, 3, 3]), null, { stride: 3 as 1 }), /conv2d: stride must be 1 or 2, got 3/],
+      ['negative padding', () => conv2d(gpu().persistent([1, 1, 5, 5]), gpu().persistent([1, 1, 3, 3]), null, { padding: -1 }), /conv2d: padding must be 'same', 'valid' or a non-negative integer, got -1/],
+      ['dy shape (input gradient)', () => conv2dBackwardInput(gpu().persistent([1, 4, 5, 4]), gpu().persistent([4, 3, 3, 3]), [1, 3, 5, 5]), /conv2d backward input: dy must have shape \[1, 4, 5, 5\], got \[1, 4, 5, 4\]/],
+      ['dy shape (weight gradient)', () => conv2dBackwardWeight(gpu().persistent([1, 4, 5, 5]), gpu().persistent([1, 3, 5, 5]), [4, 3, 3, 3], { stride: 2 }), /conv2d backward weight: dy must have shape \[1, 4, 3, 3\], got \[1, 4, 5, 5\]/],
+      ['dy rank (bias gradient)', () => conv2dBackwardBias(gpu().persistent([4, 9])), /conv2d backward bias: dy must have rank 4 \(N, C, H, W\), got shape \[4, 9\]/],
+    ];
+    for (const [what, call, message] of bad) {
+      it(what, () => {
+        const before = gpu().dispatchCount;
+        expect(call).toThrow(message);
+        expect(gpu().dispatchCount).toBe(before);
+      });
+    }
+  });
+});
