@@ -1,0 +1,104 @@
+// 2-D batch normalisation (PyTorch's BatchNorm2d): per-channel statistics over N, H, W, a learned
+// affine (gamma, beta), and running statistics for eval mode, updated in place on the GPU.
+import { accumulateGrad, record } from '../autograd/graph.ts';
+import { grid1d } from '../gpu/gpu.ts';
+import { shapeString, type Tensor } from '../gpu/tensor.ts';
+import { assertRank, assertSameShape, assertShape } from './check.ts';
+
+/** Persistent [C] tensors, read in eval mode and updated by every training-mode forward. */
+export interface BatchNormState {
+  runningMean: Tensor;
+  runningVar: Tensor;
+}
+
+export interface BatchNormOptions {
+  training: boolean;
+  /** Weight of the new batch in the running statistics (default 0.1). */
+  momentum?: number;
+  /** Added to the variance before the square root (default 1e-5). */
+  eps?: number;
+}
+
+/** What the backward needs from the forward: the statistics x was normalised with. */
+export interface BatchNormSaved {
+  mean: Tensor;
+  invstd: Tensor;
+}
+
+const WG = 256;
+
+function params(x: Tensor, training: boolean, eps = 1e-5, momentum = 0.1): ArrayBuffer {
+  const [n, c, h, w] = x.shape;
+  const buf = new ArrayBuffer(24);
+  new Uint32Array(buf, 0, 4).set([n, c, h * w, training ? 1 : 0]);
+  new Float32Array(buf, 16, 2).set([eps, momentum]);
+  return buf;
+}
+
+function checkInputs(op: string, x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, opts: BatchNormOptions): void {
+  assertRank(op, 'x', x, 4);
+  const c = x.shape[1];
+  assertShape(op, 'gamma', gamma, [c]);
+  assertShape(op, 'beta', beta, [c]);
+  assertShape(op, 'runningMean', state.runningMean, [c]);
+  assertShape(op, 'runningVar', state.runningVar, [c]);
+  const [n, , h, w] = x.shape;
+  if (opts.training && n * h * w < 2) {
+    throw new Error(`${op}: training needs more than one value per channel to estimate a variance, got x ${shapeString(x.shape)}; use a larger batch or eval mode`);
+  }
+  const { momentum = 0.1, eps = 1e-5 } = opts;
+  if (!(momentum >= 0 && momentum <= 1) || !(eps > 0)) {
+    throw new Error(`${op}: momentum must lie in [0, 1] and eps be > 0, got momentum ${momentum}, eps ${eps}`);
+  }
+}
+
+/** Normalises x [N,C,H,W]. Training: with the batch statistics, updating the running ones in place;
+ * eval: with the running statistics. Returns y and the statistics used, for the backward. */
+export function batchNorm2dForward(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, opts: BatchNormOptions): { y: Tensor } & BatchNormSaved {
+  checkInputs('batchnorm2d', x, gamma, beta, state, opts);
+  const gpu = x.gpu;
+  const c = x.shape[1];
+  const p = params(x, opts.training, opts.eps, opts.momentum);
+  const mean = gpu.empty([c]);
+  const invstd = gpu.empty([c]);
+  if (opts.training) {
+    gpu.dispatch({ shader: 'batchnorm2d', entry: 'batch_stats', defines: { WG }, params: p, buffers: [x, mean, invstd, state.runningMean, state.runningVar], workgroups: [c] });
+  } else {
+    gpu.dispatch({ shader: 'batchnorm2d', entry: 'running_stats', defines: { WG }, params: p, buffers: [state.runningMean, state.runningVar, mean, invstd], workgroups: grid1d(c, WG) });
+  }
+  const y = gpu.empty(x.shape);
+  gpu.dispatch({ shader: 'batchnorm2d', entry: 'normalize', defines: { WG }, params: p, buffers: [x, mean, invstd, gamma, beta, y], workgroups: grid1d(x.size, WG) });
+  return { y, mean, invstd };
+}
+
+/** Gradients with respect to x, gamma and beta. In training mode the statistics depend on x, which
+ * adds the mean terms to dx; in eval mode they are constants. */
+export function batchNorm2dBackward(x: Tensor, dy: Tensor, gamma: Tensor, saved: BatchNormSaved, training: boolean): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
+  const op = 'batchnorm2d backward';
+  assertRank(op, 'x', x, 4);
+  assertSameShape(op, x, 'x', dy, 'dy');
+  const c = x.shape[1];
+  assertShape(op, 'gamma', gamma, [c]);
+  assertShape(op, 'saved mean', saved.mean, [c]);
+  assertShape(op, 'saved invstd', saved.invstd, [c]);
+  const gpu = x.gpu;
+  const p = params(x, training);
+  const dgamma = gpu.empty([c]);
+  const dbeta = gpu.empty([c]);
+  gpu.dispatch({ shader: 'batchnorm2d', entry: 'grad_sums', defines: { WG }, params: p, buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta], workgroups: [c] });
+  const dx = gpu.empty(x.shape);
+  gpu.dispatch({ shader: 'batchnorm2d', entry: 'input_grad', defines: { WG }, params: p, buffers: [x, dy, saved.mean, saved.invstd, gamma, dgamma, dbeta, dx], workgroups: grid1d(x.size, WG) });
+  return { dx, dgamma, dbeta };
+}
+
+// ---------------------------------------------------------------- autograd
+
+export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, opts: BatchNormOptions): Tensor {
+  const { y, mean, invstd } = batchNorm2dForward(x, gamma, beta, state, opts);
+  return record(y, 'batchnorm2d', [x, gamma, beta], () => {
+    const { dx, dgamma, dbeta } = batchNorm2dBackward(x, y.grad!, gamma, { mean, invstd }, opts.training);
+    accumulateGrad(x, dx);
+    accumulateGrad(gamma, dgamma);
+    accumulateGrad(beta, dbeta);
+  });
+}

@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { backward } from '../../src/autograd/graph.ts';
+import { batchNorm2d, type BatchNormState } from '../../src/ops/batchnorm2d.ts';
+import type { Gpu } from '../../src/gpu/gpu.ts';
+import { sizeOf } from '../../src/gpu/tensor.ts';
+import { expectClose, F32 } from '../helpers/check.ts';
+import { checkOp } from '../helpers/gradcheck.ts';
+import { useGpu } from '../helpers/gpu.ts';
+import { Rng } from '../helpers/rng.ts';
+
+const EPS = 1e-5;
+
+/** Per-channel mean and biased variance of x [N,C,H,W], in f64. */
+function channelStats(x: ArrayLike<number>, [n, c, h, w]: number[]): { mean: Float64Array; variance: Float64Array } {
+  const m = n * h * w;
+  const mean = new Float64Array(c);
+  const variance = new Float64Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    for (let s = 0; s < n; s++) for (let k = 0; k < h * w; k++) mean[ch] += x[(s * c + ch) * h * w + k];
+    mean[ch] /= m;
+    for (let s = 0; s < n; s++) for (let k = 0; k < h * w; k++) variance[ch] += (x[(s * c + ch) * h * w + k] - mean[ch]) ** 2;
+    variance[ch] /= m;
+  }
+  return { mean, variance };
+}
+
+/** f64 reference: y = gamma (x - mean) / sqrt(var + eps) + beta, with the batch's statistics
+ * (training) or the given running ones (eval). */
+function batchNormRef(shape: number[], running?: { mean: Float64Array; variance: Float64Array }) {
+  const [, c, h, w] = shape;
+  return ([x, gamma, beta]: Float64Array[]) => {
+    const { mean, variance } = running ?? channelStats(x, shape);
+    return x.map((v, i) => {
+      const ch = Math.floor(i / (h * w)) % c;
+      return (gamma[ch] * (v - mean[ch])) / Math.sqrt(variance[ch] + EPS) + beta[ch];
+    });
+  };
+}
+
+function newState(gpu: Gpu, mean: ArrayLike<number>, variance: ArrayLike<number>): BatchNormState {
+  return { runningMean: gpu.persistent([mean.length], Float32Array.from(mean)), runningVar: gpu.persistent([variance.length], Float32Array.from(variance)) };
+}
+
+describe('batchnorm2d', () => {
+  const gpu = useGpu();
+  const rng = new Rng(21);
+  // Batch 1, odd sizes, channels of more than 256 values (one workgroup's invocations each add
+  // several), random shapes.
+  const shapes = [[1, 3, 4, 5], [2, 4, 3, 3], [3, 2, 7, 5], [1, 1, 16, 17], [4, 3, 9, 9], ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 5), rng.int(2, 9), rng.int(2, 9)])];
+
+  for (const training of [true, false]) {
+    for (const shape of shapes) {
+      const c = shape[1];
+      it(`${training ? 'training' : 'eval'} ${shape.join('×')}: forward and gradients to x, gamma, beta`, async () => {
+        const running = { mean: rng.uniform(c, -0.5, 0.5), variance: rng.uniform(c, 0.5, 2) };
+        const state = newState(gpu(), running.mean, running.variance);
+        await checkOp(gpu(), {
+          what: `batchnorm2d ${training ? 'training' : 'eval'} ${shape}`,
+          inputs: [
+            { name: 'x', shape, data: rng.uniform(sizeOf(shape), -2, 2) },
+            { name: 'gamma', shape: [c], data: rng.uniform(c, 0.5, 1.5) },
+            { name: 'beta', shape: [c], data: rng.uniform(c) },
+          ],
+          reference: batchNormRef(shape, training ? undefined : running),
+          run: ([x, gamma, beta]) => batchNorm2d(x, gamma, beta, state, { training }),
+        });
+        state.runningMean.buffer.destroy();
+        state.runningVar.buffer.destroy();
+      });
+    }
+  }
+
+  it('training updates the running statistics like PyTorch (unbiased variance), step after step', async () => {
+    const g = gpu();
+    const shape = [3, 2, 5, 3];
+    const momentum = 0.3;
+    const mean = Float64Array.of(0.5, -1);
+    const variance = Float64Array.of(2, 0.25);
+    const state = newState(g, mean, variance);
+    const gamma = g.persistent([2], [1, 1]);
+    const beta = g.persistent([2], [0, 0]);
+    for (let step = 0; step < 2; step++) {
+      const x = Float32Array.from(rng.uniform(sizeOf(shape), -3, 5));
+      batchNorm2d(g.persistent(shape, x), gamma, beta, state, { training: true, momentum });
+      const batch = channelStats(x, shape);
+      const m = 3 * 5 * 3;
+      for (let ch = 0; ch < 2; ch++) {
+        mean[ch] = (1 - momentum) * mean[ch] + momentum * batch.mean[ch];
+        variance[ch] = (1 - momentum) * variance[ch] + (momentum * batch.variance[ch] * m) / (m - 1);
+      }
+      expectClose(await state.runningMean.read(), mean, F32, `running mean after step ${step + 1}`);
+      expectClose(await state.runningVar.read(), variance, F32, `running var after step ${step + 1}`);
+      g.endStep();
+    }
+    expect(await state.runningMean.read()).not.toEqual(Float32Array.of(0.5, -1));
+  });
+
+  it('eval mode leaves the running statistics unchanged', async () => {
+    const g = gpu();
+    const state = newState(g, [0.25, -0.5], [1.5, 0.75]);
+    batchNorm2d(g.persistent([2, 2, 3, 3], Float32Array.from(rng.uniform(36))), g.persistent([2], [1, 1]), g.persistent([2], [0, 0]), state, { training: false });
+    expect([...(await state.runningMean.read())]).toEqual([0.25, -0.5]);
+    expect([...(await state.runningVar.read())]).toEqual([1.5, 0.75]);
+    g.endStep();
+  });
+
+  // The largest reduction the network does: 256·32·32 values per channel, offset far from zero so
+  // that a one-pass variance (E[x²] - E[x]²) would lose most of its digits in f32.
+  it('is accurate on channels of 256×32×32 values with mean 20 and std 0.5 (forward and backward vs f64)', async () => {
+    const g = gpu();
+    const shape = [256, 2, 32, 32];
+    const [n, c, h, w] = shape;
+    const m = n * h * w;
+    const x = Float32Array.from(rng.normal(sizeOf(shape), 0.5).map((v) => v + 20));
+    const dy = Float32Array.from(rng.uniform(sizeOf(shape)));
+    const gammaData = [1.5, -0.75];
+    const xt = g.persistent(shape, x);
+    xt.requiresGrad = true;
+    const gamma = g.persistent([c], gammaData);
+    gamma.requiresGrad = true;
+    const beta = g.persistent([c], [0.1, 0.2]);
+    beta.requiresGrad = true;
+    const y = batchNorm2d(xt, gamma, beta, newState(g, [0, 0], [1, 1]), { training: true });
+    backward(y, g.persistent(shape, dy));
+
+    // f64 reference of the forward and of the analytic backward.
+    const { mean, variance } = channelStats(x, shape);
+    const yRef = batchNormRef(shape)([Float64Array.from(x), Float64Array.from(gammaData), Float64Array.of(0.1, 0.2)]);
+    const dgamma = new Float64Array(c);
+    const dbeta = new Float64Array(c);
+    const xhat = (i: number, ch: number) => (x[i] - mean[ch]) / Math.sqrt(variance[ch] + EPS);
+    const channel = (i: number) => Math.floor(i / (h * w)) % c;
+    for (let i = 0; i < x.length; i++) {
+      dgamma[channel(i)] += dy[i] * xhat(i, channel(i));
+      dbeta[channel(i)] += dy[i];
+    }
+    const dxRef = Float64Array.from(x, (_, i) => {
+      const ch = channel(i);
+      return (gammaData[ch] / Math.sqrt(variance[ch] + EPS)) * (dy[i] - (dbeta[ch] + xhat(i, ch) * dgamma[ch]) / m);
+    });
+    expectClose(await y.read(), yRef, { atol: 1e-4, rtol: 1e-4 }, 'y');
+    // dgamma and dbeta sum 262144 terms of size ~1: relative accuracy is what f32 sums can keep.
+    expectClose(await gamma.grad!.read(), dgamma, { atol: 0, rtol: 1e-4 }, 'dgamma');
+    expectClose(await beta.grad!.read(), dbeta, { atol: 0, rtol: 1e-4 }, 'dbeta');
+    expectClose(await xt.grad!.read(), dxRef, { atol: 1e-5, rtol: 1e-3 }, 'dx');
+    g.endStep();
+  });
+
+  it('rejects bad shapes and one-value channels in training before dispatching', () => {
+    const g = gpu();
+    const before = g.dispatchCount;
+    const x = g.persistent([2, 3, 4, 4]);
+    const c3 = () => g.persistent([3]);
+    const state = { runningMean: c3(), runningVar: c3() };
+    expect(() => batchNorm2d(x, g.persistent([4]), c3(), state, { training: true })).toThrow(/batchnorm2d: gamma must have shape \[3\], got \[4\]/);
+    expect(() => batchNorm2d(x, c3(), c3(), { runningMean: c3(), runningVar: g.persistent([2]) }, { training: false })).toThrow(/batchnorm2d: runningVar must have shape \[3\], got \[2\]/);
+    expect(() => batchNorm2d(g.persistent([3, 4, 4]), c3(), c3(), state, { training: true })).toThrow(/batchnorm2d: x must have rank 4 \(N, C, H, W\), got shape \[3, 4, 4\]/);
+    expect(() => batchNorm2d(g.persistent([1, 3, 1, 1]), c3(), c3(), state, { training: true })).toThrow(/batchnorm2d: training needs more than one value per channel .* x \[1, 3, 1, 1\]/);
+    expect(() => batchNorm2d(x, c3(), c3(), state, { training: true, momentum: 1.5 })).toThrow(/batchnorm2d: momentum must lie in \[0, 1\] and eps be > 0, got momentum 1.5/);
+    expect(g.dispatchCount).toBe(before);
+  });
+});
