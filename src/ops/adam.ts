@@ -1,0 +1,114 @@
+// Adam and AdamW (PyTorch semantics, with bias correction). The moments m and v live on the GPU,
+// one pair of persistent tensors per parameter; each step is one dispatch per parameter of the
+// same pipeline.
+import { grid1d, type Gpu } from '../gpu/gpu.ts';
+import { shapeString, type Tensor } from '../gpu/tensor.ts';
+
+export interface AdamOptions {
+  lr: number;
+  /** Decay of the first moment (default 0.9). */
+  beta1?: number;
+  /** Decay of the second moment (default 0.999). */
+  beta2?: number;
+  /** Added to √v̂ in the denominator (default 1e-8). */
+  eps?: number;
+  /** Weight decay (default 0). */
+  weightDecay?: number;
+  /** true (default): AdamW, decay applied to the weights directly; false: Adam, L2 decay added to
+   * the gradient. */
+  decoupled?: boolean;
+}
+
+const WG = 256;
+
+export class Adam {
+  /** Steps taken so far; step t (1-based) uses bias corrections 1 - β^t. */
+  stepCount = 0;
+  private readonly lr: number;
+  private readonly beta1: number;
+  private readonly beta2: number;
+  private readonly weightDecay: number;
+  private readonly decoupled: boolean;
+  private readonly moments: { m: Tensor; v: Tensor }[];
+  /** [1 - lr·weightDecay, lr / bc1, 1 / √bc2] of the current step: they change every step, so
+   * they cannot go in the uniform block (cached by content) and are written here instead. */
+  private readonly stepValues: Tensor;
+  private readonly fixedParams: ArrayBuffer[];
+
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly parameters: Tensor[],
+    opts: AdamOptions,
+  ) {
+    const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0, decoupled = true } = opts;
+    checkLr(lr);
+    if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps > 0 && weightDecay >= 0)) {
+      throw new Error(`Adam: need 0 <= beta1, beta2 < 1, eps > 0 and weightDecay >= 0; got beta1 ${beta1}, beta2 ${beta2}, eps ${eps}, weightDecay ${weightDecay}`);
+    }
+    parameters.forEach((t, i) => {
+      if (t.transient) throw new Error(`Adam: ${describe(t, i, parameters.length)} is a transient tensor; parameters must be persistent (gpu.persistent)`);
+      if (parameters.indexOf(t) !== i) throw new Error(`Adam: ${describe(t, i, parameters.length)} is listed twice`);
+    });
+    this.lr = lr;
+    this.beta1 = beta1;
+    this.beta2 = beta2;
+    this.weightDecay = weightDecay;
+    this.decoupled = decoupled;
+    this.moments = parameters.map((t) => ({ m: gpu.persistent(t.shape, undefined, `adam.m ${label(t)}`), v: gpu.persistent(t.shape, undefined, `adam.v ${label(t)}`) }));
+    this.stepValues = gpu.persistent([3], undefined, 'adam.step');
+    this.fixedParams = parameters.map((t) => {
+      const buf = new ArrayBuffer(32);
+      new Uint32Array(buf, 0, 2).set([t.size, decoupled ? 1 : 0]);
+      new Float32Array(buf, 8, 6).set([beta1, 1 - beta1, beta2, 1 - beta2, eps, weightDecay]);
+      return buf;
+    });
+  }
+
+  /** Encodes the update of every parameter from its .grad, with `lr` (default: the constructor's)
+   * for schedules, and submits it: the step values written to the GPU are then the ones this step
+   * reads even if another step follows before the caller's endStep(). */
+  step(lr = this.lr): void {
+    checkLr(lr);
+    this.parameters.forEach((t, i) => {
+      if (!t.grad) throw new Error(`Adam.step: ${describe(t, i, this.parameters.length)} has no gradient; run backward() first, or leave it out of the optimizer`);
+      if (t.grad.size !== t.size) throw new Error(`Adam.step: ${describe(t, i, this.parameters.length)} has a gradient of shape ${shapeString(t.grad.shape)}`);
+    });
+    const t = ++this.stepCount;
+    const bc1 = 1 - this.beta1 ** t;
+    const bc2 = 1 - this.beta2 ** t;
+    const decay = this.decoupled ? 1 - lr * this.weightDecay : 1;
+    this.gpu.write(this.stepValues, Float32Array.of(decay, lr / bc1, 1 / Math.sqrt(bc2)));
+    this.parameters.forEach((param, i) => {
+      const { m, v } = this.moments[i];
+      this.gpu.dispatch({ shader: 'adam', entry: 'adam_update', defines: { WG }, params: this.fixedParams[i], buffers: [this.stepValues, param, param.grad!, m, v], workgroups: grid1d(param.size, WG) });
+    });
+    this.gpu.submit();
+  }
+
+  /** m and v of each parameter, in parameter order (m0, v0, m1, v1, …), for checkpoints. */
+  state(): Tensor[] {
+    return this.moments.flatMap(({ m, v }) => [m, v]);
+  }
+
+  /** Restores the step count with the state from a checkpoint, so bias corrections continue. */
+  setStepCount(n: number): void {
+    if (!Number.isInteger(n) || n < 0) throw new Error(`Adam.setStepCount: step count must be a non-negative integer, got ${n}`);
+    this.stepCount = n;
+  }
+
+  destroy(): void {
+    for (const t of [...this.state(), this.stepValues]) t.buffer.destroy();
+  }
+}
+
+function checkLr(lr: number): void {
+  if (!(lr >= 0 && Number.isFinite(lr))) throw new Error(`Adam: learning rate must be a finite number >= 0, got ${lr}`);
+}
+
+function label(t: Tensor): string {
+  return t.buffer.label || 'tensor';
+}
+
+function describe(t: Tensor, i: number, count: number): string {
+  return `parameter ${i + 1} of ${count} ('${label(t)}', shape ${shapeString(t.shape)})`;
+}
