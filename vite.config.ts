@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import { datasetFiles } from './src/app/data-plugin.ts';
 
 export default defineConfig({
   root: '.',
+  plugins: [datasetFiles()],
   server: { fs: { allow: ['..'] } },
   build: { outDir: 'dist', target: 'es2022' },
   worker: { format: 'es' },

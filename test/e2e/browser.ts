@@ -22,10 +22,12 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** Starts Vite and Chromium and opens `path`. `webgpu: false` launches Chromium without the WebGPU
- * flags and also hides navigator.gpu, as in a browser that has none. */
-export async function openPage(path: string, opts: { webgpu?: boolean } = {}): Promise<Session> {
-  const webgpu = opts.webgpu ?? true;
+/** How much WebGPU the browser has: SwiftShader's; navigator.gpu but no adapter (Chromium without
+ * the WebGPU flags, like a blocklisted GPU); or none at all (navigator.gpu removed, like an old browser). */
+export type WebGpuMode = 'swiftshader' | 'no-adapter' | 'absent';
+
+/** Starts Vite and Chromium and opens `path`. */
+export async function openPage(path: string, webgpu: WebGpuMode = 'swiftshader'): Promise<Session> {
   const server: ViteDevServer = await createServer({
     root: ROOT,
     configFile: join(ROOT, 'vite.config.ts'),
@@ -39,14 +41,14 @@ export async function openPage(path: string, opts: { webgpu?: boolean } = {}): P
     executablePath: CHROMIUM,
     headless: true,
     userDataDir,
-    args: webgpu ? [...QUIET, ...WEBGPU] : QUIET,
+    args: webgpu === 'swiftshader' ? [...QUIET, ...WEBGPU] : QUIET,
   });
   const page = await browser.newPage();
   const log: string[] = [];
   page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => log.push(`[pageerror] ${(e as Error).message}`));
   page.on('workercreated', (w) => w.on('console', (m) => log.push(`[worker ${m.type()}] ${m.text()}`)));
-  if (!webgpu) await page.evaluateOnNewDocument(() => delete (Navigator.prototype as { gpu?: unknown }).gpu);
+  if (webgpu === 'absent') await page.evaluateOnNewDocument(() => delete (Navigator.prototype as { gpu?: unknown }).gpu);
   await page.goto(new URL(path, url).href, { waitUntil: 'load' });
   return {
     url,

@@ -1,0 +1,336 @@
+// The page once WebGPU is known to exist: controls, charts and images. All GPU work happens in the
+// worker (worker.ts); this file turns clicks into messages and messages into pixels.
+import { FASHION_CLASSES } from '../data/datasets.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/trainer.ts';
+import { LossChart } from './chart.ts';
+import { DrawPad } from './draw.ts';
+import { drawSeparated } from './images.ts';
+import { showWebgpuMissing } from './missing.ts';
+import type { FromWorker, LossHistory, RunState, Separated, ToWorker } from './protocol.ts';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/** What the page knows, readable from the console and by the end-to-end tests (window.unmix). */
+const app = {
+  adapter: '',
+  dataReady: false,
+  state: 'none' as RunState,
+  config: null as TrainConfig | null,
+  step: 0,
+  history: { train: [], test: [] } as LossHistory,
+  samplesPerSecond: 0,
+  grid: null as { step: number; images: Separated } | null,
+  evaluating: false,
+  digitsByClass: [] as number[][],
+  itemsByClass: [] as number[][],
+};
+declare global {
+  interface Window {
+    unmix: typeof app;
+  }
+}
+window.unmix = app;
+
+const status = (text: string) => ($('status').textContent = text);
+
+$('app').hidden = false;
+
+const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+const send = (message: ToWorker, transfer: Transferable[] = []) => worker.postMessage(message, transfer);
+worker.onerror = (e) => status(`The training worker failed: ${e.message || 'could not start it'}. Reload the page.`);
+
+// ---------------------------------------------------------------- data
+
+const dataProgress = $<HTMLProgressElement>('data-progress');
+const dataStatus = $('data-status');
+
+function loadFiles(files: FileList | null): void {
+  if (!files?.length) return;
+  dataStatus.textContent = `Checking ${files.length} file(s)…`;
+  app.dataReady = false;
+  updateControls();
+  send({ type: 'load-data', files: [...files] });
+}
+
+$<HTMLInputElement>('data-files').addEventListener('change', (e) => loadFiles((e.target as HTMLInputElement).files));
+const drop = $('drop');
+drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+});
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  loadFiles(e.dataTransfer?.files ?? null);
+});
+
+// ---------------------------------------------------------------- training controls
+
+const form = $<HTMLFormElement>('config');
+const field = (name: string) => form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
+
+function showConfig(c: TrainConfig): void {
+  field('width').value = String(c.model.width);
+  field('depth').value = String(c.model.depth);
+  field('upsample').value = c.model.upsample;
+  field('batch').value = String(c.batch);
+  field('lr').value = String(c.lr);
+  field('warmupSteps').value = String(c.warmupSteps);
+  field('steps').value = String(c.steps);
+  field('seed').value = String(c.seed);
+}
+
+function readConfig(): TrainConfig {
+  const num = (name: string) => Number(field(name).value);
+  return {
+    model: { width: num('width'), depth: num('depth'), upsample: field('upsample').value as 'nearest' | 'bilinear' },
+    steps: num('steps'),
+    batch: num('batch'),
+    lr: num('lr'),
+    warmupSteps: num('warmupSteps'),
+    weightDecay: DEFAULT_TRAIN_CONFIG.weightDecay,
+    seed: num('seed'),
+  };
+}
+
+showConfig(DEFAULT_TRAIN_CONFIG);
+
+const buttons = {
+  start: $<HTMLButtonElement>('start'),
+  pause: $<HTMLButtonElement>('pause'),
+  resume: $<HTMLButtonElement>('resume'),
+  stop: $<HTMLButtonElement>('stop'),
+  evaluate: $<HTMLButtonElement>('evaluate'),
+  download: $<HTMLButtonElement>('download'),
+  another: $<HTMLButtonElement>('another'),
+};
+
+buttons.start.addEventListener('click', () => {
+  if (!form.reportValidity()) return;
+  if (app.config && app.step > 0 && !confirm('Start a new model? The current one is replaced (download its weights first to keep them).')) return;
+  app.evaluating = false;
+  $('eval-result').textContent = '';
+  send({ type: 'start', config: readConfig() });
+  status('Starting…');
+});
+buttons.pause.addEventListener('click', () => send({ type: 'pause' }));
+buttons.resume.addEventListener('click', () => send({ type: 'resume' }));
+buttons.stop.addEventListener('click', () => send({ type: 'stop' }));
+
+function updateControls(): void {
+  const hasModel = app.config !== null;
+  const running = app.state === 'running';
+  buttons.start.disabled = !app.dataReady || running;
+  buttons.pause.disabled = !running;
+  buttons.resume.disabled = app.state !== 'paused';
+  buttons.stop.disabled = !(running || app.state === 'paused');
+  buttons.evaluate.disabled = !hasModel || running || app.evaluating;
+  buttons.download.disabled = !hasModel;
+  buttons.another.disabled = !hasModel;
+  $<HTMLInputElement>('weights-file').disabled = !app.dataReady;
+  $('weights-label').classList.toggle('disabled', !app.dataReady);
+  for (const el of form.elements) (el as HTMLInputElement).disabled = running;
+}
+
+// ---------------------------------------------------------------- stats and chart
+
+const chart = new LossChart($('chart'), true);
+$<HTMLInputElement>('log-scale').addEventListener('change', (e) => chart.setLog((e.target as HTMLInputElement).checked));
+
+const last = (points: [number, number][]) => (points.length ? points[points.length - 1][1] : null);
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '–';
+  if (seconds < 60) return `${Math.ceil(seconds)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}
+
+function updateStats(): void {
+  const c = app.config;
+  $('stat-step').textContent = c ? `${app.step.toLocaleString()} / ${c.steps.toLocaleString()}` : '–';
+  $('stat-train').textContent = last(app.history.train)?.toFixed(5) ?? '–';
+  $('stat-test').textContent = last(app.history.test)?.toFixed(5) ?? '–';
+  const running = app.state === 'running' && app.samplesPerSecond > 0;
+  $('stat-speed').textContent = running ? Math.round(app.samplesPerSecond).toLocaleString() : '–';
+  $('stat-left').textContent = running && c ? formatDuration(((c.steps - app.step) * c.batch) / app.samplesPerSecond) : '–';
+}
+
+// ---------------------------------------------------------------- evaluation and weights
+
+buttons.evaluate.addEventListener('click', () => {
+  app.evaluating = true;
+  updateControls();
+  const progress = $<HTMLProgressElement>('eval-progress');
+  progress.value = 0;
+  progress.hidden = false;
+  $('eval-result').textContent = 'Evaluating…';
+  send({ type: 'evaluate' });
+});
+
+buttons.download.addEventListener('click', () => send({ type: 'download' }));
+
+$<HTMLInputElement>('weights-file').addEventListener('change', async (e) => {
+  const input = e.target as HTMLInputElement;
+  const file = input.files?.[0];
+  if (!file) return;
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  input.value = '';
+  status(`Loading ${file.name}…`);
+  send({ type: 'load-weights', bytes, name: file.name }, [bytes.buffer]);
+});
+
+function saveFile(bytes: Uint8Array, name: string): void {
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+// ---------------------------------------------------------------- try it yourself
+
+const digitClass = $<HTMLSelectElement>('digit-class');
+const itemClass = $<HTMLSelectElement>('item-class');
+digitClass.append(...Array.from({ length: 10 }, (_, d) => new Option(String(d), String(d))));
+itemClass.append(...FASHION_CLASSES.map((name, c) => new Option(name, String(c))));
+itemClass.value = '0';
+digitClass.value = '3';
+/** Which example of the chosen classes is shown; "Another example" moves it on. */
+let example = 0;
+
+const pad = new DrawPad($<HTMLCanvasElement>('pad'), () => tryIt());
+const drawMode = () => (document.querySelector('input[name="digit-source"]:checked') as HTMLInputElement).value === 'draw';
+
+function tryIt(): void {
+  if (!app.config || !app.itemsByClass.length) return;
+  const items = app.itemsByClass[Number(itemClass.value)];
+  const item = items[example % items.length];
+  if (drawMode()) {
+    const digit = pad.digit();
+    if (digit) send({ type: 'try-drawn', digit, item }, [digit.buffer]);
+  } else {
+    const digits = app.digitsByClass[Number(digitClass.value)];
+    send({ type: 'try-pair', digit: digits[example % digits.length], item });
+  }
+}
+
+for (const radio of document.querySelectorAll('input[name="digit-source"]')) {
+  radio.addEventListener('change', () => {
+    $('draw-area').hidden = !drawMode();
+    $('digit-class-label').hidden = drawMode();
+    tryIt();
+  });
+}
+digitClass.addEventListener('change', tryIt);
+itemClass.addEventListener('change', tryIt);
+buttons.another.addEventListener('click', () => {
+  example++;
+  tryIt();
+});
+$('clear-pad').addEventListener('click', () => pad.clear());
+
+// ---------------------------------------------------------------- messages from the worker
+
+const STATE_TEXT: Record<RunState, string> = {
+  none: 'Ready to train.',
+  running: 'Training…',
+  paused: 'Paused. Resume to continue from this step.',
+  stopped: 'Stopped. Evaluate, try it, or download the weights.',
+  done: 'Training finished.',
+};
+
+worker.onmessage = (event: MessageEvent<FromWorker>) => {
+  const m = event.data;
+  switch (m.type) {
+    case 'gpu':
+      app.adapter = m.adapter;
+      $('adapter').textContent = m.adapter;
+      dataStatus.textContent = 'Looking for the datasets on this server…';
+      send({ type: 'load-data' });
+      break;
+    case 'fatal':
+      $('app').hidden = true;
+      showWebgpuMissing(m.message);
+      break;
+    case 'data-progress':
+      dataProgress.value = m.fraction;
+      dataStatus.textContent = `Loading ${m.file}…`;
+      break;
+    case 'data-ready':
+      app.dataReady = true;
+      app.digitsByClass = m.digitsByClass;
+      app.itemsByClass = m.itemsByClass;
+      dataProgress.value = 1;
+      dataStatus.textContent = 'MNIST and Fashion-MNIST loaded and verified (SHA-256).';
+      status('Data ready. Set the network up and press Start.');
+      break;
+    case 'data-error':
+      dataProgress.value = 0;
+      dataStatus.textContent = m.message.startsWith('/data/')
+        ? `The datasets are not served here (${m.message}). Pick the eight .gz files from yann.lecun.com/exdb/mnist and github.com/zalandoresearch/fashion-mnist.`
+        : m.message;
+      break;
+    case 'model':
+      app.config = m.config;
+      app.step = m.step;
+      app.history = m.history;
+      app.grid = null;
+      showConfig(m.config);
+      chart.set(m.history);
+      $('stat-params').textContent = m.parameterCount.toLocaleString();
+      if (m.origin !== 'new') status(`Model ${m.origin}, at step ${m.step}.`);
+      break;
+    case 'state':
+      app.state = m.state;
+      app.step = m.step;
+      if (m.state !== 'running') app.samplesPerSecond = 0;
+      status(STATE_TEXT[m.state]);
+      break;
+    case 'loss':
+      app.history.train.push(...m.train);
+      app.history.test.push(...m.test);
+      app.samplesPerSecond = m.samplesPerSecond;
+      if (m.train.length) app.step = m.train[m.train.length - 1][0];
+      chart.add(m.train, m.test);
+      break;
+    case 'grid':
+      app.grid = { step: m.step, images: m.images };
+      drawSeparated($<HTMLCanvasElement>('grid'), m.images);
+      $('grid-step').textContent = `At step ${m.step.toLocaleString()}.`;
+      break;
+    case 'eval-progress':
+      $<HTMLProgressElement>('eval-progress').value = m.done / m.total;
+      $('eval-result').textContent = `Evaluating… ${m.done.toLocaleString()} / ${m.total.toLocaleString()} mixtures`;
+      break;
+    case 'eval-result': {
+      const r = m.result;
+      app.evaluating = false;
+      $('eval-progress').hidden = true;
+      $('eval-result').textContent =
+        `MSE ${r.mse_mean.toFixed(5)} ± ${r.mse_std.toFixed(5)} (digit ${r.mse_digit.toFixed(5)}, item ${r.mse_item.toFixed(5)}) ` +
+        `over ${r.repeats} × ${r.mixtures.toLocaleString()} test mixtures, at step ${m.step.toLocaleString()}.`;
+      break;
+    }
+    case 'weights':
+      saveFile(m.bytes, m.name);
+      status(`Saved ${m.name}.`);
+      break;
+    case 'try-result':
+      drawSeparated($<HTMLCanvasElement>('try-result'), m.images);
+      break;
+    case 'error':
+      if (app.evaluating) {
+        app.evaluating = false;
+        $('eval-progress').hidden = true;
+        $('eval-result').textContent = '';
+      }
+      status(m.message);
+      break;
+  }
+  updateStats();
+  updateControls();
+  if (m.type === 'model' || (m.type === 'state' && m.state !== 'running')) tryIt();
+};

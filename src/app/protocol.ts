@@ -1,0 +1,50 @@
+// Messages between the page (main.ts) and the training worker (worker.ts). The worker owns the GPU
+// device, the datasets on it, the Mixer and the Trainer; the page only draws what it is sent.
+import type { EvalResult, TrainConfig } from '../train/trainer.ts';
+
+/** The five images of a separation, each n·32·32 values in [0, 1]. */
+export interface Separated {
+  mixture: Float32Array;
+  digit: Float32Array;
+  item: Float32Array;
+  predDigit: Float32Array;
+  predItem: Float32Array;
+}
+
+/** One point of a loss curve. */
+export type LossPoint = [step: number, loss: number];
+
+export interface LossHistory {
+  train: LossPoint[];
+  test: LossPoint[];
+}
+
+export type RunState = 'none' | 'running' | 'paused' | 'stopped' | 'done';
+
+export type ToWorker =
+  | { type: 'load-data'; files?: File[] } // no files: from the dev server's /data/
+  | { type: 'start'; config: TrainConfig }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' }
+  | { type: 'evaluate' }
+  | { type: 'download' }
+  | { type: 'load-weights'; bytes: Uint8Array; name: string }
+  | { type: 'try-pair'; digit: number; item: number }
+  | { type: 'try-drawn'; digit: Float32Array; item: number };
+
+export type FromWorker =
+  | { type: 'gpu'; adapter: string }
+  | { type: 'fatal'; message: string }
+  | { type: 'data-progress'; fraction: number; file: string }
+  | { type: 'data-ready'; digitsByClass: number[][]; itemsByClass: number[][] }
+  | { type: 'data-error'; message: string }
+  | { type: 'model'; config: TrainConfig; step: number; parameterCount: number; history: LossHistory; origin: string }
+  | { type: 'state'; state: RunState; step: number }
+  | { type: 'loss'; train: LossPoint[]; test: LossPoint[]; samplesPerSecond: number }
+  | { type: 'grid'; step: number; images: Separated }
+  | { type: 'eval-progress'; done: number; total: number }
+  | { type: 'eval-result'; result: EvalResult; step: number }
+  | { type: 'weights'; bytes: Uint8Array; name: string }
+  | { type: 'try-result'; images: Separated }
+  | { type: 'error'; message: string };

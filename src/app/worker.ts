@@ -1,0 +1,366 @@
+// The training worker: owns the GPU device, the datasets on it, the Mixer and the Trainer, so the
+// page never waits on the GPU. It answers the page's messages (protocol.ts) and, while running,
+// trains in chunks sized to take about a quarter of a second each, posting losses, a fresh grid
+// every few seconds and a checkpoint to IndexedDB every half minute.
+import { DATASET_FILES, SOURCE_FILES, loadSourceImages, type Dataset, type SourceImages } from '../data/datasets.ts';
+import { gunzip, isGzip, sha256Hex } from '../data/idx.ts';
+import { Mixer } from '../data/mixer.ts';
+import { readSafetensors } from '../data/safetensors.ts';
+import { createBrowserGpu } from '../gpu/browser.ts';
+import type { Gpu } from '../gpu/gpu.ts';
+import { Trainer, checkpointConfig, type TrainConfig } from '../train/trainer.ts';
+import type { FromWorker, LossHistory, RunState, Separated, ToWorker } from './protocol.ts';
+import { loadRun, saveRun } from './store.ts';
+
+const CHUNK_SECONDS = 0.25;
+const TEST_LOSS_EVERY_S = 5;
+const GRID_EVERY_S = 3;
+const SAVE_EVERY_S = 30;
+/** Test images offered per class in "try it yourself". */
+const PER_CLASS = 50;
+
+let gpu: Gpu | null = null;
+let images: SourceImages | null = null;
+let mixer: Mixer | null = null;
+let trainer: Trainer | null = null;
+let history: LossHistory = { train: [], test: [] };
+let state: RunState = 'none';
+/** The fixed test pairs of the live grid: the first test digit of classes 0–7, each with an item. */
+let grid: { digits: number[]; items: number[] } = { digits: [], items: [] };
+
+function post(message: FromWorker, transfer: Transferable[] = []): void {
+  self.postMessage(message, { transfer });
+}
+
+function setState(next: RunState): void {
+  state = next;
+  post({ type: 'state', state, step: trainer?.step ?? 0 });
+}
+
+function separatedTransfer(s: Separated): Transferable[] {
+  return [s.mixture.buffer, s.digit.buffer, s.item.buffer, s.predDigit.buffer, s.predItem.buffer];
+}
+
+// Every use of the GPU goes through this queue, so a message that arrives mid-training (download,
+// try it) runs between two chunks of steps rather than inside one.
+let queue: Promise<unknown> = Promise.resolve();
+function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  const run = queue.then(fn);
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+function need<T>(value: T | null, what: string): T {
+  if (value === null) throw new Error(`${what} first`);
+  return value;
+}
+
+// ---------------------------------------------------------------- datasets
+
+/** Reads a dataset file from the dev server (src/app/data-plugin.ts), reporting bytes as they come. */
+async function fetchDataFile(dataset: Dataset, file: string, onFraction: (f: number) => void): Promise<Uint8Array> {
+  const url = `/data/${dataset}/${file}`;
+  const response = await fetch(url);
+  const type = response.headers.get('Content-Type') ?? '';
+  if (!response.ok || type.startsWith('text/html')) {
+    const why = response.ok ? 'this server does not serve the datasets' : await response.text();
+    throw new Error(`${url}: ${why}`);
+  }
+  const total = Number(response.headers.get('Content-Length')) || 0;
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  const reader = response.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.length;
+    if (total) onFraction(received / total);
+  }
+  const bytes = new Uint8Array(received);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return bytes;
+}
+
+/** Sorts files the user picked into dataset files by content: MNIST and Fashion-MNIST share file
+ * names, so only the checksum of the decompressed bytes tells them apart. */
+async function identifyFiles(files: File[]): Promise<Map<string, Uint8Array>> {
+  const found = new Map<string, Uint8Array>();
+  const problems: string[] = [];
+  for (const [i, f] of files.entries()) {
+    post({ type: 'data-progress', fraction: i / files.length / 2, file: `checking ${f.name}` });
+    const bytes = new Uint8Array(await f.arrayBuffer());
+    let raw: Uint8Array;
+    try {
+      raw = isGzip(bytes) ? await gunzip(bytes, f.name) : bytes;
+    } catch (e) {
+      problems.push((e as Error).message);
+      continue;
+    }
+    const sum = await sha256Hex(raw);
+    const match = DATASET_FILES.find((d) => d.sha256 === sum);
+    if (match) found.set(`${match.dataset}/${match.file}`, raw);
+    else problems.push(`${f.name}: not an MNIST or Fashion-MNIST file (its content matches none of the official checksums)`);
+  }
+  const missing = SOURCE_FILES.map((f) => `${f.dataset}/${f.file}`).filter((k) => !found.has(k));
+  if (missing.length) {
+    problems.push(`Still missing: ${missing.join(', ')}. Pick all eight .gz files of both datasets at once.`);
+    throw new Error(problems.join('\n'));
+  }
+  return found;
+}
+
+async function loadData(files?: File[]): Promise<void> {
+  const g = need(gpu, 'open the GPU');
+  const total = SOURCE_FILES.length;
+  let done = 0;
+  let read: (dataset: Dataset, file: string) => Promise<Uint8Array>;
+  if (files) {
+    const picked = await identifyFiles(files);
+    read = async (dataset, file) => picked.get(`${dataset}/${file}`)!;
+  } else {
+    read = (dataset, file) =>
+      fetchDataFile(dataset, file, (f) => post({ type: 'data-progress', fraction: (done + f) / total, file: `${dataset}/${file}` }));
+  }
+  const loaded = await loadSourceImages(read, (d, _total, file) => {
+    done = d;
+    post({ type: 'data-progress', fraction: files ? 0.5 + d / total / 2 : d / total, file });
+  });
+  trainer?.destroy();
+  trainer = null;
+  mixer?.destroy();
+  images = loaded;
+  mixer = new Mixer(g, loaded);
+  const byClass = (labels: Uint8Array) =>
+    Array.from({ length: 10 }, (_, c) => {
+      const out: number[] = [];
+      for (let i = 0; i < labels.length && out.length < PER_CLASS; i++) if (labels[i] === c) out.push(i);
+      return out;
+    });
+  const digitsByClass = byClass(loaded.mnistTestLabels);
+  const itemsByClass = byClass(loaded.fashionTestLabels);
+  grid = {
+    digits: Array.from({ length: 8 }, (_, i) => digitsByClass[i][0]),
+    items: Array.from({ length: 8 }, (_, i) => itemsByClass[(i + 5) % 10][0]),
+  };
+  post({ type: 'data-ready', digitsByClass, itemsByClass });
+  await restoreSavedRun();
+}
+
+// ---------------------------------------------------------------- model and training
+
+function announceModel(origin: string): void {
+  const t = trainer!;
+  post({ type: 'model', config: t.config, step: t.step, parameterCount: t.parameterCount, history, origin });
+}
+
+async function useTrainer(next: Trainer, nextHistory: LossHistory, origin: string): Promise<void> {
+  trainer?.destroy();
+  trainer = next;
+  history = nextHistory;
+  announceModel(origin);
+  setState(next.step >= next.config.steps ? 'done' : next.step > 0 ? 'paused' : 'none');
+  await refreshGrid();
+}
+
+async function restoreSavedRun(): Promise<void> {
+  const saved = await loadRun().catch(() => null);
+  if (!saved) return;
+  try {
+    const config = checkpointConfig(readSafetensors(saved.bytes, 'saved checkpoint').metadata);
+    const restored = await Trainer.create(gpu!, mixer!, config, saved.bytes);
+    await useTrainer(restored, saved.history, `restored from this browser's storage (saved ${new Date(saved.savedAt).toLocaleString()})`);
+  } catch (e) {
+    post({ type: 'error', message: `The checkpoint saved in this browser could not be restored: ${(e as Error).message}` });
+  }
+}
+
+async function saveCheckpoint(): Promise<void> {
+  if (!trainer) return;
+  await saveRun({ bytes: await trainer.checkpoint(), history, savedAt: Date.now() });
+}
+
+async function refreshGrid(): Promise<void> {
+  if (!trainer) return;
+  const images = await trainer.predictPairs(grid.digits, grid.items);
+  post({ type: 'grid', step: trainer.step, images }, separatedTransfer(images));
+}
+
+let chunkSteps = 1;
+let samplesPerSecond = 0;
+
+/** Trains about CHUNK_SECONDS' worth of steps, then reads the last loss (which also waits for the GPU,
+ * so no more than one chunk is ever queued). */
+async function trainChunk(): Promise<void> {
+  const t = trainer!;
+  const start = performance.now();
+  const first = t.step;
+  const last = Math.min(t.config.steps, first + chunkSteps);
+  while (t.step < last) t.trainStep();
+  const loss = await t.readLoss();
+  const seconds = (performance.now() - start) / 1000;
+  const steps = t.step - first;
+  chunkSteps = Math.max(1, Math.min(200, Math.round((steps * CHUNK_SECONDS) / Math.max(seconds, 1e-3))));
+  const rate = (steps * t.config.batch) / seconds;
+  samplesPerSecond = samplesPerSecond ? 0.7 * samplesPerSecond + 0.3 * rate : rate;
+  if (!Number.isFinite(loss)) throw new Error(`the training loss became ${loss} at step ${t.step}: lower the learning rate and start again`);
+  history.train.push([t.step, loss]);
+  post({ type: 'loss', train: [[t.step, loss]], test: [], samplesPerSecond });
+}
+
+async function trainLoop(): Promise<void> {
+  const t = trainer!;
+  let lastTest = 0;
+  let lastGrid = performance.now();
+  let lastSave = performance.now();
+  samplesPerSecond = 0;
+  chunkSteps = 1;
+  try {
+    while (state === 'running' && trainer === t && t.step < t.config.steps) {
+      await exclusive(trainChunk);
+      const now = performance.now();
+      if (now - lastTest > TEST_LOSS_EVERY_S * 1000 || t.step >= t.config.steps) {
+        lastTest = now;
+        const loss = await exclusive(() => t.testLoss());
+        history.test.push([t.step, loss]);
+        post({ type: 'loss', train: [], test: [[t.step, loss]], samplesPerSecond });
+      }
+      if (now - lastGrid > GRID_EVERY_S * 1000) {
+        lastGrid = now;
+        await exclusive(refreshGrid);
+      }
+      if (now - lastSave > SAVE_EVERY_S * 1000) {
+        lastSave = now;
+        await exclusive(saveCheckpoint);
+      }
+    }
+  } catch (e) {
+    post({ type: 'error', message: `Training stopped: ${(e as Error).message}` });
+    state = 'paused';
+  }
+  await exclusive(async () => {
+    if (trainer !== t) return; // replaced by a new run or a loaded file meanwhile
+    if (t.step >= t.config.steps) state = 'done';
+    await refreshGrid();
+    await saveCheckpoint();
+    setState(state);
+  });
+}
+
+async function start(config: TrainConfig): Promise<void> {
+  const fresh = await Trainer.create(need(gpu, 'open the GPU'), need(mixer, 'load the datasets'), config);
+  await useTrainer(fresh, { train: [], test: [] }, 'new');
+  resume();
+}
+
+function resume(): void {
+  const t = need(trainer, 'start training');
+  if (state === 'running' || t.step >= t.config.steps) return;
+  setState('running');
+  void trainLoop();
+}
+
+// ---------------------------------------------------------------- trying the model
+
+/** A test image as the Mixer pads it: 28×28 in the middle of 32×32, scaled to [0, 1]. */
+function padded(pixels: Uint8Array, index: number): Float32Array {
+  const out = new Float32Array(32 * 32);
+  for (let y = 0; y < 28; y++) {
+    for (let x = 0; x < 28; x++) out[(y + 2) * 32 + x + 2] = pixels[index * 784 + y * 28 + x] / 255;
+  }
+  return out;
+}
+
+async function tryDrawn(digit: Float32Array, itemIndex: number): Promise<Separated> {
+  const t = need(trainer, 'train or load a model');
+  const item = padded(need(images, 'load the datasets').fashionTest.pixels, itemIndex);
+  const mixture = digit.map((d, i) => (d + item[i]) / 2);
+  const { predDigit, predItem } = await t.predictMixture(mixture, 1);
+  return { mixture, digit, item, predDigit, predItem };
+}
+
+// ---------------------------------------------------------------- messages
+
+async function handle(message: ToWorker): Promise<void> {
+  switch (message.type) {
+    case 'load-data':
+      try {
+        await exclusive(() => loadData(message.files));
+      } catch (e) {
+        post({ type: 'data-error', message: (e as Error).message });
+      }
+      return;
+    case 'start':
+      state = 'stopped'; // ends a running loop before the new model replaces it
+      return exclusive(() => start(message.config));
+    case 'pause':
+      if (state === 'running') state = 'paused'; // the loop saves and reports when it sees this
+      return;
+    case 'resume':
+      return resume();
+    case 'stop':
+      if (state === 'running') state = 'stopped';
+      else if (state === 'paused') setState('stopped');
+      return;
+    case 'evaluate': {
+      const t = need(trainer, 'train or load a model');
+      if (state === 'running') throw new Error('pause training before evaluating');
+      const step = t.step;
+      let lastPost = 0;
+      const result = await exclusive(() =>
+        t.evaluate({
+          onProgress: (done, total) => {
+            if (performance.now() - lastPost < 200 && done < total) return;
+            lastPost = performance.now();
+            post({ type: 'eval-progress', done, total });
+          },
+        }),
+      );
+      post({ type: 'eval-result', result, step });
+      return;
+    }
+    case 'download': {
+      const t = need(trainer, 'train or load a model');
+      const bytes = await exclusive(() => t.checkpoint());
+      const { width, depth } = t.config.model;
+      post({ type: 'weights', bytes, name: `unmix-w${width}-d${depth}-step${t.step}.safetensors` }, [bytes.buffer]);
+      return;
+    }
+    case 'load-weights': {
+      const config = checkpointConfig(readSafetensors(message.bytes, message.name).metadata);
+      state = 'stopped';
+      await exclusive(async () => {
+        const loaded = await Trainer.create(need(gpu, 'open the GPU'), need(mixer, 'load the datasets'), config, message.bytes);
+        await useTrainer(loaded, { train: [], test: [] }, `loaded from ${message.name}`);
+        await saveCheckpoint();
+      });
+      return;
+    }
+    case 'try-pair': {
+      const t = need(trainer, 'train or load a model');
+      const images = await exclusive(() => t.predictPairs([message.digit], [message.item]));
+      post({ type: 'try-result', images }, separatedTransfer(images));
+      return;
+    }
+    case 'try-drawn': {
+      const images = await exclusive(() => tryDrawn(message.digit, message.item));
+      post({ type: 'try-result', images }, separatedTransfer(images));
+      return;
+    }
+  }
+}
+
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  handle(event.data).catch((e: Error) => post({ type: 'error', message: e.message }));
+};
+
+try {
+  gpu = await createBrowserGpu();
+  post({ type: 'gpu', adapter: gpu.info.description });
+} catch (e) {
+  post({ type: 'fatal', message: (e as Error).message });
+}
