@@ -19,7 +19,10 @@ const app = {
   step: 0,
   history: { train: [], test: [] } as LossHistory,
   samplesPerSecond: 0,
-  grid: null as { step: number; images: Separated } | null,
+  /** The live grid: test pairs (MNIST, Fashion-MNIST indices) and their separation at `step`. */
+  grid: null as { step: number; digits: number[]; items: number[]; images: Separated } | null,
+  /** The latest "try it yourself" separation. */
+  tried: null as Separated | null,
   evaluating: false,
   digitsByClass: [] as number[][],
   itemsByClass: [] as number[][],
@@ -242,6 +245,9 @@ const STATE_TEXT: Record<RunState, string> = {
   done: 'Training finished.',
 };
 
+/** Where the current model came from, said once along with its state. */
+let modelNote = '';
+
 worker.onmessage = (event: MessageEvent<FromWorker>) => {
   const m = event.data;
   switch (m.type) {
@@ -281,13 +287,14 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       showConfig(m.config);
       chart.set(m.history);
       $('stat-params').textContent = m.parameterCount.toLocaleString();
-      if (m.origin !== 'new') status(`Model ${m.origin}, at step ${m.step}.`);
+      modelNote = m.origin === 'new' ? '' : `Model ${m.origin}, at step ${m.step.toLocaleString()}. `;
       break;
     case 'state':
       app.state = m.state;
       app.step = m.step;
       if (m.state !== 'running') app.samplesPerSecond = 0;
-      status(STATE_TEXT[m.state]);
+      status(modelNote + STATE_TEXT[m.state]);
+      modelNote = '';
       break;
     case 'loss':
       app.history.train.push(...m.train);
@@ -297,7 +304,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       chart.add(m.train, m.test);
       break;
     case 'grid':
-      app.grid = { step: m.step, images: m.images };
+      app.grid = { step: m.step, digits: m.digits, items: m.items, images: m.images };
       drawSeparated($<HTMLCanvasElement>('grid'), m.images);
       $('grid-step').textContent = `At step ${m.step.toLocaleString()}.`;
       break;
@@ -319,6 +326,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       status(`Saved ${m.name}.`);
       break;
     case 'try-result':
+      app.tried = m.images;
       drawSeparated($<HTMLCanvasElement>('try-result'), m.images);
       break;
     case 'error':

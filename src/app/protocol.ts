@@ -42,7 +42,7 @@ export type FromWorker =
   | { type: 'model'; config: TrainConfig; step: number; parameterCount: number; history: LossHistory; origin: string }
   | { type: 'state'; state: RunState; step: number }
   | { type: 'loss'; train: LossPoint[]; test: LossPoint[]; samplesPerSecond: number }
-  | { type: 'grid'; step: number; images: Separated }
+  | { type: 'grid'; step: number; digits: number[]; items: number[]; images: Separated }
   | { type: 'eval-progress'; done: number; total: number }
   | { type: 'eval-result'; result: EvalResult; step: number }
   | { type: 'weights'; bytes: Uint8Array; name: string }

@@ -187,7 +187,7 @@ async function saveCheckpoint(): Promise<void> {
 async function refreshGrid(): Promise<void> {
   if (!trainer) return;
   const images = await trainer.predictPairs(grid.digits, grid.items);
-  post({ type: 'grid', step: trainer.step, images }, separatedTransfer(images));
+  post({ type: 'grid', step: trainer.step, ...grid, images }, separatedTransfer(images));
 }
 
 let chunkSteps = 1;

@@ -1,0 +1,174 @@
+// The whole page in Chromium: it loads the datasets from the dev server, trains a tiny network in
+// its worker until the loss has gone down, draws the grid, separates a hand-drawn digit, hands out
+// weights that Node (Dawn) loads to the same predictions, and comes back from IndexedDB on reload.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSourceImagesNode } from '../../src/data/locate.ts';
+import { Mixer } from '../../src/data/mixer.ts';
+import { readSafetensors } from '../../src/data/safetensors.ts';
+import { createNodeGpu, releaseNodeGpu } from '../../src/gpu/node.ts';
+import { checkpointConfig, Trainer } from '../../src/train/trainer.ts';
+import { expectClose } from '../helpers/check.ts';
+import { openPage, ROOT, type Session } from './browser.ts';
+
+const STEPS = 30;
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+
+/** The page's state with its Float32Arrays as plain arrays (what page.evaluate can return). */
+interface PageGrid {
+  step: number;
+  digits: number[];
+  items: number[];
+  predDigit: number[];
+  predItem: number[];
+  mixture: number[];
+}
+
+describe('training in the browser', () => {
+  let session: Session;
+  let downloads: string;
+
+  beforeAll(async () => {
+    session = await openPage('/');
+    downloads = mkdtempSync(join(tmpdir(), 'unmix-downloads-'));
+    const cdp = await session.browser.target().createCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+  });
+  afterAll(async () => {
+    await session?.close();
+    rmSync(downloads, { recursive: true, force: true });
+  });
+
+  const failWithLog = (what: string) => (e: Error) => {
+    throw new Error(`${what}: ${e.message}\nstatus: see page log:\n${session.log.join('\n')}`);
+  };
+
+  it('loads and verifies the datasets from the dev server', async () => {
+    const { page } = session;
+    await page.waitForFunction(() => window.unmix?.dataReady, { timeout: 60_000 }).catch(failWithLog('data never became ready'));
+    expect(await page.$eval('#data-status', (e) => e.textContent)).toMatch(/loaded and verified/);
+    expect(await page.$eval('#adapter', (e) => e.textContent)).not.toMatch(/checking/);
+  });
+
+  it('trains a tiny network: the train and test losses go down', async () => {
+    const { page } = session;
+    // Through the form, as a user would: width 4, depth 2, batch 8.
+    for (const [name, value] of [['width', '4'], ['batch', '8'], ['steps', String(STEPS)], ['warmupSteps', '5'], ['lr', '0.01'], ['seed', '3']]) {
+      await page.click(`#config input[name="${name}"]`, { count: 3 });
+      await page.keyboard.type(value);
+    }
+    await page.select('#config select[name="depth"]', '2');
+    await page.click('#start');
+    await page.waitForFunction(() => window.unmix.state === 'done', { timeout: 150_000, polling: 500 }).catch(failWithLog('training did not finish'));
+    const { train, test } = await page.evaluate(() => window.unmix.history);
+    expect(train.map(([s]) => s)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+    const mean = (points: [number, number][]) => points.reduce((a, [, l]) => a + l, 0) / points.length;
+    const first = mean(train.slice(0, 5));
+    const lastFive = mean(train.slice(-5));
+    expect(lastFive, `train loss: first five steps ${first}, last five ${lastFive}`).toBeLessThan(0.8 * first);
+    expect(test.length).toBeGreaterThanOrEqual(2);
+    expect(test[test.length - 1][1]).toBeLessThan(test[0][1]);
+    expect(await page.$eval('#stat-step', (e) => e.textContent)).toBe(`${STEPS} / ${STEPS}`);
+    expect(await page.$eval('#status', (e) => e.textContent)).toBe('Training finished.');
+  });
+
+  it('draws the grid of eight test mixtures from the final weights', async () => {
+    const { page } = session;
+    await page.waitForFunction((steps) => window.unmix.grid?.step === steps, { timeout: 30_000 }, STEPS);
+    // 5 columns × 8 rows of 32×32 images with 2-pixel gaps, with content in every column: sharp
+    // sources and mixtures, and (after only 30 steps) blurry but not blank predictions.
+    const canvas = await page.$eval('#grid', (c) => {
+      const el = c as HTMLCanvasElement;
+      const data = el.getContext('2d')!.getImageData(0, 0, el.width, el.height).data;
+      const columnSpread = [0, 1, 2, 3, 4].map((col) => {
+        let lo = 255;
+        let hi = 0;
+        for (let y = 0; y < 32; y++) {
+          for (let x = col * 34; x < col * 34 + 32; x++) {
+            const v = data[4 * (y * el.width + x)];
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+          }
+        }
+        return hi - lo;
+      });
+      return { width: el.width, height: el.height, columnSpread };
+    });
+    expect(canvas.width).toBe(5 * 34 - 2);
+    expect(canvas.height).toBe(8 * 34 - 2);
+    const least = [100, 5, 200, 5, 100]; // mixture, predicted digit, digit, predicted item, item
+    canvas.columnSpread.forEach((spread, i) => expect(spread, `grey levels in column ${i} of the first row`).toBeGreaterThan(least[i]));
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.setViewport({ width: 1280, height: 900 });
+    await page.screenshot({ path: join(ARTIFACTS, 'train.png'), fullPage: true });
+  });
+
+  it('separates a digit drawn on the pad', async () => {
+    const { page } = session;
+    await page.click('input[name="digit-source"][value="draw"]');
+    const box = (await (await page.$('#pad'))!.boundingBox())!;
+    // A "1": one vertical stroke down the middle.
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.8, { steps: 10 });
+    await page.mouse.up();
+    await page.waitForFunction(() => {
+      const d = window.unmix.tried?.digit;
+      return d !== undefined && d[16 * 32 + 16] > 0.5; // the stroke's centre lands in the middle
+    }, { timeout: 30_000 });
+    const tried = await page.evaluate(() => {
+      const t = window.unmix.tried!;
+      return { mixture: Array.from(t.mixture), digit: Array.from(t.digit), item: Array.from(t.item), predDigit: Array.from(t.predDigit) };
+    });
+    expectClose(tried.mixture, tried.digit.map((d, i) => (d + tried.item[i]) / 2), { atol: 1e-6, rtol: 0 }, 'drawn mixture');
+    expect(tried.digit.slice(0, 64).every((v) => v === 0)).toBe(true); // padding rows stay empty
+    expect(tried.predDigit.every((v) => v >= 0 && v <= 1)).toBe(true);
+  });
+
+  it('downloads weights that Node loads to the same predictions', async () => {
+    const { page } = session;
+    await page.click('#download');
+    const file = `unmix-w4-d2-step${STEPS}.safetensors`;
+    const deadline = Date.now() + 20_000;
+    while (!readdirSync(downloads).includes(file) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(readdirSync(downloads)).toContain(file);
+    const bytes = new Uint8Array(readFileSync(join(downloads, file)));
+
+    const browser = (await page.evaluate(() => {
+      const g = window.unmix.grid!;
+      const list = (a: Float32Array) => Array.from(a);
+      return { step: g.step, digits: g.digits, items: g.items, predDigit: list(g.images.predDigit), predItem: list(g.images.predItem), mixture: list(g.images.mixture) };
+    })) as PageGrid;
+
+    const config = checkpointConfig(readSafetensors(bytes, file).metadata);
+    expect(config.model).toEqual({ width: 4, depth: 2, upsample: 'nearest' });
+    expect(config.batch).toBe(8);
+    const gpu = await createNodeGpu();
+    try {
+      const mixer = new Mixer(gpu, await loadSourceImagesNode());
+      const trainer = await Trainer.create(gpu, mixer, config, bytes);
+      expect(trainer.step).toBe(STEPS);
+      const node = await trainer.predictPairs(browser.digits, browser.items);
+      expectClose(node.mixture, browser.mixture, { atol: 1e-6, rtol: 0 }, 'mixtures, Node vs browser');
+      // The same WGSL on two drivers (lavapipe, SwiftShader): f32 rounding may differ slightly.
+      expectClose(node.predDigit, browser.predDigit, { atol: 1e-4, rtol: 1e-3 }, 'predicted digits, Node vs browser');
+      expectClose(node.predItem, browser.predItem, { atol: 1e-4, rtol: 1e-3 }, 'predicted items, Node vs browser');
+    } finally {
+      releaseNodeGpu(gpu);
+    }
+  });
+
+  it('comes back from IndexedDB after a reload, at the same step with the same curve', async () => {
+    const { page } = session;
+    const before = await page.evaluate(() => window.unmix.history);
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForFunction((steps) => window.unmix?.grid?.step === steps, { timeout: 60_000 }, STEPS).catch(failWithLog('no restore'));
+    const after = await page.evaluate(() => ({ state: window.unmix.state, history: window.unmix.history, config: window.unmix.config }));
+    expect(after.state).toBe('done');
+    expect(after.history).toEqual(before);
+    expect(after.config?.model).toEqual({ width: 4, depth: 2, upsample: 'nearest' });
+    expect(await page.$eval('#status', (e) => e.textContent)).toMatch(/Training finished|restored/);
+  });
+});
