@@ -50,8 +50,6 @@ const dataStatus = $('data-status');
 function loadFiles(files: FileList | null): void {
   if (!files?.length) return;
   dataStatus.textContent = `Checking ${files.length} file(s)…`;
-  app.dataReady = false;
-  updateControls();
   send({ type: 'load-data', files: [...files] });
 }
 
@@ -124,15 +122,17 @@ buttons.stop.addEventListener('click', () => send({ type: 'stop' }));
 function updateControls(): void {
   const hasModel = app.config !== null;
   const running = app.state === 'running';
-  buttons.start.disabled = !app.dataReady || running;
+  buttons.start.disabled = !app.dataReady || running || app.evaluating;
   buttons.pause.disabled = !running;
-  buttons.resume.disabled = app.state !== 'paused';
+  buttons.resume.disabled = app.state !== 'paused' || app.evaluating;
   buttons.stop.disabled = !(running || app.state === 'paused');
   buttons.evaluate.disabled = !hasModel || running || app.evaluating;
   buttons.download.disabled = !hasModel;
   buttons.another.disabled = !hasModel;
-  $<HTMLInputElement>('weights-file').disabled = !app.dataReady;
-  $('weights-label').classList.toggle('disabled', !app.dataReady);
+  $<HTMLInputElement>('weights-file').disabled = !app.dataReady || running;
+  $('weights-label').classList.toggle('disabled', !app.dataReady || running);
+  $<HTMLInputElement>('data-files').disabled = running;
+  $('data-label').classList.toggle('disabled', running);
   for (const el of form.elements) (el as HTMLInputElement).disabled = running;
 }
 
@@ -276,8 +276,9 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     case 'data-error':
       dataProgress.value = 0;
       dataStatus.textContent = m.message.startsWith('/data/')
-        ? `The datasets are not served here (${m.message}). Pick the eight .gz files from yann.lecun.com/exdb/mnist and github.com/zalandoresearch/fashion-mnist.`
-        : m.message;
+        ? `The datasets are not served here (${m.message}).\nPick the eight .gz files: MNIST from yann.lecun.com/exdb/mnist, Fashion-MNIST from github.com/zalandoresearch/fashion-mnist.`
+        : m.message + (app.dataReady ? '\nThe datasets loaded before are still in use.' : '');
+      if (!app.dataReady) status('The datasets are needed: see 1 · Data.');
       break;
     case 'model':
       app.config = m.config;

@@ -62,8 +62,9 @@ async function fetchDataFile(dataset: Dataset, file: string, onFraction: (f: num
   const url = `/data/${dataset}/${file}`;
   const response = await fetch(url);
   const type = response.headers.get('Content-Type') ?? '';
-  if (!response.ok || type.startsWith('text/html')) {
-    const why = response.ok ? 'this server does not serve the datasets' : await response.text();
+  if (!response.ok || !type.startsWith('application/octet-stream')) {
+    // The dev server's plugin says why in plain text; a static host answers 404 or its index page.
+    const why = type.startsWith('text/plain') ? await response.text() : `HTTP ${response.status} ${type || ''}, not a dataset file`;
     throw new Error(`${url}: ${why}`);
   }
   const total = Number(response.headers.get('Content-Length')) || 0;

@@ -26,12 +26,14 @@ export interface Session {
  * the WebGPU flags, like a blocklisted GPU); or none at all (navigator.gpu removed, like an old browser). */
 export type WebGpuMode = 'swiftshader' | 'no-adapter' | 'absent';
 
-/** Starts Vite and Chromium and opens `path`. */
-export async function openPage(path: string, webgpu: WebGpuMode = 'swiftshader'): Promise<Session> {
+/** Starts Vite and Chromium and opens `path`. With `serveDatasets: false` Vite runs without the
+ * project's config, so without the dataset plugin: like a static host, /data/ has nothing. */
+export async function openPage(path: string, webgpu: WebGpuMode = 'swiftshader', opts: { serveDatasets?: boolean } = {}): Promise<Session> {
   const server: ViteDevServer = await createServer({
     root: ROOT,
-    configFile: join(ROOT, 'vite.config.ts'),
+    configFile: opts.serveDatasets === false ? false : join(ROOT, 'vite.config.ts'),
     server: { host: 'localhost', port: 0, strictPort: false, hmr: false },
+    worker: { format: 'es' },
     logLevel: 'error',
   });
   await server.listen();
