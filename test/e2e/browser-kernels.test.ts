@@ -1,50 +1,39 @@
 // The kernels the Node tests check also run in a browser: Chromium's WebGPU (SwiftShader here) runs
-// the project's ops, forward and backward, and the results match f64 CPU references.
+// the project's ops (op-cases.ts), forward and backward. Element-wise ops are compared with f64 CPU
+// references; every op is compared with the same op on Dawn in Node (lavapipe), whose results the
+// op tests in test/ops check against f64 references and finite differences.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sizeOf } from '../../src/gpu/tensor.ts';
-import { expectClose, F32 } from '../helpers/check.ts';
-import { Rng } from '../helpers/rng.ts';
+import type { Gpu } from '../../src/gpu/gpu.ts';
+import { createNodeGpu, releaseNodeGpu } from '../../src/gpu/node.ts';
+import { expectClose, F32, type Tolerance } from '../helpers/check.ts';
 import { openPage, type Session } from './browser.ts';
-import type { KernelInput, KernelResult } from './kernels.ts';
+import { OP_CASES, runCase, type OpResult } from './op-cases.ts';
 
-type Ref = (xs: Float64Array[], seed: Float64Array) => { y: Float64Array; grads: Float64Array[] };
+type Reference = (xs: number[][], dy: number[]) => { y: number[]; grads: number[][] };
 
 const sigmoidOf = (v: number) => 1 / (1 + Math.exp(-v));
 
-const REFERENCES: Record<string, { inputs: number; reference: Ref }> = {
-  relu: {
-    inputs: 1,
-    reference: ([x], s) => ({ y: x.map((v) => Math.max(v, 0)), grads: [x.map((v, i) => (v > 0 ? s[i] : 0))] }),
-  },
-  leakyRelu: {
-    inputs: 1,
-    reference: ([x], s) => ({ y: x.map((v) => (v > 0 ? v : 0.1 * v)), grads: [x.map((v, i) => (v > 0 ? s[i] : 0.1 * s[i]))] }),
-  },
-  sigmoid: {
-    inputs: 1,
-    reference: ([x], s) => ({
-      y: x.map(sigmoidOf),
-      grads: [x.map((v, i) => sigmoidOf(v) * (1 - sigmoidOf(v)) * s[i])],
-    }),
-  },
-  add: {
-    inputs: 2,
-    reference: ([a, b], s) => ({ y: a.map((v, i) => v + b[i]), grads: [s.slice(), s.slice()] }),
-  },
+const REFERENCES: Record<string, Reference> = {
+  relu: ([x], dy) => ({ y: x.map((v) => Math.max(v, 0)), grads: [x.map((v, i) => (v > 0 ? dy[i] : 0))] }),
+  leakyRelu: ([x], dy) => ({ y: x.map((v) => (v > 0 ? v : 0.1 * v)), grads: [x.map((v, i) => (v > 0 ? dy[i] : 0.1 * dy[i]))] }),
+  sigmoid: ([x], dy) => ({ y: x.map(sigmoidOf), grads: [x.map((v, i) => sigmoidOf(v) * (1 - sigmoidOf(v)) * dy[i])] }),
+  add: ([a, b], dy) => ({ y: a.map((v, i) => v + b[i]), grads: [dy, dy] }),
 };
 
-// Batch 1, odd sizes, a size that is not a multiple of the workgroup size (256), and one spanning
-// many workgroups.
-const SHAPES = [[1, 1, 1, 1], [2, 3, 5, 7], [3, 8, 33, 33]];
+/** Browser vs Node: the same WGSL on two Vulkan drivers, which may fuse multiply-adds differently. */
+const ACROSS_DRIVERS: Tolerance = { atol: 1e-5, rtol: 1e-4 };
 
 describe('the same kernels in Chromium (WebGPU on SwiftShader)', () => {
   let session: Session;
+  let node: Gpu;
   beforeAll(async () => {
+    node = await createNodeGpu();
     session = await openPage('/test/e2e/kernels.html');
     await session.page.waitForFunction(() => document.getElementById('status')!.textContent !== 'starting…', { timeout: 30_000 });
   });
   afterAll(async () => {
     await session?.close();
+    if (node) releaseNodeGpu(node);
   });
 
   it('opens a WebGPU device in the page', async () => {
@@ -52,28 +41,24 @@ describe('the same kernels in Chromium (WebGPU on SwiftShader)', () => {
     expect(status, session.log.join('\n')).toMatch(/^ready: /);
   });
 
-  const rng = new Rng(11);
-  for (const [op, { inputs, reference }] of Object.entries(REFERENCES)) {
-    for (const shape of SHAPES) {
-      it(`${op} forward and backward, ${shape.join('×')}`, async () => {
-        const n = sizeOf(shape);
-        const xs = Array.from({ length: inputs }, () => rng.uniform(n, -3, 3));
-        const seed = rng.uniform(n);
-        const got = await session.page.evaluate(
-          (op, inputs, seed) => window.kernels.run(op, inputs, seed),
-          op,
-          xs.map((x): KernelInput => ({ shape, data: Array.from(x) })),
-          Array.from(seed),
-        ) as KernelResult;
-        const want = reference(xs, seed);
-        expectClose(got.y, want.y, F32, `${op} ${shape} forward in the browser`);
-        want.grads.forEach((g, i) => expectClose(got.grads[i], g, F32, `${op} ${shape} gradient of input ${i} in the browser`));
-      });
-    }
-  }
+  Object.keys(OP_CASES).forEach((name, i) => {
+    it(`${name}: forward and backward match${REFERENCES[name] ? ' the f64 reference and' : ''} Node`, async () => {
+      const seed = 100 + i;
+      const browser = (await session.page.evaluate((name, seed) => window.kernels.run(name, seed), name, seed)) as OpResult;
+      const dawn = await runCase(node, name, seed);
+      expect(browser.inputs).toEqual(dawn.inputs);
+      const reference = REFERENCES[name]?.(browser.inputs, browser.outputGrad);
+      if (reference) {
+        expectClose(browser.y, reference.y, F32, `${name} forward in the browser vs f64`);
+        reference.grads.forEach((g, k) => expectClose(browser.grads[k], g, F32, `${name} gradient of input ${k} in the browser vs f64`));
+      }
+      expectClose(browser.y, dawn.y, ACROSS_DRIVERS, `${name} forward, browser vs Node`);
+      dawn.grads.forEach((g, k) => expectClose(browser.grads[k], g, ACROSS_DRIVERS, `${name} gradient of input ${k}, browser vs Node`));
+    });
+  });
 
   it('reports an unknown op instead of failing silently', async () => {
-    const error = await session.page.evaluate(() => window.kernels.run('nope', [], []).then(() => 'no error', (e: Error) => e.message));
-    expect(error).toMatch(/no op nope; known: relu/);
+    const error = await session.page.evaluate(() => window.kernels.run('nope', 1).then(() => 'no error', (e: Error) => e.message));
+    expect(error).toMatch(/op case nope: unknown; known: relu/);
   });
 });
