@@ -16,6 +16,7 @@ const CHUNK_SECONDS = 0.25;
 const TEST_LOSS_EVERY_S = 5;
 const GRID_EVERY_S = 3;
 const SAVE_EVERY_S = 30;
+const MONITOR_SHARE = 0.1;
 /** Test images offered per class in "try it yourself". */
 const PER_CLASS = 50;
 
@@ -213,31 +214,44 @@ async function trainChunk(): Promise<void> {
   post({ type: 'loss', train: [[t.step, loss]], test: [], samplesPerSecond });
 }
 
+/** Runs `fn` every `seconds`, or less often where it is slow: at most MONITOR_SHARE of the time
+ * goes to each of the test loss, the grid and the checkpoint, so slow GPUs spend it on training. */
+class Every {
+  private last: number;
+  private cost = 0;
+  constructor(
+    private readonly seconds: number,
+    private readonly fn: () => Promise<void>,
+    startNow: boolean,
+  ) {
+    this.last = startNow ? -Infinity : performance.now();
+  }
+  async maybe(force = false): Promise<void> {
+    const now = performance.now();
+    if (!force && now - this.last < Math.max(this.seconds * 1000, this.cost / MONITOR_SHARE)) return;
+    await exclusive(this.fn);
+    this.last = performance.now();
+    this.cost = this.last - now;
+  }
+}
+
 async function trainLoop(): Promise<void> {
   const t = trainer!;
-  let lastTest = 0;
-  let lastGrid = performance.now();
-  let lastSave = performance.now();
+  const testLoss = new Every(TEST_LOSS_EVERY_S, async () => {
+    const loss = await t.testLoss();
+    history.test.push([t.step, loss]);
+    post({ type: 'loss', train: [], test: [[t.step, loss]], samplesPerSecond });
+  }, true);
+  const grid = new Every(GRID_EVERY_S, refreshGrid, false);
+  const save = new Every(SAVE_EVERY_S, saveCheckpoint, false);
   samplesPerSecond = 0;
   chunkSteps = 1;
   try {
     while (state === 'running' && trainer === t && t.step < t.config.steps) {
       await exclusive(trainChunk);
-      const now = performance.now();
-      if (now - lastTest > TEST_LOSS_EVERY_S * 1000 || t.step >= t.config.steps) {
-        lastTest = now;
-        const loss = await exclusive(() => t.testLoss());
-        history.test.push([t.step, loss]);
-        post({ type: 'loss', train: [], test: [[t.step, loss]], samplesPerSecond });
-      }
-      if (now - lastGrid > GRID_EVERY_S * 1000) {
-        lastGrid = now;
-        await exclusive(refreshGrid);
-      }
-      if (now - lastSave > SAVE_EVERY_S * 1000) {
-        lastSave = now;
-        await exclusive(saveCheckpoint);
-      }
+      await testLoss.maybe(t.step >= t.config.steps);
+      await grid.maybe();
+      await save.maybe();
     }
   } catch (e) {
     post({ type: 'error', message: `Training stopped: ${(e as Error).message}` });
