@@ -4,10 +4,11 @@
 //   training: dx = gamma·invstd · (dy - (dbeta + x̂·dgamma) / M)     (M = N·H·W, x̂ = (x - mean)·invstd)
 //   eval:     dx = gamma·invstd · dy
 //
-// Per-channel sums run one workgroup per channel: each invocation adds a strided share of the
-// channel's M values in a register, then one tree reduction in workgroup memory (log2(WG) barriers,
-// which are slow on CPU drivers, so there are few of them). Variance is two-pass (sum, then
-// centred sum of squares), stable when |mean| ≫ std.
+// Per-channel statistics run one workgroup per channel. Each invocation walks a share of the
+// channel's M values (sample by sample, positions t, t + WG, …: no integer divisions, which CPU
+// drivers run one lane at a time), keeping Welford's running (count, mean, M2) in registers, and the
+// workgroup merges those (Chan et al.) in one tree: a single pass over x that stays accurate when
+// |mean| ≫ std, and log2(WG) barriers (slow on lavapipe, hence a small WG).
 struct Params { n: u32, c: u32, hw: u32, training: u32, eps: f32, momentum: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -40,44 +41,54 @@ struct Params { n: u32, c: u32, hw: u32, training: u32, eps: f32, momentum: f32 
 @group(0) @binding(7) var<storage, read> sum_dy: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dx: array<f32>;
 
-var<workgroup> scratch: array<vec2f, ${WG}>;
+var<workgroup> sums: array<vec2f, ${WG}>;
+var<workgroup> summaries: array<vec3f, ${WG}>;
 
-/** Sum over the workgroup of each invocation's v (the result is the same in every invocation). */
+/** Sum over the workgroup of each invocation's v (returned to every invocation). */
 fn workgroup_sum(v: vec2f, t: u32) -> vec2f {
-  workgroupBarrier();   // every read of scratch by an earlier sum is done before it is overwritten
-  scratch[t] = v;
+  sums[t] = v;
   for (var stride = ${WG}u / 2u; stride > 0u; stride >>= 1u) {
     workgroupBarrier();
-    if (t < stride) { scratch[t] += scratch[t + stride]; }
+    if (t < stride) { sums[t] += sums[t + stride]; }
   }
-  return workgroupUniformLoad(&scratch[0]);
+  return workgroupUniformLoad(&sums[0]);
 }
 
-/** Index in x of the j-th of channel ch's N·H·W values. */
-fn at(j: u32, ch: u32) -> u32 {
-  let sample = j / p.hw;
-  return (sample * p.c + ch) * p.hw + (j - sample * p.hw);
+/** Merges two (count, mean, M2) summaries of disjoint sets of values, M2 = Σ (v - mean)². */
+fn merge(a: vec3f, b: vec3f) -> vec3f {
+  let n = a.x + b.x;
+  if (n == 0.0) { return a; }
+  let delta = b.y - a.y;
+  return vec3f(n, a.y + delta * b.x / n, a.z + b.z + delta * delta * a.x * b.x / n);
 }
 
 @compute @workgroup_size(${WG})
 fn batch_stats(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let ch = wg.x;
-  let m = p.n * p.hw;
-  var s = 0.0;
-  for (var j = t; j < m; j += ${WG}u) { s += x[at(j, ch)]; }
-  let mu = workgroup_sum(vec2f(s, 0.0), t).x / f32(m);
-  var ss = 0.0;
-  for (var j = t; j < m; j += ${WG}u) {
-    let d = x[at(j, ch)] - mu;
-    ss += d * d;
+  var acc = vec3f(0.0);   // Welford: (count, mean, M2) of this invocation's values
+  for (var sample = 0u; sample < p.n; sample++) {
+    let base = (sample * p.c + ch) * p.hw;
+    for (var k = t; k < p.hw; k += ${WG}u) {
+      let v = x[base + k];
+      acc.x += 1.0;
+      let d = v - acc.y;
+      acc.y += d / acc.x;
+      acc.z += d * (v - acc.y);
+    }
   }
-  let centred = workgroup_sum(vec2f(ss, 0.0), t).x;
+  summaries[t] = acc;
+  for (var stride = ${WG}u / 2u; stride > 0u; stride >>= 1u) {
+    workgroupBarrier();
+    if (t < stride) { summaries[t] = merge(summaries[t], summaries[t + stride]); }
+  }
   if (t == 0u) {
-    mean[ch] = mu;
-    invstd[ch] = inverseSqrt(centred / f32(m) + p.eps);
+    let all = summaries[0];
+    let m = all.x;
+    mean[ch] = all.y;
+    invstd[ch] = inverseSqrt(all.z / m + p.eps);
     // PyTorch updates running_var with the unbiased variance.
-    running_mean[ch] = (1.0 - p.momentum) * running_mean[ch] + p.momentum * mu;
-    running_var[ch] = (1.0 - p.momentum) * running_var[ch] + p.momentum * centred / f32(m - 1u);
+    running_mean[ch] = (1.0 - p.momentum) * running_mean[ch] + p.momentum * all.y;
+    running_var[ch] = (1.0 - p.momentum) * running_var[ch] + p.momentum * all.z / (m - 1.0);
   }
 }
 
@@ -89,16 +100,22 @@ fn running_stats(@builtin(global_invocation_id) gid: vec3u) {
   eval_invstd_out[ch] = inverseSqrt(eval_var[ch] + p.eps);
 }
 
-fn channel_of(i: u32) -> u32 { return (i / p.hw) % p.c; }
-
-fn index(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * ${WG}u; }
+// Element-wise kernels run on a (⌈H·W / WG⌉, C, ⌈N / SAMPLES⌉) grid: the channel comes from the
+// grid rather than from integer divisions, and each invocation does SAMPLES samples of one
+// position, so its per-channel factors are loaded once. Few, busy invocations are what CPU drivers
+// run fastest (lavapipe: ~10× a one-element-per-invocation 1-D grid with divisions).
 
 @compute @workgroup_size(${WG})
-fn normalize(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= p.n * p.c * p.hw) { return; }
-  let ch = channel_of(i);
-  y[i] = gamma[ch] * (x[i] - saved_mean[ch]) * saved_invstd[ch] + beta[ch];
+fn normalize(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x >= p.hw) { return; }
+  let ch = gid.y;
+  let scale = gamma[ch] * saved_invstd[ch];
+  let shift = beta[ch] - saved_mean[ch] * scale;
+  let first = gid.z * ${SAMPLES}u;
+  for (var sample = first; sample < min(first + ${SAMPLES}u, p.n); sample++) {
+    let i = (sample * p.c + ch) * p.hw + gid.x;
+    y[i] = x[i] * scale + shift;
+  }
 }
 
 @compute @workgroup_size(${WG})
@@ -106,10 +123,13 @@ fn grad_sums(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) 
   let ch = wg.x;
   let mu = bwd_mean[ch];
   let is = bwd_invstd[ch];
-  var s = vec2f(0.0);
-  for (var j = t; j < p.n * p.hw; j += ${WG}u) {
-    let k = at(j, ch);
-    s += vec2f(dy[k] * (x[k] - mu) * is, dy[k]);
+  var s = vec2f(0.0);   // (Σ dy·x̂, Σ dy)
+  for (var sample = 0u; sample < p.n; sample++) {
+    let base = (sample * p.c + ch) * p.hw;
+    for (var k = t; k < p.hw; k += ${WG}u) {
+      let g = dy[base + k];
+      s += vec2f(g * (x[base + k] - mu) * is, g);
+    }
   }
   let total = workgroup_sum(s, t);
   if (t == 0u) {
@@ -119,15 +139,19 @@ fn grad_sums(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) 
 }
 
 @compute @workgroup_size(${WG})
-fn input_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= p.n * p.c * p.hw) { return; }
-  let ch = channel_of(i);
-  let is = bwd_invstd[ch];
-  var g = dy[i];
-  if (p.training != 0u) {
-    let xhat = (x[i] - bwd_mean[ch]) * is;
-    g -= (sum_dy[ch] + xhat * sum_dy_xhat[ch]) / f32(p.n * p.hw);
+fn input_grad(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x >= p.hw) { return; }
+  let ch = gid.y;
+  let scale = bwd_gamma[ch] * bwd_invstd[ch];
+  // Training: dx = scale · (dy - mean(dy) - x̂ · mean(dy·x̂)); eval: dx = scale · dy.
+  let m = f32(p.n * p.hw);
+  let training = f32(p.training != 0u);
+  let mean_dy = training * sum_dy[ch] / m;
+  let mean_dy_xhat = training * sum_dy_xhat[ch] / m;
+  let first = gid.z * ${SAMPLES}u;
+  for (var sample = first; sample < min(first + ${SAMPLES}u, p.n); sample++) {
+    let i = (sample * p.c + ch) * p.hw + gid.x;
+    let xhat = (x[i] - bwd_mean[ch]) * bwd_invstd[ch];
+    dx[i] = scale * (dy[i] - mean_dy - xhat * mean_dy_xhat);
   }
-  dx[i] = bwd_gamma[ch] * is * g;
 }

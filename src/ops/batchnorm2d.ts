@@ -25,7 +25,17 @@ export interface BatchNormSaved {
   invstd: Tensor;
 }
 
-const WG = 256;
+/** The element-wise kernels' grid is (⌈H·W / 64⌉, C, ⌈N / SAMPLES⌉), each invocation doing SAMPLES
+ * samples of one position (64 wide because H·W is 64 in the network's deepest stage). */
+const SAMPLES = 16;
+const ELEMENTWISE = { WG: 64, SAMPLES };
+/** The per-channel statistics and sums run one workgroup per channel. */
+const REDUCTION = { WG: 64, SAMPLES };
+
+function elementwise(x: Tensor, entry: string, p: ArrayBuffer, buffers: Tensor[]): void {
+  const [n, c, h, w] = x.shape;
+  x.gpu.dispatch({ shader: 'batchnorm2d', entry, defines: ELEMENTWISE, params: p, buffers, workgroups: [Math.ceil((h * w) / ELEMENTWISE.WG), c, Math.ceil(n / SAMPLES)] });
+}
 
 function params(x: Tensor, training: boolean, eps = 1e-5, momentum = 0.1): ArrayBuffer {
   const [n, c, h, w] = x.shape;
@@ -62,12 +72,12 @@ export function batchNorm2dForward(x: Tensor, gamma: Tensor, beta: Tensor, state
   const mean = gpu.empty([c]);
   const invstd = gpu.empty([c]);
   if (opts.training) {
-    gpu.dispatch({ shader: 'batchnorm2d', entry: 'batch_stats', defines: { WG }, params: p, buffers: [x, mean, invstd, state.runningMean, state.runningVar], workgroups: [c] });
+    gpu.dispatch({ shader: 'batchnorm2d', entry: 'batch_stats', defines: REDUCTION, params: p, buffers: [x, mean, invstd, state.runningMean, state.runningVar], workgroups: [c] });
   } else {
-    gpu.dispatch({ shader: 'batchnorm2d', entry: 'running_stats', defines: { WG }, params: p, buffers: [state.runningMean, state.runningVar, mean, invstd], workgroups: grid1d(c, WG) });
+    gpu.dispatch({ shader: 'batchnorm2d', entry: 'running_stats', defines: REDUCTION, params: p, buffers: [state.runningMean, state.runningVar, mean, invstd], workgroups: grid1d(c, REDUCTION.WG) });
   }
   const y = gpu.empty(x.shape);
-  gpu.dispatch({ shader: 'batchnorm2d', entry: 'normalize', defines: { WG }, params: p, buffers: [x, mean, invstd, gamma, beta, y], workgroups: grid1d(x.size, WG) });
+  elementwise(x, 'normalize', p, [x, mean, invstd, gamma, beta, y]);
   return { y, mean, invstd };
 }
 
@@ -85,9 +95,9 @@ export function batchNorm2dBackward(x: Tensor, dy: Tensor, gamma: Tensor, saved:
   const p = params(x, training);
   const dgamma = gpu.empty([c]);
   const dbeta = gpu.empty([c]);
-  gpu.dispatch({ shader: 'batchnorm2d', entry: 'grad_sums', defines: { WG }, params: p, buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta], workgroups: [c] });
+  gpu.dispatch({ shader: 'batchnorm2d', entry: 'grad_sums', defines: REDUCTION, params: p, buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta], workgroups: [c] });
   const dx = gpu.empty(x.shape);
-  gpu.dispatch({ shader: 'batchnorm2d', entry: 'input_grad', defines: { WG }, params: p, buffers: [x, dy, saved.mean, saved.invstd, gamma, dgamma, dbeta, dx], workgroups: grid1d(x.size, WG) });
+  elementwise(x, 'input_grad', p, [x, dy, saved.mean, saved.invstd, gamma, dgamma, dbeta, dx]);
   return { dx, dgamma, dbeta };
 }
 
