@@ -1,0 +1,107 @@
+// The adapter's peak, measured rather than taken from a data sheet: the best of a few register tile
+// shapes of a barrier-free f32 matmul (shaders/bench_peak.wgsl), and a vec4 copy's bandwidth.
+// Every kernel figure in bench/ is expressed as a fraction of these two numbers.
+import { grid1d, type Gpu } from '../src/gpu/gpu.ts';
+import type { Tensor } from '../src/gpu/tensor.ts';
+import { Rng } from '../src/util/rng.ts';
+import { timeKernel, type Timing, type TimingOptions } from './timing.ts';
+
+/** One register tile: each invocation computes 4 rows × `cols` (4 or 8) columns of C; workgroup
+ * WG_X × WG_Y invocations. */
+export interface Tile {
+  cols: 4 | 8;
+  wgX: number;
+  wgY: number;
+}
+
+export const TILES: Tile[] = [
+  { cols: 4, wgX: 8, wgY: 8 },
+  { cols: 4, wgX: 64, wgY: 1 },
+  { cols: 8, wgX: 8, wgY: 8 },
+  { cols: 8, wgX: 16, wgY: 4 },
+  { cols: 8, wgX: 64, wgY: 1 },
+  { cols: 8, wgX: 4, wgY: 16 },
+];
+
+const ROWS = 4;
+
+export interface TileResult extends Tile {
+  gflops: number;
+  timing: Timing;
+}
+
+export interface PeakResult {
+  matmul: { m: number; n: number; k: number; gflops: number; best: Tile; tiles: TileResult[] };
+  copy: { bytes: number; gbps: number; timing: Timing };
+}
+
+const tileDefines = (t: Tile) => ({ WIDE: t.cols === 8, WG_X: t.wgX, WG_Y: t.wgY });
+
+function matmul(gpu: Gpu, tile: Tile, a: Tensor, b: Tensor, c: Tensor, m: number, n: number, k: number): void {
+  gpu.dispatch({
+    shader: 'bench_peak',
+    entry: 'matmul',
+    defines: tileDefines(tile),
+    params: new Uint32Array([m, n, k]),
+    buffers: [a, b, c],
+    workgroups: [n / tile.cols / tile.wgX, m / ROWS / tile.wgY],
+  });
+}
+
+/** Checks a sample of C against a CPU dot product, so a fast but wrong tile is never the peak. */
+async function verify(c: Tensor, a: Float32Array, b: Float32Array, m: number, n: number, k: number, tile: Tile): Promise<void> {
+  const got = await c.read();
+  const rng = new Rng(7);
+  for (let s = 0; s < 32; s++) {
+    const i = rng.int(0, m - 1);
+    const j = rng.int(0, n - 1);
+    let want = 0;
+    for (let q = 0; q < k; q++) want += a[i * k + q] * b[q * n + j];
+    if (Math.abs(got[i * n + j] - want) > 1e-3 * (1 + Math.abs(want))) {
+      throw new Error(`bench peak: matmul tile ${JSON.stringify(tile)} is wrong at C[${i}][${j}]: ${got[i * n + j]} vs ${want}`);
+    }
+  }
+}
+
+export async function measurePeak(gpu: Gpu, opts: TimingOptions & { size: number; copyMiB: number }): Promise<PeakResult> {
+  const m = opts.size;
+  const n = opts.size;
+  const k = opts.size;
+  const rng = new Rng(1);
+  const aData = Float32Array.from(rng.uniform(m * k));
+  const bData = Float32Array.from(rng.uniform(k * n));
+  const a = gpu.persistent([m, k], aData, 'peak A');
+  const b = gpu.persistent([k, n], bData, 'peak B');
+  const c = gpu.persistent([m, n], undefined, 'peak C');
+  const tiles: TileResult[] = [];
+  for (const tile of TILES) {
+    if (n % (tile.cols * tile.wgX) || m % (ROWS * tile.wgY)) continue;
+    const timing = await timeKernel(gpu, () => matmul(gpu, tile, a, b, c, m, n, k), opts);
+    await verify(c, aData, bData, m, n, k, tile);
+    tiles.push({ ...tile, gflops: (2 * m * n * k) / timing.ms / 1e6, timing });
+  }
+  const best = tiles.reduce((x, y) => (y.gflops > x.gflops ? y : x));
+
+  const words = (opts.copyMiB * 1024 * 1024) / 4;
+  const src = gpu.persistent([words], undefined, 'peak copy src');
+  const dst = gpu.persistent([words], undefined, 'peak copy dst');
+  const copyTiming = await timeKernel(
+    gpu,
+    () =>
+      gpu.dispatch({
+        shader: 'bench_peak',
+        entry: 'copy',
+        // The file's placeholders belong to the matmul; the copy kernel ignores them.
+        defines: tileDefines(best),
+        buffers: [src, dst],
+        workgroups: grid1d(words / 4, 256),
+      }),
+    opts,
+  );
+  for (const t of [a, b, c, src, dst]) t.buffer.destroy();
+  const bytes = 2 * words * 4; // read + write
+  return {
+    matmul: { m, n, k, gflops: best.gflops, best: { cols: best.cols, wgX: best.wgX, wgY: best.wgY }, tiles },
+    copy: { bytes, gbps: bytes / copyTiming.ms / 1e6, timing: copyTiming },
+  };
+}

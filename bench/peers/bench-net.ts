@@ -1,0 +1,58 @@
+// The benchmark network of /work/shared/BENCH_NET.md, as data both peers build from, so that
+// TensorFlow.js and jax-js run exactly the work unmix runs.
+
+export interface Block {
+  name: string;
+  cin: number;
+  cout: number;
+}
+
+/** U-Net blocks in forward order: conv3×3 → BN → ReLU → conv3×3 → BN → ReLU each. Encoder blocks
+ * are followed by a 2×2 max-pool; decoder blocks take [nearest-upsampled previous, skip]. */
+export const ENCODER: Block[] = [
+  { name: 'enc1', cin: 1, cout: 32 },
+  { name: 'enc2', cin: 32, cout: 64 },
+];
+export const MID: Block = { name: 'mid', cin: 64, cout: 128 };
+export const DECODER: Block[] = [
+  { name: 'dec2', cin: 128 + 64, cout: 64 },
+  { name: 'dec1', cin: 64 + 32, cout: 32 },
+];
+/** Two 1×1 heads (32 → 1) with sigmoid: digit and item. */
+export const HEAD_IN = 32;
+
+export const IMAGE = 32;
+export const PARAMETERS = 472_290;
+export const LR = 1e-3;
+export const BETA1 = 0.9;
+export const BETA2 = 0.999;
+export const ADAM_EPS = 1e-8;
+export const BN_MOMENTUM = 0.1;
+export const BN_EPS = 1e-5;
+/** Forward multiply-adds ×2 per sample (BENCH_NET.md: about 0.25 GFLOP); a step is about 3×. */
+export const STEP_GFLOP_PER_SAMPLE = 0.75;
+
+export const BLOCKS: Block[] = [...ENCODER, MID, ...DECODER];
+
+/** Images resident on the GPU that each step's batch is mixed from: peers have no dataset, so the
+ * batch is gathered from a pool of random images by indices computed on the GPU from a step
+ * counter, then averaged, which is the same work as unmix's GPU mixer. */
+export const POOL_BATCHES = 4;
+
+/** What every peer (and unmix) reports for one training configuration. */
+export interface TrainStepResult {
+  framework: string;
+  environment: string;
+  adapter: string;
+  batch: number;
+  warmupSteps: number;
+  timedSteps: number;
+  /** Wall time of the first step, including shader compilation, until its loss was read back. */
+  firstStepMs: number;
+  msPerStep: number;
+  samplesPerS: number;
+  /** Bytes of GPU memory the framework holds after training, or null where it exposes none. */
+  gpuMemoryBytes: number | null;
+  memoryNote: string;
+  loss: number;
+}

@@ -1,0 +1,171 @@
+// Results on disk: one JSON file per section under bench/results/, each stamped with the adapter and
+// the date, and bench/RESULTS.md, rebuilt from whichever of those files exist (a run of one section
+// keeps the others' latest figures).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KernelResult } from './kernels.ts';
+import type { PeakResult } from './peak.ts';
+import type { TrainStepResult } from './peers/bench-net.ts';
+
+export interface Stamp {
+  adapter: string;
+  date: string;
+  /** The command line that produced the file. */
+  command: string;
+}
+
+export type PeakFile = Stamp & PeakResult;
+export interface KernelsFile extends Stamp {
+  peak: { matmulGflops: number; copyGbps: number };
+  batches: number[];
+  kernels: KernelResult[];
+}
+export type Failure = { framework: string; environment: string; error: string };
+export interface EnvironmentComparison {
+  adapter: string;
+  environment: string;
+  batch: number;
+  unmix_samples_per_s: number | null;
+  tfjs_samples_per_s: number | null;
+  ratio_vs_tfjs: number | null;
+  jaxjs_samples_per_s: number | null;
+  ratio_vs_jaxjs: number | null;
+}
+export interface TrainFile extends Stamp, EnvironmentComparison {
+  chromium: EnvironmentComparison | null;
+  /** Every run in full: first-step time, memory, loss, and the default model's. */
+  runs: TrainStepResult[];
+  failures: Failure[];
+}
+
+export const RESULTS_DIR = new URL('./results/', import.meta.url);
+const MARKDOWN = new URL('./RESULTS.md', import.meta.url);
+const path = (name: string) => join(RESULTS_DIR.pathname, name);
+
+export function writeJson(name: string, data: unknown): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(path(name), `${JSON.stringify(data, null, 2)}\n`);
+}
+
+function readJson<T>(name: string): T | null {
+  return existsSync(path(name)) ? (JSON.parse(readFileSync(path(name), 'utf8')) as T) : null;
+}
+
+/** unmix / tfjs and unmix / jax-js among the runs of one environment at one batch. */
+export function compare(runs: TrainStepResult[], environment: string, batch: number): EnvironmentComparison | null {
+  const of = (prefix: string) => runs.find((r) => r.environment === environment && r.batch === batch && r.framework.startsWith(prefix));
+  const unmix = of('unmix');
+  const tfjs = of('TensorFlow.js');
+  const jax = of('jax-js');
+  const any = unmix ?? tfjs ?? jax;
+  if (!any) return null;
+  const ratio = (peer: TrainStepResult | undefined) => (unmix && peer ? unmix.samplesPerS / peer.samplesPerS : null);
+  return {
+    adapter: any.adapter,
+    environment,
+    batch,
+    unmix_samples_per_s: unmix?.samplesPerS ?? null,
+    tfjs_samples_per_s: tfjs?.samplesPerS ?? null,
+    ratio_vs_tfjs: ratio(tfjs),
+    jaxjs_samples_per_s: jax?.samplesPerS ?? null,
+    ratio_vs_jaxjs: ratio(jax),
+  };
+}
+
+// ---------------------------------------------------------------- text tables
+
+const fixed = (v: number | null | undefined, digits = 2) => (v === null || v === undefined ? 'n/a' : v.toFixed(digits));
+const mib = (b: number | null) => (b === null ? 'n/a' : `${(b / 2 ** 20).toFixed(0)} MiB`);
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function trainTable(runs: TrainStepResult[]): string {
+  return table(
+    ['environment', 'framework', 'batch', 'samples/s', 'ms/step', 'first step (s)', 'GPU memory', 'loss'],
+    runs.map((r) => [r.environment, r.framework, String(r.batch), fixed(r.samplesPerS), fixed(r.msPerStep, 0), fixed(r.firstStepMs / 1000, 1), mib(r.gpuMemoryBytes), fixed(r.loss, 4)]),
+  );
+}
+
+export function kernelTable(kernels: KernelResult[]): string {
+  return table(
+    ['kernel', 'where', 'batch', 'ms', 'rate', '% of peak'],
+    kernels.map((k) => [k.kernel, k.shape, k.batch === null ? '—' : String(k.batch), fixed(k.ms), `${fixed(k.rate)} ${k.unit}`, fixed(100 * k.fractionOfPeak, 1)]),
+  );
+}
+
+function comparisonLine(c: EnvironmentComparison): string {
+  return (
+    `${c.environment}, batch ${c.batch}: unmix ${fixed(c.unmix_samples_per_s)} samples/s; ` +
+    `TensorFlow.js ${fixed(c.tfjs_samples_per_s)} (unmix/tfjs ${fixed(c.ratio_vs_tfjs)}×); ` +
+    `jax-js ${fixed(c.jaxjs_samples_per_s)} (unmix/jax-js ${fixed(c.ratio_vs_jaxjs)}×)`
+  );
+}
+
+export function comparisonLines(t: TrainFile): string[] {
+  return [comparisonLine(t), ...(t.chromium ? [comparisonLine(t.chromium)] : [])];
+}
+
+export function writeMarkdown(): void {
+  const peak = readJson<PeakFile>('peak.json');
+  const kernels = readJson<KernelsFile>('kernels.json');
+  const train = readJson<TrainFile>('train-step.json');
+  const out: string[] = [
+    '# Benchmarks',
+    '',
+    'Written by `npm run bench` (bench/run.ts) from the JSON files in bench/results/; see bench/run.ts for',
+    'the flags. All figures are from a CPU-only machine (2 shared cores): WebGPU there is Mesa lavapipe under',
+    'Dawn in Node and SwiftShader in headless Chromium, so absolute numbers are tiny and noisy; the ratios',
+    'between frameworks on the same adapter in the same run are the point.',
+    '',
+  ];
+  if (train) {
+    out.push(
+      '## Training step: unmix vs TensorFlow.js and jax-js',
+      '',
+      `The benchmark network (shared/BENCH_NET.md: 472,290 parameters, Adam lr 1e-3, batch norm in training`,
+      `mode, (MSE(digit) + MSE(item)) / 2), one full step (GPU batch mixing, forward, loss, backward, update,`,
+      `no read-back) per iteration. ${train.date}, \`${train.command}\`.`,
+      '',
+      ...comparisonLines(train).map((l) => `- ${l}`),
+      '',
+      trainTable(train.runs),
+      '',
+      'First step = wall time of step 1 until its loss was read back (shader compilation included). GPU',
+      'memory = live bytes of the GPU buffers each framework created, counted the same way for all three',
+      '(hooking its device\'s createBuffer/destroy), pooled-but-free buffers included.',
+      ...(train.failures.length ? ['', 'Failed runs:', ...train.failures.map((f) => `- ${f.environment} ${f.framework}: ${f.error.split('\n')[0]}`)] : []),
+      '',
+    );
+  }
+  if (peak) {
+    out.push(
+      '## Adapter peak',
+      '',
+      `${peak.adapter}, ${peak.date}. Best register tile of a barrier-free f32 matmul (shaders/bench_peak.wgsl),`,
+      `${peak.matmul.m}×${peak.matmul.n}×${peak.matmul.k}: **${fixed(peak.matmul.gflops)} GFLOP/s**; vec4 copy of`,
+      `${(peak.copy.bytes / 2 ** 21).toFixed(0)} MiB: **${fixed(peak.copy.gbps)} GB/s** (read + write).`,
+      '',
+      table(
+        ['tile (rows × cols per invocation)', 'workgroup', 'GFLOP/s'],
+        peak.matmul.tiles.map((t) => [`4 × ${t.cols}`, `${t.wgX} × ${t.wgY}`, fixed(t.gflops)]),
+      ),
+      '',
+    );
+  }
+  if (kernels) {
+    out.push(
+      '## Kernels at the benchmark network\'s shapes',
+      '',
+      `${kernels.adapter}, ${kernels.date}, batches ${kernels.batches.join(', ')}. Convolutions in GFLOP/s as a fraction of the`,
+      `peak matmul (${fixed(kernels.peak.matmulGflops)} GFLOP/s); the rest in GB/s of minimum traffic (each tensor read or`,
+      `written once) as a fraction of the peak copy (${fixed(kernels.peak.copyGbps)} GB/s). Times are the best of a few rounds`,
+      '(GPU timestamps).',
+      '',
+      kernelTable(kernels.kernels),
+      '',
+    );
+  }
+  writeFileSync(MARKDOWN, out.join('\n'));
+}

@@ -1,0 +1,216 @@
+// `npm run bench`: the adapter's peak, unmix's kernels at the benchmark network's shapes, and a full
+// training step of that network in unmix, TensorFlow.js and jax-js, in Node (Dawn) and in headless
+// Chromium, on the same adapter in the same run. Results: bench/results/*.json and bench/RESULTS.md.
+//
+//   npm run bench                                # defaults: about 15 minutes on lavapipe
+//   npm run bench -- --batches 32,64 --quick     # fewer, shorter measurements
+//   npm run bench -- --full                      # kernels at 32..256, training at batch 64, 2 + 3 steps
+//   npm run bench -- --only train --no-browser   # sections: peak, kernels, train
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Gpu } from '../src/gpu/gpu.ts';
+import { createNodeGpu, releaseNodeGpu } from '../src/gpu/node.ts';
+import { DEFAULT_TRAIN_CONFIG } from '../src/train/trainer.ts';
+import { benchInChromium, CHROMIUM, type BrowserRun } from './browser.ts';
+import { benchAdam, benchKernels, type KernelResult } from './kernels.ts';
+import { measurePeak, type PeakResult } from './peak.ts';
+import type { TrainStepResult } from './peers/bench-net.ts';
+import { compare, comparisonLines, kernelTable, trainTable, writeJson, writeMarkdown, type Failure, type PeakFile, type Stamp, type TrainFile } from './report.ts';
+import type { TimingOptions } from './timing.ts';
+import { benchNetTrainConfig, benchUnmix, describeAdapter } from './train-unmix.ts';
+
+const USAGE = `usage: npm run bench -- [options]
+  --only LIST          sections to run, comma-separated: peak,kernels,train (default: all;
+                       kernels measure the peak too, to express their fractions of it)
+  --batches LIST       kernel batch sizes (default 32; --full: 32,64,128,256)
+  --train-batch N      training-step batch in Node (default 32; --full: 64)
+  --browser-batch N    training-step batch in Chromium (default 16; --full: 64)
+  --warmup N           training warm-up steps, the first included (default 1; --full: 2)
+  --steps N            timed training steps (default 2; --full: 3)
+  --no-browser         skip headless Chromium
+  --quick              shorter kernel timing budgets, a smaller peak matmul
+  --full               the long run (several hours on lavapipe)
+  --help`;
+
+const { values: flags } = parseArgs({
+  options: {
+    only: { type: 'string', default: 'peak,kernels,train' },
+    batches: { type: 'string' },
+    'train-batch': { type: 'string' },
+    'browser-batch': { type: 'string' },
+    warmup: { type: 'string' },
+    steps: { type: 'string' },
+    'no-browser': { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    full: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (flags.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+function positiveInt(name: string, text: string): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v <= 0) {
+    console.error(`bench: --${name} takes positive integers, got "${text}"\n${USAGE}`);
+    process.exit(2);
+  }
+  return v;
+}
+const full = flags.full;
+const sections = new Set(flags.only.split(','));
+for (const s of sections) {
+  if (!['peak', 'kernels', 'train'].includes(s)) {
+    console.error(`bench: unknown section "${s}" in --only; use peak, kernels, train\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const batches = (flags.batches ?? (full ? '32,64,128,256' : '32')).split(',').map((b) => positiveInt('batches', b));
+const trainBatch = positiveInt('train-batch', flags['train-batch'] ?? (full ? '64' : '32'));
+const browserBatch = positiveInt('browser-batch', flags['browser-batch'] ?? (full ? '64' : '16'));
+const warmup = positiveInt('warmup', flags.warmup ?? (full ? '2' : '1'));
+const steps = positiveInt('steps', flags.steps ?? (full ? '3' : '2'));
+const timing: TimingOptions = flags.quick ? { budgetMs: 300, maxIterations: 10, rounds: 2 } : { budgetMs: 1500, maxIterations: 50, rounds: 3 };
+/** A peer step on lavapipe can take a minute and its first (compiling) step several. */
+const RUN_TIMEOUT_MS = 30 * 60_000;
+
+const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+const log = (line: string) => console.log(line);
+const started = performance.now();
+const elapsed = () => `${((performance.now() - started) / 60_000).toFixed(1)} min`;
+
+function stamp(gpu: Gpu): Stamp {
+  return { adapter: describeAdapter(gpu.info), date: new Date().toISOString(), command };
+}
+
+// ---------------------------------------------------------------- peak and kernels
+
+async function peakSection(gpu: Gpu): Promise<PeakResult> {
+  log(`\n== adapter peak: ${describeAdapter(gpu.info)}`);
+  const peak = await measurePeak(gpu, { ...timing, size: flags.quick ? 512 : 1024, copyMiB: 64 });
+  for (const t of peak.matmul.tiles) log(`  matmul 4×${t.cols} per invocation, workgroup ${t.wgX}×${t.wgY}: ${t.gflops.toFixed(2)} GFLOP/s`);
+  log(`  peak matmul ${peak.matmul.gflops.toFixed(2)} GFLOP/s, copy ${peak.copy.gbps.toFixed(2)} GB/s`);
+  const file: PeakFile = { ...stamp(gpu), ...peak };
+  writeJson('peak.json', file);
+  return peak;
+}
+
+async function kernelSection(gpu: Gpu, peak: PeakResult): Promise<void> {
+  const kernels: KernelResult[] = [];
+  log(`\n== kernels (timing: ${gpu.info.hasTimestamps ? 'GPU timestamps' : 'wall clock'}, best of ${timing.rounds} rounds)`);
+  kernels.push(await benchAdam(gpu, peak, timing, log));
+  for (const batch of batches) {
+    log(` batch ${batch} (${elapsed()})`);
+    kernels.push(...(await benchKernels(gpu, batch, peak, timing, log)));
+  }
+  writeJson('kernels.json', { ...stamp(gpu), peak: { matmulGflops: peak.matmul.gflops, copyGbps: peak.copy.gbps }, batches, kernels });
+  log('\n' + kernelTable(kernels));
+}
+
+// ---------------------------------------------------------------- training step
+
+/** A peer in a Node process of its own (bench/node-peer.ts). */
+function nodePeer(peer: 'tfjs' | 'jaxjs', batch: number): Promise<TrainStepResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/node-peer.ts', peer, String(batch), String(warmup), String(steps)], {
+      cwd: new URL('..', import.meta.url).pathname,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill(), RUN_TIMEOUT_MS);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (line) resolve(JSON.parse(line.slice(7)) as TrainStepResult);
+      else reject(new Error(`${peer} in Node exited with ${code ?? 'a timeout'}: ${(err || out).trim().split('\n').slice(-5).join(' | ')}`));
+    });
+  });
+}
+
+async function trainSection(): Promise<void> {
+  const runs: TrainStepResult[] = [];
+  const failures: Failure[] = [];
+  const record = (r: TrainStepResult) => {
+    runs.push(r);
+    log(`  ${r.environment} ${r.framework}, batch ${r.batch}: ${r.samplesPerS.toFixed(2)} samples/s (${(r.msPerStep / 1000).toFixed(1)} s/step, first step ${(r.firstStepMs / 1000).toFixed(1)} s) [${elapsed()}]`);
+  };
+  const fail = (framework: string, environment: string, e: unknown) => {
+    const error = e instanceof Error ? e.message : String(e);
+    failures.push({ framework, environment, error });
+    log(`  ${environment} ${framework}: FAILED: ${error}`);
+  };
+
+  log(`\n== training step in Node + Dawn: batch ${trainBatch}, ${warmup} warm-up + ${steps} timed steps`);
+  const env = 'Node + Dawn';
+  for (const [label, config] of [['unmix', benchNetTrainConfig(trainBatch)], ['unmix (default model)', DEFAULT_TRAIN_CONFIG]] as const) {
+    // A fresh device per run, so its memory figure counts only its own buffers.
+    const gpu = await createNodeGpu();
+    try {
+      record(await benchUnmix(gpu, { config, warmup, steps, environment: env, label }));
+    } catch (e) {
+      fail(label, env, e);
+    } finally {
+      releaseNodeGpu(gpu);
+    }
+  }
+  for (const peer of ['tfjs', 'jaxjs'] as const) {
+    try {
+      record(await nodePeer(peer, trainBatch));
+    } catch (e) {
+      fail(peer, env, e);
+    }
+  }
+
+  let chromiumEnv: string | null = null;
+  if (flags['no-browser']) {
+    log('\n== Chromium: skipped (--no-browser)');
+  } else if (!existsSync(CHROMIUM)) {
+    fail('all', 'Chromium', new Error(`${CHROMIUM} not found: apt-get install -y chromium (see shared/WEBGPU.md), or pass --no-browser`));
+  } else {
+    log(`\n== training step in headless Chromium (SwiftShader): batch ${browserBatch}`);
+    const browserRuns: BrowserRun[] = (['unmix', 'tfjs', 'jaxjs'] as const).map((fw) => ({ fw, batch: browserBatch, warmup, steps }));
+    for (const r of await benchInChromium(browserRuns, RUN_TIMEOUT_MS, log)) {
+      if ('error' in r) fail(r.fw, 'Chromium', new Error(r.error));
+      else {
+        chromiumEnv = r.environment;
+        record(r);
+      }
+    }
+  }
+
+  const node = compare(runs, env, trainBatch);
+  const adapter = node?.adapter ?? 'unknown';
+  const file: TrainFile = {
+    ...(node ?? { adapter, environment: env, batch: trainBatch, unmix_samples_per_s: null, tfjs_samples_per_s: null, ratio_vs_tfjs: null, jaxjs_samples_per_s: null, ratio_vs_jaxjs: null }),
+    date: new Date().toISOString(),
+    command,
+    chromium: chromiumEnv ? compare(runs, chromiumEnv, browserBatch) : null,
+    runs,
+    failures,
+  };
+  writeJson('train-step.json', file);
+  log('\n' + trainTable(runs));
+  for (const line of comparisonLines(file)) log(line);
+}
+
+// ---------------------------------------------------------------- main
+
+if (sections.has('peak') || sections.has('kernels')) {
+  const gpu = await createNodeGpu();
+  try {
+    const peak = await peakSection(gpu);
+    if (sections.has('kernels')) await kernelSection(gpu, peak);
+  } finally {
+    releaseNodeGpu(gpu);
+  }
+}
+if (sections.has('train')) await trainSection();
+writeMarkdown();
+log(`\nwrote bench/results/*.json and bench/RESULTS.md in ${elapsed()}`);
+process.exit(0);

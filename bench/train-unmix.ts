@@ -1,0 +1,83 @@
+// unmix's own training step, timed as the peers' are: Trainer.trainStep() in a loop (GPU mixing,
+// forward, loss, backward, Adam; no read-back), the loss read once at the end.
+import type { SourceImages } from '../src/data/datasets.ts';
+import type { IdxImages } from '../src/data/idx.ts';
+import { Mixer } from '../src/data/mixer.ts';
+import type { Gpu, GpuInfo } from '../src/gpu/gpu.ts';
+import { BENCH_NET_CONFIG } from '../src/model/separator.ts';
+import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig } from '../src/train/trainer.ts';
+import { countBufferBytes } from './gpu-memory.ts';
+import { LR, PARAMETERS, type TrainStepResult } from './peers/bench-net.ts';
+
+/** The adapter as results name it: its description, plus its architecture where that says more
+ * (SwiftShader in Chromium reports no description, only vendor "google" and "swiftshader"). */
+export function describeAdapter(info: GpuInfo): string {
+  return info.architecture && !info.description.toLowerCase().includes(info.architecture.toLowerCase())
+    ? `${info.description}, ${info.architecture}`
+    : info.description;
+}
+
+/** The benchmark network under unmix's trainer: plain Adam at lr 1e-3 (no decay, no warm-up). */
+export function benchNetTrainConfig(batch: number): TrainConfig {
+  return { ...DEFAULT_TRAIN_CONFIG, model: BENCH_NET_CONFIG, batch, lr: LR, warmupSteps: 0, weightDecay: 0 };
+}
+
+/** Random 28×28 images in the datasets' sizes: the mixer's work does not depend on the pixels, and
+ * the benchmark then needs no download (and runs the same in the browser). */
+function syntheticImages(): SourceImages {
+  const images = (count: number, seed: number): IdxImages => {
+    const pixels = new Uint8Array(count * 28 * 28);
+    for (let i = 0; i < pixels.length; i++) pixels[i] = Math.imul(i + seed, 0x9e3779b1) >>> 24;
+    return { count, rows: 28, cols: 28, pixels };
+  };
+  return {
+    mnistTrain: images(60_000, 1),
+    mnistTest: images(10_000, 2),
+    fashionTrain: images(60_000, 3),
+    fashionTest: images(10_000, 4),
+    mnistTestLabels: new Uint8Array(10_000),
+    fashionTestLabels: new Uint8Array(10_000),
+  };
+}
+
+export async function benchUnmix(
+  gpu: Gpu,
+  opts: { config: TrainConfig; warmup: number; steps: number; environment: string; label: string },
+): Promise<TrainStepResult> {
+  const liveBytes = countBufferBytes(gpu.device);
+  const poolBefore = gpu.pool.bytesAllocated;
+  const mixer = new Mixer(gpu, syntheticImages());
+  const trainer = await Trainer.create(gpu, mixer, opts.config);
+  if (opts.config.model === BENCH_NET_CONFIG && trainer.parameterCount !== PARAMETERS) {
+    throw new Error(`unmix bench net has ${trainer.parameterCount} parameters, BENCH_NET.md says ${PARAMETERS}`);
+  }
+  const t0 = performance.now();
+  trainer.trainStep();
+  await trainer.readLoss();
+  const firstStepMs = performance.now() - t0;
+  for (let s = 1; s < opts.warmup; s++) {
+    trainer.trainStep();
+    await trainer.readLoss();
+  }
+  const start = performance.now();
+  for (let s = 0; s < opts.steps; s++) trainer.trainStep();
+  const loss = await trainer.readLoss();
+  const msPerStep = (performance.now() - start) / opts.steps;
+  const pool = gpu.pool.bytesAllocated - poolBefore;
+  const result: TrainStepResult = {
+    framework: opts.label,
+    environment: opts.environment,
+    adapter: describeAdapter(gpu.info),
+    batch: opts.config.batch,
+    warmupSteps: opts.warmup,
+    timedSteps: opts.steps,
+    firstStepMs,
+    msPerStep,
+    samplesPerS: (opts.config.batch * 1000) / msPerStep,
+    gpuMemoryBytes: liveBytes(),
+    memoryNote: `live bytes of the GPU buffers created for training (datasets, parameters, Adam moments, pool); the pool alone: ${(pool / 2 ** 20).toFixed(1)} MiB`,
+    loss,
+  };
+  mixer.destroy();
+  return result;
+}
