@@ -1,8 +1,9 @@
 // Channel concatenation out@3 = [a@1 ⊕ b@2] ([N,Ca,H,W] ⊕ [N,Cb,H,W] -> [N,Ca+Cb,H,W], the U-Net
 // skip connections), and its backward, which splits dy@1 back into da@2 and db@3.
-// One invocation per element of the concatenated tensor: in NCHW each sample is a run of Ca·H·W
-// values of a followed by a run of Cb·H·W values of b.
-struct Params { n: u32, a_run: u32, b_run: u32 }   // n = N·(Ca+Cb)·H·W, a_run = Ca·H·W, b_run = Cb·H·W
+// In NCHW each sample of the output is a run of Ca·H·W values of a followed by Cb·H·W values of b.
+// The grid is (⌈run / WG⌉, ⌈N / SAMPLES⌉): invocation r copies position r of the run for SAMPLES
+// samples (few, busy invocations and no integer divisions: what CPU drivers run fastest).
+struct Params { n: u32, a_run: u32, b_run: u32 }   // n = N, a_run = Ca·H·W, b_run = Cb·H·W
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -12,30 +13,32 @@ struct Params { n: u32, a_run: u32, b_run: u32 }   // n = N·(Ca+Cb)·H·W, a_ru
 @group(0) @binding(2) var<storage, read_write> da: array<f32>;
 @group(0) @binding(3) var<storage, read_write> db: array<f32>;
 
-fn index(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * ${WG}u; }
-
 @compute @workgroup_size(${WG})
-fn concat_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= p.n) { return; }
-  let sample = i / (p.a_run + p.b_run);
-  let r = i - sample * (p.a_run + p.b_run);
-  if (r < p.a_run) {
-    out[i] = a[sample * p.a_run + r];
-  } else {
-    out[i] = b[sample * p.b_run + r - p.a_run];
+fn concat_forward(@builtin(global_invocation_id) gid: vec3u) {
+  let r = gid.x;
+  let run = p.a_run + p.b_run;
+  if (r >= run) { return; }
+  let first = gid.y * ${SAMPLES}u;
+  for (var s = first; s < min(first + ${SAMPLES}u, p.n); s++) {
+    if (r < p.a_run) {
+      out[s * run + r] = a[s * p.a_run + r];
+    } else {
+      out[s * run + r] = b[s * p.b_run + r - p.a_run];
+    }
   }
 }
 
 @compute @workgroup_size(${WG})
-fn concat_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= p.n) { return; }
-  let sample = i / (p.a_run + p.b_run);
-  let r = i - sample * (p.a_run + p.b_run);
-  if (r < p.a_run) {
-    da[sample * p.a_run + r] = dy[i];
-  } else {
-    db[sample * p.b_run + r - p.a_run] = dy[i];
+fn concat_backward(@builtin(global_invocation_id) gid: vec3u) {
+  let r = gid.x;
+  let run = p.a_run + p.b_run;
+  if (r >= run) { return; }
+  let first = gid.y * ${SAMPLES}u;
+  for (var s = first; s < min(first + ${SAMPLES}u, p.n); s++) {
+    if (r < p.a_run) {
+      da[s * p.a_run + r] = dy[s * run + r];
+    } else {
+      db[s * p.b_run + r - p.a_run] = dy[s * run + r];
+    }
   }
 }

@@ -1,10 +1,11 @@
 // Concatenation along channels (U-Net skip connections): forward joins, backward splits.
 import { accumulateGrad, record } from '../autograd/graph.ts';
-import { grid1d } from '../gpu/gpu.ts';
 import { shapeString, type Shape, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
 
-const WG = 256;
+/** Grid (⌈(Ca+Cb)·H·W / WG⌉, ⌈N / SAMPLES⌉): each invocation copies one position for SAMPLES samples. */
+const WG = 64;
+const SAMPLES = 16;
 
 function checkConcatShapes(op: string, a: Shape, b: Shape): void {
   if (a[0] !== b[0] || a[2] !== b[2] || a[3] !== b[3]) {
@@ -15,14 +16,13 @@ function checkConcatShapes(op: string, a: Shape, b: Shape): void {
 function dispatch(entry: string, buffers: Tensor[], a: Shape, b: Shape): void {
   const [n, ca, h, w] = a;
   const cb = b[1];
-  const total = n * (ca + cb) * h * w;
   buffers[0].gpu.dispatch({
     shader: 'concat',
     entry,
-    defines: { WG },
-    params: new Uint32Array([total, ca * h * w, cb * h * w]),
+    defines: { WG, SAMPLES },
+    params: new Uint32Array([n, ca * h * w, cb * h * w]),
     buffers,
-    workgroups: grid1d(total, WG),
+    workgroups: [Math.ceil(((ca + cb) * h * w) / WG), Math.ceil(n / SAMPLES)],
   });
 }
 
