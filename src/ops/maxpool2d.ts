@@ -1,10 +1,11 @@
 // 2×2 max-pooling, stride 2 (the encoder's downsampling). Backward routes dy to each window's max.
 import { accumulateGrad, record } from '../autograd/graph.ts';
-import { grid1d } from '../gpu/gpu.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
 
-const WG = 256;
+/** Grid (⌈Ho·Wo / WG⌉, C, ⌈N / SAMPLES⌉): each invocation pools one window position for SAMPLES samples. */
+const WG = 64;
+const SAMPLES = 16;
 
 function pooledShape(op: string, x: Tensor): [number, number, number, number] {
   assertRank(op, 'x', x, 4);
@@ -17,8 +18,14 @@ function pooledShape(op: string, x: Tensor): [number, number, number, number] {
 
 function dispatch(entry: string, buffers: Tensor[], outShape: number[]): void {
   const [n, c, ho, wo] = outShape;
-  const count = n * c * ho * wo;
-  buffers[0].gpu.dispatch({ shader: 'maxpool2d', entry, defines: { WG }, params: new Uint32Array([count, ho, wo]), buffers, workgroups: grid1d(count, WG) });
+  buffers[0].gpu.dispatch({
+    shader: 'maxpool2d',
+    entry,
+    defines: { WG, SAMPLES },
+    params: new Uint32Array([n, c, ho, wo]),
+    buffers,
+    workgroups: [Math.ceil((ho * wo) / WG), c, Math.ceil(n / SAMPLES)],
+  });
 }
 
 /** [N,C,H,W] -> [N,C,H/2,W/2], the maximum of each 2×2 window. */

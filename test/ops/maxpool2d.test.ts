@@ -38,8 +38,9 @@ function distinct(rng: Rng, count: number): Float64Array {
 describe('maxpool2d (2×2, stride 2)', () => {
   const gpu = useGpu();
   const rng = new Rng(3);
-  // Batch 1, a single window, odd output sizes, outputs past one 256-wide workgroup, random shapes.
-  const shapes = [[1, 1, 2, 2], [1, 3, 6, 10], [2, 4, 10, 14], [3, 2, 18, 6], ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 6), 2 * rng.int(1, 7), 2 * rng.int(1, 7)])];
+  // Batch 1, a single window, odd output sizes, planes of more than 64 outputs (one workgroup),
+  // N past the 16 samples an invocation pools, random shapes.
+  const shapes = [[1, 1, 2, 2], [1, 3, 6, 10], [2, 4, 18, 18], [3, 2, 18, 6], [17, 2, 4, 6], ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 6), 2 * rng.int(1, 7), 2 * rng.int(1, 7)])];
 
   for (const shape of shapes) {
     it(`${shape.join('×')}`, async () => {
