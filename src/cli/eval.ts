@@ -1,0 +1,61 @@
+// npm run eval -- --weights FILE [--json]: the task's evaluation protocol on a trained checkpoint.
+import { readFileSync } from 'node:fs';
+import { readSafetensors } from '../data/safetensors.ts';
+import { releaseNodeGpu } from '../gpu/node.ts';
+import { PROTOCOL } from '../train/evaluate.ts';
+import { checkpointConfig, Trainer } from '../train/trainer.ts';
+import { bar, numberFlag, parseFlags, progressLine, setup } from './common.ts';
+import { formatEval, writeSampleGrid } from './report.ts';
+
+const USAGE = `usage: npm run eval -- --weights FILE [flags]
+  --weights FILE   a .safetensors checkpoint written by npm run train (or the web page)
+  --json           print one JSON object (mse_mean, mse_std, mse_digit, mse_item, …) and nothing else on stdout
+  --mixtures N     random test mixtures per repeat (default ${PROTOCOL.mixtures})
+  --repeats N      repeats with different draws (default ${PROTOCOL.repeats})
+  --seed N         seed of the draws (default ${PROTOCOL.seed})
+  --grid FILE      PNG of 8 samples: mixture | predicted digit | true digit | predicted item | true item
+                   (default: next to the weights, <weights>.samples.png; "none" to skip)
+  --data DIR       folder with mnist/ and fashion-mnist/`;
+
+const flags = parseFlags(
+  process.argv.slice(2),
+  {
+    weights: { type: 'string' },
+    json: { type: 'boolean' },
+    mixtures: { type: 'string' },
+    repeats: { type: 'string' },
+    seed: { type: 'string' },
+    grid: { type: 'string' },
+    data: { type: 'string' },
+  },
+  USAGE,
+);
+if (!flags.weights) {
+  console.error(`--weights is required\n\n${USAGE}`);
+  process.exit(2);
+}
+const weightsFile = String(flags.weights);
+const bytes = new Uint8Array(readFileSync(weightsFile));
+const config = checkpointConfig(readSafetensors(bytes, weightsFile).metadata);
+const json = Boolean(flags.json);
+
+const { gpu, mixer } = await setup(flags.data as string | undefined, json);
+const trainer = await Trainer.create(gpu, mixer, config, bytes);
+const t0 = performance.now();
+const result = await trainer.evaluate({
+  mixtures: numberFlag(flags, 'mixtures', PROTOCOL.mixtures, true),
+  repeats: numberFlag(flags, 'repeats', PROTOCOL.repeats, true),
+  seed: numberFlag(flags, 'seed', PROTOCOL.seed, true),
+  onProgress: json ? undefined : (done, total) => progressLine(`${bar(done / total)} evaluating ${done}/${total} test mixtures`),
+});
+const grid = flags.grid === 'none' ? null : await writeSampleGrid(trainer, String(flags.grid ?? `${weightsFile.replace(/\.safetensors$/, '')}.samples.png`));
+if (json) {
+  console.log(JSON.stringify({ ...result, weights: weightsFile, step: trainer.step, parameters: trainer.parameterCount, grid }));
+} else {
+  progressLine('', true);
+  console.log(`${weightsFile}: step ${trainer.step}, ${trainer.parameterCount.toLocaleString('en')} parameters`);
+  console.log(formatEval(result, (performance.now() - t0) / 1000));
+  if (grid) console.log(`sample grid: ${grid}`);
+}
+releaseNodeGpu(gpu);
+process.exit(0);

@@ -1,0 +1,70 @@
+// The layers the separator is built from, each a Module over the ops in src/ops.
+import { Module } from '../autograd/module.ts';
+import type { Gpu } from '../gpu/gpu.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { relu } from '../ops/activations.ts';
+import { batchNorm2d } from '../ops/batchnorm2d.ts';
+import { conv2d } from '../ops/conv2d.ts';
+import type { Rng } from '../util/rng.ts';
+
+/** PyTorch's default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), for weights and bias alike. */
+function fanInUniform(rng: Rng, n: number, fanIn: number): Float32Array {
+  const bound = 1 / Math.sqrt(fanIn);
+  return Float32Array.from(rng.uniform(n, -bound, bound));
+}
+
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+
+  constructor(gpu: Gpu, rng: Rng, cin: number, cout: number, kernel: number) {
+    super(gpu);
+    const fanIn = cin * kernel * kernel;
+    this.weight = this.param('weight', [cout, cin, kernel, kernel], fanInUniform(rng, cout * fanIn, fanIn));
+    this.bias = this.param('bias', [cout], fanInUniform(rng, cout, fanIn));
+  }
+
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, { padding: 'same' });
+  }
+}
+
+export class BatchNorm2d extends Module {
+  readonly gamma: Tensor;
+  readonly beta: Tensor;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+
+  constructor(gpu: Gpu, channels: number) {
+    super(gpu);
+    this.gamma = this.param('weight', [channels], new Float32Array(channels).fill(1));
+    this.beta = this.param('bias', [channels], new Float32Array(channels));
+    this.runningMean = this.buffer('running_mean', [channels], new Float32Array(channels));
+    this.runningVar = this.buffer('running_var', [channels], new Float32Array(channels).fill(1));
+  }
+
+  forward(x: Tensor, training: boolean): Tensor {
+    return batchNorm2d(x, this.gamma, this.beta, { runningMean: this.runningMean, runningVar: this.runningVar }, { training });
+  }
+}
+
+/** conv 3×3 → batch norm → ReLU, twice: the unit of every encoder and decoder stage. */
+export class ConvBlock extends Module {
+  private readonly conv1: Conv2d;
+  private readonly bn1: BatchNorm2d;
+  private readonly conv2: Conv2d;
+  private readonly bn2: BatchNorm2d;
+
+  constructor(gpu: Gpu, rng: Rng, cin: number, cout: number) {
+    super(gpu);
+    this.conv1 = this.child('conv1', new Conv2d(gpu, rng, cin, cout, 3));
+    this.bn1 = this.child('bn1', new BatchNorm2d(gpu, cout));
+    this.conv2 = this.child('conv2', new Conv2d(gpu, rng, cout, cout, 3));
+    this.bn2 = this.child('bn2', new BatchNorm2d(gpu, cout));
+  }
+
+  forward(x: Tensor, training: boolean): Tensor {
+    const h = relu(this.bn1.forward(this.conv1.forward(x), training));
+    return relu(this.bn2.forward(this.conv2.forward(h), training));
+  }
+}

@@ -1,0 +1,79 @@
+// The separation network: a U-Net-style encoder–decoder. The encoder halves the resolution at each
+// level (max-pool) while doubling the width; the decoder upsamples ×2 and concatenates the encoder
+// features of the same resolution (skip connections) before each block; two 1×1 heads with sigmoid
+// outputs give the digit and the item.
+//
+//   depth 3, width w:  enc1 block(1,w) ─pool→ enc2 block(w,2w) ─pool→ mid block(2w,4w)
+//                      dec2 block(4w+2w, 2w) ←up─┘   dec1 block(2w+w, w) ←up   → heads
+import { Module } from '../autograd/module.ts';
+import type { Gpu } from '../gpu/gpu.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { sigmoid } from '../ops/activations.ts';
+import { concatChannels } from '../ops/concat.ts';
+import { maxPool2d } from '../ops/maxpool2d.ts';
+import { upsample2x, type UpsampleMode } from '../ops/upsample2d.ts';
+import { Rng } from '../util/rng.ts';
+import { Conv2d, ConvBlock } from './layers.ts';
+
+export interface ModelConfig {
+  /** Channels of the first encoder level; each level down doubles it. */
+  width: number;
+  /** Resolution levels including the bottleneck (2 to 4 for 32×32 inputs). */
+  depth: number;
+  upsample: UpsampleMode;
+}
+
+/** The network of ../shared/BENCH_NET.md, which the benchmarks compare on (472,290 parameters). */
+export const BENCH_NET_CONFIG: ModelConfig = { width: 32, depth: 3, upsample: 'nearest' };
+
+export function checkModelConfig(c: ModelConfig): void {
+  if (!Number.isInteger(c.width) || c.width < 1 || c.width > 512) throw new Error(`model: width must be an integer in 1..512, got ${c.width}`);
+  if (!Number.isInteger(c.depth) || c.depth < 2 || c.depth > 4) {
+    throw new Error(`model: depth must be 2, 3 or 4 (levels of a 32×32 input, pooled at most 3 times), got ${c.depth}`);
+  }
+  if (c.upsample !== 'nearest' && c.upsample !== 'bilinear') throw new Error(`model: upsample must be 'nearest' or 'bilinear', got ${c.upsample}`);
+}
+
+export interface Separation {
+  digit: Tensor;
+  item: Tensor;
+}
+
+export class Separator extends Module {
+  private readonly encoders: ConvBlock[] = [];
+  private readonly decoders: ConvBlock[] = [];
+  private readonly digitHead: Conv2d;
+  private readonly itemHead: Conv2d;
+
+  constructor(gpu: Gpu, readonly config: ModelConfig, seed: number) {
+    super(gpu);
+    checkModelConfig(config);
+    const rng = new Rng(seed);
+    const widths = Array.from({ length: config.depth }, (_, i) => config.width << i);
+    widths.forEach((w, i) => {
+      const name = i === config.depth - 1 ? 'mid' : `enc${i + 1}`;
+      this.encoders.push(this.child(name, new ConvBlock(gpu, rng, i === 0 ? 1 : widths[i - 1], w)));
+    });
+    for (let i = config.depth - 2; i >= 0; i--) {
+      this.decoders.push(this.child(`dec${i + 1}`, new ConvBlock(gpu, rng, widths[i + 1] + widths[i], widths[i])));
+    }
+    this.digitHead = this.child('digit_head', new Conv2d(gpu, rng, config.width, 1, 1));
+    this.itemHead = this.child('item_head', new Conv2d(gpu, rng, config.width, 1, 1));
+  }
+
+  /** mixture [N,1,32,32] → digit and item, each [N,1,32,32] in (0, 1). */
+  forward(mixture: Tensor, training: boolean): Separation {
+    const skips: Tensor[] = [];
+    let h = mixture;
+    this.encoders.forEach((encoder, i) => {
+      if (i > 0) h = maxPool2d(h);
+      h = encoder.forward(h, training);
+      skips.push(h);
+    });
+    skips.pop();
+    for (const decoder of this.decoders) {
+      h = decoder.forward(concatChannels(upsample2x(h, this.config.upsample), skips.pop()!), training);
+    }
+    return { digit: sigmoid(this.digitHead.forward(h)), item: sigmoid(this.itemHead.forward(h)) };
+  }
+}

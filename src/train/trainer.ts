@@ -1,0 +1,212 @@
+// Training: one step is mix → forward → loss → backward → update, encoded into one command buffer
+// with no read-back. The loss of the latest step is kept on the GPU and read when asked for.
+import { backward, zeroGrads } from '../autograd/graph.ts';
+import type { Mixer } from '../data/mixer.ts';
+import { readSafetensors, writeSafetensors, type NamedTensor } from '../data/safetensors.ts';
+import type { Gpu } from '../gpu/gpu.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { checkModelConfig, Separator, type ModelConfig } from '../model/separator.ts';
+import { Adam } from '../ops/adam.ts';
+import { concatChannels } from '../ops/concat.ts';
+import { mseLoss } from '../ops/mse.ts';
+import { evaluateProtocol, type EvalOptions, type EvalResult } from './evaluate.ts';
+
+export type { EvalResult, ModelConfig };
+
+export interface TrainConfig {
+  model: ModelConfig;
+  steps: number;
+  batch: number;
+  /** Peak learning rate, reached after warm-up, then cosine-decayed to 5% of it at `steps`. */
+  lr: number;
+  warmupSteps: number;
+  /** AdamW's decoupled weight decay. */
+  weightDecay: number;
+  seed: number;
+}
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  model: { width: 16, depth: 3, upsample: 'nearest' },
+  steps: 1500,
+  batch: 32,
+  lr: 3e-3,
+  warmupSteps: 100,
+  weightDecay: 1e-4,
+  seed: 1,
+};
+
+const CHECKPOINT_FORMAT = 'unmix-checkpoint-v1';
+/** Seeds of the held-out streams, far from any training seed's batches. */
+const TEST_LOSS_SEED = 777_777;
+
+export function learningRate(c: TrainConfig, step: number): number {
+  if (step < c.warmupSteps) return (c.lr * (step + 1)) / c.warmupSteps;
+  const progress = Math.min(1, (step - c.warmupSteps) / Math.max(1, c.steps - c.warmupSteps));
+  return c.lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * progress)));
+}
+
+export function checkTrainConfig(c: TrainConfig): void {
+  checkModelConfig(c.model);
+  const positiveInt = (name: string, v: number) => {
+    if (!Number.isInteger(v) || v <= 0) throw new Error(`train config: ${name} must be a positive integer, got ${v}`);
+  };
+  positiveInt('steps', c.steps);
+  positiveInt('batch', c.batch);
+  if (!(c.lr > 0 && Number.isFinite(c.lr))) throw new Error(`train config: lr must be a positive number, got ${c.lr}`);
+  if (!(c.warmupSteps >= 0)) throw new Error(`train config: warmupSteps must be >= 0, got ${c.warmupSteps}`);
+  if (!(c.weightDecay >= 0)) throw new Error(`train config: weightDecay must be >= 0, got ${c.weightDecay}`);
+  if (!Number.isInteger(c.seed) || c.seed < 0) throw new Error(`train config: seed must be a non-negative integer, got ${c.seed}`);
+}
+
+export class Trainer {
+  /** Steps completed (the next step's index). */
+  step = 0;
+  readonly model: Separator;
+  readonly parameterCount: number;
+  private readonly adam: Adam;
+  private readonly lastLoss: Tensor;
+
+  private constructor(
+    readonly gpu: Gpu,
+    readonly mixer: Mixer,
+    readonly config: TrainConfig,
+  ) {
+    checkTrainConfig(config);
+    this.model = new Separator(gpu, config.model, config.seed);
+    this.parameterCount = this.model.parameterCount();
+    this.adam = new Adam(gpu, this.model.parameters(), { lr: config.lr, weightDecay: config.weightDecay, decoupled: true });
+    this.lastLoss = gpu.persistent([1], [NaN], 'last loss');
+  }
+
+  /** A fresh model, or one restored from a checkpoint (whose model config then wins). */
+  static async create(gpu: Gpu, mixer: Mixer, config: TrainConfig, checkpoint?: Uint8Array): Promise<Trainer> {
+    if (!checkpoint) return new Trainer(gpu, mixer, config);
+    const saved = readSafetensors(checkpoint, 'checkpoint');
+    const savedConfig = checkpointConfig(saved.metadata);
+    const trainer = new Trainer(gpu, mixer, { ...config, model: savedConfig.model });
+    trainer.restore(saved.tensors, saved.metadata);
+    return trainer;
+  }
+
+  /** One training step, encoded and submitted; nothing is read back. */
+  trainStep(): void {
+    const { gpu, config } = this;
+    // mix: a fresh batch of random (digit, item) pairs, drawn and mixed on the GPU
+    const { mixture, digit, item } = this.mixer.batch('train', config.batch, config.seed, this.step);
+    // forward
+    const pred = this.model.forward(mixture, true);
+    // loss: the MSE over both outputs, i.e. (MSE(digit) + MSE(item)) / 2 since they are the same size
+    const loss = mseLoss(concatChannels(pred.digit, pred.item), concatChannels(digit, item));
+    // backward
+    backward(loss);
+    // update
+    this.adam.step(learningRate(config, this.step));
+    gpu.copy(loss, this.lastLoss);
+    gpu.endStep();
+    zeroGrads(this.model.parameters());
+    this.step++;
+  }
+
+  /** Loss of the latest step. The copy is encoded now, so a caller may keep training and await later. */
+  async readLoss(): Promise<number> {
+    return (await this.gpu.read(this.lastLoss))[0];
+  }
+
+  /** Mean loss over fixed held-out test batches, with batch norm in evaluation mode. */
+  async testLoss(batches = 4): Promise<number> {
+    let sum = 0;
+    for (let b = 0; b < batches; b++) {
+      const { mixture, digit, item } = this.mixer.batch('test', this.config.batch, TEST_LOSS_SEED, b);
+      const pred = this.model.forward(mixture, false);
+      const loss = mseLoss(concatChannels(pred.digit, pred.item), concatChannels(digit, item));
+      sum += (await loss.read())[0];
+      this.gpu.endStep();
+    }
+    return sum / batches;
+  }
+
+  evaluate(opts?: EvalOptions): Promise<EvalResult> {
+    return evaluateProtocol(this.gpu, this.mixer, (m) => this.model.forward(m, false), opts);
+  }
+
+  /** Predictions for fixed test pairs (display grids), all n·32·32 values in [0, 1]. */
+  async predictPairs(digitIdx: number[], itemIdx: number[]) {
+    const batch = this.mixer.pairs('test', digitIdx, itemIdx);
+    const pred = this.model.forward(batch.mixture, false);
+    const [mixture, digit, item, predDigit, predItem] = await Promise.all(
+      [batch.mixture, batch.digit, batch.item, pred.digit, pred.item].map((t) => t.read()),
+    );
+    this.gpu.endStep();
+    return { mixture, digit, item, predDigit, predItem };
+  }
+
+  /** Separates arbitrary mixtures (n·32·32 values), e.g. one drawn by hand. */
+  async predictMixture(mixture: Float32Array, n: number) {
+    const input = this.gpu.empty([n, 1, 32, 32]);
+    this.gpu.write(input, mixture);
+    const pred = this.model.forward(input, false);
+    const [predDigit, predItem] = await Promise.all([pred.digit.read(), pred.item.read()]);
+    this.gpu.endStep();
+    return { predDigit, predItem };
+  }
+
+  /** Weights, batch-norm statistics and optimizer state as .safetensors, with the config and step. */
+  async checkpoint(): Promise<Uint8Array> {
+    const tensors: Record<string, NamedTensor> = {};
+    for (const [name, t] of this.stateTensors()) tensors[name] = { shape: [...t.shape], data: await t.read() };
+    return writeSafetensors(tensors, {
+      format: CHECKPOINT_FORMAT,
+      config: JSON.stringify(this.config),
+      step: String(this.step),
+      parameter_count: String(this.parameterCount),
+    });
+  }
+
+  destroy(): void {
+    this.model.destroy();
+    for (const t of this.adam.state()) t.buffer.destroy();
+    this.lastLoss.buffer.destroy();
+  }
+
+  /** Every tensor a checkpoint holds, by name: the model's own names (loadable as a PyTorch
+   * state_dict of the same architecture), then the optimizer's moments. */
+  private stateTensors(): [string, Tensor][] {
+    const params = this.model.namedParameters();
+    const moments = this.adam.state();
+    return [
+      ...params,
+      ...this.model.namedBuffers(),
+      ...params.flatMap(([name], i): [string, Tensor][] => [
+        [`optimizer.m.${name}`, moments[2 * i]],
+        [`optimizer.v.${name}`, moments[2 * i + 1]],
+      ]),
+    ];
+  }
+
+  private restore(tensors: Record<string, NamedTensor>, metadata: Record<string, string>): void {
+    const hasOptimizer = Object.keys(tensors).some((k) => k.startsWith('optimizer.'));
+    for (const [name, t] of this.stateTensors()) {
+      const saved = tensors[name];
+      if (!saved) {
+        if (name.startsWith('optimizer.') && !hasOptimizer) continue; // weights-only file: fresh moments
+        throw new Error(`checkpoint: tensor ${name} is missing; the file was written for another model`);
+      }
+      if (saved.shape.join() !== t.shape.join()) {
+        throw new Error(`checkpoint: ${name} has shape [${saved.shape}] in the file but [${t.shape}] in the model`);
+      }
+      this.gpu.write(t, saved.data);
+    }
+    this.step = Number(metadata.step ?? 0);
+    this.adam.setStepCount(hasOptimizer ? this.step : 0);
+  }
+}
+
+/** The training config stored in a checkpoint's metadata. */
+export function checkpointConfig(metadata: Record<string, string>): TrainConfig {
+  if (metadata.format !== CHECKPOINT_FORMAT || !metadata.config) {
+    throw new Error(`checkpoint: not an unmix checkpoint (metadata format is ${JSON.stringify(metadata.format)}, expected "${CHECKPOINT_FORMAT}")`);
+  }
+  const config = JSON.parse(metadata.config) as TrainConfig;
+  checkTrainConfig(config);
+  return config;
+}

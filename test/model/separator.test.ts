@@ -1,0 +1,98 @@
+// The whole network, end to end through autograd: every parameter's gradient against central
+// differences of the GPU forward, on a tiny separator; and the benchmark network's size.
+import { describe, expect, it } from 'vitest';
+import { backward } from '../../src/autograd/graph.ts';
+import { BENCH_NET_CONFIG, Separator, type ModelConfig } from '../../src/model/separator.ts';
+import { concatChannels } from '../../src/ops/concat.ts';
+import { mseLoss } from '../../src/ops/mse.ts';
+import type { Gpu } from '../../src/gpu/gpu.ts';
+import type { Tensor } from '../../src/gpu/tensor.ts';
+import { useGpu } from '../helpers/gpu.ts';
+import { Rng } from '../helpers/rng.ts';
+import { sampleIndices } from '../helpers/check.ts';
+
+function loss(model: Separator, x: Tensor, target: Tensor): Tensor {
+  const p = model.forward(x, true);
+  return mseLoss(concatChannels(p.digit, p.item), target);
+}
+
+async function lossValue(gpu: Gpu, model: Separator, x: Tensor, target: Tensor): Promise<number> {
+  const v = (await loss(model, x, target).read())[0];
+  gpu.endStep();
+  return v;
+}
+
+function expectVectorsClose(numerical: ArrayLike<number>, analytic: ArrayLike<number>, what: string): void {
+  const n = Array.from(numerical);
+  const diff = Math.hypot(...n.map((v, j) => v - analytic[j]));
+  const norm = Math.hypot(...n) + Math.hypot(...Array.from(analytic));
+  expect(diff, `${what}: |numerical - analytic| = ${diff}, norms ${norm}`).toBeLessThanOrEqual(5e-2 * norm + 1e-5);
+}
+
+describe('separator', () => {
+  const gpu = useGpu();
+
+  it('has the 472,290 parameters of the benchmark network', () => {
+    const model = new Separator(gpu(), BENCH_NET_CONFIG, 0);
+    expect(model.parameterCount()).toBe(472_290);
+    expect(model.namedParameters().map(([n]) => n).slice(0, 4)).toEqual(['enc1.conv1.weight', 'enc1.conv1.bias', 'enc1.bn1.weight', 'enc1.bn1.bias']);
+    model.destroy();
+  });
+
+  // The first case checks every parameter; the deeper one (3 levels, bilinear) checks every
+  // parameter tensor at 4 sampled elements, to keep the suite's time in check.
+  for (const [config, perTensor] of [
+    [{ width: 2, depth: 2, upsample: 'nearest' }, Infinity],
+    [{ width: 2, depth: 3, upsample: 'bilinear' }, 4],
+  ] satisfies [ModelConfig, number][]) {
+    it(`parameter gradients match finite differences (width ${config.width}, depth ${config.depth}, ${config.upsample})`, async () => {
+      const g = gpu();
+      const rng = new Rng(9);
+      const model = new Separator(g, config, 4);
+      const x = g.persistent([2, 1, 8, 8], Float32Array.from(rng.uniform(128, 0, 1)));
+      const target = g.persistent([2, 2, 8, 8], Float32Array.from(rng.uniform(256, 0, 1)));
+
+      const l = loss(model, x, target);
+      backward(l);
+      const params = model.namedParameters();
+      const grads = await Promise.all(params.map(([, p]) => p.grad!.read()));
+      g.endStep();
+      for (const [, p] of params) p.grad = null;
+
+      // Central differences of the f32 GPU forward with h = 1e-3: the loss (~0.1) is accurate to ~1e-8,
+      // so the estimate is good to ~1e-5, while a larger h lets perturbations cross the ReLU kinks of
+      // this tiny network too often. A kink crossed still skews a few elements, so gradients are
+      // compared as vectors: relative error within 5%, per parameter tensor when all its elements are
+      // checked, over all sampled elements together otherwise.
+      const h = 1e-3;
+      let checked = 0;
+      const allNumerical: number[] = [];
+      const allAnalytic: number[] = [];
+      for (const [i, [name, p]] of params.entries()) {
+        const values = await p.read();
+        const indices = sampleIndices(values.length, perTensor, i);
+        const numerical = new Float64Array(indices.length);
+        const analytic = indices.map((k) => grads[i][k]);
+        for (const [j, k] of indices.entries()) {
+          const saved = values[k];
+          values[k] = saved + h;
+          g.write(p, values);
+          const plus = await lossValue(g, model, x, target);
+          values[k] = saved - h;
+          g.write(p, values);
+          const minus = await lossValue(g, model, x, target);
+          values[k] = saved;
+          g.write(p, values);
+          numerical[j] = (plus - minus) / (2 * h);
+          checked++;
+        }
+        if (perTensor === Infinity) expectVectorsClose(numerical, analytic, name);
+        allNumerical.push(...numerical);
+        allAnalytic.push(...analytic);
+      }
+      expectVectorsClose(allNumerical, allAnalytic, 'all parameters');
+      if (perTensor === Infinity) expect(checked).toBe(model.parameterCount());
+      model.destroy();
+    });
+  }
+});
