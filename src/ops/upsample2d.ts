@@ -1,12 +1,14 @@
 // ×2 upsampling (the decoder's), nearest or bilinear (PyTorch's align_corners=false), with backward.
 import { accumulateGrad, record } from '../autograd/graph.ts';
-import { grid1d } from '../gpu/gpu.ts';
 import type { Shape, Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
 
 export type UpsampleMode = 'nearest' | 'bilinear';
 
-const WG = 256;
+/** Grid (⌈positions per plane / WG⌉, C, ⌈N / SAMPLES⌉): each invocation does one position of one
+ * channel for SAMPLES samples. */
+const WG = 64;
+const SAMPLES = 16;
 
 function checkMode(op: string, mode: UpsampleMode): void {
   if (mode !== 'nearest' && mode !== 'bilinear') {
@@ -14,9 +16,17 @@ function checkMode(op: string, mode: UpsampleMode): void {
   }
 }
 
-function dispatch(entry: string, buffers: Tensor[], count: number, inputShape: Shape): void {
-  const [, , h, w] = inputShape;
-  buffers[0].gpu.dispatch({ shader: 'upsample2d', entry, defines: { WG }, params: new Uint32Array([count, h, w]), buffers, workgroups: grid1d(count, WG) });
+/** `positions`: per plane, of the output (forward) or the input (backward). */
+function dispatch(entry: string, buffers: Tensor[], positions: number, inputShape: Shape): void {
+  const [n, c, h, w] = inputShape;
+  buffers[0].gpu.dispatch({
+    shader: 'upsample2d',
+    entry,
+    defines: { WG, SAMPLES },
+    params: new Uint32Array([n, c, h, w]),
+    buffers,
+    workgroups: [Math.ceil(positions / WG), c, Math.ceil(n / SAMPLES)],
+  });
 }
 
 /** [N,C,H,W] -> [N,C,2H,2W]. */
@@ -25,7 +35,7 @@ export function upsample2xForward(x: Tensor, mode: UpsampleMode): Tensor {
   checkMode('upsample2x', mode);
   const [n, c, h, w] = x.shape;
   const y = x.gpu.empty([n, c, 2 * h, 2 * w]);
-  dispatch(`${mode}_forward`, [x, y], y.size, x.shape);
+  dispatch(`${mode}_forward`, [x, y], 4 * h * w, x.shape);
   return y;
 }
 
@@ -35,7 +45,7 @@ export function upsample2xBackward(dy: Tensor, xShape: Shape, mode: UpsampleMode
   const [n, c, h, w] = xShape;
   assertShape('upsample2x backward', 'dy', dy, [n, c, 2 * h, 2 * w]);
   const dx = dy.gpu.empty(xShape);
-  dispatch(`${mode}_backward`, [dy, dx], dx.size, xShape);
+  dispatch(`${mode}_backward`, [dy, dx], h * w, xShape);
   return dx;
 }
 

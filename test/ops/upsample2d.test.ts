@@ -41,9 +41,9 @@ function upsampleRef([n, c, h, w]: number[], mode: UpsampleMode) {
 describe('upsample2x', () => {
   const gpu = useGpu();
   const rng = new Rng(9);
-  // Batch 1, 1×1 and 1-wide planes (every output clamps), odd sizes, outputs past one 256-wide
-  // workgroup, random shapes.
-  const shapes = [[1, 1, 1, 1], [1, 2, 3, 5], [2, 3, 7, 9], [1, 1, 1, 6], [3, 2, 5, 1], ...Array.from({ length: 2 }, () => [rng.int(1, 3), rng.int(1, 4), rng.int(1, 9), rng.int(1, 9)])];
+  // Batch 1, 1×1 and 1-wide planes (every output clamps), odd sizes, planes past one 64-wide
+  // workgroup, N past the 16 samples an invocation does, random shapes.
+  const shapes = [[1, 1, 1, 1], [1, 2, 3, 5], [2, 3, 9, 11], [1, 1, 1, 6], [3, 2, 5, 1], [17, 2, 2, 3], ...Array.from({ length: 2 }, () => [rng.int(1, 3), rng.int(1, 4), rng.int(1, 9), rng.int(1, 9)])];
 
   for (const mode of ['nearest', 'bilinear'] as const) {
     for (const shape of shapes) {
