@@ -25,16 +25,17 @@ export interface BatchNormSaved {
   invstd: Tensor;
 }
 
-/** The element-wise kernels' grid is (⌈H·W / 64⌉, C, ⌈N / SAMPLES⌉), each invocation doing SAMPLES
- * samples of one position (64 wide because H·W is 64 in the network's deepest stage). */
+/** Invocations per workgroup, and samples per invocation of the element-wise kernels. Their grid
+ * is (⌈H·W / WG⌉, C, ⌈N / SAMPLES⌉); the per-channel reductions run one workgroup per channel.
+ * WG is small: H·W is 64 in the network's deepest stage, and each doubling adds a barrier to the
+ * reductions (slow on CPU drivers). */
+const WG = 64;
 const SAMPLES = 16;
-const ELEMENTWISE = { WG: 64, SAMPLES };
-/** The per-channel statistics and sums run one workgroup per channel. */
-const REDUCTION = { WG: 64, SAMPLES };
+const DEFINES = { WG, SAMPLES };
 
 function elementwise(x: Tensor, entry: string, p: ArrayBuffer, buffers: Tensor[]): void {
   const [n, c, h, w] = x.shape;
-  x.gpu.dispatch({ shader: 'batchnorm2d', entry, defines: ELEMENTWISE, params: p, buffers, workgroups: [Math.ceil((h * w) / ELEMENTWISE.WG), c, Math.ceil(n / SAMPLES)] });
+  x.gpu.dispatch({ shader: 'batchnorm2d', entry, defines: DEFINES, params: p, buffers, workgroups: [Math.ceil((h * w) / WG), c, Math.ceil(n / SAMPLES)] });
 }
 
 function params(x: Tensor, training: boolean, eps = 1e-5, momentum = 0.1): ArrayBuffer {
@@ -72,9 +73,9 @@ export function batchNorm2dForward(x: Tensor, gamma: Tensor, beta: Tensor, state
   const mean = gpu.empty([c]);
   const invstd = gpu.empty([c]);
   if (opts.training) {
-    gpu.dispatch({ shader: 'batchnorm2d', entry: 'batch_stats', defines: REDUCTION, params: p, buffers: [x, mean, invstd, state.runningMean, state.runningVar], workgroups: [c] });
+    gpu.dispatch({ shader: 'batchnorm2d', entry: 'batch_stats', defines: DEFINES, params: p, buffers: [x, mean, invstd, state.runningMean, state.runningVar], workgroups: [c] });
   } else {
-    gpu.dispatch({ shader: 'batchnorm2d', entry: 'running_stats', defines: REDUCTION, params: p, buffers: [state.runningMean, state.runningVar, mean, invstd], workgroups: grid1d(c, REDUCTION.WG) });
+    gpu.dispatch({ shader: 'batchnorm2d', entry: 'running_stats', defines: DEFINES, params: p, buffers: [state.runningMean, state.runningVar, mean, invstd], workgroups: grid1d(c, WG) });
   }
   const y = gpu.empty(x.shape);
   elementwise(x, 'normalize', p, [x, mean, invstd, gamma, beta, y]);
@@ -95,7 +96,7 @@ export function batchNorm2dBackward(x: Tensor, dy: Tensor, gamma: Tensor, saved:
   const p = params(x, training);
   const dgamma = gpu.empty([c]);
   const dbeta = gpu.empty([c]);
-  gpu.dispatch({ shader: 'batchnorm2d', entry: 'grad_sums', defines: REDUCTION, params: p, buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta], workgroups: [c] });
+  gpu.dispatch({ shader: 'batchnorm2d', entry: 'grad_sums', defines: DEFINES, params: p, buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta], workgroups: [c] });
   const dx = gpu.empty(x.shape);
   elementwise(x, 'input_grad', p, [x, dy, saved.mean, saved.invstd, gamma, dgamma, dbeta, dx]);
   return { dx, dgamma, dbeta };
