@@ -1,45 +1,42 @@
-// 2-D convolution, NCHW f32, square K×K kernel, stride S, zero padding `pad`.
+// 2-D convolution, NCHW f32, square K×K kernel: the forward pass, and the input gradient run as a
+// forward convolution of dy. Both go through the same steps:
+//   pad        (conv2d_layout.wgsl) copies the source into a zero-bordered (and, for the strided
+//              input gradient, zero-dilated) buffer whose rows are a multiple of 4 floats, so the
+//              hot loop is a 'valid' convolution with no bounds checks and only vec4 loads;
+//   repack     (conv2d_layout.wgsl) reorders the weights to [in][ky][kx][out, padded to 8]
+//              (flipped for the input gradient): 8 output channels are two vec4 loads;
+//   conv       here.
 //
-// Written for lavapipe first (each workgroup runs on one CPU core, its invocations as SIMD lanes):
-// no workgroup barriers in the hot kernels, several outputs per invocation accumulated in registers,
-// and every weight read indexed only by workgroup-uniform values, so the driver loads it once and
-// broadcasts it to all lanes instead of gathering per lane. No early returns before the loops: a
-// lane past the end computes on clamped indices and just skips its store, which keeps the control
-// flow uniform.
-//
-// Entry points:
-//   conv        y@4 = x@1 ⊛ w@2 (+ bias@3)   forward, and with TRANSPOSED the input gradient
-//                                           (dx = dy ⊛ᵀ w, the same loop with the roles swapped)
-//   dw_partial  part@3 = Σ over a slice of the N·OH·OW pixels of dy@1 · x@2   (weight gradient)
-//   dw_reduce   dw@2 = Σ over slices of part@1
-//   db          db@2 = Σ over N, H, W of dy@1                              (bias gradient)
+// Why this shape, on lavapipe (Mesa's CPU Vulkan driver, our CI and default "GPU"): it runs each
+// workgroup on one core with 8 invocations per SIMD vector, but a storage-buffer load is a loop over
+// the 8 lanes with a branch and a bounds check per lane — about as costly as 50 FMAs. So the
+// kernel is built to do as many FMAs per load as possible: each invocation keeps a tile of 8 output
+// channels × 8 neighbouring output pixels (64 accumulators) in registers; per input channel and
+// kernel row it loads one window of the source row (3 vec4 for K=3) and 2 vec4 of weights per tap,
+// then does 8·8·K FMAs. No barriers, no early return (a lane past the end computes on clamped
+// indices and skips its store).
 
-struct Params {
-  batch: u32,
-  in_c: u32,   // channels read (x's for the forward pass, dy's for TRANSPOSED)
-  in_h: u32,
-  in_w: u32,
-  out_c: u32,  // channels written
+struct ConvParams {
+  in_c: u32,
+  out_c: u32,
   out_h: u32,
   out_w: u32,
-  pad: u32,
-  segs: u32,   // ceil(out_w / 4): each invocation writes 4 neighbouring pixels of one row
-  total: u32,  // batch · out_h · segs
+  ph: u32,       // padded source rows
+  pw4: u32,      // padded source row length in vec4
+  segs: u32,     // 8-pixel row segments per output row: ceil(out_w / 8)
+  count: u32,    // batch · out_h · segs
+  oc4: u32,      // packed weight row length in vec4: out channels rounded up to 8, / 4
 }
 
-const K: i32 = ${K};
-const S: i32 = ${S};
+const K: u32 = ${K};
+const S: u32 = ${S};
+// Source values one 8-pixel segment reads along a row, and the vec4 loads that cover them.
+const WIN: u32 = 7u * S + K;
+const WIN4: u32 = (WIN + 3u) / 4u;
 
-// ---------------------------------------------------------------- conv (forward, input gradient)
-//
-// One invocation: 4 neighbouring output pixels of a row × CB = 4·G output channels, kept as G
-// mat4x4 accumulators (column = pixel, row = channel). The workgroup's lanes cover pixels; the
-// channel block is uniform (workgroup z), so weights are broadcast loads. Loop order: tap outer,
-// input channel inner, so the per-lane bounds and offsets are computed once per tap, not per MAC.
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(0) var<uniform> p: ConvParams;
+@group(0) @binding(1) var<storage, read> src: array<vec4f>;
+@group(0) @binding(2) var<storage, read> wt: array<vec4f>;
 #if ${HAS_BIAS}
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dst: array<f32>;
@@ -47,116 +44,61 @@ const S: i32 = ${S};
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
 #endif
 
-// Source coordinate that output coordinate `o` reads at tap `k`, and whether it lies inside the
-// source (outside is zero padding, or for the strided transposed pass a position no output hit).
-struct Tap { at: i32, ok: bool }
-
-fn source_tap(o: i32, k: i32, size: u32) -> Tap {
-#if ${TRANSPOSED}
-  // dx[i] gathers dy[o'] for every o' with o'·S - pad + k = i.
-  let t = o + i32(p.pad) - k;
-  let at = t / S;
-  return Tap(at, t >= 0 && t % S == 0 && at < i32(size));
-#else
-  let at = o * S - i32(p.pad) + k;
-  return Tap(at, at >= 0 && at < i32(size));
-#endif
+// acc += (p0, p1) · w: one output channel, 8 pixels.
+fn mac(acc: mat2x4f, p0: vec4f, p1: vec4f, w: f32) -> mat2x4f {
+  return mat2x4f(fma(p0, vec4f(w), acc[0]), fma(p1, vec4f(w), acc[1]));
 }
 
-// Index of weight (output channel co, input channel 0, tap) and the step to the next input channel.
-// The weight tensor is always [Cout, Cin, K, K] of the forward conv; TRANSPOSED reads it as
-// [in_c = Cout][out_c = Cin].
-fn weight_base(co: u32, tap: u32) -> u32 {
-#if ${TRANSPOSED}
-  return co * u32(K * K) + tap;
-#else
-  return co * p.in_c * u32(K * K) + tap;
-#endif
-}
-
-fn weight_step() -> u32 {
-#if ${TRANSPOSED}
-  return p.out_c * u32(K * K);
-#else
-  return u32(K * K);
-#endif
-}
-
-fn weights4(co: u32, tap: u32, ci: u32) -> vec4f {
-  let last = p.out_c - 1u;
-  let step = weight_step();
-  return vec4f(
-    weight[weight_base(min(co, last), tap) + ci * step],
-    weight[weight_base(min(co + 1u, last), tap) + ci * step],
-    weight[weight_base(min(co + 2u, last), tap) + ci * step],
-    weight[weight_base(min(co + 3u, last), tap) + ci * step],
-  );
-}
-
-fn store4(acc: mat4x4f, n: u32, co: u32, oy: u32, ox: u32, live: bool) {
-  for (var c = 0u; c < 4u; c++) {
-    if (!live || co + c >= p.out_c) { continue; }
+fn store8(acc: mat2x4f, n: u32, co: u32, oy: u32, ox: u32) {
+  if (co >= p.out_c) { return; }
 #if ${HAS_BIAS}
-    let b = bias[co + c];
+  let b = bias[co];
 #else
-    let b = 0.0;
+  let b = 0.0;
 #endif
-    let row = ((n * p.out_c + co + c) * p.out_h + oy) * p.out_w;
-    for (var j = 0u; j < 4u; j++) {
-      if (ox + j < p.out_w) { dst[row + ox + j] = acc[j][c] + b; }
-    }
+  let row = ((n * p.out_c + co) * p.out_h + oy) * p.out_w + ox;
+  for (var j = 0u; j < 8u; j++) {
+    if (ox + j < p.out_w) { dst[row + j] = acc[j / 4u][j % 4u] + b; }
   }
 }
 
+// Lanes (and workgroups x, y) are row segments; workgroup z is the block of 8 output channels.
 @compute @workgroup_size(${WG})
-fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(workgroup_id) wid: vec3u) {
-  let flat = gid.x + gid.y * nwg.x * ${WG}u;
-  let live = flat < p.total;
-  let i = min(flat, p.total - 1u);
-  let seg = i % p.segs;
-  let oy = (i / p.segs) % p.out_h;
-  let n = i / (p.segs * p.out_h);
-  let ox = seg * 4u;
-  let co = wid.z * ${CB}u;
-
-  let plane = p.in_h * p.in_w;
-  let image = n * p.in_c * plane;
-  var acc0 = mat4x4f();
-#if ${G2}
-  var acc1 = mat4x4f();
-#endif
-  for (var ky = 0; ky < K; ky++) {
-    let ty = source_tap(i32(oy), ky, p.in_h);
-    for (var kx = 0; kx < K; kx++) {
-      let t0 = source_tap(i32(ox), kx, p.in_w);
-      let t1 = source_tap(i32(ox) + 1, kx, p.in_w);
-      let t2 = source_tap(i32(ox) + 2, kx, p.in_w);
-      let t3 = source_tap(i32(ox) + 3, kx, p.in_w);
-      let row = ty.at * i32(p.in_w);
-      // Offsets within a channel plane, 0 where padded (the value is then masked to zero).
-      let off = vec4u(
-        u32(select(0, row + t0.at, ty.ok && t0.ok)),
-        u32(select(0, row + t1.at, ty.ok && t1.ok)),
-        u32(select(0, row + t2.at, ty.ok && t2.ok)),
-        u32(select(0, row + t3.at, ty.ok && t3.ok)),
-      ) + vec4u(image);
-      let mask = vec4f(vec4<bool>(ty.ok && t0.ok, ty.ok && t1.ok, ty.ok && t2.ok, ty.ok && t3.ok));
-      let tap = u32(ky * K + kx);
-      for (var ci = 0u; ci < p.in_c; ci++) {
-        let o = off + vec4u(ci * plane);
-        let v = vec4f(src[o.x], src[o.y], src[o.z], src[o.w]) * mask;
-        let w0 = weights4(co, tap, ci);
-        acc0 += mat4x4f(w0 * v.x, w0 * v.y, w0 * v.z, w0 * v.w);
-#if ${G2}
-        let w1 = weights4(co + 4u, tap, ci);
-        acc1 += mat4x4f(w1 * v.x, w1 * v.y, w1 * v.z, w1 * v.w);
-#endif
+fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
+        @builtin(num_workgroups) nwg: vec3u) {
+  let s = gid.x + gid.y * nwg.x * ${WG}u;
+  let seg = min(s, p.count - 1u);
+  let ox = (seg % p.segs) * 8u;
+  let oy = (seg / p.segs) % p.out_h;
+  let n = seg / (p.segs * p.out_h);
+  let cb = wid.z * 2u;   // in vec4 of channels
+  var a0 = mat2x4f(); var a1 = mat2x4f(); var a2 = mat2x4f(); var a3 = mat2x4f();
+  var a4 = mat2x4f(); var a5 = mat2x4f(); var a6 = mat2x4f(); var a7 = mat2x4f();
+  for (var ci = 0u; ci < p.in_c; ci++) {
+    for (var ky = 0u; ky < K; ky++) {
+      let row = ((n * p.in_c + ci) * p.ph + oy * S + ky) * p.pw4 + ox * S / 4u;
+      var win: array<f32, WIN4 * 4u>;
+      for (var v = 0u; v < WIN4; v++) {
+        let q = src[row + v];
+        win[4u * v] = q.x; win[4u * v + 1u] = q.y; win[4u * v + 2u] = q.z; win[4u * v + 3u] = q.w;
+      }
+      for (var kx = 0u; kx < K; kx++) {
+        let p0 = vec4f(win[kx], win[kx + S], win[kx + 2u * S], win[kx + 3u * S]);
+        let p1 = vec4f(win[kx + 4u * S], win[kx + 5u * S], win[kx + 6u * S], win[kx + 7u * S]);
+        let w = ((ci * K + ky) * K + kx) * p.oc4 + cb;
+        let w0 = wt[w];
+        let w1 = wt[w + 1u];
+        a0 = mac(a0, p0, p1, w0.x); a1 = mac(a1, p0, p1, w0.y);
+        a2 = mac(a2, p0, p1, w0.z); a3 = mac(a3, p0, p1, w0.w);
+        a4 = mac(a4, p0, p1, w1.x); a5 = mac(a5, p0, p1, w1.y);
+        a6 = mac(a6, p0, p1, w1.z); a7 = mac(a7, p0, p1, w1.w);
       }
     }
   }
-  store4(acc0, n, co, oy, ox, live);
-#if ${G2}
-  store4(acc1, n, co + 4u, oy, ox, live);
-#endif
+  if (s >= p.count) { return; }
+  let co = cb * 4u;
+  store8(a0, n, co, oy, ox); store8(a1, n, co + 1u, oy, ox);
+  store8(a2, n, co + 2u, oy, ox); store8(a3, n, co + 3u, oy, ox);
+  store8(a4, n, co + 4u, oy, ox); store8(a5, n, co + 5u, oy, ox);
+  store8(a6, n, co + 6u, oy, ox); store8(a7, n, co + 7u, oy, ox);
 }

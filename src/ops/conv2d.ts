@@ -1,6 +1,7 @@
 // 2-D convolution (NCHW, f32, square odd K×K kernel, stride 1 or 2, zero padding): the forward pass,
-// the three backward passes, and the autograd wrapper. Kernels in shaders/conv2d.wgsl (forward and
-// input gradient, one loop run either way round) and shaders/conv2d_weight.wgsl (dW, dB).
+// the three backward passes, and the autograd wrapper. The forward pass and the input gradient are
+// both a 'valid' convolution of a zero-padded source (shaders/conv2d_layout.wgsl, conv2d.wgsl);
+// dW and dB are reductions (shaders/conv2d_weight.wgsl).
 // The formulations and tile sizes were chosen by bench/conv2d-formulations.ts on lavapipe.
 import { accumulateGrad, record } from '../autograd/graph.ts';
 import { grid1d, type Gpu } from '../gpu/gpu.ts';
@@ -71,30 +72,73 @@ function assertBindable(op: string, gpu: Gpu, ...tensors: [string, Shape][]): vo
 
 // ---------------------------------------------------------------- conv kernel (forward, dx)
 
-/** Output pixels per invocation (a row segment) and workgroup size of the conv kernel. */
-const PIXELS = 4;
-const CONV_WG = 64;
+/** Workgroup size of the conv kernel, per output-channel count; bench/conv2d-formulations.ts swaps
+ * in others to compare. */
+export const conv2dTuning = {
+  convWorkgroup: (_outC: number): number => 64,
+};
 
-/** Output channels per invocation: 8 when there are enough of them, else 4 (1×1 heads, small Cout). */
-function channelBlock(outChannels: number): 4 | 8 {
-  return outChannels >= 8 ? 8 : 4;
+const PIXELS = 8; // output pixels per invocation (a row segment), fixed by the shader
+const CHANNELS = 8; // output channels per invocation, fixed by the shader
+const LAYOUT_WG = 64;
+
+/** Padded row length (floats) that lets every 8-pixel segment load its source window as whole vec4s. */
+function paddedWidth(segs: number, k: number, stride: number): number {
+  const window = (PIXELS - 1) * stride + k;
+  return (segs - 1) * PIXELS * stride + Math.ceil(window / 4) * 4;
 }
 
-/** Runs the conv loop: reads `inShape` through the weights into `out` (`outShape`). TRANSPOSED is the
- * input-gradient direction: it reads dy and writes dx with the forward conv's weights. */
-function runConv(src: Tensor, weight: Tensor, bias: Tensor | null, out: Tensor, g: Geometry, transposed: boolean): void {
-  const [inC, inH, inW, outC, outH, outW] = transposed ? [g.cout, g.oh, g.ow, g.cin, g.h, g.w] : [g.cin, g.h, g.w, g.cout, g.oh, g.ow];
+/** The source of a valid convolution: `src` with `top`/`left` zeros before it (negative: cropped),
+ * `dilation - 1` zeros between its pixels, and zeros after it up to `ph`×`pw`. */
+function padded(src: Tensor, ph: number, pw: number, top: number, left: number, dilation: number): Tensor {
+  const [n, c, h, w] = src.shape;
+  const out = src.gpu.empty([n, c, ph, pw]);
+  const total = n * c * ph * pw;
+  src.gpu.dispatch({
+    shader: 'conv2d_layout',
+    entry: 'pad',
+    defines: { WG: LAYOUT_WG },
+    params: new Uint32Array(new Int32Array([n * c, h, w, ph, pw, top, left, dilation, total]).buffer),
+    buffers: [src, out],
+    workgroups: grid1d(total, LAYOUT_WG),
+  });
+  return out;
+}
+
+/** Weights as [in][ky][kx][out rounded up to 8]; `flip` for the input gradient (in = Cout,
+ * out = Cin, rotated 180°). */
+function repacked(w: Tensor, flip: boolean): Tensor {
+  const [cout, cin, k] = w.shape;
+  const [inC, outC] = flip ? [cout, cin] : [cin, cout];
+  const outPad = Math.ceil(outC / CHANNELS) * CHANNELS;
+  const total = inC * k * k * outPad;
+  const out = w.gpu.empty([inC, k * k, outPad]);
+  w.gpu.dispatch({
+    shader: 'conv2d_layout',
+    entry: 'repack',
+    defines: { WG: LAYOUT_WG },
+    params: new Uint32Array([cout, cin, k * k, flip ? 1 : 0, outPad, total]),
+    buffers: [w, out],
+    workgroups: grid1d(total, LAYOUT_WG),
+  });
+  return out;
+}
+
+/** Valid convolution of a padded source `src` [N, inC, ph, pw] with packed weights into `out`. */
+function validConv(src: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, k: number, stride: number): void {
+  const [n, inC, ph, pw] = src.shape;
+  const [, outC, outH, outW] = out.shape;
   const segs = Math.ceil(outW / PIXELS);
-  const total = g.n * outH * segs;
-  const cb = channelBlock(outC);
-  const [x, y] = grid1d(total, CONV_WG);
+  const count = n * outH * segs;
+  const wg = conv2dTuning.convWorkgroup(outC);
+  const [x, y] = grid1d(count, wg);
   src.gpu.dispatch({
     shader: 'conv2d',
     entry: 'conv',
-    defines: { K: g.k, S: g.stride, WG: CONV_WG, CB: cb, G2: cb === 8, TRANSPOSED: transposed, HAS_BIAS: bias !== null },
-    params: new Uint32Array([g.n, inC, inH, inW, outC, outH, outW, g.pad, segs, total]),
-    buffers: bias ? [src, weight, bias, out] : [src, weight, out],
-    workgroups: [x, y, Math.ceil(outC / cb)],
+    defines: { K: k, S: stride, WG: wg, HAS_BIAS: bias !== null },
+    params: new Uint32Array([inC, outC, outH, outW, ph, pw / 4, segs, count, packed.shape[2] / 4]),
+    buffers: bias ? [src, packed, bias, out] : [src, packed, out],
+    workgroups: [x, y, Math.ceil(outC / CHANNELS)],
   });
 }
 
@@ -106,20 +150,27 @@ export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Con
   if (b) assertShape(op, 'bias b', b, [g.cout]);
   const yShape = [g.n, g.cout, g.oh, g.ow];
   assertBindable(op, x.gpu, ['x', x.shape], ['y', yShape]);
+  const segs = Math.ceil(g.ow / PIXELS);
+  const src = padded(x, (g.oh - 1) * g.stride + g.k, paddedWidth(segs, g.k, g.stride), g.pad, g.pad, 1);
   const y = x.gpu.empty(yShape);
-  runConv(x, w, b, y, g, false);
+  validConv(src, repacked(w, false), b, y, g.k, g.stride);
   return y;
 }
 
-/** dx[n, ci, iy, ix] = Σ over co, ky, kx with oy·S - pad + ky = iy (same for x) of dy[n, co, oy, ox] · w[co, ci, ky, kx]. */
+/** dx[n, ci, iy, ix] = Σ over co, ky, kx with oy·S - pad + ky = iy (same for x) of dy[n, co, oy, ox] · w[co, ci, ky, kx].
+ * That is a stride-1 convolution of dy, dilated by S and padded by K-1-pad, with the weights
+ * transposed (Cin ↔ Cout) and rotated 180°. */
 export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?: Conv2dOptions): Tensor {
   const op = 'conv2d backward input';
   assertRank(op, 'w', w, 4);
   const g = geometry(op, xShape, w.shape, opts);
   assertShape(op, 'dy', dy, [g.n, g.cout, g.oh, g.ow]);
   assertBindable(op, dy.gpu, ['dy', dy.shape], ['dx', xShape]);
+  const segs = Math.ceil(g.w / PIXELS);
+  const edge = g.k - 1 - g.pad;
+  const src = padded(dy, g.h - 1 + g.k, paddedWidth(segs, g.k, 1), edge, edge, g.stride);
   const dx = dy.gpu.empty(xShape);
-  runConv(dy, w, null, dx, g, true);
+  validConv(src, repacked(w, true), null, dx, g.k, 1);
   return dx;
 }
 
