@@ -341,5 +341,5 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
   }
   updateStats();
   updateControls();
-  if (m.type === 'model' || (m.type === 'state' && m.state !== 'running')) tryIt();
+  if (m.type === 'grid') tryIt(); // new weights: separate the chosen pair again
 };

@@ -375,7 +375,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
 
 try {
   gpu = await createBrowserGpu();
-  post({ type: 'gpu', adapter: gpu.info.description });
+  const { description, architecture } = gpu.info;
+  // Browsers often keep the description empty (privacy); the architecture may still say something.
+  post({ type: 'gpu', adapter: architecture && !description.includes(architecture) ? `${description}, ${architecture}` : description });
 } catch (e) {
   post({ type: 'fatal', message: (e as Error).message });
 }
