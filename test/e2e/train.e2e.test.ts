@@ -1,9 +1,11 @@
 // The whole page in Chromium: it loads the datasets from the dev server, trains a tiny network in
-// its worker until the loss has gone down, draws the grid, separates a hand-drawn digit, hands out
-// weights that Node (Dawn) loads to the same predictions, and comes back from IndexedDB on reload.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// its worker (with a pause) until the loss has gone down, draws the grid, separates a hand-drawn
+// digit, hands out weights that Node (Dawn) loads to the same predictions, comes back from IndexedDB
+// on reload, and loads its own weights file back.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ElementHandle } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSourceImagesNode } from '../../src/data/locate.ts';
 import { Mixer } from '../../src/data/mixer.ts';
@@ -52,7 +54,7 @@ describe('training in the browser', () => {
     expect(await page.$eval('#adapter', (e) => e.textContent)).not.toMatch(/checking/);
   });
 
-  it('trains a tiny network: the train and test losses go down', async () => {
+  it('trains a tiny network, paused and resumed on the way: the train and test losses go down', async () => {
     const { page } = session;
     // Through the form, as a user would: width 4, depth 2, batch 8.
     for (const [name, value] of [['width', '4'], ['batch', '8'], ['steps', String(STEPS)], ['warmupSteps', '5'], ['lr', '0.01'], ['seed', '3']]) {
@@ -61,8 +63,18 @@ describe('training in the browser', () => {
     }
     await page.select('#config select[name="depth"]', '2');
     await page.click('#start');
+    await page.waitForFunction(() => window.unmix.step >= 5, { timeout: 60_000, polling: 200 }).catch(failWithLog('training did not start'));
+    await page.click('#pause');
+    await page.waitForFunction(() => window.unmix.state === 'paused', { timeout: 30_000 });
+    const pausedAt = await page.evaluate(() => window.unmix.step);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await page.evaluate(() => window.unmix.step)).toBe(pausedAt);
+    expect(await page.$eval('#status', (e) => e.textContent)).toMatch(/^Paused/);
+    expect(await page.$$eval('#pause, #resume, #stop', (bs) => bs.map((b) => (b as HTMLButtonElement).disabled))).toEqual([true, false, false]);
+    await page.click('#resume');
     await page.waitForFunction(() => window.unmix.state === 'done', { timeout: 150_000, polling: 500 }).catch(failWithLog('training did not finish'));
     const { train, test } = await page.evaluate(() => window.unmix.history);
+    // Every step once: the pause neither skipped nor repeated one.
     expect(train.map(([s]) => s)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
     const mean = (points: [number, number][]) => points.reduce((a, [, l]) => a + l, 0) / points.length;
     const first = mean(train.slice(0, 5));
@@ -179,5 +191,22 @@ describe('training in the browser', () => {
     expect(after.history).toEqual(before);
     expect(after.config?.model).toEqual({ width: 4, depth: 2, upsample: 'nearest' });
     expect(await page.$eval('#status', (e) => e.textContent)).toMatch(/Training finished|restored/);
+  });
+
+  it('loads the downloaded weights back, and names a file that is not a checkpoint', async () => {
+    const { page } = session;
+    const before = await page.evaluate(() => Array.from(window.unmix.grid!.images.predItem));
+    const input = (await page.$('#weights-file')) as ElementHandle<HTMLInputElement>;
+    const broken = join(downloads, 'broken.safetensors');
+    writeFileSync(broken, 'not a checkpoint');
+    await input.uploadFile(broken);
+    await page.waitForFunction(() => /broken\.safetensors: not a valid safetensors file/.test(document.getElementById('status')!.textContent!), { timeout: 30_000 });
+    await input.uploadFile(join(downloads, `unmix-w4-d2-step${STEPS}.safetensors`));
+    await page.waitForFunction(
+      (steps) => window.unmix.grid?.step === steps && /^Model loaded from unmix-w4-d2-step30\.safetensors, at step 30\. Training finished\./.test(document.getElementById('status')!.textContent!),
+      { timeout: 30_000 },
+      STEPS,
+    );
+    expect(await page.evaluate(() => Array.from(window.unmix.grid!.images.predItem))).toEqual(before);
   });
 });
