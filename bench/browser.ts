@@ -22,8 +22,11 @@ export interface BrowserRun {
   steps: number;
 }
 
-/** Runs each benchmark in a fresh page; a failed one gives its error instead of a result. */
-export async function benchInChromium(runs: BrowserRun[], timeoutMs: number, log: (line: string) => void): Promise<(TrainStepResult | { fw: string; error: string })[]> {
+export type BrowserOutcome = TrainStepResult | { fw: string; error: string };
+
+/** Runs each benchmark in a fresh page and hands over each outcome as it comes (a failed run gives
+ * its error instead of a result). */
+export async function benchInChromium(runs: BrowserRun[], timeoutMs: number, onOutcome: (o: BrowserOutcome) => void, log: (line: string) => void): Promise<void> {
   const server = await createServer({
     root: ROOT,
     configFile: false,
@@ -37,7 +40,6 @@ export async function benchInChromium(runs: BrowserRun[], timeoutMs: number, log
   const userDataDir = mkdtempSync(join(tmpdir(), 'unmix-bench-chromium-'));
   const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, userDataDir, args: ARGS, protocolTimeout: timeoutMs + 60_000 });
   const environment = `Chromium ${(await browser.version()).replace(/^[^/]*\//, '')} (headless)`;
-  const results: (TrainStepResult | { fw: string; error: string })[] = [];
   try {
     for (const run of runs) {
       const page = await browser.newPage();
@@ -49,9 +51,9 @@ export async function benchInChromium(runs: BrowserRun[], timeoutMs: number, log
       try {
         await page.waitForFunction('window.benchResult !== undefined', { timeout: timeoutMs, polling: 1000 });
         const outcome = (await page.evaluate('window.benchResult')) as { ok: boolean; result?: TrainStepResult; error?: string };
-        results.push(outcome.ok ? outcome.result! : { fw: run.fw, error: outcome.error! });
+        onOutcome(outcome.ok ? outcome.result! : { fw: run.fw, error: outcome.error! });
       } catch (e) {
-        results.push({ fw: run.fw, error: `no result within ${timeoutMs / 1000} s: ${(e as Error).message}` });
+        onOutcome({ fw: run.fw, error: `no result within ${timeoutMs / 1000} s: ${(e as Error).message}` });
       }
       await page.close();
     }
@@ -60,5 +62,4 @@ export async function benchInChromium(runs: BrowserRun[], timeoutMs: number, log
     await server.close();
     rmSync(userDataDir, { recursive: true, force: true });
   }
-  return results;
 }

@@ -83,8 +83,8 @@ function table(head: string[], rows: string[][]): string {
 
 export function trainTable(runs: TrainStepResult[]): string {
   return table(
-    ['environment', 'framework', 'batch', 'samples/s', 'ms/step', 'first step (s)', 'GPU memory', 'loss'],
-    runs.map((r) => [r.environment, r.framework, String(r.batch), fixed(r.samplesPerS), fixed(r.msPerStep, 0), fixed(r.firstStepMs / 1000, 1), mib(r.gpuMemoryBytes), fixed(r.loss, 4)]),
+    ['environment', 'framework', 'batch', 'samples/s', 'ms/step', 'GPU ms/step', 'first step (s)', 'GPU memory', 'loss'],
+    runs.map((r) => [r.environment, r.framework, String(r.batch), fixed(r.samplesPerS), fixed(r.msPerStep, 0), fixed(r.gpuMsPerStep, 0), fixed(r.firstStepMs / 1000, 1), mib(r.gpuMemoryBytes), fixed(r.loss, 4)]),
   );
 }
 
@@ -132,7 +132,8 @@ export function writeMarkdown(): void {
       '',
       trainTable(train.runs),
       '',
-      'First step = wall time of step 1 until its loss was read back (shader compilation included). GPU',
+      'First step = wall time of step 1 until its loss was read back (shader compilation included). GPU ms/step',
+      '(unmix only) = one more step timed with GPU timestamps: the kernels\' share of the wall-clock step. GPU',
       'memory = live bytes of the GPU buffers each framework created, counted the same way for all three',
       '(hooking its device\'s createBuffer/destroy), pooled-but-free buffers included.',
       ...(train.failures.length ? ['', 'Failed runs:', ...train.failures.map((f) => `- ${f.environment} ${f.framework}: ${f.error.split('\n')[0]}`)] : []),

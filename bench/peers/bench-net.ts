@@ -51,6 +51,9 @@ export interface TrainStepResult {
   firstStepMs: number;
   msPerStep: number;
   samplesPerS: number;
+  /** unmix only: GPU time of one more step from timestamps (null without them); far below
+   * msPerStep means the step is bound by encoding and submission on the CPU, not by kernels. */
+  gpuMsPerStep?: number | null;
   /** Bytes of GPU memory the framework holds after training, or null where it exposes none. */
   gpuMemoryBytes: number | null;
   memoryNote: string;
