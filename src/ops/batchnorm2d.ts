@@ -26,16 +26,19 @@ export interface BatchNormSaved {
 }
 
 /** Invocations per workgroup, and samples per invocation of the element-wise kernels. Their grid
- * is (⌈H·W / WG⌉, C, ⌈N / SAMPLES⌉); the per-channel reductions run one workgroup per channel.
- * WG is small: H·W is 64 in the network's deepest stage, and each doubling adds a barrier to the
- * reductions (slow on CPU drivers). */
+ * is (⌈H·W / (WG·WIDTH)⌉, C, ⌈N / SAMPLES⌉), with vec4 values (WIDTH 4) when H·W is a multiple of
+ * 4; the per-channel reductions run one workgroup per channel and read f32 values. WG is small:
+ * H·W is 64 in the network's deepest stage, and each doubling adds a barrier to the reductions
+ * (slow on CPU drivers). */
 const WG = 64;
 const SAMPLES = 16;
-const DEFINES = { WG, SAMPLES };
+const SCALAR = { WG, SAMPLES, WIDTH: 1, V: 'f32' };
+const VEC4 = { WG, SAMPLES, WIDTH: 4, V: 'vec4f' };
 
 function elementwise(x: Tensor, entry: string, p: ArrayBuffer, buffers: Tensor[]): void {
   const [n, c, h, w] = x.shape;
-  x.gpu.dispatch({ shader: 'batchnorm2d', entry, defines: DEFINES, params: p, buffers, workgroups: [Math.ceil((h * w) / WG), c, Math.ceil(n / SAMPLES)] });
+  const defines = (h * w) % 4 === 0 ? VEC4 : SCALAR;
+  x.gpu.dispatch({ shader: 'batchnorm2d', entry, defines, params: p, buffers, workgroups: [Math.ceil((h * w) / (WG * defines.WIDTH)), c, Math.ceil(n / SAMPLES)] });
 }
 
 function params(x: Tensor, training: boolean, eps = 1e-5, momentum = 0.1): ArrayBuffer {
@@ -73,9 +76,9 @@ export function batchNorm2dForward(x: Tensor, gamma: Tensor, beta: Tensor, state
   const mean = gpu.empty([c]);
   const invstd = gpu.empty([c]);
   if (opts.training) {
-    gpu.dispatch({ shader: 'batchnorm2d', entry: 'batch_stats', defines: DEFINES, params: p, buffers: [x, mean, invstd, state.runningMean, state.runningVar], workgroups: [c] });
+    gpu.dispatch({ shader: 'batchnorm2d', entry: 'batch_stats', defines: SCALAR, params: p, buffers: [x, mean, invstd, state.runningMean, state.runningVar], workgroups: [c] });
   } else {
-    gpu.dispatch({ shader: 'batchnorm2d', entry: 'running_stats', defines: DEFINES, params: p, buffers: [state.runningMean, state.runningVar, mean, invstd], workgroups: grid1d(c, WG) });
+    gpu.dispatch({ shader: 'batchnorm2d', entry: 'running_stats', defines: SCALAR, params: p, buffers: [state.runningMean, state.runningVar, mean, invstd], workgroups: grid1d(c, WG) });
   }
   const y = gpu.empty(x.shape);
   elementwise(x, 'normalize', p, [x, mean, invstd, gamma, beta, y]);
@@ -96,7 +99,7 @@ export function batchNorm2dBackward(x: Tensor, dy: Tensor, gamma: Tensor, saved:
   const p = params(x, training);
   const dgamma = gpu.empty([c]);
   const dbeta = gpu.empty([c]);
-  gpu.dispatch({ shader: 'batchnorm2d', entry: 'grad_sums', defines: DEFINES, params: p, buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta], workgroups: [c] });
+  gpu.dispatch({ shader: 'batchnorm2d', entry: 'grad_sums', defines: SCALAR, params: p, buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta], workgroups: [c] });
   const dx = gpu.empty(x.shape);
   elementwise(x, 'input_grad', p, [x, dy, saved.mean, saved.invstd, gamma, dgamma, dbeta, dx]);
   return { dx, dgamma, dbeta };

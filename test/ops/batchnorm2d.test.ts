@@ -45,9 +45,9 @@ describe('batchnorm2d', () => {
   const gpu = useGpu();
   const rng = new Rng(21);
   // Batch 1, odd sizes, channels of more than 256 values (one workgroup's invocations each add
-  // several), H·W past the 64-wide element-wise workgroups, N past 16 samples per invocation,
-  // random shapes.
-  const shapes = [[1, 3, 4, 5], [2, 4, 3, 3], [3, 2, 7, 5], [1, 1, 16, 17], [4, 3, 9, 9], [17, 2, 3, 3], ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 5), rng.int(2, 9), rng.int(2, 9)])];
+  // several), H·W past the 64-wide element-wise workgroups, N past 16 samples per invocation, H·W
+  // a multiple of 4 (vec4 element-wise kernels) or not, random shapes.
+  const shapes = [[1, 3, 4, 5], [2, 4, 3, 3], [3, 2, 7, 5], [1, 1, 16, 17], [4, 3, 9, 9], [17, 2, 3, 3], [17, 2, 2, 6], [2, 2, 20, 20], ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 5), rng.int(2, 9), rng.int(2, 9)])];
 
   for (const training of [true, false]) {
     for (const shape of shapes) {
