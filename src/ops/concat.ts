@@ -3,7 +3,8 @@ import { accumulateGrad, record } from '../autograd/graph.ts';
 import { shapeString, type Shape, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
 
-/** Grid (⌈(Ca+Cb)·H·W / WG⌉, ⌈N / SAMPLES⌉): each invocation copies one position for SAMPLES samples. */
+/** Grid (⌈(Ca+Cb)·H·W / (WG·width)⌉, ⌈N / SAMPLES⌉): each invocation copies one position (of 4
+ * values when H·W is a multiple of 4, else 1) for SAMPLES samples. */
 const WG = 64;
 const SAMPLES = 16;
 
@@ -16,13 +17,15 @@ function checkConcatShapes(op: string, a: Shape, b: Shape): void {
 function dispatch(entry: string, buffers: Tensor[], a: Shape, b: Shape): void {
   const [n, ca, h, w] = a;
   const cb = b[1];
+  const width = (h * w) % 4 === 0 ? 4 : 1;
+  const plane = (h * w) / width;
   buffers[0].gpu.dispatch({
     shader: 'concat',
     entry,
-    defines: { WG, SAMPLES },
-    params: new Uint32Array([n, ca * h * w, cb * h * w]),
+    defines: { WG, SAMPLES, V: width === 4 ? 'vec4f' : 'f32' },
+    params: new Uint32Array([n, ca * plane, cb * plane]),
     buffers,
-    workgroups: [Math.ceil(((ca + cb) * h * w) / WG), Math.ceil(n / SAMPLES)],
+    workgroups: [Math.ceil(((ca + cb) * plane) / WG), Math.ceil(n / SAMPLES)],
   });
 }
 

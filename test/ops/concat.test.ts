@@ -21,8 +21,8 @@ describe('concat (channels)', () => {
   const gpu = useGpu();
   const rng = new Rng(5);
   // [N, Ca, Cb, H, W]: batch 1, single elements, odd sizes, runs past one 64-wide workgroup, N past
-  // the 16 samples an invocation copies, random.
-  const cases = [[1, 1, 1, 1, 1], [1, 3, 2, 5, 7], [2, 4, 5, 9, 11], [3, 1, 6, 4, 4], [17, 2, 3, 2, 3], ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 6), rng.int(1, 6), rng.int(1, 12), rng.int(1, 12)])];
+  // the 16 samples an invocation copies, H·W a multiple of 4 (vec4 copies) or not, random.
+  const cases = [[1, 1, 1, 1, 1], [1, 3, 2, 5, 7], [2, 4, 5, 9, 11], [3, 1, 6, 4, 4], [17, 2, 3, 2, 3], [17, 1, 2, 2, 2], [2, 5, 3, 8, 8], ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 6), rng.int(1, 6), rng.int(1, 12), rng.int(1, 12)])];
 
   for (const [n, ca, cb, h, w] of cases) {
     it(`[${n},${ca},${h},${w}] ⊕ [${n},${cb},${h},${w}]`, async () => {
