@@ -4,7 +4,8 @@
 //              input gradient, zero-dilated) buffer whose rows are a multiple of 4 floats, so the
 //              hot loop is a 'valid' convolution with no bounds checks and only vec4 loads;
 //   repack     (conv2d_layout.wgsl) reorders the weights to [in][ky][kx][out, padded to 8]
-//              (flipped for the input gradient): 8 output channels are two vec4 loads;
+//              (flipped for the input gradient): 8 output channels are two vec4 loads; one more
+//              row after them holds the bias (zeros if none);
 //   conv       here.
 //
 // Why this shape, on lavapipe (Mesa's CPU Vulkan driver, our CI and default "GPU"): it runs each
@@ -37,25 +38,15 @@ const WIN4: u32 = (WIN + 3u) / 4u;
 @group(0) @binding(0) var<uniform> p: ConvParams;
 @group(0) @binding(1) var<storage, read> src: array<vec4f>;
 @group(0) @binding(2) var<storage, read> wt: array<vec4f>;
-#if ${HAS_BIAS}
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dst: array<f32>;
-#else
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
-#endif
 
 // acc += (p0, p1) · w: one output channel, 8 pixels.
 fn mac(acc: mat2x4f, p0: vec4f, p1: vec4f, w: f32) -> mat2x4f {
   return mat2x4f(fma(p0, vec4f(w), acc[0]), fma(p1, vec4f(w), acc[1]));
 }
 
-fn store8(acc: mat2x4f, n: u32, co: u32, oy: u32, ox: u32) {
+fn store8(acc: mat2x4f, b: f32, n: u32, co: u32, oy: u32, ox: u32) {
   if (co >= p.out_c) { return; }
-#if ${HAS_BIAS}
-  let b = bias[co];
-#else
-  let b = 0.0;
-#endif
   let row = ((n * p.out_c + co) * p.out_h + oy) * p.out_w + ox;
   for (var j = 0u; j < 8u; j++) {
     if (ox + j < p.out_w) { dst[row + j] = acc[j / 4u][j % 4u] + b; }
@@ -97,8 +88,11 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   }
   if (s >= p.count) { return; }
   let co = cb * 4u;
-  store8(a0, n, co, oy, ox); store8(a1, n, co + 1u, oy, ox);
-  store8(a2, n, co + 2u, oy, ox); store8(a3, n, co + 3u, oy, ox);
-  store8(a4, n, co + 4u, oy, ox); store8(a5, n, co + 5u, oy, ox);
-  store8(a6, n, co + 6u, oy, ox); store8(a7, n, co + 7u, oy, ox);
+  let bias_row = p.in_c * K * K * p.oc4 + cb;
+  let b0 = wt[bias_row];
+  let b1 = wt[bias_row + 1u];
+  store8(a0, b0.x, n, co, oy, ox); store8(a1, b0.y, n, co + 1u, oy, ox);
+  store8(a2, b0.z, n, co + 2u, oy, ox); store8(a3, b0.w, n, co + 3u, oy, ox);
+  store8(a4, b1.x, n, co + 4u, oy, ox); store8(a5, b1.y, n, co + 5u, oy, ox);
+  store8(a6, b1.z, n, co + 6u, oy, ox); store8(a7, b1.w, n, co + 7u, oy, ox);
 }

@@ -2,41 +2,54 @@
 // of the source, and the weight reordering. Both are cheap next to the convolution they feed.
 
 // ---------------------------------------------------------------- pad
+//
+// One invocation per 4 padded columns of one padded row, for every plane (N·C) in turn: its
+// source offsets are the same in every plane, so the index arithmetic (and its integer divisions,
+// slow on a CPU) is done once, and each plane costs 4 loads and one vec4 store.
 
 struct PadParams {
   planes: u32,   // N · C
   h: u32,
   w: u32,
-  ph: u32,       // padded size
-  pw: u32,
+  pw4: u32,      // padded row length in vec4
+  cells: u32,    // padded rows · pw4
   top: i32,      // where source row 0 lands (may be negative: rows cropped)
   left: i32,
-  dilation: u32, // 1, or the stride for the input gradient (zeros between dy's pixels)
-  total: u32,    // planes · ph · pw
 }
+
+// 1, or the stride for the input gradient: D - 1 zeros between the source's pixels.
+const D: i32 = ${D};
 
 @group(0) @binding(0) var<uniform> pp: PadParams;
 @group(0) @binding(1) var<storage, read> unpadded: array<f32>;
-@group(0) @binding(2) var<storage, read_write> padded: array<f32>;
+@group(0) @binding(2) var<storage, read_write> padded: array<vec4f>;
 
-fn unpadded_coord(at: u32, origin: i32, size: u32) -> vec2i {
-  let t = i32(at) - origin;
-  let d = i32(pp.dilation);
-  return vec2i(t / d, i32(t >= 0 && t % d == 0 && t / d < i32(size)));
+// Source coordinate of padded coordinate `at`, and whether there is one (else it is a zero).
+fn source_coord(at: i32, origin: i32, size: u32) -> vec2i {
+  let t = at - origin;
+  return vec2i(t / D, i32(t >= 0 && t % D == 0 && t / D < i32(size)));
 }
 
 @compute @workgroup_size(${WG})
-fn pad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * ${WG}u;
-  if (i >= pp.total) { return; }
-  let c = i % pp.pw;
-  let r = (i / pp.pw) % pp.ph;
-  let plane = i / (pp.pw * pp.ph);
-  let sy = unpadded_coord(r, pp.top, pp.h);
-  let sx = unpadded_coord(c, pp.left, pp.w);
-  var v = 0.0;
-  if (sy.y == 1 && sx.y == 1) { v = unpadded[(plane * pp.h + u32(sy.x)) * pp.w + u32(sx.x)]; }
-  padded[i] = v;
+fn pad(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
+       @builtin(num_workgroups) nwg: vec3u) {
+  let cell = gid.x;
+  if (cell >= pp.cells) { return; }
+  let sy = source_coord(i32(cell / pp.pw4), pp.top, pp.h);
+  let c = i32(cell % pp.pw4) * 4;
+  let s0 = source_coord(c, pp.left, pp.w);
+  let s1 = source_coord(c + 1, pp.left, pp.w);
+  let s2 = source_coord(c + 2, pp.left, pp.w);
+  let s3 = source_coord(c + 3, pp.left, pp.w);
+  let ok = vec4<bool>(s0.y == 1, s1.y == 1, s2.y == 1, s3.y == 1) & vec4<bool>(sy.y == 1);
+  let row = sy.x * i32(pp.w);
+  let off = vec4u(select(vec4i(0), vec4i(row + s0.x, row + s1.x, row + s2.x, row + s3.x), ok));
+  let plane_size = pp.h * pp.w;
+  for (var plane = wid.y; plane < pp.planes; plane += nwg.y) {
+    let base = plane * plane_size;
+    let v = vec4f(unpadded[base + off.x], unpadded[base + off.y], unpadded[base + off.z], unpadded[base + off.w]);
+    padded[plane * pp.cells + cell] = select(vec4f(0.0), v, ok);
+  }
 }
 
 // ---------------------------------------------------------------- repack
@@ -47,14 +60,14 @@ struct RepackParams {
   taps: u32,     // K · K
   flip: u32,     // 1: for the input gradient: out = Cin, in = Cout, taps reversed (180° rotation)
   out_pad: u32,  // packed row length: out channels rounded up to 8 (zeros past the end)
-  total: u32,    // in · taps · out_pad
+  total: u32,    // (in · taps + 1) · out_pad: the last row is for the bias, zeroed here
 }
 
 @group(0) @binding(0) var<uniform> rp: RepackParams;
 @group(0) @binding(1) var<storage, read> w_forward: array<f32>;
 @group(0) @binding(2) var<storage, read_write> w_packed: array<f32>;
 
-// w_packed[in][tap][out] from w_forward[co][ci][tap].
+// w_packed[in][tap][out] from w_forward[co][ci][tap]; the row after them is left zero for the bias.
 @compute @workgroup_size(${WG})
 fn repack(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * ${WG}u;
@@ -62,10 +75,10 @@ fn repack(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   let o = i % rp.out_pad;
   let tap = (i / rp.out_pad) % rp.taps;
   let inner = i / (rp.out_pad * rp.taps);
-  var v = 0.0;
-  if (rp.flip == 0u && o < rp.cout) {
+  var v = 0.0;   // channels past the end, and the bias row (inner == in)
+  if (rp.flip == 0u && o < rp.cout && inner < rp.cin) {
     v = w_forward[(o * rp.cin + inner) * rp.taps + tap];
-  } else if (rp.flip == 1u && o < rp.cin) {
+  } else if (rp.flip == 1u && o < rp.cin && inner < rp.cout) {
     v = w_forward[(inner * rp.cin + o) * rp.taps + rp.taps - 1u - tap];
   }
   w_packed[i] = v;

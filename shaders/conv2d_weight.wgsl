@@ -1,83 +1,90 @@
 // Parameter gradients of the 2-D convolution (see conv2d.wgsl): dW and dB, NCHW f32.
 //
-//   dw_partial  part@3[slice] = Σ over one slice of the N·OH rows of dy@1 · x@2, per dW entry
+//   dw_partial  part@3[slice] = Σ over one slice of the N·OH output rows of dy@1 · x@2
 //   dw_reduce   dw@2 = Σ over slices of part@1 (skipped when there is one slice)
 //   db          dbias@2 = Σ over N, OH, OW of dy@1
 //
-// dw_partial: the workgroup owns one tap (ky, kx) and 8 output channels, uniformly; its lanes own
-// input channels. For a fixed tap the rows and columns of dy that land inside x form a rectangle
-// known to the whole workgroup, so the inner loop has no bounds checks at all: per pixel, one x
-// load per lane (gathered across channels), 8 broadcast dy loads and 8 FMAs. The reduction is split
-// over row slices (workgroup z) into a partial buffer rather than shared atomics (WGSL has no float
-// atomics), then summed by dw_reduce.
+// dw_partial reads x zero-padded exactly as the forward pass does (conv2d_layout.wgsl: rows a
+// multiple of 4 floats, so an 8-pixel segment's window is whole vec4 loads) and dy padded on the
+// right to whole 8-pixel segments. Each invocation owns 4 output channels × one input channel × all
+// K² taps (36 accumulators for K=3). Per output row segment it loads 8 vec4 of dy and K windows of
+// x, and does 4·K²·8 FMAs: on lavapipe, where each load is a loop over the SIMD lanes, FMAs per load
+// is what counts. The reduction is split over row slices (workgroup z) into a partial buffer, not
+// atomics (WGSL has no float atomics), then summed by dw_reduce.
 
 struct Params {
-  batch: u32,
-  in_c: u32,    // Cin
-  in_h: u32,
-  in_w: u32,
-  out_c: u32,   // Cout
+  in_c: u32,     // Cin
+  out_c: u32,    // Cout
   out_h: u32,
-  out_w: u32,
-  pad: u32,
-  rows_per_slice: u32,  // of the batch·out_h rows of dy
-  size: u32,    // Cout·Cin·K·K, entries of dW
+  segs: u32,     // 8-pixel segments per output row (dy rows hold segs·8 floats)
+  ph: u32,       // padded x rows
+  pw4: u32,      // padded x row length in vec4
+  rows: u32,     // batch · out_h
+  rows_per_slice: u32,
+  lanes: u32,    // Cin · ceil(Cout / 4)
+  size: u32,     // Cout · Cin · K · K, entries of dW
 }
 
 const K: u32 = ${K};
 const S: u32 = ${S};
+const WIN: u32 = 7u * S + K;
+const WIN4: u32 = (WIN + 3u) / 4u;
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<vec4f>;
+@group(0) @binding(2) var<storage, read> x: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> part: array<f32>;
 
-// First and one-past-last output coordinate whose tap k reads inside [0, size): o·S - pad + k ∈ [0, size).
-fn valid_range(k: u32, size: u32, out_size: u32) -> vec2u {
-  let lo = select(0u, (p.pad - k + S - 1u) / S, p.pad > k);
-  let hi = min(out_size, select(0u, (size - 1u + p.pad - k) / S + 1u, size + p.pad > k));
-  return vec2u(lo, max(lo, hi));
-}
-
-fn dy4(base: u32, co: u32, plane: u32) -> vec4f {
-  let last = p.out_c - 1u;
-  return vec4f(dy[base + min(co, last) * plane], dy[base + min(co + 1u, last) * plane],
-               dy[base + min(co + 2u, last) * plane], dy[base + min(co + 3u, last) * plane]);
-}
-
 @compute @workgroup_size(${WG})
-fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let ci = min(gid.x, p.in_c - 1u);
-  let tap = wid.y % (K * K);
-  let co = (wid.y / (K * K)) * 8u;
-  let ky = tap / K;
-  let kx = tap % K;
-  let ys = valid_range(ky, p.in_h, p.out_h);
-  let xs = valid_range(kx, p.in_w, p.out_w);
-  let out_plane = p.out_h * p.out_w;
-  let in_plane = p.in_h * p.in_w;
-
-  var acc0 = vec4f();
-  var acc1 = vec4f();
+fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
+              @builtin(num_workgroups) nwg: vec3u) {
+  let t = gid.x + gid.y * nwg.x * ${WG}u;
+  let lane = min(t, p.lanes - 1u);
+  let ci = lane % p.in_c;
+  let co = (lane / p.in_c) * 4u;
+  let last_co = p.out_c - 1u;
+  let seg4 = p.segs * 2u;   // dy row length in vec4
+  var acc: array<vec4f, K * K>;
   let first = wid.z * p.rows_per_slice;
-  let last = min(first + p.rows_per_slice, p.batch * p.out_h);
-  for (var r = first; r < last; r++) {
+  let end = min(first + p.rows_per_slice, p.rows);
+  for (var r = first; r < end; r++) {
     let n = r / p.out_h;
     let oy = r % p.out_h;
-    if (oy < ys.x || oy >= ys.y) { continue; }
-    let dy_row = n * p.out_c * out_plane + oy * p.out_w;
-    let x_row = (n * p.in_c + ci) * in_plane + (oy * S + ky - p.pad) * p.in_w + kx - p.pad;
-    for (var ox = xs.x; ox < xs.y; ox++) {
-      let v = x[x_row + ox * S];
-      acc0 += dy4(dy_row + ox, co, out_plane) * v;
-      acc1 += dy4(dy_row + ox, co + 4u, out_plane) * v;
+    // dy rows of the 4 output channels, and the first padded x row this output row reads.
+    let d0 = ((n * p.out_c + min(co, last_co)) * p.out_h + oy) * seg4;
+    let d1 = ((n * p.out_c + min(co + 1u, last_co)) * p.out_h + oy) * seg4;
+    let d2 = ((n * p.out_c + min(co + 2u, last_co)) * p.out_h + oy) * seg4;
+    let d3 = ((n * p.out_c + min(co + 3u, last_co)) * p.out_h + oy) * seg4;
+    let x0 = ((n * p.in_c + ci) * p.ph + oy * S) * p.pw4;
+    for (var sg = 0u; sg < p.segs; sg++) {
+      let g0 = mat2x4f(dy[d0 + 2u * sg], dy[d0 + 2u * sg + 1u]);
+      let g1 = mat2x4f(dy[d1 + 2u * sg], dy[d1 + 2u * sg + 1u]);
+      let g2 = mat2x4f(dy[d2 + 2u * sg], dy[d2 + 2u * sg + 1u]);
+      let g3 = mat2x4f(dy[d3 + 2u * sg], dy[d3 + 2u * sg + 1u]);
+      for (var ky = 0u; ky < K; ky++) {
+        let row = x0 + ky * p.pw4 + sg * 2u * S;
+        var win: array<f32, WIN4 * 4u>;
+        for (var v = 0u; v < WIN4; v++) {
+          let q = x[row + v];
+          win[4u * v] = q.x; win[4u * v + 1u] = q.y; win[4u * v + 2u] = q.z; win[4u * v + 3u] = q.w;
+        }
+        for (var kx = 0u; kx < K; kx++) {
+          let p0 = vec4f(win[kx], win[kx + S], win[kx + 2u * S], win[kx + 3u * S]);
+          let p1 = vec4f(win[kx + 4u * S], win[kx + 5u * S], win[kx + 6u * S], win[kx + 7u * S]);
+          acc[ky * K + kx] += vec4f(
+            dot(g0[0], p0) + dot(g0[1], p1), dot(g1[0], p0) + dot(g1[1], p1),
+            dot(g2[0], p0) + dot(g2[1], p1), dot(g3[0], p0) + dot(g3[1], p1));
+        }
+      }
     }
   }
-  if (gid.x >= p.in_c) { return; }
+  if (t >= p.lanes) { return; }
   let slice = wid.z * p.size;
   for (var c = 0u; c < 4u; c++) {
-    if (co + c < p.out_c) { part[slice + ((co + c) * p.in_c + ci) * K * K + tap] = acc0[c]; }
-    if (co + 4u + c < p.out_c) { part[slice + ((co + 4u + c) * p.in_c + ci) * K * K + tap] = acc1[c]; }
+    if (co + c >= p.out_c) { break; }
+    for (var tap = 0u; tap < K * K; tap++) {
+      part[slice + ((co + c) * p.in_c + ci) * K * K + tap] = acc[tap][c];
+    }
   }
 }
 

@@ -4,7 +4,7 @@
 // dW and dB are reductions (shaders/conv2d_weight.wgsl).
 // The formulations and tile sizes were chosen by bench/conv2d-formulations.ts on lavapipe.
 import { accumulateGrad, record } from '../autograd/graph.ts';
-import { grid1d, type Gpu } from '../gpu/gpu.ts';
+import { grid1d, MAX_WORKGROUPS, type Gpu } from '../gpu/gpu.ts';
 import { shapeString, type Shape, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
 
@@ -89,43 +89,48 @@ function paddedWidth(segs: number, k: number, stride: number): number {
 }
 
 /** The source of a valid convolution: `src` with `top`/`left` zeros before it (negative: cropped),
- * `dilation - 1` zeros between its pixels, and zeros after it up to `ph`×`pw`. */
+ * `dilation - 1` zeros between its pixels, and zeros after it up to `ph`×`pw` (pw a multiple of 4). */
 function padded(src: Tensor, ph: number, pw: number, top: number, left: number, dilation: number): Tensor {
   const [n, c, h, w] = src.shape;
   const out = src.gpu.empty([n, c, ph, pw]);
-  const total = n * c * ph * pw;
+  const cells = ph * (pw / 4);
   src.gpu.dispatch({
     shader: 'conv2d_layout',
     entry: 'pad',
-    defines: { WG: LAYOUT_WG },
-    params: new Uint32Array(new Int32Array([n * c, h, w, ph, pw, top, left, dilation, total]).buffer),
+    defines: { WG: LAYOUT_WG, D: dilation },
+    params: new Uint32Array(new Int32Array([n * c, h, w, pw / 4, cells, top, left]).buffer),
     buffers: [src, out],
-    workgroups: grid1d(total, LAYOUT_WG),
+    workgroups: [Math.ceil(cells / LAYOUT_WG), Math.min(n * c, MAX_WORKGROUPS), 1],
   });
   return out;
 }
 
-/** Weights as [in][ky][kx][out rounded up to 8]; `flip` for the input gradient (in = Cout,
- * out = Cin, rotated 180°). */
-function repacked(w: Tensor, flip: boolean): Tensor {
+/** Weights as [in][ky][kx][out rounded up to 8], then one row holding the bias (zeros if null);
+ * `flip` for the input gradient (in = Cout, out = Cin, rotated 180°). */
+function repacked(w: Tensor, bias: Tensor | null, flip: boolean): Tensor {
+  const gpu = w.gpu;
   const [cout, cin, k] = w.shape;
   const [inC, outC] = flip ? [cout, cin] : [cin, cout];
   const outPad = Math.ceil(outC / CHANNELS) * CHANNELS;
-  const total = inC * k * k * outPad;
-  const out = w.gpu.empty([inC, k * k, outPad]);
-  w.gpu.dispatch({
+  const rows = inC * k * k + 1;
+  const out = gpu.empty([rows, outPad]);
+  gpu.dispatch({
     shader: 'conv2d_layout',
     entry: 'repack',
-    defines: { WG: LAYOUT_WG },
-    params: new Uint32Array([cout, cin, k * k, flip ? 1 : 0, outPad, total]),
+    defines: { WG: LAYOUT_WG, D: 1 }, // D (the pad dilation) is unused here but shares the file
+    params: new Uint32Array([cout, cin, k * k, flip ? 1 : 0, outPad, rows * outPad]),
     buffers: [w, out],
-    workgroups: grid1d(total, LAYOUT_WG),
+    workgroups: grid1d(rows * outPad, LAYOUT_WG),
   });
+  if (bias) {
+    const tail = out.byteOffset + (rows - 1) * outPad * 4;
+    gpu.encode((e) => e.copyBufferToBuffer(bias.buffer, bias.byteOffset, out.buffer, tail, bias.byteLength));
+  }
   return out;
 }
 
 /** Valid convolution of a padded source `src` [N, inC, ph, pw] with packed weights into `out`. */
-function validConv(src: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, k: number, stride: number): void {
+function validConv(src: Tensor, packed: Tensor, out: Tensor, k: number, stride: number): void {
   const [n, inC, ph, pw] = src.shape;
   const [, outC, outH, outW] = out.shape;
   const segs = Math.ceil(outW / PIXELS);
@@ -135,9 +140,9 @@ function validConv(src: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor
   src.gpu.dispatch({
     shader: 'conv2d',
     entry: 'conv',
-    defines: { K: k, S: stride, WG: wg, HAS_BIAS: bias !== null },
-    params: new Uint32Array([inC, outC, outH, outW, ph, pw / 4, segs, count, packed.shape[2] / 4]),
-    buffers: bias ? [src, packed, bias, out] : [src, packed, out],
+    defines: { K: k, S: stride, WG: wg },
+    params: new Uint32Array([inC, outC, outH, outW, ph, pw / 4, segs, count, packed.shape[1] / 4]),
+    buffers: [src, packed, out],
     workgroups: [x, y, Math.ceil(outC / CHANNELS)],
   });
 }
@@ -153,7 +158,7 @@ export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Con
   const segs = Math.ceil(g.ow / PIXELS);
   const src = padded(x, (g.oh - 1) * g.stride + g.k, paddedWidth(segs, g.k, g.stride), g.pad, g.pad, 1);
   const y = x.gpu.empty(yShape);
-  validConv(src, repacked(w, false), b, y, g.k, g.stride);
+  validConv(src, repacked(w, b, false), y, g.k, g.stride);
   return y;
 }
 
@@ -170,15 +175,15 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?:
   const edge = g.k - 1 - g.pad;
   const src = padded(dy, g.h - 1 + g.k, paddedWidth(segs, g.k, 1), edge, edge, g.stride);
   const dx = dy.gpu.empty(xShape);
-  validConv(src, repacked(w, true), null, dx, g.k, 1);
+  validConv(src, repacked(w, null, true), dx, g.k, 1);
   return dx;
 }
 
 // ---------------------------------------------------------------- parameter gradients
 
-const DW_WG = 16;
-/** Aim for about this many workgroups in dw_partial, splitting the N·OH rows into slices if needed. */
-const DW_TARGET_GROUPS = 512;
+/** Workgroup size of dw_partial, and how many invocations (channel pairs × row slices) to aim for
+ * when splitting the N·OH rows into slices; bench/conv2d-formulations.ts swaps in others. */
+export const conv2dWeightTuning = { workgroup: 64, targetInvocations: 2048 };
 const DW_MAX_SLICES = 64;
 const REDUCE_WG = 64;
 
@@ -190,22 +195,28 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   assertShape(op, 'dy', dy, [g.n, g.cout, g.oh, g.ow]);
   assertBindable(op, x.gpu, ['x', x.shape], ['dy', dy.shape]);
   const gpu = x.gpu;
+  const segs = Math.ceil(g.ow / PIXELS);
+  const pw = paddedWidth(segs, g.k, g.stride);
+  const ph = (g.oh - 1) * g.stride + g.k;
+  const xs = padded(x, ph, pw, g.pad, g.pad, 1);
+  const dys = padded(dy, g.oh, segs * PIXELS, 0, 0, 1);
   const size = g.cout * g.cin * g.k * g.k;
-  const groupsX = Math.ceil(g.cin / DW_WG);
-  const groupsY = Math.ceil(g.cout / 8) * g.k * g.k;
+  const lanes = g.cin * Math.ceil(g.cout / 4);
   const rows = g.n * g.oh;
-  const wanted = Math.min(Math.ceil(DW_TARGET_GROUPS / (groupsX * groupsY)), rows, DW_MAX_SLICES);
+  const { workgroup, targetInvocations } = conv2dWeightTuning;
+  const wanted = Math.min(Math.ceil(targetInvocations / lanes), rows, DW_MAX_SLICES);
   const rowsPerSlice = Math.ceil(rows / wanted);
   const slices = Math.ceil(rows / rowsPerSlice);
   const dw = gpu.empty(wShape);
   const part = slices === 1 ? dw : gpu.empty([slices, size]);
+  const [gx, gy] = grid1d(lanes, workgroup);
   gpu.dispatch({
     shader: 'conv2d_weight',
     entry: 'dw_partial',
-    defines: { K: g.k, S: g.stride, WG: DW_WG },
-    params: new Uint32Array([g.n, g.cin, g.h, g.w, g.cout, g.oh, g.ow, g.pad, rowsPerSlice, size]),
-    buffers: [dy, x, part],
-    workgroups: [groupsX, groupsY, slices],
+    defines: { K: g.k, S: g.stride, WG: workgroup },
+    params: new Uint32Array([g.cin, g.cout, g.oh, segs, ph, pw / 4, rows, rowsPerSlice, lanes, size]),
+    buffers: [dys, xs, part],
+    workgroups: [gx, gy, slices],
   });
   if (slices > 1) {
     gpu.dispatch({
