@@ -1,0 +1,73 @@
+// The runtime itself: shader specialisation, compilation errors that name the file, the buffer pool,
+// dispatch folding, read-backs in flight together, and GPU timing.
+import { describe, expect, it } from 'vitest';
+import { Gpu, grid1d, MAX_WORKGROUPS } from '../../src/gpu/gpu.ts';
+import { specialize } from '../../src/gpu/shader.ts';
+import { createNodeGpu } from '../../src/gpu/node.ts';
+import { relu } from '../../src/ops/activations.ts';
+import { useGpu } from '../helpers/gpu.ts';
+
+describe('GPU runtime', () => {
+  const gpu = useGpu();
+
+  it('fills placeholders and #if branches, and names a missing define', () => {
+    const src = 'const W = ${WG}u;\n#if ${FAST}\nfast\n#else\nslow\n#endif\n';
+    const words = (s: string) => s.split(/\s+/).filter(Boolean);
+    expect(words(specialize('x.wgsl', src, { WG: 64, FAST: true }))).toEqual(['const', 'W', '=', '64u;', 'fast']);
+    expect(words(specialize('x.wgsl', src, { WG: 8, FAST: false }))).toEqual(['const', 'W', '=', '8u;', 'slow']);
+    expect(() => specialize('shaders/x.wgsl', src, { FAST: true })).toThrow(/shaders\/x\.wgsl: placeholder \$\{WG\} has no value/);
+  });
+
+  it('reports a WGSL compilation error with the file, line and the compiler message', async () => {
+    // A device of its own: the error must not leak into the other tests' device.
+    const own = await createNodeGpu();
+    const broken = new Gpu(own.device, own.info, { broken: '@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = undefined_name;\n}\n' });
+    broken.pipeline('broken', 'main');
+    await expect(broken.sync()).rejects.toThrow(/WGSL compilation failed for shaders\/broken\.wgsl[\s\S]*shaders\/broken\.wgsl:3:\d+: .*undefined_name/);
+    own.destroy();
+  });
+
+  it('names an unknown shader', () => {
+    expect(() => gpu().pipeline('no_such_op', 'main')).toThrow(/no shader shaders\/no_such_op\.wgsl; known: .*activations/);
+  });
+
+  it('recycles transient buffers after endStep, allocating nothing for a repeated step', async () => {
+    const g = gpu();
+    const x = g.persistent([1, 4, 8, 8], new Float32Array(256).fill(1));
+    const step = () => relu(relu(x));
+    step();
+    g.endStep();
+    const before = g.pool.allocations;
+    for (let i = 0; i < 3; i++) {
+      step();
+      g.endStep();
+    }
+    expect(g.pool.allocations).toBe(before);
+    x.buffer.destroy();
+  });
+
+  it('folds large dispatches into two dimensions', () => {
+    expect(grid1d(1000, 256)).toEqual([4, 1, 1]);
+    const [x, y] = grid1d(MAX_WORKGROUPS * 256 * 3 + 1, 256);
+    expect(x).toBeLessThanOrEqual(MAX_WORKGROUPS);
+    expect(x * y * 256).toBeGreaterThanOrEqual(MAX_WORKGROUPS * 256 * 3 + 1);
+  });
+
+  it('keeps several read-backs in flight at once', async () => {
+    const g = gpu();
+    const a = g.persistent([3], [1, 2, 3]);
+    const b = g.persistent([2], [4, 5]);
+    const [ra, rb] = await Promise.all([a.read(), b.read()]);
+    expect(Array.from(ra)).toEqual([1, 2, 3]);
+    expect(Array.from(rb)).toEqual([4, 5]);
+  });
+
+  it('times GPU work with timestamp queries where the adapter has them', async () => {
+    const g = gpu();
+    const x = g.persistent([1 << 16], new Float32Array(1 << 16));
+    const ms = await g.timeGpu(() => relu(x));
+    g.endStep();
+    if (g.info.hasTimestamps) expect(ms).toBeGreaterThan(0);
+    else expect(ms).toBeNull();
+  });
+});
