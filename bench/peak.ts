@@ -6,24 +6,22 @@ import type { Tensor } from '../src/gpu/tensor.ts';
 import { Rng } from '../src/util/rng.ts';
 import { timeKernel, type Timing, type TimingOptions } from './timing.ts';
 
-/** One register tile: each invocation computes 4 rows × `cols` (4 or 8) columns of C; workgroup
- * WG_X × WG_Y invocations. */
+/** One register tile: each invocation computes `rows` × `cols` of C (entry matmul_{rows}x{cols} of
+ * shaders/bench_peak.wgsl); a workgroup is wgX × wgY invocations. */
 export interface Tile {
-  cols: 4 | 8;
+  rows: 4 | 8;
+  cols: 4 | 8 | 16;
   wgX: number;
   wgY: number;
 }
 
 export const TILES: Tile[] = [
-  { cols: 4, wgX: 8, wgY: 8 },
-  { cols: 4, wgX: 64, wgY: 1 },
-  { cols: 8, wgX: 8, wgY: 8 },
-  { cols: 8, wgX: 16, wgY: 4 },
-  { cols: 8, wgX: 64, wgY: 1 },
-  { cols: 8, wgX: 4, wgY: 16 },
+  { rows: 4, cols: 4, wgX: 8, wgY: 8 },
+  { rows: 8, cols: 8, wgX: 8, wgY: 8 },
+  { rows: 8, cols: 8, wgX: 16, wgY: 4 },
+  { rows: 8, cols: 16, wgX: 8, wgY: 8 },
+  { rows: 8, cols: 16, wgX: 4, wgY: 16 },
 ];
-
-const ROWS = 4;
 
 export interface TileResult extends Tile {
   gflops: number;
@@ -35,16 +33,16 @@ export interface PeakResult {
   copy: { bytes: number; gbps: number; timing: Timing };
 }
 
-const tileDefines = (t: Tile) => ({ WIDE: t.cols === 8, WG_X: t.wgX, WG_Y: t.wgY });
+const tileDefines = (t: Tile) => ({ WG_X: t.wgX, WG_Y: t.wgY });
 
 function matmul(gpu: Gpu, tile: Tile, a: Tensor, b: Tensor, c: Tensor, m: number, n: number, k: number): void {
   gpu.dispatch({
     shader: 'bench_peak',
-    entry: 'matmul',
+    entry: `matmul_${tile.rows}x${tile.cols}`,
     defines: tileDefines(tile),
     params: new Uint32Array([m, n, k]),
     buffers: [a, b, c],
-    workgroups: [n / tile.cols / tile.wgX, m / ROWS / tile.wgY],
+    workgroups: [n / tile.cols / tile.wgX, m / tile.rows / tile.wgY],
   });
 }
 
@@ -75,7 +73,7 @@ export async function measurePeak(gpu: Gpu, opts: TimingOptions & { size: number
   const c = gpu.persistent([m, n], undefined, 'peak C');
   const tiles: TileResult[] = [];
   for (const tile of TILES) {
-    if (n % (tile.cols * tile.wgX) || m % (ROWS * tile.wgY)) continue;
+    if (n % (tile.cols * tile.wgX) || m % (tile.rows * tile.wgY)) continue;
     const timing = await timeKernel(gpu, () => matmul(gpu, tile, a, b, c, m, n, k), opts);
     await verify(c, aData, bData, m, n, k, tile);
     tiles.push({ ...tile, gflops: (2 * m * n * k) / timing.ms / 1e6, timing });
@@ -91,7 +89,7 @@ export async function measurePeak(gpu: Gpu, opts: TimingOptions & { size: number
       gpu.dispatch({
         shader: 'bench_peak',
         entry: 'copy',
-        // The file's placeholders belong to the matmul; the copy kernel ignores them.
+        // The file's workgroup placeholders belong to the matmul; the copy kernel ignores them.
         defines: tileDefines(best),
         buffers: [src, dst],
         workgroups: grid1d(words / 4, 256),
@@ -101,7 +99,7 @@ export async function measurePeak(gpu: Gpu, opts: TimingOptions & { size: number
   for (const t of [a, b, c, src, dst]) t.buffer.destroy();
   const bytes = 2 * words * 4; // read + write
   return {
-    matmul: { m, n, k, gflops: best.gflops, best: { cols: best.cols, wgX: best.wgX, wgY: best.wgY }, tiles },
+    matmul: { m, n, k, gflops: best.gflops, best: { rows: best.rows, cols: best.cols, wgX: best.wgX, wgY: best.wgY }, tiles },
     copy: { bytes, gbps: bytes / copyTiming.ms / 1e6, timing: copyTiming },
   };
 }

@@ -150,7 +150,7 @@ export function writeMarkdown(): void {
       '',
       table(
         ['tile (rows × cols per invocation)', 'workgroup', 'GFLOP/s'],
-        peak.matmul.tiles.map((t) => [`4 × ${t.cols}`, `${t.wgX} × ${t.wgY}`, fixed(t.gflops)]),
+        peak.matmul.tiles.map((t) => [`${t.rows} × ${t.cols}`, `${t.wgX} × ${t.wgY}`, fixed(t.gflops)]),
       ),
       '',
     );

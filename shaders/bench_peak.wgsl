@@ -14,68 +14,108 @@ struct MatmulParams {
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> c: array<vec4<f32>>;
 
-// Each invocation owns a 4 × 4 block of C (or 4 × 8 when WIDE) in named vec4 registers. Per four
-// steps of k it loads 4 vec4s of A and 4 (or 8) vec4s of B and does 16 (or 32) vec4 multiply-adds.
-// No workgroup memory, so no barriers: they are what costs most on CPU drivers such as lavapipe.
-// The block is written out by hand because lavapipe keeps private arrays in memory.
-@compute @workgroup_size(${WG_X}, ${WG_Y})
-fn matmul(@builtin(global_invocation_id) gid: vec3u) {
-  let n4 = p.n / 4u;
+// Each invocation owns a block of C in registers, as 4×4 sub-blocks held in mat4x4f accumulators
+// whose columns are rows of C. Per four steps of k, sub-block (i, j) gains B_j · A_i, where A_i's
+// columns are 4 rows of A (one vec4 of k each) and B_j's columns are 4 rows of B (k .. k+3, one
+// vec4 of columns each): 64 multiply-adds per 8 loads for a 4×4 block, 512 per 24 for 8×16.
+// No workgroup memory, so no barriers: on CPU drivers such as lavapipe a barrier, and each storage
+// load, costs many FMAs, so big register blocks win. Separate named accumulators, because lavapipe
+// keeps private arrays in memory.
+
+// Rows row .. row+3 of A at k = 4·kk .. 4·kk+3.
+fn a_block(row: u32, kk: u32) -> mat4x4f {
   let k4 = p.k / 4u;
-#if ${WIDE}
-  let col = gid.x * 2u;
-#else
-  let col = gid.x;
-#endif
-  let row = gid.y * 4u;
-  var c0 = vec4f();
-  var c1 = vec4f();
-  var c2 = vec4f();
-  var c3 = vec4f();
-#if ${WIDE}
-  var d0 = vec4f();
-  var d1 = vec4f();
-  var d2 = vec4f();
-  var d3 = vec4f();
-#endif
-  for (var kk = 0u; kk < k4; kk++) {
-    let r0 = kk * 4u * n4 + col;
-    let r1 = r0 + n4;
-    let r2 = r1 + n4;
-    let r3 = r2 + n4;
-    let b0 = b[r0];
-    let b1 = b[r1];
-    let b2 = b[r2];
-    let b3 = b[r3];
-    let a0 = a[row * k4 + kk];
-    let a1 = a[(row + 1u) * k4 + kk];
-    let a2 = a[(row + 2u) * k4 + kk];
-    let a3 = a[(row + 3u) * k4 + kk];
-    c0 += a0.x * b0 + a0.y * b1 + a0.z * b2 + a0.w * b3;
-    c1 += a1.x * b0 + a1.y * b1 + a1.z * b2 + a1.w * b3;
-    c2 += a2.x * b0 + a2.y * b1 + a2.z * b2 + a2.w * b3;
-    c3 += a3.x * b0 + a3.y * b1 + a3.z * b2 + a3.w * b3;
-#if ${WIDE}
-    let e0 = b[r0 + 1u];
-    let e1 = b[r1 + 1u];
-    let e2 = b[r2 + 1u];
-    let e3 = b[r3 + 1u];
-    d0 += a0.x * e0 + a0.y * e1 + a0.z * e2 + a0.w * e3;
-    d1 += a1.x * e0 + a1.y * e1 + a1.z * e2 + a1.w * e3;
-    d2 += a2.x * e0 + a2.y * e1 + a2.z * e2 + a2.w * e3;
-    d3 += a3.x * e0 + a3.y * e1 + a3.z * e2 + a3.w * e3;
-#endif
+  return mat4x4f(a[row * k4 + kk], a[(row + 1u) * k4 + kk], a[(row + 2u) * k4 + kk], a[(row + 3u) * k4 + kk]);
+}
+
+// Rows 4·kk .. 4·kk+3 of B at columns 4·col4 .. 4·col4+3.
+fn b_block(kk: u32, col4: u32) -> mat4x4f {
+  let n4 = p.n / 4u;
+  let r = kk * 4u * n4 + col4;
+  return mat4x4f(b[r], b[r + n4], b[r + 2u * n4], b[r + 3u * n4]);
+}
+
+fn store(block: mat4x4f, row: u32, col4: u32) {
+  let n4 = p.n / 4u;
+  for (var i = 0u; i < 4u; i++) {
+    c[(row + i) * n4 + col4] = block[i];
   }
-  c[row * n4 + col] = c0;
-  c[(row + 1u) * n4 + col] = c1;
-  c[(row + 2u) * n4 + col] = c2;
-  c[(row + 3u) * n4 + col] = c3;
-#if ${WIDE}
-  c[row * n4 + col + 1u] = d0;
-  c[(row + 1u) * n4 + col + 1u] = d1;
-  c[(row + 2u) * n4 + col + 1u] = d2;
-  c[(row + 3u) * n4 + col + 1u] = d3;
-#endif
+}
+
+// 4 rows × 4 columns per invocation.
+@compute @workgroup_size(${WG_X}, ${WG_Y})
+fn matmul_4x4(@builtin(global_invocation_id) gid: vec3u) {
+  let row = gid.y * 4u;
+  let col4 = gid.x;
+  var c00 = mat4x4f();
+  for (var kk = 0u; kk < p.k / 4u; kk++) {
+    c00 += b_block(kk, col4) * a_block(row, kk);
+  }
+  store(c00, row, col4);
+}
+
+// 8 rows × 8 columns per invocation.
+@compute @workgroup_size(${WG_X}, ${WG_Y})
+fn matmul_8x8(@builtin(global_invocation_id) gid: vec3u) {
+  let row = gid.y * 8u;
+  let col4 = gid.x * 2u;
+  var c00 = mat4x4f();
+  var c01 = mat4x4f();
+  var c10 = mat4x4f();
+  var c11 = mat4x4f();
+  for (var kk = 0u; kk < p.k / 4u; kk++) {
+    let b0 = b_block(kk, col4);
+    let b1 = b_block(kk, col4 + 1u);
+    let a0 = a_block(row, kk);
+    let a1 = a_block(row + 4u, kk);
+    c00 += b0 * a0;
+    c01 += b1 * a0;
+    c10 += b0 * a1;
+    c11 += b1 * a1;
+  }
+  store(c00, row, col4);
+  store(c01, row, col4 + 1u);
+  store(c10, row + 4u, col4);
+  store(c11, row + 4u, col4 + 1u);
+}
+
+// 8 rows × 16 columns per invocation.
+@compute @workgroup_size(${WG_X}, ${WG_Y})
+fn matmul_8x16(@builtin(global_invocation_id) gid: vec3u) {
+  let row = gid.y * 8u;
+  let col4 = gid.x * 4u;
+  var c00 = mat4x4f();
+  var c01 = mat4x4f();
+  var c02 = mat4x4f();
+  var c03 = mat4x4f();
+  var c10 = mat4x4f();
+  var c11 = mat4x4f();
+  var c12 = mat4x4f();
+  var c13 = mat4x4f();
+  for (var kk = 0u; kk < p.k / 4u; kk++) {
+    let b0 = b_block(kk, col4);
+    let b1 = b_block(kk, col4 + 1u);
+    let b2 = b_block(kk, col4 + 2u);
+    let b3 = b_block(kk, col4 + 3u);
+    let a0 = a_block(row, kk);
+    let a1 = a_block(row + 4u, kk);
+    c00 += b0 * a0;
+    c01 += b1 * a0;
+    c02 += b2 * a0;
+    c03 += b3 * a0;
+    c10 += b0 * a1;
+    c11 += b1 * a1;
+    c12 += b2 * a1;
+    c13 += b3 * a1;
+  }
+  store(c00, row, col4);
+  store(c01, row, col4 + 1u);
+  store(c02, row, col4 + 2u);
+  store(c03, row, col4 + 3u);
+  store(c10, row + 4u, col4);
+  store(c11, row + 4u, col4 + 1u);
+  store(c12, row + 4u, col4 + 2u);
+  store(c13, row + 4u, col4 + 3u);
 }
 
 // Copy: one vec4 per invocation, flat index folded over a 2-D grid (grid1d).

@@ -166,6 +166,8 @@ export async function benchJax(jax: Jax, opts: { batch: number; warmup: number; 
     last = step();
   }
   const lossValue = (await last!.data())[0];
+  // The loss is ready before the step's update is: wait for the whole new state too.
+  await jax.blockUntilReady(state);
   const msPerStep = (performance.now() - start) / opts.steps;
   const result: TrainStepResult = {
     framework: 'jax-js (webgpu device)',
