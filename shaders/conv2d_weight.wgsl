@@ -9,7 +9,7 @@
 // right to whole 8-pixel segments. Each invocation owns 4 output channels × one input channel × all
 // K² taps (36 accumulators for K=3). Per output row segment it loads 8 vec4 of dy and K windows of
 // x, and does 4·K²·8 FMAs: on lavapipe, where each load is a loop over the SIMD lanes, FMAs per load
-// is what counts. The reduction is split over row slices (workgroup z) into a partial buffer, not
+// is what counts. The reduction is split over row slices into a partial buffer, not
 // atomics (WGSL has no float atomics), then summed by dw_reduce.
 
 struct Params {
@@ -21,7 +21,8 @@ struct Params {
   pw4: u32,      // padded x row length in vec4
   rows: u32,     // batch · out_h
   rows_per_slice: u32,
-  lanes: u32,    // Cin · ceil(Cout / 4)
+  lanes: u32,    // channel pairs: Cin · ceil(Cout / 4)
+  slices: u32,
   size: u32,     // Cout · Cin · K · K, entries of dW
 }
 
@@ -35,21 +36,25 @@ const WIN4: u32 = (WIN + 3u) / 4u;
 @group(0) @binding(2) var<storage, read> x: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> part: array<f32>;
 
+// Invocation t owns channel pair t % lanes (ci fastest) and row slice t / lanes: slices share the
+// lane dimension so that few channel pairs still fill whole workgroups.
 @compute @workgroup_size(${WG})
-fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
-              @builtin(num_workgroups) nwg: vec3u) {
+fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = gid.x + gid.y * nwg.x * ${WG}u;
-  let lane = min(t, p.lanes - 1u);
+  let u = min(t, p.lanes * p.slices - 1u);
+  let lane = u % p.lanes;
+  let slice = u / p.lanes;
   let ci = lane % p.in_c;
   let co = (lane / p.in_c) * 4u;
   let last_co = p.out_c - 1u;
   let seg4 = p.segs * 2u;   // dy row length in vec4
   var acc: array<vec4f, K * K>;
-  let first = wid.z * p.rows_per_slice;
+  let first = slice * p.rows_per_slice;
   let end = min(first + p.rows_per_slice, p.rows);
+  // Walk the slice's rows as (image n, row oy) without a division per row (slow on a CPU).
+  var n = first / p.out_h;
+  var oy = first % p.out_h;
   for (var r = first; r < end; r++) {
-    let n = r / p.out_h;
-    let oy = r % p.out_h;
     // dy rows of the 4 output channels, and the first padded x row this output row reads.
     let d0 = ((n * p.out_c + min(co, last_co)) * p.out_h + oy) * seg4;
     let d1 = ((n * p.out_c + min(co + 1u, last_co)) * p.out_h + oy) * seg4;
@@ -77,13 +82,15 @@ fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) 
         }
       }
     }
+    let wrap = oy + 1u == p.out_h;
+    oy = select(oy + 1u, 0u, wrap);
+    n = select(n, n + 1u, wrap);
   }
-  if (t >= p.lanes) { return; }
-  let slice = wid.z * p.size;
+  if (t >= p.lanes * p.slices) { return; }
   for (var c = 0u; c < 4u; c++) {
     if (co + c >= p.out_c) { break; }
     for (var tap = 0u; tap < K * K; tap++) {
-      part[slice + ((co + c) * p.in_c + ci) * K * K + tap] = acc[tap][c];
+      part[slice * p.size + ((co + c) * p.in_c + ci) * K * K + tap] = acc[tap][c];
     }
   }
 }

@@ -154,9 +154,10 @@ export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Con
   const g = geometry(op, x.shape, w.shape, opts);
   if (b) assertShape(op, 'bias b', b, [g.cout]);
   const yShape = [g.n, g.cout, g.oh, g.ow];
-  assertBindable(op, x.gpu, ['x', x.shape], ['y', yShape]);
   const segs = Math.ceil(g.ow / PIXELS);
-  const src = padded(x, (g.oh - 1) * g.stride + g.k, paddedWidth(segs, g.k, g.stride), g.pad, g.pad, 1);
+  const [ph, pw] = [(g.oh - 1) * g.stride + g.k, paddedWidth(segs, g.k, g.stride)];
+  assertBindable(op, x.gpu, ['x', x.shape], ['y', yShape], ['zero-padded x', [g.n, g.cin, ph, pw]]);
+  const src = padded(x, ph, pw, g.pad, g.pad, 1);
   const y = x.gpu.empty(yShape);
   validConv(src, repacked(w, b, false), y, g.k, g.stride);
   return y;
@@ -170,10 +171,11 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?:
   assertRank(op, 'w', w, 4);
   const g = geometry(op, xShape, w.shape, opts);
   assertShape(op, 'dy', dy, [g.n, g.cout, g.oh, g.ow]);
-  assertBindable(op, dy.gpu, ['dy', dy.shape], ['dx', xShape]);
   const segs = Math.ceil(g.w / PIXELS);
+  const [ph, pw] = [g.h - 1 + g.k, paddedWidth(segs, g.k, 1)];
+  assertBindable(op, dy.gpu, ['dy', dy.shape], ['dx', xShape], ['zero-padded dy', [g.n, g.cout, ph, pw]]);
   const edge = g.k - 1 - g.pad;
-  const src = padded(dy, g.h - 1 + g.k, paddedWidth(segs, g.k, 1), edge, edge, g.stride);
+  const src = padded(dy, ph, pw, edge, edge, g.stride);
   const dx = dy.gpu.empty(xShape);
   validConv(src, repacked(w, null, true), dx, g.k, 1);
   return dx;
@@ -193,11 +195,11 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   assertRank(op, 'x', x, 4);
   const g = geometry(op, x.shape, wShape, opts);
   assertShape(op, 'dy', dy, [g.n, g.cout, g.oh, g.ow]);
-  assertBindable(op, x.gpu, ['x', x.shape], ['dy', dy.shape]);
   const gpu = x.gpu;
   const segs = Math.ceil(g.ow / PIXELS);
   const pw = paddedWidth(segs, g.k, g.stride);
   const ph = (g.oh - 1) * g.stride + g.k;
+  assertBindable(op, gpu, ['x', x.shape], ['dy', dy.shape], ['zero-padded x', [g.n, g.cin, ph, pw]], ['padded dy', [g.n, g.cout, g.oh, segs * PIXELS]]);
   const xs = padded(x, ph, pw, g.pad, g.pad, 1);
   const dys = padded(dy, g.oh, segs * PIXELS, 0, 0, 1);
   const size = g.cout * g.cin * g.k * g.k;
@@ -209,14 +211,13 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   const slices = Math.ceil(rows / rowsPerSlice);
   const dw = gpu.empty(wShape);
   const part = slices === 1 ? dw : gpu.empty([slices, size]);
-  const [gx, gy] = grid1d(lanes, workgroup);
   gpu.dispatch({
     shader: 'conv2d_weight',
     entry: 'dw_partial',
     defines: { K: g.k, S: g.stride, WG: workgroup },
-    params: new Uint32Array([g.cin, g.cout, g.oh, segs, ph, pw / 4, rows, rowsPerSlice, lanes, size]),
+    params: new Uint32Array([g.cin, g.cout, g.oh, segs, ph, pw / 4, rows, rowsPerSlice, lanes, slices, size]),
     buffers: [dys, xs, part],
-    workgroups: [gx, gy, slices],
+    workgroups: grid1d(lanes * slices, workgroup),
   });
   if (slices > 1) {
     gpu.dispatch({

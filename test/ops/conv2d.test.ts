@@ -135,6 +135,7 @@ describe('conv2d', () => {
       ['Cin mismatch', () => conv2d(gpu().persistent([1, 3, 5, 5]), gpu().persistent([4, 2, 3, 3]), null), /conv2d: x \[1, 3, 5, 5\] has 3 channels but w \[4, 2, 3, 3\] expects 2/],
       ['bias shape', () => conv2d(gpu().persistent([1, 3, 5, 5]), gpu().persistent([4, 3, 3, 3]), gpu().persistent([3])), /conv2d: bias b must have shape \[4\], got \[3\]/],
       ['zero-size x', () => conv2d(new Tensor(gpu(), [1, 0, 5, 5], gpu().persistent([1]).buffer), gpu().persistent([4, 3, 3, 3]), null), /conv2d: x must be \[N, Cin, H, W\] with positive sizes, got \[1, 0, 5, 5\]/],
+      ['batch over the storage binding limit', () => conv2d(new Tensor(gpu(), [4096, 96, 32, 32], gpu().persistent([1]).buffer), gpu().persistent([32, 96, 3, 3]), null), /conv2d: x \[4096, 96, 32, 32\] is 1610612736 bytes, over the \d+-byte storage binding limit; lower the batch size/],
       ['kernel larger than padded input', () => conv2d(gpu().persistent([1, 1, 3, 3]), gpu().persistent([1, 1, 5, 5]), null, { padding: 'valid' }), /conv2d: kernel 5×5 is larger than the padded input \(x \[1, 1, 3, 3\], padding 0\)/],
       ['even kernel', () => conv2d(gpu().persistent([1, 1, 5, 5]), gpu().persistent([1, 1, 2, 2]), null), /conv2d: kernel must be square with an odd size K, got w \[1, 1, 2, 2\]/],
       ['stride 3', () => conv2d(gpu().persistent([1, 1, 5, 5]), gpu().persistent([1, 1, 3, 3]), null, { stride: 3 as 1 }), /conv2d: stride must be 1 or 2, got 3/],
