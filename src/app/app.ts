@@ -12,7 +12,6 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 
 /** What the page knows, readable from the console and by the end-to-end tests (window.unmix). */
 const app = {
-  adapter: '',
   dataReady: false,
   state: 'none' as RunState,
   config: null as TrainConfig | null,
@@ -49,6 +48,10 @@ const dataStatus = $('data-status');
 
 function loadFiles(files: FileList | null): void {
   if (!files?.length) return;
+  if (app.state === 'running') {
+    status('Pause or stop training before loading other data.');
+    return;
+  }
   dataStatus.textContent = `Checking ${files.length} file(s)…`;
   send({ type: 'load-data', files: [...files] });
 }
@@ -252,7 +255,6 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
   const m = event.data;
   switch (m.type) {
     case 'gpu':
-      app.adapter = m.adapter;
       $('adapter').textContent = m.adapter;
       dataStatus.textContent = 'Looking for the datasets on this server…';
       send({ type: 'load-data' });

@@ -27,7 +27,7 @@ let trainer: Trainer | null = null;
 let history: LossHistory = { train: [], test: [] };
 let state: RunState = 'none';
 /** The fixed test pairs of the live grid: the first test digit of classes 0–7, each with an item. */
-let grid: { digits: number[]; items: number[] } = { digits: [], items: [] };
+let gridPairs: { digits: number[]; items: number[] } = { digits: [], items: [] };
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
   self.postMessage(message, { transfer });
@@ -145,7 +145,7 @@ async function loadData(files?: File[]): Promise<void> {
     });
   const digitsByClass = byClass(loaded.mnistTestLabels);
   const itemsByClass = byClass(loaded.fashionTestLabels);
-  grid = {
+  gridPairs = {
     digits: Array.from({ length: 8 }, (_, i) => digitsByClass[i][0]),
     items: Array.from({ length: 8 }, (_, i) => itemsByClass[(i + 5) % 10][0]),
   };
@@ -188,8 +188,8 @@ async function saveCheckpoint(): Promise<void> {
 
 async function refreshGrid(): Promise<void> {
   if (!trainer) return;
-  const images = await trainer.predictPairs(grid.digits, grid.items);
-  post({ type: 'grid', step: trainer.step, ...grid, images }, separatedTransfer(images));
+  const images = await trainer.predictPairs(gridPairs.digits, gridPairs.items);
+  post({ type: 'grid', step: trainer.step, ...gridPairs, images }, separatedTransfer(images));
 }
 
 let chunkSteps = 1;
@@ -242,16 +242,16 @@ async function trainLoop(): Promise<void> {
     history.test.push([t.step, loss]);
     post({ type: 'loss', train: [], test: [[t.step, loss]], samplesPerSecond });
   }, true);
-  const grid = new Every(GRID_EVERY_S, refreshGrid, false);
-  const save = new Every(SAVE_EVERY_S, saveCheckpoint, false);
+  const gridImages = new Every(GRID_EVERY_S, refreshGrid, false);
+  const checkpoint = new Every(SAVE_EVERY_S, saveCheckpoint, false);
   samplesPerSecond = 0;
   chunkSteps = 1;
   try {
     while (state === 'running' && trainer === t && t.step < t.config.steps) {
       await exclusive(trainChunk);
       await testLoss.maybe(t.step >= t.config.steps);
-      await grid.maybe();
-      await save.maybe();
+      await gridImages.maybe();
+      await checkpoint.maybe();
     }
   } catch (e) {
     post({ type: 'error', message: `Training stopped: ${(e as Error).message}` });
