@@ -6,11 +6,12 @@
 //
 // dw_partial reads x zero-padded exactly as the forward pass does (conv2d_layout.wgsl: rows a
 // multiple of 4 floats, so an 8-pixel segment's window is whole vec4 loads) and dy padded on the
-// right to whole 8-pixel segments. Each invocation owns 4 output channels × one input channel × all
-// K² taps (36 accumulators for K=3). Per output row segment it loads 8 vec4 of dy and K windows of
-// x, and does 4·K²·8 FMAs: on lavapipe, where each load is a loop over the SIMD lanes, FMAs per load
-// is what counts. The reduction is split over row slices into a partial buffer, not
-// atomics (WGSL has no float atomics), then summed by dw_reduce.
+// right to whole 8-pixel segments. Each invocation owns 4 output channels × 2 input channels × all
+// K² taps (72 accumulators for K=3). Per output row segment it loads 8 vec4 of dy and 2·K windows
+// of x, and does 2·4·K²·8 FMAs: on lavapipe, where each load is a loop over the SIMD lanes, FMAs per
+// load is what counts (1 input channel per invocation ran at about 2/3 the speed). The reduction is
+// split over row slices into a partial buffer, not atomics (WGSL has no float atomics), then summed
+// by dw_reduce.
 
 struct Params {
   in_c: u32,     // Cin
@@ -21,7 +22,7 @@ struct Params {
   pw4: u32,      // padded x row length in vec4
   rows: u32,     // batch · out_h
   rows_per_slice: u32,
-  lanes: u32,    // channel pairs: Cin · ceil(Cout / 4)
+  lanes: u32,    // channel blocks: ceil(Cin / 2) · ceil(Cout / 4)
   slices: u32,
   size: u32,     // Cout · Cin · K · K, entries of dW
 }
@@ -36,19 +37,22 @@ const WIN4: u32 = (WIN + 3u) / 4u;
 @group(0) @binding(2) var<storage, read> x: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> part: array<f32>;
 
-// Invocation t owns channel pair t % lanes (ci fastest) and row slice t / lanes: slices share the
-// lane dimension so that few channel pairs still fill whole workgroups.
+// Invocation t owns channel block t % lanes (input channels fastest) and row slice t / lanes: slices
+// share the lane dimension so that few channel blocks still fill whole workgroups.
 @compute @workgroup_size(${WG})
 fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = gid.x + gid.y * nwg.x * ${WG}u;
   let u = min(t, p.lanes * p.slices - 1u);
   let lane = u % p.lanes;
   let slice = u / p.lanes;
-  let ci = lane % p.in_c;
-  let co = (lane / p.in_c) * 4u;
+  let ci_pairs = (p.in_c + 1u) / 2u;
+  let ci = (lane % ci_pairs) * 2u;
+  let ci1 = min(ci + 1u, p.in_c - 1u);
+  let co = (lane / ci_pairs) * 4u;
   let last_co = p.out_c - 1u;
   let seg4 = p.segs * 2u;   // dy row length in vec4
-  var acc: array<vec4f, K * K>;
+  var acc: array<vec4f, K * K>;    // [tap], channels co..co+3, input channel ci
+  var acc1: array<vec4f, K * K>;   // the same for input channel ci + 1
   let first = slice * p.rows_per_slice;
   let end = min(first + p.rows_per_slice, p.rows);
   // Walk the slice's rows as (image n, row oy) without a division per row (slow on a CPU).
@@ -61,24 +65,18 @@ fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
     let d2 = ((n * p.out_c + min(co + 2u, last_co)) * p.out_h + oy) * seg4;
     let d3 = ((n * p.out_c + min(co + 3u, last_co)) * p.out_h + oy) * seg4;
     let x0 = ((n * p.in_c + ci) * p.ph + oy * S) * p.pw4;
+    let x1 = ((n * p.in_c + ci1) * p.ph + oy * S) * p.pw4;
     for (var sg = 0u; sg < p.segs; sg++) {
       let g0 = mat2x4f(dy[d0 + 2u * sg], dy[d0 + 2u * sg + 1u]);
       let g1 = mat2x4f(dy[d1 + 2u * sg], dy[d1 + 2u * sg + 1u]);
       let g2 = mat2x4f(dy[d2 + 2u * sg], dy[d2 + 2u * sg + 1u]);
       let g3 = mat2x4f(dy[d3 + 2u * sg], dy[d3 + 2u * sg + 1u]);
       for (var ky = 0u; ky < K; ky++) {
-        let row = x0 + ky * p.pw4 + sg * 2u * S;
-        var win: array<f32, WIN4 * 4u>;
-        for (var v = 0u; v < WIN4; v++) {
-          let q = x[row + v];
-          win[4u * v] = q.x; win[4u * v + 1u] = q.y; win[4u * v + 2u] = q.z; win[4u * v + 3u] = q.w;
-        }
+        let w0 = window(x0 + ky * p.pw4 + sg * 2u * S);
+        let w1 = window(x1 + ky * p.pw4 + sg * 2u * S);
         for (var kx = 0u; kx < K; kx++) {
-          let p0 = vec4f(win[kx], win[kx + S], win[kx + 2u * S], win[kx + 3u * S]);
-          let p1 = vec4f(win[kx + 4u * S], win[kx + 5u * S], win[kx + 6u * S], win[kx + 7u * S]);
-          acc[ky * K + kx] += vec4f(
-            dot(g0[0], p0) + dot(g0[1], p1), dot(g1[0], p0) + dot(g1[1], p1),
-            dot(g2[0], p0) + dot(g2[1], p1), dot(g3[0], p0) + dot(g3[1], p1));
+          acc[ky * K + kx] += taps(g0, g1, g2, g3, w0, kx);
+          acc1[ky * K + kx] += taps(g0, g1, g2, g3, w1, kx);
         }
       }
     }
@@ -91,8 +89,27 @@ fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
     if (co + c >= p.out_c) { break; }
     for (var tap = 0u; tap < K * K; tap++) {
       part[slice * p.size + ((co + c) * p.in_c + ci) * K * K + tap] = acc[tap][c];
+      if (ci + 1u < p.in_c) { part[slice * p.size + ((co + c) * p.in_c + ci + 1u) * K * K + tap] = acc1[tap][c]; }
     }
   }
+}
+
+// The source values an 8-pixel segment reads along one padded x row, from vec4 index `row`.
+fn window(row: u32) -> array<f32, WIN4 * 4u> {
+  var win: array<f32, WIN4 * 4u>;
+  for (var v = 0u; v < WIN4; v++) {
+    let q = x[row + v];
+    win[4u * v] = q.x; win[4u * v + 1u] = q.y; win[4u * v + 2u] = q.z; win[4u * v + 3u] = q.w;
+  }
+  return win;
+}
+
+// Σ over the segment's 8 pixels of dy · x at tap column kx, for 4 output channels.
+fn taps(g0: mat2x4f, g1: mat2x4f, g2: mat2x4f, g3: mat2x4f, win: array<f32, WIN4 * 4u>, kx: u32) -> vec4f {
+  let p0 = vec4f(win[kx], win[kx + S], win[kx + 2u * S], win[kx + 3u * S]);
+  let p1 = vec4f(win[kx + 4u * S], win[kx + 5u * S], win[kx + 6u * S], win[kx + 7u * S]);
+  return vec4f(dot(g0[0], p0) + dot(g0[1], p1), dot(g1[0], p0) + dot(g1[1], p1),
+               dot(g2[0], p0) + dot(g2[1], p1), dot(g3[0], p0) + dot(g3[1], p1));
 }
 
 // ---------------------------------------------------------------- dw_reduce

@@ -203,7 +203,7 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   const xs = padded(x, ph, pw, g.pad, g.pad, 1);
   const dys = padded(dy, g.oh, segs * PIXELS, 0, 0, 1);
   const size = g.cout * g.cin * g.k * g.k;
-  const lanes = g.cin * Math.ceil(g.cout / 4);
+  const lanes = Math.ceil(g.cin / 2) * Math.ceil(g.cout / 4);
   const rows = g.n * g.oh;
   const { workgroup, targetInvocations } = conv2dWeightTuning;
   const wanted = Math.min(Math.ceil(targetInvocations / lanes), rows, DW_MAX_SLICES);
