@@ -1,8 +1,21 @@
 // Times conv2d's forward, input-gradient and weight-gradient passes on the BENCH_NET conv shapes
-// and prints GFLOP/s per pass, shape and kernel variant. Run: npx tsx bench/conv2d-formulations.ts [batch]
+// and prints GFLOP/s per pass, shape and kernel variant.
+//   npx tsx bench/conv2d-formulations.ts [batch=8] [variant substring] [shape substring]
+//
+// Formulations tried on lavapipe and dropped (GFLOP/s per 2 cores of CPU time, batch 8, 3×3 shapes;
+// the machine was shared, so ±30%):
+//   direct conv, lanes = pixels, 4 pixels × 8 channels per invocation, zero padding by masks:
+//     forward ~5-7, input gradient ~5-7, dW (lanes = Cin, 8 Cout per tap-uniform workgroup) ~2-3.5
+//   padded source, lanes = output channels, 8 pixels each, source loads meant to be uniform: ~5-6
+//   padded source, lanes = pixels, 8 pixels × 4 channels, scalar loads: ~5-6
+// Why they lose: lavapipe turns every storage-buffer load into a loop over the 8 SIMD lanes with a
+// branch and bounds check per lane, even when the address is uniform in a loop, so only FMAs per
+// load matter. Kept: 8 channels × 8 pixels per invocation with vec4 loads over a padded source
+// (forward and input gradient ~12-18), and dW with 4 × 2 channels × K² taps per invocation (~9-12;
+// 4 × 1 channels ran at ~6-8). A division-heavy pad pass cost as much as the conv on small Cin.
 import { availableParallelism } from 'node:os';
 import { createNodeGpu, releaseNodeGpu } from '../src/gpu/node.ts';
-import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, conv2dTuning, conv2dWeightTuning } from '../src/ops/conv2d.ts';
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, conv2dTuning } from '../src/ops/conv2d.ts';
 
 const batch = Number(process.argv[2] ?? 8);
 // Cin → Cout at H×W, 3×3 'same' (the 1×1 heads last), as in /work/shared/BENCH_NET.md.
@@ -40,24 +53,19 @@ async function time(fn: () => void, iters: number): Promise<{ wall: number; cpu:
   return { wall, cpu };
 }
 
-// Variants of the kept kernels: each sets the tuning knobs, runs, and puts them back. Formulations
-// that lost (see the report in the commit history) are not kept in the code.
-const chosen = { conv: conv2dTuning.convWorkgroup, weight: { ...conv2dWeightTuning } };
+// Variants of the kept kernels: each sets some tuning knobs, runs, and puts them back.
+const chosen = { ...conv2dTuning };
 interface Variant {
   name: string;
   passes: ('forward' | 'input' | 'weight')[];
-  set: () => void;
+  tuning: Partial<typeof conv2dTuning>;
 }
 const variants: Variant[] = [
-  { name: 'chosen', passes: ['forward', 'input', 'weight'], set: () => {} },
-  ...[16, 32, 128].map((wg): Variant => ({ name: `conv wg${wg}`, passes: ['forward', 'input'], set: () => (conv2dTuning.convWorkgroup = () => wg) })),
-  ...[16, 32, 128].map((wg): Variant => ({ name: `dW wg${wg}`, passes: ['weight'], set: () => (conv2dWeightTuning.workgroup = wg) })),
-  ...[512, 8192].map((n): Variant => ({ name: `dW ${n} invocations`, passes: ['weight'], set: () => (conv2dWeightTuning.targetInvocations = n) })),
+  { name: 'chosen', passes: ['forward', 'input', 'weight'], tuning: {} },
+  ...[16, 32, 128].map((wg): Variant => ({ name: `conv wg${wg}`, passes: ['forward', 'input'], tuning: { convWorkgroup: wg } })),
+  ...[16, 32, 128].map((wg): Variant => ({ name: `dW wg${wg}`, passes: ['weight'], tuning: { weightWorkgroup: wg } })),
+  ...[512, 8192].map((n): Variant => ({ name: `dW ${n} invocations`, passes: ['weight'], tuning: { weightInvocations: n } })),
 ];
-const restore = () => {
-  conv2dTuning.convWorkgroup = chosen.conv;
-  Object.assign(conv2dWeightTuning, chosen.weight);
-};
 
 // Optional filters: npx tsx bench/conv2d-formulations.ts [batch] [variant substring] [shape substring]
 const only = process.argv[3];
@@ -76,12 +84,12 @@ for (const [cin, cout, hw, k] of shapes) {
   const gflops = (t: { wall: number; cpu: number }) => `${(flop / t.cpu / 1e6).toFixed(1)} (${(flop / t.wall / 1e6).toFixed(1)})`;
   for (const v of variants) {
     if (only && !v.name.includes(only)) continue;
-    v.set();
+    Object.assign(conv2dTuning, v.tuning);
     const run = async (pass: Variant['passes'][number], fn: () => void) => (v.passes.includes(pass) ? gflops(await time(fn, iters)) : '');
     const fwd = await run('forward', () => conv2dForward(x, w, b));
     const bwdIn = await run('input', () => conv2dBackwardInput(dy, w, x.shape));
     const bwdW = await run('weight', () => conv2dBackwardWeight(dy, x, w.shape));
-    restore();
+    Object.assign(conv2dTuning, chosen);
     console.log([`${cin}→${cout} ${hw}×${hw} k${k}`, v.name, fwd, bwdIn, bwdW].join('\t'));
   }
   for (const t of [x, w, b, dy]) t.buffer.destroy();

@@ -72,11 +72,11 @@ function assertBindable(op: string, gpu: Gpu, ...tensors: [string, Shape][]): vo
 
 // ---------------------------------------------------------------- conv kernel (forward, dx)
 
-/** Workgroup size of the conv kernel, per output-channel count; bench/conv2d-formulations.ts swaps
- * in others to compare. */
-export const conv2dTuning = {
-  convWorkgroup: (_outC: number): number => 64,
-};
+/** Workgroup sizes, and how many dw_partial invocations (channel blocks × row slices) to aim for
+ * when splitting the N·OH rows of the weight gradient into slices. bench/conv2d-formulations.ts
+ * swaps in other values to compare; on lavapipe none did better on any shape class beyond the noise
+ * of a shared machine, so one setting serves all shapes. */
+export const conv2dTuning = { convWorkgroup: 64, weightWorkgroup: 64, weightInvocations: 2048 };
 
 const PIXELS = 8; // output pixels per invocation (a row segment), fixed by the shader
 const CHANNELS = 8; // output channels per invocation, fixed by the shader
@@ -135,7 +135,7 @@ function validConv(src: Tensor, packed: Tensor, out: Tensor, k: number, stride: 
   const [, outC, outH, outW] = out.shape;
   const segs = Math.ceil(outW / PIXELS);
   const count = n * outH * segs;
-  const wg = conv2dTuning.convWorkgroup(outC);
+  const wg = conv2dTuning.convWorkgroup;
   const [x, y] = grid1d(count, wg);
   src.gpu.dispatch({
     shader: 'conv2d',
@@ -183,9 +183,6 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?:
 
 // ---------------------------------------------------------------- parameter gradients
 
-/** Workgroup size of dw_partial, and how many invocations (channel pairs × row slices) to aim for
- * when splitting the N·OH rows into slices; bench/conv2d-formulations.ts swaps in others. */
-export const conv2dWeightTuning = { workgroup: 64, targetInvocations: 2048 };
 const DW_MAX_SLICES = 64;
 const REDUCE_WG = 64;
 
@@ -205,8 +202,7 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   const size = g.cout * g.cin * g.k * g.k;
   const lanes = Math.ceil(g.cin / 2) * Math.ceil(g.cout / 4);
   const rows = g.n * g.oh;
-  const { workgroup, targetInvocations } = conv2dWeightTuning;
-  const wanted = Math.min(Math.ceil(targetInvocations / lanes), rows, DW_MAX_SLICES);
+  const wanted = Math.min(Math.ceil(conv2dTuning.weightInvocations / lanes), rows, DW_MAX_SLICES);
   const rowsPerSlice = Math.ceil(rows / wanted);
   const slices = Math.ceil(rows / rowsPerSlice);
   const dw = gpu.empty(wShape);
@@ -214,10 +210,10 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   gpu.dispatch({
     shader: 'conv2d_weight',
     entry: 'dw_partial',
-    defines: { K: g.k, S: g.stride, WG: workgroup },
+    defines: { K: g.k, S: g.stride, WG: conv2dTuning.weightWorkgroup },
     params: new Uint32Array([g.cin, g.cout, g.oh, segs, ph, pw / 4, rows, rowsPerSlice, lanes, slices, size]),
     buffers: [dys, xs, part],
-    workgroups: grid1d(lanes * slices, workgroup),
+    workgroups: grid1d(lanes * slices, conv2dTuning.weightWorkgroup),
   });
   if (slices > 1) {
     gpu.dispatch({
