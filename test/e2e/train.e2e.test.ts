@@ -216,4 +216,13 @@ describe('training in the browser', () => {
     );
     expect(await page.evaluate(() => Array.from(window.unmix.grid!.images.predItem))).toEqual(before);
   });
+
+  it('starts the evaluation protocol with progress (10 × 20,000 mixtures: too long to wait for on SwiftShader)', async () => {
+    const { page } = session;
+    await page.click('#evaluate');
+    await page.waitForFunction(() => /^Evaluating… [\d,]+ \/ 200,000 mixtures$/.test(document.getElementById('eval-result')!.textContent!), { timeout: 30_000 });
+    expect(await page.$eval('#eval-progress', (p) => !(p as HTMLProgressElement).hidden && (p as HTMLProgressElement).value > 0)).toBe(true);
+    // Nothing else may use the model meanwhile.
+    expect(await page.$$eval('#evaluate, #start', (bs) => bs.map((b) => (b as HTMLButtonElement).disabled))).toEqual([true, true]);
+  });
 });
