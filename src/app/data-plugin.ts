@@ -7,7 +7,7 @@ import type { Plugin } from 'vite';
 import { DATASET_FILES } from '../data/datasets.ts';
 import { findDataDirs, findIdxFile } from '../data/locate.ts';
 
-export const DATA_URL = '/data/';
+const DATA_URL = '/data/';
 
 function serveDatasets(req: IncomingMessage, res: ServerResponse, next: () => void): void {
   const path = (req.url ?? '').split('?')[0];

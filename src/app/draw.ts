@@ -40,36 +40,41 @@ export class DrawPad {
     if (!this.inked) return null;
     const { width, height } = this.canvas;
     const ink = this.ctx.getImageData(0, 0, width, height).data;
-    let x0 = width, y0 = height, x1 = -1, y1 = -1;
+    // The ink's bounding box.
+    let [x0, y0, x1, y1] = [width, height, -1, -1];
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
-        if (ink[4 * (y * width + x)] > 0) {
-          x0 = Math.min(x0, x); x1 = Math.max(x1, x);
-          y0 = Math.min(y0, y); y1 = Math.max(y1, y);
-        }
+        if (ink[4 * (y * width + x)] === 0) continue;
+        [x0, x1] = [Math.min(x0, x), Math.max(x1, x)];
+        [y0, y1] = [Math.min(y0, y), Math.max(y1, y)];
       }
     }
     if (x1 < 0) return null;
     // Scale the bounding box into a 20×20 box (the browser's resampling anti-aliases the strokes).
-    const w = x1 - x0 + 1, h = y1 - y0 + 1;
+    const w = x1 - x0 + 1;
+    const h = y1 - y0 + 1;
     const scale = 20 / Math.max(w, h);
     const small = new OffscreenCanvas(28, 28);
     const sctx = small.getContext('2d', { willReadFrequently: true })!;
     sctx.imageSmoothingQuality = 'high';
-    const sw = w * scale, sh = h * scale;
+    const sw = w * scale;
+    const sh = h * scale;
     sctx.drawImage(this.canvas, x0, y0, w, h, (28 - sw) / 2, (28 - sh) / 2, sw, sh);
     const gray = sctx.getImageData(0, 0, 28, 28).data;
     // Shift so the centre of mass lands on the middle pixel, as MNIST's preprocessing did.
-    let mass = 0, cx = 0, cy = 0;
+    let [mass, cx, cy] = [0, 0, 0];
     for (let i = 0; i < 784; i++) {
       const v = gray[4 * i] / 255;
-      mass += v; cx += v * (i % 28); cy += v * Math.floor(i / 28);
+      mass += v;
+      cx += v * (i % 28);
+      cy += v * Math.floor(i / 28);
     }
-    const dx = Math.round(13.5 - cx / mass), dy = Math.round(13.5 - cy / mass);
+    const dx = Math.round(13.5 - cx / mass);
+    const dy = Math.round(13.5 - cy / mass);
     const out = new Float32Array(32 * 32);
     for (let y = 0; y < 28; y++) {
       for (let x = 0; x < 28; x++) {
-        const sx = x - dx, sy = y - dy;
+        const [sx, sy] = [x - dx, y - dy];
         if (sx >= 0 && sx < 28 && sy >= 0 && sy < 28) out[(y + 2) * 32 + x + 2] = gray[4 * (sy * 28 + sx)] / 255;
       }
     }

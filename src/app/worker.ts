@@ -325,16 +325,8 @@ async function handle(message: ToWorker): Promise<void> {
       const t = need(trainer, 'train or load a model');
       if (state === 'running') throw new Error('pause training before evaluating');
       const step = t.step;
-      let lastPost = 0;
-      const result = await exclusive(() =>
-        t.evaluate({
-          onProgress: (done, total) => {
-            if (performance.now() - lastPost < 200 && done < total) return;
-            lastPost = performance.now();
-            post({ type: 'eval-progress', done, total });
-          },
-        }),
-      );
+      // 800 small messages over the whole protocol: cheap enough to post every one.
+      const result = await exclusive(() => t.evaluate({ onProgress: (done, total) => post({ type: 'eval-progress', done, total }) }));
       post({ type: 'eval-result', result, step });
       return;
     }
