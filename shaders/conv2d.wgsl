@@ -10,8 +10,9 @@
 //
 // Why this shape, on lavapipe (Mesa's CPU Vulkan driver, our CI and default "GPU"): it runs each
 // workgroup on one core with 8 invocations per SIMD vector, but a storage-buffer load is a loop over
-// the 8 lanes with a branch and a bounds check per lane — about as costly as 50 FMAs. So the
-// kernel is built to do as many FMAs per load as possible: each invocation keeps a tile of 8 output
+// the 8 lanes with a branch and a bounds check per lane (even for an address uniform across lanes,
+// inside a loop): some 50 instructions where an FMA for all 8 lanes is one. So the kernel is built
+// to do as many FMAs per load as possible: each invocation keeps a tile of 8 output
 // channels × 8 neighbouring output pixels (64 accumulators) in registers; per input channel and
 // kernel row it loads one window of the source row (3 vec4 for K=3) and 2 vec4 of weights per tap,
 // then does 8·8·K FMAs. No barriers, no early return (a lane past the end computes on clamped

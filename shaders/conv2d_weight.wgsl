@@ -6,12 +6,13 @@
 //
 // dw_partial reads x zero-padded exactly as the forward pass does (conv2d_layout.wgsl: rows a
 // multiple of 4 floats, so an 8-pixel segment's window is whole vec4 loads) and dy padded on the
-// right to whole 8-pixel segments. Each invocation owns 4 output channels × 2 input channels × all
-// K² taps (72 accumulators for K=3). Per output row segment it loads 8 vec4 of dy and 2·K windows
-// of x, and does 2·4·K²·8 FMAs: on lavapipe, where each load is a loop over the SIMD lanes, FMAs per
-// load is what counts (1 input channel per invocation ran at about 2/3 the speed). The reduction is
-// split over row slices into a partial buffer, not atomics (WGSL has no float atomics), then summed
-// by dw_reduce.
+// right to whole 8-pixel segments. Each invocation owns 4 output channels × CI input channels × all
+// K² taps (72 accumulators for K=3, CI=2). Per output row segment it loads 8 vec4 of dy and CI·K
+// windows of x, and does CI·4·K²·8 FMAs: on lavapipe, where each load is a loop over the SIMD lanes,
+// FMAs per load is what counts. CI=2 (define CI2) runs about 1.4× faster than CI=1 but takes 2-4×
+// longer to compile (5 s for K=3 on lavapipe), so conv2d.ts uses it only for the hot 3×3 stride-1
+// case. The reduction is split over row slices into a partial buffer, not atomics (WGSL has no
+// float atomics), then summed by dw_reduce.
 
 struct Params {
   in_c: u32,     // Cin
@@ -22,7 +23,7 @@ struct Params {
   pw4: u32,      // padded x row length in vec4
   rows: u32,     // batch · out_h
   rows_per_slice: u32,
-  lanes: u32,    // channel blocks: ceil(Cin / 2) · ceil(Cout / 4)
+  lanes: u32,    // channel blocks: ceil(Cin / CI) · ceil(Cout / 4)
   slices: u32,
   size: u32,     // Cout · Cin · K · K, entries of dW
 }
@@ -31,6 +32,11 @@ const K: u32 = ${K};
 const S: u32 = ${S};
 const WIN: u32 = 7u * S + K;
 const WIN4: u32 = (WIN + 3u) / 4u;
+#if ${CI2}
+const CI: u32 = 2u;
+#else
+const CI: u32 = 1u;
+#endif
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dy: array<vec4f>;
@@ -45,14 +51,15 @@ fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
   let u = min(t, p.lanes * p.slices - 1u);
   let lane = u % p.lanes;
   let slice = u / p.lanes;
-  let ci_pairs = (p.in_c + 1u) / 2u;
-  let ci = (lane % ci_pairs) * 2u;
-  let ci1 = min(ci + 1u, p.in_c - 1u);
-  let co = (lane / ci_pairs) * 4u;
+  let ci_blocks = (p.in_c + CI - 1u) / CI;
+  let ci = (lane % ci_blocks) * CI;
+  let co = (lane / ci_blocks) * 4u;
   let last_co = p.out_c - 1u;
   let seg4 = p.segs * 2u;   // dy row length in vec4
   var acc: array<vec4f, K * K>;    // [tap], channels co..co+3, input channel ci
+#if ${CI2}
   var acc1: array<vec4f, K * K>;   // the same for input channel ci + 1
+#endif
   let first = slice * p.rows_per_slice;
   let end = min(first + p.rows_per_slice, p.rows);
   // Walk the slice's rows as (image n, row oy) without a division per row (slow on a CPU).
@@ -65,7 +72,9 @@ fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
     let d2 = ((n * p.out_c + min(co + 2u, last_co)) * p.out_h + oy) * seg4;
     let d3 = ((n * p.out_c + min(co + 3u, last_co)) * p.out_h + oy) * seg4;
     let x0 = ((n * p.in_c + ci) * p.ph + oy * S) * p.pw4;
-    let x1 = ((n * p.in_c + ci1) * p.ph + oy * S) * p.pw4;
+#if ${CI2}
+    let x1 = ((n * p.in_c + min(ci + 1u, p.in_c - 1u)) * p.ph + oy * S) * p.pw4;
+#endif
     for (var sg = 0u; sg < p.segs; sg++) {
       let g0 = mat2x4f(dy[d0 + 2u * sg], dy[d0 + 2u * sg + 1u]);
       let g1 = mat2x4f(dy[d1 + 2u * sg], dy[d1 + 2u * sg + 1u]);
@@ -73,10 +82,14 @@ fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
       let g3 = mat2x4f(dy[d3 + 2u * sg], dy[d3 + 2u * sg + 1u]);
       for (var ky = 0u; ky < K; ky++) {
         let w0 = window(x0 + ky * p.pw4 + sg * 2u * S);
+#if ${CI2}
         let w1 = window(x1 + ky * p.pw4 + sg * 2u * S);
+#endif
         for (var kx = 0u; kx < K; kx++) {
           acc[ky * K + kx] += taps(g0, g1, g2, g3, w0, kx);
+#if ${CI2}
           acc1[ky * K + kx] += taps(g0, g1, g2, g3, w1, kx);
+#endif
         }
       }
     }
@@ -89,7 +102,9 @@ fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
     if (co + c >= p.out_c) { break; }
     for (var tap = 0u; tap < K * K; tap++) {
       part[slice * p.size + ((co + c) * p.in_c + ci) * K * K + tap] = acc[tap][c];
+#if ${CI2}
       if (ci + 1u < p.in_c) { part[slice * p.size + ((co + c) * p.in_c + ci + 1u) * K * K + tap] = acc1[tap][c]; }
+#endif
     }
   }
 }

@@ -184,7 +184,9 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?:
 // ---------------------------------------------------------------- parameter gradients
 
 const DW_MAX_SLICES = 64;
-const REDUCE_WG = 64;
+/** dw_reduce and db share conv2d_weight.wgsl with dw_partial but use none of its constants: fixed
+ * values keep them to one compiled pipeline each. */
+const SUM_DEFINES = { K: 1, S: 1, CI2: false, WG: 64 };
 
 /** dW[co, ci, ky, kx] = Σ over n, oy, ox of dy[n, co, oy, ox] · x[n, ci, oy·S - pad + ky, ox·S - pad + kx]. */
 export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?: Conv2dOptions): Tensor {
@@ -200,7 +202,9 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   const xs = padded(x, ph, pw, g.pad, g.pad, 1);
   const dys = padded(dy, g.oh, segs * PIXELS, 0, 0, 1);
   const size = g.cout * g.cin * g.k * g.k;
-  const lanes = Math.ceil(g.cin / 2) * Math.ceil(g.cout / 4);
+  // Two input channels per invocation only where it pays for its compile time (see the shader).
+  const ci2 = g.k <= 3 && g.stride === 1;
+  const lanes = Math.ceil(g.cin / (ci2 ? 2 : 1)) * Math.ceil(g.cout / 4);
   const rows = g.n * g.oh;
   const wanted = Math.min(Math.ceil(conv2dTuning.weightInvocations / lanes), rows, DW_MAX_SLICES);
   const rowsPerSlice = Math.ceil(rows / wanted);
@@ -210,7 +214,7 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   gpu.dispatch({
     shader: 'conv2d_weight',
     entry: 'dw_partial',
-    defines: { K: g.k, S: g.stride, WG: conv2dTuning.weightWorkgroup },
+    defines: { K: g.k, S: g.stride, WG: conv2dTuning.weightWorkgroup, CI2: ci2 },
     params: new Uint32Array([g.cin, g.cout, g.oh, segs, ph, pw / 4, rows, rowsPerSlice, lanes, slices, size]),
     buffers: [dys, xs, part],
     workgroups: grid1d(lanes * slices, conv2dTuning.weightWorkgroup),
@@ -219,10 +223,10 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
     gpu.dispatch({
       shader: 'conv2d_weight',
       entry: 'dw_reduce',
-      defines: { K: g.k, S: g.stride, WG: REDUCE_WG },
+      defines: SUM_DEFINES,
       params: new Uint32Array([size, slices]),
       buffers: [part, dw],
-      workgroups: grid1d(size, REDUCE_WG),
+      workgroups: grid1d(size, SUM_DEFINES.WG),
     });
   }
   return dw;
@@ -238,7 +242,7 @@ export function conv2dBackwardBias(dy: Tensor): Tensor {
   dy.gpu.dispatch({
     shader: 'conv2d_weight',
     entry: 'db',
-    defines: { K: 1, S: 1, WG: REDUCE_WG },
+    defines: SUM_DEFINES,
     params: new Uint32Array([n, c, h * w]),
     buffers: [dy, db],
     workgroups: [c],
