@@ -4,6 +4,7 @@ import {
   conv2dBackwardBias,
   conv2dBackwardInput,
   conv2dBackwardWeight,
+  conv2dForward,
   conv2dOutputShape,
   type Conv2dOptions,
 } from '../../src/ops/conv2d.ts';
@@ -112,6 +113,54 @@ describe('conv2d', () => {
     expect(conv2dOutputShape([2, 3, 9, 7], [4, 3, 3, 3], { padding: 'valid' })).toEqual([2, 4, 7, 5]);
     expect(conv2dOutputShape([2, 3, 9, 7], [4, 3, 3, 3], { stride: 2, padding: 0 })).toEqual([2, 4, 4, 3]);
   });
+
+  // Shapes past the small gradient-check ones: several 8-pixel segments per row, several blocks of
+  // 8 output channels, an odd channel count, and a weight gradient split into row slices. Each pass
+  // is compared with a direct f64 evaluation of its defining sum (tolerance as above, per term).
+  for (const [xShape, cout, opts] of [
+    [[2, 13, 20, 19], 17, {}],
+    [[3, 9, 17, 21], 12, { stride: 2 }],
+  ] as [number[], number, Conv2dOptions][]) {
+    it(`every pass against f64 sums, x ${xShape.join('×')} → ${cout} ch, stride ${opts.stride ?? 1}`, async () => {
+      const g = gpu();
+      const [n, cin, h, wd] = xShape;
+      const k = 3;
+      const pad = 1;
+      const s = opts.stride ?? 1;
+      const wShape = [cout, cin, k, k];
+      const yShape = conv2dOutputShape(xShape, wShape, opts);
+      const [, , oh, ow] = yShape;
+      const [x, w, b, dy] = [sizeOf(xShape), sizeOf(wShape), cout, sizeOf(yShape)].map((len) => rng.uniform(len));
+      const dx = new Float64Array(x.length);
+      const dw = new Float64Array(w.length);
+      const db = new Float64Array(cout);
+      for (let b0 = 0; b0 < n; b0++)
+        for (let co = 0; co < cout; co++)
+          for (let oy = 0; oy < oh; oy++)
+            for (let ox = 0; ox < ow; ox++) {
+              const g0 = dy[((b0 * cout + co) * oh + oy) * ow + ox];
+              db[co] += g0;
+              for (let ci = 0; ci < cin; ci++)
+                for (let ky = 0; ky < k; ky++)
+                  for (let kx = 0; kx < k; kx++) {
+                    const [iy, ix] = [oy * s - pad + ky, ox * s - pad + kx];
+                    if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                    const xi = ((b0 * cin + ci) * h + iy) * wd + ix;
+                    const wi = ((co * cin + ci) * k + ky) * k + kx;
+                    dx[xi] += g0 * w[wi];
+                    dw[wi] += g0 * x[xi];
+                  }
+            }
+      const tol = (terms: number) => ({ atol: 1e-5 * Math.max(1, terms / 16), rtol: 1e-4 });
+      const [xt, wt, bt, dyt] = [[xShape, x], [wShape, w], [[cout], b], [yShape, dy]].map(([shape, data]) => g.persistent(shape as number[], Float32Array.from(data as Float64Array)));
+      expectClose(await conv2dForward(xt, wt, bt, opts).read(), convRef(x, xShape, w, wShape, b, opts), tol(cin * k * k), 'forward');
+      expectClose(await conv2dBackwardInput(dyt, wt, xShape, opts).read(), dx, tol(cout * k * k), 'dx');
+      expectClose(await conv2dBackwardWeight(dyt, xt, wShape, opts).read(), dw, tol(n * oh * ow), 'dW');
+      expectClose(await conv2dBackwardBias(dyt).read(), db, tol(n * oh * ow), 'dB');
+      g.endStep();
+      for (const t of [xt, wt, bt, dyt]) t.buffer.destroy();
+    });
+  }
 
   it('a large batch folds its dispatch into 2-D (over 65535 workgroups)', async () => {
     // 1×1 conv, y = 2x + 1: N·H·ceil(W/4) = 2^20 · 4 invocations = 65536 workgroups of 64.
