@@ -114,10 +114,14 @@ export function writeMarkdown(): void {
   const out: string[] = [
     '# Benchmarks',
     '',
-    'Written by `npm run bench` (bench/run.ts) from the JSON files in bench/results/; see bench/run.ts for',
-    'the flags. All figures are from a CPU-only machine (2 shared cores): WebGPU there is Mesa lavapipe under',
-    'Dawn in Node and SwiftShader in headless Chromium, so absolute numbers are tiny and noisy; the ratios',
-    'between frameworks on the same adapter in the same run are the point.',
+    'Written by `npm run bench` (bench/run.ts) from the JSON files in bench/results/, which hold every',
+    'figure in full (`npm run bench -- --help` for the flags; `--full` runs kernels at batches 32 to 256).',
+    '',
+    'These figures come from a CPU-only machine whose 2 cores were shared with other work while they were',
+    'taken: WebGPU there is Mesa lavapipe under Dawn in Node and SwiftShader in headless Chromium, so',
+    'absolute numbers are small and noisy (a kernel can show more than 100% of a peak measured in a busier',
+    'moment). What carries over is the comparison: each framework runs the same network on the same',
+    'adapter, one after the other, in the same run.',
     '',
   ];
   if (train) {
