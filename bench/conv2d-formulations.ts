@@ -13,8 +13,9 @@
 // load matter. Kept: 8 channels × 8 pixels per invocation with vec4 loads over a padded source
 // (forward and input gradient ~12-18), and dW with 4 × 2 channels × K² taps per invocation (~9-12;
 // 4 × 1 channels ran at ~6-8; summing the 8 pixels with explicit FMAs instead of dot() made no
-// difference; accumulating pixel by pixel from a transposed copy of dy fell to ~5-7). A
-// division-heavy pad pass cost as much as the conv itself on small Cin.
+// difference; accumulating pixel by pixel from a transposed copy of dy fell to ~5-7). Storing the
+// conv's outputs as vec4 instead of scalars was within the noise. A division-heavy pad pass cost as
+// much as the conv itself on small Cin.
 import { availableParallelism } from 'node:os';
 import { createNodeGpu, releaseNodeGpu } from '../src/gpu/node.ts';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, conv2dTuning } from '../src/ops/conv2d.ts';
