@@ -25,7 +25,8 @@ const USAGE = `usage: npm run train -- [flags]
   --log-every N         steps between loss read-backs (default 25)
   --resume FILE         continue a run exactly from its checkpoint (its config wins over flags, except --steps)
   --eval-mixtures N     test mixtures per evaluation repeat at the end (default 20000)
-  --eval-repeats N      evaluation repeats at the end (default 10; 0 skips evaluation)`;
+  --eval-repeats N      evaluation repeats at the end (default 3 to keep CPU runs short; the full protocol
+                        is 10: npm run eval -- --weights FILE; 0 skips evaluation)`;
 
 const flags = parseFlags(
   process.argv.slice(2),
@@ -70,7 +71,7 @@ const config: TrainConfig = resumeBytes
 const checkpointEvery = numberFlag(flags, 'checkpoint-every', 500, true);
 const logEvery = numberFlag(flags, 'log-every', 25, true);
 const evalMixtures = numberFlag(flags, 'eval-mixtures', 20_000, true);
-const evalRepeats = numberFlag(flags, 'eval-repeats', 10, true);
+const evalRepeats = numberFlag(flags, 'eval-repeats', 3, true);
 const outDir = String(flags.out ?? join('runs', new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')));
 
 const { gpu, mixer } = await setup(flags.data as string | undefined);

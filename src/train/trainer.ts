@@ -25,11 +25,14 @@ export interface TrainConfig {
   seed: number;
 }
 
+/** Chosen by measurement of test MSE per second of training on lavapipe (2 CPU cores): width 8 is
+ * 4× cheaper per sample than width 16 and, in equal time, reaches a lower MSE (smaller nets take
+ * more steps); batch 16 beat batch 32 in equal time, and depth 4 did not pay. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  model: { width: 16, depth: 3, upsample: 'nearest' },
-  steps: 1500,
-  batch: 32,
-  lr: 3e-3,
+  model: { width: 8, depth: 3, upsample: 'nearest' },
+  steps: 2000,
+  batch: 16,
+  lr: 5e-3,
   warmupSteps: 100,
   weightDecay: 1e-4,
   seed: 1,
