@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { DATASET_FILES, verifiedIdx, type Dataset, type DatasetFile } from '../src/data/datasets.ts';
 import { gunzip, isGzip, sha256Hex } from '../src/data/idx.ts';
 import { cacheDir } from '../src/data/locate.ts';
+import { readBody } from '../src/data/read-body.ts';
 
 export const MIRRORS: Record<Dataset, string> = {
   mnist: 'https://storage.googleapis.com/cvdf-datasets/mnist/',
@@ -72,21 +73,10 @@ async function download(url: string, name: string, dir: string, opts: FetchOptio
     throw new Error(`could not download ${url} (${cause}). ${offline}`);
   }
   if (!response.ok || !response.body) throw new Error(`could not download ${url}: HTTP ${response.status} ${response.statusText}. ${offline}`);
-  const length = response.headers.get('content-length');
-  const total = length === null ? null : Number(length);
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    chunks.push(chunk);
-    received += chunk.length;
-    opts.onProgress?.(name, received, total);
-  }
-  if (total !== null && received !== total) throw new Error(`download of ${url} was cut short: ${received} of ${total} bytes. Try again.`);
-  const bytes = new Uint8Array(received);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
+  const bytes = await readBody(response, (received, total) => opts.onProgress?.(name, received, total));
+  const total = response.headers.get('content-length');
+  if (total !== null && bytes.length !== Number(total)) {
+    throw new Error(`download of ${url} was cut short: ${bytes.length} of ${total} bytes. Try again.`);
   }
   return bytes;
 }

@@ -5,6 +5,7 @@
 import { DATASET_FILES, SOURCE_FILES, loadSourceImages, type Dataset, type SourceImages } from '../data/datasets.ts';
 import { gunzip, isGzip, sha256Hex } from '../data/idx.ts';
 import { Mixer } from '../data/mixer.ts';
+import { readBody } from '../data/read-body.ts';
 import { readSafetensors } from '../data/safetensors.ts';
 import { createBrowserGpu } from '../gpu/browser.ts';
 import type { Gpu } from '../gpu/gpu.ts';
@@ -68,24 +69,9 @@ async function fetchDataFile(dataset: Dataset, file: string, onFraction: (f: num
     const why = type.startsWith('text/plain') ? await response.text() : `HTTP ${response.status} ${type || ''}, not a dataset file`;
     throw new Error(`${url}: ${why}`);
   }
-  const total = Number(response.headers.get('Content-Length')) || 0;
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  const reader = response.body!.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    received += value.length;
+  return readBody(response, (received, total) => {
     if (total) onFraction(received / total);
-  }
-  const bytes = new Uint8Array(received);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  return bytes;
+  });
 }
 
 /** Sorts files the user picked into dataset files by content: MNIST and Fashion-MNIST share file
