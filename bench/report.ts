@@ -149,8 +149,8 @@ export function writeMarkdown(): void {
       '## Adapter peak',
       '',
       `${peak.adapter}, ${peak.date}. Best register tile of a barrier-free f32 matmul (shaders/bench_peak.wgsl),`,
-      `${peak.matmul.m}×${peak.matmul.n}×${peak.matmul.k}: **${fixed(peak.matmul.gflops)} GFLOP/s**; vec4 copy of`,
-      `${(peak.copy.bytes / 2 ** 21).toFixed(0)} MiB: **${fixed(peak.copy.gbps)} GB/s** (read + write).`,
+      `${peak.matmul.m}×${peak.matmul.n}×${peak.matmul.k}: **${fixed(peak.matmul.gflops)} GFLOP/s**; vec4 copy, best of`,
+      `${peak.copy.sizes.map((c) => `${c.bytes / 2 ** 21} MiB (${fixed(c.gbps)})`).join(', ')}: **${fixed(peak.copy.gbps)} GB/s** (read + write).`,
       '',
       table(
         ['tile (rows × cols per invocation)', 'workgroup', 'GFLOP/s'],

@@ -92,8 +92,9 @@ async function peakSection(gpu: Gpu): Promise<PeakResult> {
   log(`\n== adapter peak: ${describeAdapter(gpu.info)}`);
   // More rounds than the kernels get: the peak is every fraction's denominator, and on a shared
   // machine only the best rounds show what the adapter can do.
-  const peak = await measurePeak(gpu, { budgetMs: flags.quick ? 2000 : 5000, maxIterations: 50, rounds: 5, size: flags.quick ? 512 : 1024, copyMiB: 64 });
+  const peak = await measurePeak(gpu, { budgetMs: flags.quick ? 2000 : 5000, maxIterations: 50, rounds: 5, size: flags.quick ? 512 : 1024 });
   for (const t of peak.matmul.tiles) log(`  matmul ${t.rows}×${t.cols} per invocation, workgroup ${t.wgX}×${t.wgY}: ${t.gflops.toFixed(2)} GFLOP/s`);
+  for (const c of peak.copy.sizes) log(`  copy ${c.bytes / 2 ** 21} MiB: ${c.gbps.toFixed(2)} GB/s`);
   log(`  peak matmul ${peak.matmul.gflops.toFixed(2)} GFLOP/s, copy ${peak.copy.gbps.toFixed(2)} GB/s`);
   const file: PeakFile = { ...stamp(gpu), ...peak };
   writeJson('peak.json', file);
