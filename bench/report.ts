@@ -54,7 +54,7 @@ function readJson<T>(name: string): T | null {
 /** unmix / tfjs and unmix / jax-js among the runs of one environment at one batch. */
 export function compare(runs: TrainStepResult[], environment: string, batch: number): EnvironmentComparison | null {
   const of = (prefix: string) => runs.find((r) => r.environment === environment && r.batch === batch && r.framework.startsWith(prefix));
-  const unmix = of('unmix');
+  const unmix = runs.find((r) => r.environment === environment && r.batch === batch && r.framework === 'unmix');
   const tfjs = of('TensorFlow.js');
   const jax = of('jax-js');
   const any = unmix ?? tfjs ?? jax;
@@ -137,9 +137,12 @@ export function writeMarkdown(): void {
       trainTable(train.runs),
       '',
       'First step = wall time of step 1 until its loss was read back (shader compilation included). GPU ms/step',
-      '(unmix only) = one more step timed with GPU timestamps: the kernels\' share of the wall-clock step. GPU',
-      'memory = live bytes of the GPU buffers each framework created, counted the same way for all three',
-      '(hooking its device\'s createBuffer/destroy), pooled-but-free buffers included.',
+      '(unmix only) = one more step timed with GPU timestamps, from its first dispatch to its last (gaps between',
+      'its submissions included): far below ms/step means the CPU side (encoding, submission) is the bottleneck.',
+      'GPU memory = live bytes of the GPU buffers each framework created, counted the same way for all three',
+      '(hooking its device\'s createBuffer/destroy), pooled-but-free buffers included; unmix\'s leaves out the',
+      '105 MiB of MNIST + Fashion-MNIST images its mixer keeps on the GPU (the peers mix from a pool of 4',
+      'batches of random images, which is counted).',
       ...(train.failures.length ? ['', 'Failed runs:', ...train.failures.map((f) => `- ${f.environment} ${f.framework}: ${f.error.split('\n')[0]}`)] : []),
       '',
     );

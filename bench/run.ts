@@ -151,7 +151,9 @@ async function trainSection(): Promise<void> {
 
   log(`\n== training step in Node + Dawn: batch ${trainBatch}, ${warmup} warm-up + ${steps} timed steps`);
   const env = 'Node + Dawn';
-  for (const [label, config] of [['unmix', benchNetTrainConfig(trainBatch)], ['unmix (default model)', DEFAULT_TRAIN_CONFIG]] as const) {
+  const { width, depth, upsample } = DEFAULT_TRAIN_CONFIG.model;
+  const defaultLabel = `unmix, default model (width ${width}, depth ${depth}, ${upsample})`;
+  for (const [label, config] of [['unmix', benchNetTrainConfig(trainBatch)], [defaultLabel, DEFAULT_TRAIN_CONFIG]] as const) {
     // A fresh device per run, so its memory figure counts only its own buffers.
     const gpu = await createNodeGpu();
     try {
