@@ -1,7 +1,7 @@
 // The adapter's peak, measured rather than taken from a data sheet: the best of a few register tile
 // shapes of a barrier-free f32 matmul (shaders/bench_peak.wgsl), and a vec4 copy's bandwidth.
 // Every kernel figure in bench/ is expressed as a fraction of these two numbers.
-import { grid1d, type Gpu } from '../src/gpu/gpu.ts';
+import type { Gpu } from '../src/gpu/gpu.ts';
 import type { Tensor } from '../src/gpu/tensor.ts';
 import { Rng } from '../src/util/rng.ts';
 import { timeKernel, type Timing, type TimingOptions } from './timing.ts';
@@ -41,6 +41,8 @@ export interface PeakResult {
   copy: { gbps: number; sizes: CopyResult[] };
 }
 
+/** vec4s each copy invocation moves (COPY_PER in shaders/bench_peak.wgsl). */
+const COPY_PER = 8;
 /** Copy sizes tried, in MiB per buffer. */
 const COPY_MIB = [4, 16, 64];
 
@@ -96,7 +98,7 @@ export async function measurePeak(gpu: Gpu, opts: TimingOptions & { size: number
   const copies: CopyResult[] = [];
   for (const mib of COPY_MIB) {
     const words = (mib * 1024 * 1024) / 4;
-    const src = gpu.persistent([words], undefined, 'peak copy src');
+    const src = gpu.persistent([words], Float32Array.from({ length: words }, (_, i) => i % 65536), 'peak copy src');
     const dst = gpu.persistent([words], undefined, 'peak copy dst');
     const timing = await timeKernel(
       gpu,
@@ -107,11 +109,13 @@ export async function measurePeak(gpu: Gpu, opts: TimingOptions & { size: number
           // The file's workgroup placeholders belong to the matmul; the copy kernel ignores them.
           defines: tileDefines(best),
           buffers: [src, dst],
-          workgroups: grid1d(words / 4, 256),
+          workgroups: [Math.ceil(words / 4 / (256 * COPY_PER))],
         }),
       opts,
     );
-    await gpu.sync();
+    const copied = await dst.read();
+    const wrong = copied.findIndex((v, i) => v !== i % 65536);
+    if (wrong >= 0) throw new Error(`bench peak: the ${mib} MiB copy is wrong at element ${wrong}: ${copied[wrong]}`);
     src.buffer.destroy();
     dst.buffer.destroy();
     const bytes = 2 * words * 4; // read + write

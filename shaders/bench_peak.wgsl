@@ -118,14 +118,20 @@ fn matmul_8x16(@builtin(global_invocation_id) gid: vec3u) {
   store(c13, row + 4u, col4 + 3u);
 }
 
-// Copy: one vec4 per invocation, flat index folded over a 2-D grid (grid1d).
+// Copy: each invocation moves COPY_PER vec4s, one per pass over the grid (lanes of a pass touch
+// neighbouring vec4s): few, busy invocations are what CPU drivers run fastest.
+const COPY_PER: u32 = 8u;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
 
 @compute @workgroup_size(256)
 fn copy(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * 256u;
-  if (i < arrayLength(&dst)) {
-    dst[i] = src[i];
+  let stride = groups.x * 256u;
+  let len = arrayLength(&dst);
+  for (var j = 0u; j < COPY_PER; j++) {
+    let i = gid.x + j * stride;
+    if (i < len) {
+      dst[i] = src[i];
+    }
   }
 }
