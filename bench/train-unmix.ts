@@ -7,7 +7,7 @@ import type { Gpu, GpuInfo } from '../src/gpu/gpu.ts';
 import { BENCH_NET_CONFIG } from '../src/model/separator.ts';
 import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig } from '../src/train/trainer.ts';
 import { countBufferBytes } from './gpu-memory.ts';
-import { LR, PARAMETERS, type TrainStepResult } from './peers/bench-net.ts';
+import { LR, PARAMETERS, stepResult, type TrainStepResult } from './peers/bench-net.ts';
 
 /** The adapter as results name it: its description, plus its architecture where that says more
  * (SwiftShader in Chromium reports no description, only vendor "google" and "swiftshader"). */
@@ -70,23 +70,19 @@ export async function benchUnmix(
   const msPerStep = (performance.now() - start) / opts.steps;
   const gpuMsPerStep = await gpu.timeGpu(() => trainer.trainStep());
   const pool = gpu.pool.bytesAllocated - poolBefore;
-  const result: TrainStepResult = {
-    framework: opts.label,
-    environment: opts.environment,
-    adapter: describeAdapter(gpu.info),
-    batch: opts.config.batch,
-    warmupSteps: opts.warmup,
-    timedSteps: opts.steps,
-    firstStepMs,
-    msPerStep,
-    samplesPerS: (opts.config.batch * 1000) / msPerStep,
-    gpuMsPerStep,
-    gpuMemoryBytes: liveBytes() - datasetBytes,
-    memoryNote:
-      `live bytes of the GPU buffers created for training (parameters, Adam moments, batch-norm statistics, uniforms, pool; the pool alone ${mib(pool)}), ` +
-      `not counting the ${mib(datasetBytes)} of MNIST + Fashion-MNIST images the mixer keeps on the GPU`,
-    loss,
-  };
+  const result = stepResult(
+    opts.label,
+    { ...opts, batch: opts.config.batch, adapter: describeAdapter(gpu.info) },
+    { firstStepMs, msPerStep },
+    {
+      gpuMsPerStep,
+      gpuMemoryBytes: liveBytes() - datasetBytes,
+      memoryNote:
+        `live bytes of the GPU buffers created for training (parameters, Adam moments, batch-norm statistics, uniforms, pool; the pool alone ${mib(pool)}), ` +
+        `not counting the ${mib(datasetBytes)} of MNIST + Fashion-MNIST images the mixer keeps on the GPU`,
+      loss,
+    },
+  );
   mixer.destroy();
   return result;
 }

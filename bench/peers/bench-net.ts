@@ -59,3 +59,32 @@ export interface TrainStepResult {
   memoryNote: string;
   loss: number;
 }
+
+/** How a training-step measurement was run. */
+export interface StepRun {
+  batch: number;
+  warmup: number;
+  steps: number;
+  environment: string;
+  adapter: string;
+}
+
+/** A result from a framework's own timings and memory figures, the rest derived the same way for all. */
+export function stepResult(
+  framework: string,
+  run: StepRun,
+  timing: { firstStepMs: number; msPerStep: number },
+  own: Pick<TrainStepResult, 'gpuMemoryBytes' | 'memoryNote' | 'loss'> & { gpuMsPerStep?: number | null },
+): TrainStepResult {
+  return {
+    framework,
+    environment: run.environment,
+    adapter: run.adapter,
+    batch: run.batch,
+    warmupSteps: run.warmup,
+    timedSteps: run.steps,
+    ...timing,
+    samplesPerS: (run.batch * 1000) / timing.msPerStep,
+    ...own,
+  };
+}

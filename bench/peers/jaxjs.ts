@@ -5,7 +5,7 @@ import type * as JAX from '@jax-js/jax';
 import type { Array as JaxArray } from '@jax-js/jax';
 import {
   ADAM_EPS, BETA1, BETA2, BLOCKS, BN_EPS, BN_MOMENTUM, HEAD_IN, IMAGE, LR, PARAMETERS, POOL_BATCHES,
-  type TrainStepResult,
+  stepResult, type StepRun, type TrainStepResult,
 } from './bench-net.ts';
 import { countBufferBytes } from '../gpu-memory.ts';
 
@@ -30,7 +30,7 @@ export async function loadJax(): Promise<Jax> {
   return jax;
 }
 
-export async function benchJax(jax: Jax, opts: { batch: number; warmup: number; steps: number; environment: string; adapter: string }): Promise<TrainStepResult> {
+export async function benchJax(jax: Jax, opts: StepRun): Promise<TrainStepResult> {
   const { numpy: np, lax, nn, random, tree } = jax;
   const liveBytes = countBufferBytes(jax.getWebGPUDevice());
   const n = opts.batch;
@@ -169,20 +169,11 @@ export async function benchJax(jax: Jax, opts: { batch: number; warmup: number; 
   // The loss is ready before the step's update is: wait for the whole new state too.
   await jax.blockUntilReady(state);
   const msPerStep = (performance.now() - start) / opts.steps;
-  const result: TrainStepResult = {
-    framework: 'jax-js (webgpu device)',
-    environment: opts.environment,
-    adapter: opts.adapter,
-    batch: n,
-    warmupSteps: opts.warmup,
-    timedSteps: opts.steps,
-    firstStepMs,
-    msPerStep,
-    samplesPerS: (n * 1000) / msPerStep,
+  const result = stepResult('jax-js (webgpu device)', { ...opts, batch: n }, { firstStepMs, msPerStep }, {
     gpuMemoryBytes: liveBytes(),
     memoryNote: 'live bytes of the GPU buffers jax-js created (it exposes no memory figure)',
     loss: lossValue,
-  };
+  });
   tree.dispose(state);
   tree.dispose(pools);
   trainStep.dispose();

@@ -3,7 +3,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import {
   ADAM_EPS, BETA1, BETA2, BLOCKS, BN_EPS, BN_MOMENTUM, DECODER, ENCODER, HEAD_IN, IMAGE, LR, MID, PARAMETERS, POOL_BATCHES,
-  type Block, type TrainStepResult,
+  stepResult, type Block, type StepRun, type TrainStepResult,
 } from './bench-net.ts';
 import { countBufferBytes } from '../gpu-memory.ts';
 
@@ -22,7 +22,7 @@ export async function loadTfjs(): Promise<Tf> {
   return tf;
 }
 
-export async function benchTfjs(tf: Tf, opts: { batch: number; warmup: number; steps: number; environment: string; adapter: string }): Promise<TrainStepResult> {
+export async function benchTfjs(tf: Tf, opts: StepRun): Promise<TrainStepResult> {
   const n = opts.batch;
   const liveBytes = countBufferBytes((tf.backend() as unknown as { device: GPUDevice }).device);
   const heInit = (shape: number[], fanIn: number) => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn)));
@@ -133,20 +133,11 @@ export async function benchTfjs(tf: Tf, opts: { batch: number; warmup: number; s
 
   const mem = tf.memory() as TF.MemoryInfo & { numBytesAllocatedInGPU?: number };
   const own = mem.numBytesAllocatedInGPU === undefined ? '' : `; tf.memory() says ${(mem.numBytesAllocatedInGPU / 2 ** 20).toFixed(1)} MiB allocated in GPU`;
-  const result: TrainStepResult = {
-    framework: 'TensorFlow.js (webgpu backend)',
-    environment: opts.environment,
-    adapter: opts.adapter,
-    batch: n,
-    warmupSteps: opts.warmup,
-    timedSteps: opts.steps,
-    firstStepMs,
-    msPerStep,
-    samplesPerS: (n * 1000) / msPerStep,
+  const result = stepResult('TensorFlow.js (webgpu backend)', { ...opts, batch: n }, { firstStepMs, msPerStep }, {
     gpuMemoryBytes: liveBytes(),
     memoryNote: `live bytes of the GPU buffers tfjs created after start-up${own}`,
     loss,
-  };
+  });
   tf.disposeVariables();
   return result;
 }
