@@ -167,11 +167,6 @@ export class Gpu {
     fn(this.commandEncoder());
   }
 
-  /** Fills a tensor with zeros, in order with the dispatches around it. */
-  zero(t: Tensor): void {
-    this.encode((e) => e.clearBuffer(t.buffer, t.byteOffset, Math.ceil(t.byteLength / 4) * 4));
-  }
-
   copy(src: Tensor, dst: Tensor): void {
     if (src.size !== dst.size) throw new Error(`copy: sizes differ, ${src} vs ${dst}`);
     this.encode((e) => e.copyBufferToBuffer(src.buffer, src.byteOffset, dst.buffer, dst.byteOffset, src.byteLength));

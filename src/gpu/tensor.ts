@@ -32,21 +32,9 @@ export class Tensor {
     return this.size * 4;
   }
 
-  get rank(): number {
-    return this.shape.length;
-  }
-
   /** Binding resource for a bind group entry. */
   get binding(): GPUBufferBinding {
     return { buffer: this.buffer, offset: this.byteOffset, size: Math.max(4, this.byteLength) };
-  }
-
-  /** A view of the same memory with another shape of the same size (no copy, no autograd). */
-  reshaped(shape: Shape): Tensor {
-    if (sizeOf(shape) !== this.size) {
-      throw new Error(`reshape: cannot view [${this.shape}] (${this.size} elements) as [${shape}] (${sizeOf(shape)} elements)`);
-    }
-    return new Tensor(this.gpu, shape, this.buffer, this.byteOffset, false, false);
   }
 
   read(): Promise<Float32Array> {

@@ -1,8 +1,6 @@
 // Shape checks shared by every op: each error names the op, the tensors and their shapes, and is
 // thrown before anything is dispatched.
-import type { Shape, Tensor } from '../gpu/tensor.ts';
-
-const show = (s: Shape) => `[${s.join(', ')}]`;
+import { shapeString as show, type Shape, type Tensor } from '../gpu/tensor.ts';
 
 export function assertRank(op: string, name: string, t: Tensor, rank: number): void {
   if (t.shape.length !== rank) {
