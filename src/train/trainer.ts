@@ -155,8 +155,11 @@ export class Trainer {
 
   /** Weights, batch-norm statistics and optimizer state as .safetensors, with the config and step. */
   async checkpoint(): Promise<Uint8Array> {
+    // All read-backs in flight together: one wait for the queue instead of one per tensor.
+    const state = this.stateTensors();
+    const data = await Promise.all(state.map(([, t]) => t.read()));
     const tensors: Record<string, NamedTensor> = {};
-    for (const [name, t] of this.stateTensors()) tensors[name] = { shape: [...t.shape], data: await t.read() };
+    state.forEach(([name, t], i) => (tensors[name] = { shape: [...t.shape], data: data[i] }));
     return writeSafetensors(tensors, {
       format: CHECKPOINT_FORMAT,
       config: JSON.stringify(this.config),
