@@ -88,6 +88,32 @@ export function trainTable(runs: TrainStepResult[]): string {
   );
 }
 
+/** Where each unmix step's GPU time went, one column per measured configuration: the kernels that
+ * took the most, the rest summed. */
+export function profileTable(runs: TrainStepResult[], top = 10): string | null {
+  const profiled = runs.filter((r) => r.profile?.length);
+  if (!profiled.length) return null;
+  const totals = profiled.map((r) => r.profile!.reduce((a, k) => a + k.ms, 0));
+  const ranked = new Map<string, number>();
+  profiled.forEach((r, i) => r.profile!.forEach((k) => ranked.set(k.kernel, (ranked.get(k.kernel) ?? 0) + k.ms / totals[i])));
+  const kernels = [...ranked].sort((a, b) => b[1] - a[1]).map(([k]) => k);
+  const shown = kernels.slice(0, top);
+  const cell = (r: TrainStepResult, i: number, names: string[]) => {
+    const parts = r.profile!.filter((k) => names.includes(k.kernel));
+    const ms = parts.reduce((a, k) => a + k.ms, 0);
+    const n = parts.reduce((a, k) => a + k.dispatches, 0);
+    return n ? `${fixed(ms, 0)} ms, ${fixed((100 * ms) / totals[i], 1)}% (${n})` : '—';
+  };
+  return table(
+    ['kernel (shader.entry)', ...profiled.map((r) => `${r.environment}, ${r.framework}, batch ${r.batch}`)],
+    [
+      ...shown.map((k) => [k, ...profiled.map((r, i) => cell(r, i, [k]))]),
+      ...(kernels.length > top ? [[`${kernels.length - top} other kernels`, ...profiled.map((r, i) => cell(r, i, kernels.slice(top)))]] : []),
+      ['all dispatches', ...profiled.map((r, i) => `${fixed(totals[i], 0)} ms (${r.profile!.reduce((a, k) => a + k.dispatches, 0)})`)],
+    ],
+  );
+}
+
 export function kernelTable(kernels: KernelResult[]): string {
   return table(
     ['kernel', 'where', 'batch', 'ms', 'rate', '% of peak'],
@@ -105,6 +131,22 @@ function comparisonLine(c: EnvironmentComparison): string {
 
 export function comparisonLines(t: TrainFile): string[] {
   return [comparisonLine(t), ...(t.chromium ? [comparisonLine(t.chromium)] : [])];
+}
+
+function profileSection(runs: TrainStepResult[]): string[] {
+  const profile = profileTable(runs);
+  if (!profile) return [];
+  return [
+    '',
+    '### Where unmix\'s step spends its GPU time',
+    '',
+    'One more step, each dispatch in a compute pass of its own between two timestamps, summed by kernel',
+    '(milliseconds, share of the step, dispatches). conv2d.conv runs the forward and input-gradient',
+    'convolutions, conv2d_weight.* the weight gradients, conv2d_layout.* the zero-padding and weight',
+    'repacking they read from.',
+    '',
+    profile,
+  ];
 }
 
 export function writeMarkdown(): void {
@@ -143,6 +185,7 @@ export function writeMarkdown(): void {
       '(hooking its device\'s createBuffer/destroy), pooled-but-free buffers included; unmix\'s leaves out the',
       '105 MiB of MNIST + Fashion-MNIST images its mixer keeps on the GPU (the peers mix from a pool of 4',
       'batches of random images, which is counted).',
+      ...profileSection(train.runs),
       ...(train.failures.length ? ['', 'Failed runs:', ...train.failures.map((f) => `- ${f.environment} ${f.framework}: ${f.error.split('\n')[0]}`)] : []),
       '',
     );

@@ -16,7 +16,7 @@ import { benchInChromium, CHROMIUM, type BrowserOutcome, type BrowserRun } from 
 import { benchAdam, benchKernels, type KernelResult } from './kernels.ts';
 import { measurePeak, type PeakResult } from './peak.ts';
 import type { TrainStepResult } from './peers/bench-net.ts';
-import { compare, comparisonLines, kernelTable, trainTable, writeJson, writeMarkdown, type Failure, type PeakFile, type Stamp, type TrainFile } from './report.ts';
+import { compare, comparisonLines, kernelTable, profileTable, trainTable, writeJson, writeMarkdown, type Failure, type PeakFile, type Stamp, type TrainFile } from './report.ts';
 import type { TimingOptions } from './timing.ts';
 import { benchNetTrainConfig, benchUnmix, describeAdapter } from './train-unmix.ts';
 
@@ -202,6 +202,8 @@ async function trainSection(): Promise<void> {
   };
   writeJson('train-step.json', file);
   log('\n' + trainTable(runs));
+  const profile = profileTable(runs);
+  if (profile) log('\nunmix step by kernel (GPU timestamps per dispatch):\n' + profile);
   for (const line of comparisonLines(file)) log(line);
 }
 

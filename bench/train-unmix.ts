@@ -7,7 +7,7 @@ import type { Gpu, GpuInfo } from '../src/gpu/gpu.ts';
 import { BENCH_NET_CONFIG } from '../src/model/separator.ts';
 import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig } from '../src/train/trainer.ts';
 import { countBufferBytes } from './gpu-memory.ts';
-import { LR, PARAMETERS, stepResult, type TrainStepResult } from './peers/bench-net.ts';
+import { LR, PARAMETERS, stepResult, type KernelShare, type TrainStepResult } from './peers/bench-net.ts';
 
 /** The adapter as results name it: its description, plus its architecture where that says more
  * (SwiftShader in Chromium reports no description, only vendor "google" and "swiftshader"). */
@@ -40,6 +40,19 @@ function syntheticImages(): SourceImages {
   };
 }
 
+/** Per-dispatch timings summed by kernel (the label's "shader.entry"), largest first. */
+function byKernel(dispatches: { label: string; ms: number }[]): KernelShare[] {
+  const shares = new Map<string, KernelShare>();
+  for (const { label, ms } of dispatches) {
+    const kernel = label.split(' ')[0];
+    const share = shares.get(kernel) ?? { kernel, dispatches: 0, ms: 0 };
+    share.dispatches++;
+    share.ms += ms;
+    shares.set(kernel, share);
+  }
+  return [...shares.values()].sort((a, b) => b.ms - a.ms);
+}
+
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 export async function benchUnmix(
@@ -69,6 +82,7 @@ export async function benchUnmix(
   const loss = await trainer.readLoss();
   const msPerStep = (performance.now() - start) / opts.steps;
   const gpuMsPerStep = await gpu.timeGpu(() => trainer.trainStep());
+  const dispatches = await gpu.profile(() => trainer.trainStep());
   const pool = gpu.pool.bytesAllocated - poolBefore;
   const result = stepResult(
     opts.label,
@@ -81,6 +95,7 @@ export async function benchUnmix(
         `live bytes of the GPU buffers created for training (parameters, Adam moments, batch-norm statistics, uniforms, pool; the pool alone ${mib(pool)}), ` +
         `not counting the ${mib(datasetBytes)} of MNIST + Fashion-MNIST images the mixer keeps on the GPU`,
       loss,
+      ...(dispatches ? { profile: byKernel(dispatches) } : {}),
     },
   );
   mixer.destroy();

@@ -54,10 +54,20 @@ export interface TrainStepResult {
   /** unmix only: GPU time of one more step from timestamps (null without them); far below
    * msPerStep means the step is bound by encoding and submission on the CPU, not by kernels. */
   gpuMsPerStep?: number | null;
+  /** unmix only: GPU time of one more step by kernel (shader.entry), from a timestamp around each
+   * dispatch; absent without timestamps. */
+  profile?: KernelShare[];
   /** Bytes of GPU memory the framework holds after training, or null where it exposes none. */
   gpuMemoryBytes: number | null;
   memoryNote: string;
   loss: number;
+}
+
+/** One kernel's part of a step: how many dispatches ran it and their summed GPU time. */
+export interface KernelShare {
+  kernel: string;
+  dispatches: number;
+  ms: number;
 }
 
 /** How a training-step measurement was run. */
@@ -74,7 +84,7 @@ export function stepResult(
   framework: string,
   run: StepRun,
   timing: { firstStepMs: number; msPerStep: number },
-  own: Pick<TrainStepResult, 'gpuMemoryBytes' | 'memoryNote' | 'loss'> & { gpuMsPerStep?: number | null },
+  own: Pick<TrainStepResult, 'gpuMemoryBytes' | 'memoryNote' | 'loss' | 'profile'> & { gpuMsPerStep?: number | null },
 ): TrainStepResult {
   return {
     framework,

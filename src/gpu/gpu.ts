@@ -26,6 +26,9 @@ export interface DispatchArgs {
   workgroups: readonly [number, number?, number?];
 }
 
+/** Dispatches one profile() can time: a query set holds at most 4096 timestamps. */
+const PROFILE_MAX_DISPATCHES = 2048;
+
 /** Largest count of workgroups along one dimension (WebGPU's default limit). */
 export const MAX_WORKGROUPS = 65535;
 
@@ -47,6 +50,8 @@ export class Gpu {
   private staging: GPUBuffer[] = [];
   private one: Tensor | null = null;
   private timer: { querySet: GPUQuerySet; resolve: GPUBuffer; read: GPUBuffer } | null = null;
+  /** Set while profile() runs: every dispatch gets a compute pass of its own with timestamps. */
+  private profiler: { querySet: GPUQuerySet; labels: string[] } | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -154,10 +159,11 @@ export class Gpu {
     }
     if (x === 0 || y === 0 || z === 0) return;
     const bindGroup = this.bindGroup(pipeline, entries);
-    const pass = this.computePass();
+    const pass = this.profiler ? this.profiledPass(`${args.shader}.${args.entry} ${x}×${y}×${z}`) : this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) this.endPass();
     this.dispatchCount++;
   }
 
@@ -233,6 +239,39 @@ export class Gpu {
     return Number(end - begin) / 1e6;
   }
 
+  /** GPU time of each dispatch that `fn` encodes, in encoding order, labelled
+   * "shader.entry X×Y×Z" (workgroup counts). Each dispatch runs in a compute pass of its own, so
+   * the sum is a little above the time of the same work batched. Null where there are no timestamps. */
+  async profile(fn: () => void): Promise<{ label: string; ms: number }[] | null> {
+    if (!this.info.hasTimestamps) return null;
+    this.submit();
+    const capacity = PROFILE_MAX_DISPATCHES * 2;
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: capacity });
+    const profiler = (this.profiler = { querySet, labels: [] as string[] });
+    try {
+      fn();
+    } finally {
+      this.profiler = null;
+    }
+    const count = profiler.labels.length * 2;
+    const bytes = Math.max(8, count * 8);
+    const resolve = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const read = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    if (count) {
+      this.encode((e) => {
+        e.resolveQuerySet(querySet, 0, count, resolve, 0);
+        e.copyBufferToBuffer(resolve, 0, read, 0, bytes);
+      });
+    }
+    this.submit();
+    await read.mapAsync(GPUMapMode.READ);
+    const stamps = new BigUint64Array(read.getMappedRange().slice(0));
+    [read, resolve].forEach((b) => b.destroy());
+    querySet.destroy();
+    this.throwErrors();
+    return profiler.labels.map((label, i) => ({ label, ms: Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6 }));
+  }
+
   destroy(): void {
     this.pool.destroy();
     this.device.destroy();
@@ -254,6 +293,17 @@ export class Gpu {
 
   private computePass(): GPUComputePassEncoder {
     return (this.pass ??= this.commandEncoder().beginComputePass());
+  }
+
+  private profiledPass(label: string): GPUComputePassEncoder {
+    const profiler = this.profiler!;
+    const i = profiler.labels.length;
+    if (i >= PROFILE_MAX_DISPATCHES) throw new Error(`profile: more than ${PROFILE_MAX_DISPATCHES} dispatches; profile a smaller piece of work`);
+    profiler.labels.push(label);
+    this.endPass();
+    return (this.pass = this.commandEncoder().beginComputePass({
+      timestampWrites: { querySet: profiler.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+    }));
   }
 
   private endPass(): void {

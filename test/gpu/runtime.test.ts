@@ -1,10 +1,12 @@
 // The runtime itself: shader specialisation, compilation errors that name the file, the buffer pool,
-// dispatch folding, read-backs in flight together, and GPU timing.
+// dispatch folding, read-backs in flight together, GPU timing, and waiting without spinning the CPU.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Gpu, grid1d, MAX_WORKGROUPS } from '../../src/gpu/gpu.ts';
 import { specialize } from '../../src/gpu/shader.ts';
 import { createNodeGpu } from '../../src/gpu/node.ts';
 import { relu } from '../../src/ops/activations.ts';
+import { conv2dForward } from '../../src/ops/conv2d.ts';
 import { useGpu } from '../helpers/gpu.ts';
 
 describe('GPU runtime', () => {
@@ -69,5 +71,31 @@ describe('GPU runtime', () => {
     g.endStep();
     if (g.info.hasTimestamps) expect(ms).toBeGreaterThan(0);
     else expect(ms).toBeNull();
+  });
+
+  it('waits for GPU work without keeping the CPU busy (Dawn polls on a timer)', async () => {
+    const g = gpu();
+    // CPU seconds (user + system) of this thread, the one Dawn polls on: fields 14 and 15 of its stat.
+    const threadCpuSeconds = () => {
+      const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    };
+    const x = g.persistent([4, 32, 32, 32], new Float32Array(4 * 32 * 32 * 32).fill(0.5));
+    const w = g.persistent([32, 32, 3, 3], new Float32Array(32 * 32 * 9).fill(0.01));
+    // Enough convolutions to keep lavapipe busy for a second or so, then one read that waits for them.
+    let waitedMs = 0;
+    let cpuSeconds = 0;
+    for (let repeats = 8; waitedMs < 500 && repeats <= 1024; repeats *= 4) {
+      let y = x;
+      for (let i = 0; i < repeats; i++) y = conv2dForward(y, w, null, { padding: 'same' });
+      const result = y.read();
+      g.endStep();
+      const [cpu0, t0] = [threadCpuSeconds(), performance.now()];
+      await result;
+      [cpuSeconds, waitedMs] = [threadCpuSeconds() - cpu0, performance.now() - t0];
+    }
+    expect(waitedMs).toBeGreaterThanOrEqual(500);
+    // A busy poll would use about as much CPU time as it waited.
+    expect(cpuSeconds * 1000).toBeLessThan(0.25 * waitedMs);
   });
 });
