@@ -33,8 +33,7 @@ struct ConvParams {
 const K: u32 = ${K};
 const S: u32 = ${S};
 // Source values one 8-pixel segment reads along a row, and the vec4 loads that cover them.
-const WIN: u32 = 7u * S + K;
-const WIN4: u32 = (WIN + 3u) / 4u;
+const WIN4: u32 = ${WIN4};   // ceil((7·S + K) / 4)
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
 @group(0) @binding(1) var<storage, read> src: array<vec4f>;
@@ -70,14 +69,15 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
     for (var ky = 0u; ky < K; ky++) {
       let row = ((n * p.in_c + ci) * p.ph + oy * S + ky) * p.pw4 + ox * S / 4u;
       var win: array<f32, WIN4 * 4u>;
-      for (var v = 0u; v < WIN4; v++) {
-        let q = src[row + v];
-        win[4u * v] = q.x; win[4u * v + 1u] = q.y; win[4u * v + 2u] = q.z; win[4u * v + 3u] = q.w;
-      }
-      for (var kx = 0u; kx < K; kx++) {
-        let p0 = vec4f(win[kx], win[kx + S], win[kx + 2u * S], win[kx + 3u * S]);
-        let p1 = vec4f(win[kx + 4u * S], win[kx + 5u * S], win[kx + 6u * S], win[kx + 7u * S]);
-        let w = ((ci * K + ky) * K + kx) * p.oc4 + cb;
+#unroll v ${WIN4}
+      let q${v} = src[row + ${v}u];
+      win[4u * ${v}u] = q${v}.x; win[4u * ${v}u + 1u] = q${v}.y; win[4u * ${v}u + 2u] = q${v}.z; win[4u * ${v}u + 3u] = q${v}.w;
+#endunroll
+#unroll kx ${K}
+      {
+        let p0 = vec4f(win[${kx}u], win[${kx}u + S], win[${kx}u + 2u * S], win[${kx}u + 3u * S]);
+        let p1 = vec4f(win[${kx}u + 4u * S], win[${kx}u + 5u * S], win[${kx}u + 6u * S], win[${kx}u + 7u * S]);
+        let w = ((ci * K + ky) * K + ${kx}u) * p.oc4 + cb;
         let w0 = wt[w];
         let w1 = wt[w + 1u];
         a0 = mac(a0, p0, p1, w0.x); a1 = mac(a1, p0, p1, w0.y);
@@ -85,6 +85,7 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
         a4 = mac(a4, p0, p1, w1.x); a5 = mac(a5, p0, p1, w1.y);
         a6 = mac(a6, p0, p1, w1.z); a7 = mac(a7, p0, p1, w1.w);
       }
+#endunroll
     }
   }
   if (s >= p.count) { return; }

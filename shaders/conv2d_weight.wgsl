@@ -30,8 +30,7 @@ struct Params {
 
 const K: u32 = ${K};
 const S: u32 = ${S};
-const WIN: u32 = 7u * S + K;
-const WIN4: u32 = (WIN + 3u) / 4u;
+const WIN4: u32 = ${WIN4};   // ceil((7·S + K) / 4)
 #if ${CI2}
 const CI: u32 = 2u;
 #else
@@ -80,18 +79,24 @@ fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
       let g1 = mat2x4f(dy[d1 + 2u * sg], dy[d1 + 2u * sg + 1u]);
       let g2 = mat2x4f(dy[d2 + 2u * sg], dy[d2 + 2u * sg + 1u]);
       let g3 = mat2x4f(dy[d3 + 2u * sg], dy[d3 + 2u * sg + 1u]);
-      for (var ky = 0u; ky < K; ky++) {
-        let w0 = window(x0 + ky * p.pw4 + sg * 2u * S);
+#unroll ky ${K}
+      {
+        let w0 = window(x0 + ${ky}u * p.pw4 + sg * 2u * S);
 #if ${CI2}
-        let w1 = window(x1 + ky * p.pw4 + sg * 2u * S);
+        let w1 = window(x1 + ${ky}u * p.pw4 + sg * 2u * S);
 #endif
-        for (var kx = 0u; kx < K; kx++) {
-          acc[ky * K + kx] += taps(g0, g1, g2, g3, w0, kx);
+#unroll kx ${K}
+        acc[${ky}u * K + ${kx}u] += taps(g0, g1, g2, g3,
+          vec4f(w0[${kx}u], w0[${kx}u + S], w0[${kx}u + 2u * S], w0[${kx}u + 3u * S]),
+          vec4f(w0[${kx}u + 4u * S], w0[${kx}u + 5u * S], w0[${kx}u + 6u * S], w0[${kx}u + 7u * S]));
 #if ${CI2}
-          acc1[ky * K + kx] += taps(g0, g1, g2, g3, w1, kx);
+        acc1[${ky}u * K + ${kx}u] += taps(g0, g1, g2, g3,
+          vec4f(w1[${kx}u], w1[${kx}u + S], w1[${kx}u + 2u * S], w1[${kx}u + 3u * S]),
+          vec4f(w1[${kx}u + 4u * S], w1[${kx}u + 5u * S], w1[${kx}u + 6u * S], w1[${kx}u + 7u * S]));
 #endif
-        }
+#endunroll
       }
+#endunroll
     }
     let wrap = oy + 1u == p.out_h;
     oy = select(oy + 1u, 0u, wrap);
@@ -112,17 +117,15 @@ fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
 // The source values an 8-pixel segment reads along one padded x row, from vec4 index `row`.
 fn window(row: u32) -> array<f32, WIN4 * 4u> {
   var win: array<f32, WIN4 * 4u>;
-  for (var v = 0u; v < WIN4; v++) {
-    let q = x[row + v];
-    win[4u * v] = q.x; win[4u * v + 1u] = q.y; win[4u * v + 2u] = q.z; win[4u * v + 3u] = q.w;
-  }
+#unroll v ${WIN4}
+  let q${v} = x[row + ${v}u];
+  win[4u * ${v}u] = q${v}.x; win[4u * ${v}u + 1u] = q${v}.y; win[4u * ${v}u + 2u] = q${v}.z; win[4u * ${v}u + 3u] = q${v}.w;
+#endunroll
   return win;
 }
 
-// Σ over the segment's 8 pixels of dy · x at tap column kx, for 4 output channels.
-fn taps(g0: mat2x4f, g1: mat2x4f, g2: mat2x4f, g3: mat2x4f, win: array<f32, WIN4 * 4u>, kx: u32) -> vec4f {
-  let p0 = vec4f(win[kx], win[kx + S], win[kx + 2u * S], win[kx + 3u * S]);
-  let p1 = vec4f(win[kx + 4u * S], win[kx + 5u * S], win[kx + 6u * S], win[kx + 7u * S]);
+// Σ over the segment's 8 pixels (p0, p1) of dy · x at one tap, for 4 output channels.
+fn taps(g0: mat2x4f, g1: mat2x4f, g2: mat2x4f, g3: mat2x4f, p0: vec4f, p1: vec4f) -> vec4f {
   return vec4f(dot(g0[0], p0) + dot(g0[1], p1), dot(g1[0], p0) + dot(g1[1], p1),
                dot(g2[0], p0) + dot(g2[1], p1), dot(g3[0], p0) + dot(g3[1], p1));
 }

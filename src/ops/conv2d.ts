@@ -82,10 +82,14 @@ const PIXELS = 8; // output pixels per invocation (a row segment), fixed by the 
 const CHANNELS = 8; // output channels per invocation, fixed by the shader
 const LAYOUT_WG = 64;
 
+/** vec4 loads that cover the source values one 8-pixel output segment reads along a row. */
+function windowVec4s(k: number, stride: number): number {
+  return Math.ceil(((PIXELS - 1) * stride + k) / 4);
+}
+
 /** Padded row length (floats) that lets every 8-pixel segment load its source window as whole vec4s. */
 function paddedWidth(segs: number, k: number, stride: number): number {
-  const window = (PIXELS - 1) * stride + k;
-  return (segs - 1) * PIXELS * stride + Math.ceil(window / 4) * 4;
+  return (segs - 1) * PIXELS * stride + windowVec4s(k, stride) * 4;
 }
 
 /** The source of a valid convolution: `src` with `top`/`left` zeros before it (negative: cropped),
@@ -140,7 +144,7 @@ function validConv(src: Tensor, packed: Tensor, out: Tensor, k: number, stride: 
   src.gpu.dispatch({
     shader: 'conv2d',
     entry: 'conv',
-    defines: { K: k, S: stride, WG: wg },
+    defines: { K: k, S: stride, WG: wg, WIN4: windowVec4s(k, stride) },
     params: new Uint32Array([inC, outC, outH, outW, ph, pw / 4, segs, count, packed.shape[1] / 4]),
     buffers: [src, packed, out],
     workgroups: [x, y, Math.ceil(outC / CHANNELS)],
@@ -186,7 +190,7 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?:
 const DW_MAX_SLICES = 64;
 /** dw_reduce and db share conv2d_weight.wgsl with dw_partial but use none of its constants: fixed
  * values keep them to one compiled pipeline each. */
-const SUM_DEFINES = { K: 1, S: 1, CI2: false, WG: 64 };
+const SUM_DEFINES = { K: 1, S: 1, CI2: false, WG: 64, WIN4: windowVec4s(1, 1) };
 
 /** dW[co, ci, ky, kx] = Σ over n, oy, ox of dy[n, co, oy, ox] · x[n, ci, oy·S - pad + ky, ox·S - pad + kx]. */
 export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?: Conv2dOptions): Tensor {
@@ -214,7 +218,7 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   gpu.dispatch({
     shader: 'conv2d_weight',
     entry: 'dw_partial',
-    defines: { K: g.k, S: g.stride, WG: conv2dTuning.weightWorkgroup, CI2: ci2 },
+    defines: { K: g.k, S: g.stride, WG: conv2dTuning.weightWorkgroup, CI2: ci2, WIN4: windowVec4s(g.k, g.stride) },
     params: new Uint32Array([g.cin, g.cout, g.oh, segs, ph, pw / 4, rows, rowsPerSlice, lanes, slices, size]),
     buffers: [dys, xs, part],
     workgroups: grid1d(lanes * slices, conv2dTuning.weightWorkgroup),
