@@ -25,32 +25,28 @@ struct ConvParams {
   out_w: u32,
   ph: u32,       // padded source rows
   pw4: u32,      // padded source row length in vec4
-  segs: u32,     // 8-pixel row segments per output row: ceil(out_w / 8)
+  segs: u32,     // P-pixel row segments per output row: ceil(out_w / P)
   count: u32,    // batch · out_h · segs
   oc4: u32,      // packed weight row length in vec4: out channels rounded up to 8, / 4
 }
 
 const K: u32 = ${K};
 const S: u32 = ${S};
-// Source values one 8-pixel segment reads along a row, and the vec4 loads that cover them.
-const WIN4: u32 = ${WIN4};   // ceil((7·S + K) / 4)
+const P: u32 = ${P};          // output pixels per invocation (a row segment): 8, 12 or 16
+const WIN4: u32 = ${WIN4};    // vec4 loads covering the P·S + K - S source values a segment reads
+alias Acc = mat${P4}x4f;      // one output channel's P pixels
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
 @group(0) @binding(1) var<storage, read> src: array<vec4f>;
 @group(0) @binding(2) var<storage, read> wt: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
 
-// acc += (p0, p1) · w: one output channel, 8 pixels.
-fn mac(acc: mat2x4f, p0: vec4f, p1: vec4f, w: f32) -> mat2x4f {
-  return mat2x4f(fma(p0, vec4f(w), acc[0]), fma(p1, vec4f(w), acc[1]));
-}
-
-fn store8(acc: mat2x4f, b: f32, n: u32, co: u32, oy: u32, ox: u32) {
+fn store_segment(acc: Acc, b: f32, n: u32, co: u32, oy: u32, ox: u32) {
   if (co >= p.out_c) { return; }
   let row = ((n * p.out_c + co) * p.out_h + oy) * p.out_w + ox;
-  for (var j = 0u; j < 8u; j++) {
-    if (ox + j < p.out_w) { dst[row + j] = acc[j / 4u][j % 4u] + b; }
-  }
+#unroll j ${P}
+  if (ox + ${j}u < p.out_w) { dst[row + ${j}u] = acc[${j}u / 4u][${j}u % 4u] + b; }
+#endunroll
 }
 
 // Lanes (and workgroups x, y) are row segments; workgroup z is the block of 8 output channels.
@@ -59,12 +55,12 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
         @builtin(num_workgroups) nwg: vec3u) {
   let s = gid.x + gid.y * nwg.x * ${WG}u;
   let seg = min(s, p.count - 1u);
-  let ox = (seg % p.segs) * 8u;
+  let ox = (seg % p.segs) * P;
   let oy = (seg / p.segs) % p.out_h;
   let n = seg / (p.segs * p.out_h);
   let cb = wid.z * 2u;   // in vec4 of channels
-  var a0 = mat2x4f(); var a1 = mat2x4f(); var a2 = mat2x4f(); var a3 = mat2x4f();
-  var a4 = mat2x4f(); var a5 = mat2x4f(); var a6 = mat2x4f(); var a7 = mat2x4f();
+  var a0 = Acc(); var a1 = Acc(); var a2 = Acc(); var a3 = Acc();
+  var a4 = Acc(); var a5 = Acc(); var a6 = Acc(); var a7 = Acc();
   for (var ci = 0u; ci < p.in_c; ci++) {
     for (var ky = 0u; ky < K; ky++) {
       let row = ((n * p.in_c + ci) * p.ph + oy * S + ky) * p.pw4 + ox * S / 4u;
@@ -75,15 +71,20 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
 #endunroll
 #unroll kx ${K}
       {
-        let p0 = vec4f(win[${kx}u], win[${kx}u + S], win[${kx}u + 2u * S], win[${kx}u + 3u * S]);
-        let p1 = vec4f(win[${kx}u + 4u * S], win[${kx}u + 5u * S], win[${kx}u + 6u * S], win[${kx}u + 7u * S]);
         let w = ((ci * K + ky) * K + ${kx}u) * p.oc4 + cb;
         let w0 = wt[w];
         let w1 = wt[w + 1u];
-        a0 = mac(a0, p0, p1, w0.x); a1 = mac(a1, p0, p1, w0.y);
-        a2 = mac(a2, p0, p1, w0.z); a3 = mac(a3, p0, p1, w0.w);
-        a4 = mac(a4, p0, p1, w1.x); a5 = mac(a5, p0, p1, w1.y);
-        a6 = mac(a6, p0, p1, w1.z); a7 = mac(a7, p0, p1, w1.w);
+#unroll j ${P4}
+        {
+          // pixels 4j .. 4j+3 of the segment at tap kx
+          let px = vec4f(win[${kx}u + 4u * ${j}u * S], win[${kx}u + (4u * ${j}u + 1u) * S],
+                         win[${kx}u + (4u * ${j}u + 2u) * S], win[${kx}u + (4u * ${j}u + 3u) * S]);
+          a0[${j}] = fma(px, vec4f(w0.x), a0[${j}]); a1[${j}] = fma(px, vec4f(w0.y), a1[${j}]);
+          a2[${j}] = fma(px, vec4f(w0.z), a2[${j}]); a3[${j}] = fma(px, vec4f(w0.w), a3[${j}]);
+          a4[${j}] = fma(px, vec4f(w1.x), a4[${j}]); a5[${j}] = fma(px, vec4f(w1.y), a5[${j}]);
+          a6[${j}] = fma(px, vec4f(w1.z), a6[${j}]); a7[${j}] = fma(px, vec4f(w1.w), a7[${j}]);
+        }
+#endunroll
       }
 #endunroll
     }
@@ -93,8 +94,8 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   let bias_row = p.in_c * K * K * p.oc4 + cb;
   let b0 = wt[bias_row];
   let b1 = wt[bias_row + 1u];
-  store8(a0, b0.x, n, co, oy, ox); store8(a1, b0.y, n, co + 1u, oy, ox);
-  store8(a2, b0.z, n, co + 2u, oy, ox); store8(a3, b0.w, n, co + 3u, oy, ox);
-  store8(a4, b1.x, n, co + 4u, oy, ox); store8(a5, b1.y, n, co + 5u, oy, ox);
-  store8(a6, b1.z, n, co + 6u, oy, ox); store8(a7, b1.w, n, co + 7u, oy, ox);
+  store_segment(a0, b0.x, n, co, oy, ox); store_segment(a1, b0.y, n, co + 1u, oy, ox);
+  store_segment(a2, b0.z, n, co + 2u, oy, ox); store_segment(a3, b0.w, n, co + 3u, oy, ox);
+  store_segment(a4, b1.x, n, co + 4u, oy, ox); store_segment(a5, b1.y, n, co + 5u, oy, ox);
+  store_segment(a6, b1.z, n, co + 6u, oy, ox); store_segment(a7, b1.w, n, co + 7u, oy, ox);
 }

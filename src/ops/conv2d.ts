@@ -76,20 +76,26 @@ function assertBindable(op: string, gpu: Gpu, ...tensors: [string, Shape][]): vo
  * when splitting the N·OH rows of the weight gradient into slices. bench/conv2d-formulations.ts
  * swaps in other values to compare; on lavapipe none did better on any shape class beyond the noise
  * of a shared machine, so one setting serves all shapes. */
-export const conv2dTuning = { convWorkgroup: 64, weightWorkgroup: 64, weightInvocations: 2048 };
+export const conv2dTuning = { convWorkgroup: 64, convPixels: 16, weightWorkgroup: 64, weightInvocations: 2048 };
 
-const PIXELS = 8; // output pixels per invocation (a row segment), fixed by the shader
-const CHANNELS = 8; // output channels per invocation, fixed by the shader
+const CHANNELS = 8; // output channels per conv invocation, fixed by the shader
+const WEIGHT_PIXELS = 8; // output pixels per dw_partial row segment, fixed by the shader
 const LAYOUT_WG = 64;
 
-/** vec4 loads that cover the source values one 8-pixel output segment reads along a row. */
-function windowVec4s(k: number, stride: number): number {
-  return Math.ceil(((PIXELS - 1) * stride + k) / 4);
+/** Output pixels per conv invocation: more pixels share each weight load (the loads, not the FMAs,
+ * bound a CPU driver), but a row narrower than the segment wastes the rest. */
+function convPixels(outW: number): number {
+  return outW <= 8 ? 8 : conv2dTuning.convPixels;
 }
 
-/** Padded row length (floats) that lets every 8-pixel segment load its source window as whole vec4s. */
-function paddedWidth(segs: number, k: number, stride: number): number {
-  return (segs - 1) * PIXELS * stride + windowVec4s(k, stride) * 4;
+/** vec4 loads that cover the source values one `pixels`-wide output segment reads along a row. */
+function windowVec4s(k: number, stride: number, pixels: number): number {
+  return Math.ceil(((pixels - 1) * stride + k) / 4);
+}
+
+/** Padded row length (floats) that lets every segment load its source window as whole vec4s. */
+function paddedWidth(segs: number, k: number, stride: number, pixels: number): number {
+  return (segs - 1) * pixels * stride + windowVec4s(k, stride, pixels) * 4;
 }
 
 /** The source of a valid convolution: `src` with `top`/`left` zeros before it (negative: cropped),
@@ -133,18 +139,19 @@ function repacked(w: Tensor, bias: Tensor | null, flip: boolean): Tensor {
   return out;
 }
 
-/** Valid convolution of a padded source `src` [N, inC, ph, pw] with packed weights into `out`. */
-function validConv(src: Tensor, packed: Tensor, out: Tensor, k: number, stride: number): void {
+/** Valid convolution of a padded source `src` [N, inC, ph, pw] with packed weights into `out`,
+ * `pixels` output pixels per invocation (the source padded for that). */
+function validConv(src: Tensor, packed: Tensor, out: Tensor, k: number, stride: number, pixels: number): void {
   const [n, inC, ph, pw] = src.shape;
   const [, outC, outH, outW] = out.shape;
-  const segs = Math.ceil(outW / PIXELS);
+  const segs = Math.ceil(outW / pixels);
   const count = n * outH * segs;
   const wg = conv2dTuning.convWorkgroup;
   const [x, y] = grid1d(count, wg);
   src.gpu.dispatch({
     shader: 'conv2d',
     entry: 'conv',
-    defines: { K: k, S: stride, WG: wg, WIN4: windowVec4s(k, stride) },
+    defines: { K: k, S: stride, P: pixels, P4: pixels / 4, WG: wg, WIN4: windowVec4s(k, stride, pixels) },
     params: new Uint32Array([inC, outC, outH, outW, ph, pw / 4, segs, count, packed.shape[1] / 4]),
     buffers: [src, packed, out],
     workgroups: [x, y, Math.ceil(outC / CHANNELS)],
@@ -158,12 +165,13 @@ export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Con
   const g = geometry(op, x.shape, w.shape, opts);
   if (b) assertShape(op, 'bias b', b, [g.cout]);
   const yShape = [g.n, g.cout, g.oh, g.ow];
-  const segs = Math.ceil(g.ow / PIXELS);
-  const [ph, pw] = [(g.oh - 1) * g.stride + g.k, paddedWidth(segs, g.k, g.stride)];
+  const pixels = convPixels(g.ow);
+  const segs = Math.ceil(g.ow / pixels);
+  const [ph, pw] = [(g.oh - 1) * g.stride + g.k, paddedWidth(segs, g.k, g.stride, pixels)];
   assertBindable(op, x.gpu, ['x', x.shape], ['y', yShape], ['zero-padded x', [g.n, g.cin, ph, pw]]);
   const src = padded(x, ph, pw, g.pad, g.pad, 1);
   const y = x.gpu.empty(yShape);
-  validConv(src, repacked(w, b, false), y, g.k, g.stride);
+  validConv(src, repacked(w, b, false), y, g.k, g.stride, pixels);
   return y;
 }
 
@@ -175,13 +183,14 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?:
   assertRank(op, 'w', w, 4);
   const g = geometry(op, xShape, w.shape, opts);
   assertShape(op, 'dy', dy, [g.n, g.cout, g.oh, g.ow]);
-  const segs = Math.ceil(g.w / PIXELS);
-  const [ph, pw] = [g.h - 1 + g.k, paddedWidth(segs, g.k, 1)];
+  const pixels = convPixels(g.w);
+  const segs = Math.ceil(g.w / pixels);
+  const [ph, pw] = [g.h - 1 + g.k, paddedWidth(segs, g.k, 1, pixels)];
   assertBindable(op, dy.gpu, ['dy', dy.shape], ['dx', xShape], ['zero-padded dy', [g.n, g.cout, ph, pw]]);
   const edge = g.k - 1 - g.pad;
   const src = padded(dy, ph, pw, edge, edge, g.stride);
   const dx = dy.gpu.empty(xShape);
-  validConv(src, repacked(w, null, true), dx, g.k, 1);
+  validConv(src, repacked(w, null, true), dx, g.k, 1, pixels);
   return dx;
 }
 
@@ -190,7 +199,7 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?:
 const DW_MAX_SLICES = 64;
 /** dw_reduce and db share conv2d_weight.wgsl with dw_partial but use none of its constants: fixed
  * values keep them to one compiled pipeline each. */
-const SUM_DEFINES = { K: 1, S: 1, CI2: false, WG: 64, WIN4: windowVec4s(1, 1) };
+const SUM_DEFINES = { K: 1, S: 1, CI2: false, WG: 64, WIN4: windowVec4s(1, 1, WEIGHT_PIXELS) };
 
 /** dW[co, ci, ky, kx] = Σ over n, oy, ox of dy[n, co, oy, ox] · x[n, ci, oy·S - pad + ky, ox·S - pad + kx]. */
 export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?: Conv2dOptions): Tensor {
@@ -199,12 +208,12 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   const g = geometry(op, x.shape, wShape, opts);
   assertShape(op, 'dy', dy, [g.n, g.cout, g.oh, g.ow]);
   const gpu = x.gpu;
-  const segs = Math.ceil(g.ow / PIXELS);
-  const pw = paddedWidth(segs, g.k, g.stride);
+  const segs = Math.ceil(g.ow / WEIGHT_PIXELS);
+  const pw = paddedWidth(segs, g.k, g.stride, WEIGHT_PIXELS);
   const ph = (g.oh - 1) * g.stride + g.k;
-  assertBindable(op, gpu, ['x', x.shape], ['dy', dy.shape], ['zero-padded x', [g.n, g.cin, ph, pw]], ['padded dy', [g.n, g.cout, g.oh, segs * PIXELS]]);
+  assertBindable(op, gpu, ['x', x.shape], ['dy', dy.shape], ['zero-padded x', [g.n, g.cin, ph, pw]], ['padded dy', [g.n, g.cout, g.oh, segs * WEIGHT_PIXELS]]);
   const xs = padded(x, ph, pw, g.pad, g.pad, 1);
-  const dys = padded(dy, g.oh, segs * PIXELS, 0, 0, 1);
+  const dys = padded(dy, g.oh, segs * WEIGHT_PIXELS, 0, 0, 1);
   const size = g.cout * g.cin * g.k * g.k;
   // Two input channels per invocation only where it pays for its compile time (see the shader).
   const ci2 = g.k <= 3 && g.stride === 1;
@@ -218,7 +227,7 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   gpu.dispatch({
     shader: 'conv2d_weight',
     entry: 'dw_partial',
-    defines: { K: g.k, S: g.stride, WG: conv2dTuning.weightWorkgroup, CI2: ci2, WIN4: windowVec4s(g.k, g.stride) },
+    defines: { K: g.k, S: g.stride, WG: conv2dTuning.weightWorkgroup, CI2: ci2, WIN4: windowVec4s(g.k, g.stride, WEIGHT_PIXELS) },
     params: new Uint32Array([g.cin, g.cout, g.oh, segs, ph, pw / 4, rows, rowsPerSlice, lanes, slices, size]),
     buffers: [dys, xs, part],
     workgroups: grid1d(lanes * slices, conv2dTuning.weightWorkgroup),
