@@ -33,6 +33,7 @@ struct ConvParams {
 const K: u32 = ${K};
 const S: u32 = ${S};
 const P: u32 = ${P};          // output pixels per invocation (a row segment): 8, 12 or 16
+const ROWS: u32 = ${ROWS};    // kernel rows per accumulator update: 1 or K (see conv2d.ts)
 const WIN4: u32 = ${WIN4};    // vec4 loads covering the P·S + K - S source values a segment reads
 alias Acc = mat${P4}x4f;      // one output channel's P pixels
 
@@ -60,30 +61,43 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   let n = seg / (p.segs * p.out_h);
   let cb = wid.z * 2u;   // in vec4 of channels
   var a0 = Acc(); var a1 = Acc(); var a2 = Acc(); var a3 = Acc();
-  var a4 = Acc(); var a5 = Acc(); var a6 = Acc(); var a7 = Acc();
+  var a4 = Acc(); var a5 = Acc(); var a6 = Acc(); var a7 = Acc();   // output channels co .. co+7
   for (var ci = 0u; ci < p.in_c; ci++) {
+    // The source windows of ROWS kernel rows, and the 8 channels' weights at each of their taps
+    // t = r·K + kx (row ky + r). All K rows at once are written out with no loop: SwiftShader runs
+    // the same body 1.7× slower inside a one-trip loop.
+#if ${ROW_LOOP}
     for (var ky = 0u; ky < K; ky++) {
+#else
+    {
+      let ky = 0u;
+#endif
       let row = ((n * p.in_c + ci) * p.ph + oy * S + ky) * p.pw4 + ox * S / 4u;
-      var win: array<f32, WIN4 * 4u>;
+#unroll r ${ROWS}
 #unroll v ${WIN4}
-      let q${v} = src[row + ${v}u];
-      win[4u * ${v}u] = q${v}.x; win[4u * ${v}u + 1u] = q${v}.y; win[4u * ${v}u + 2u] = q${v}.z; win[4u * ${v}u + 3u] = q${v}.w;
+      let q${r}_${v} = src[row + ${r}u * p.pw4 + ${v}u];
 #endunroll
-#unroll kx ${K}
-      {
-        let w = ((ci * K + ky) * K + ${kx}u) * p.oc4 + cb;
-        let w0 = wt[w];
-        let w1 = wt[w + 1u];
+#endunroll
+      let taps = (ci * K + ky) * K * p.oc4 + cb;
+#unroll t ${ROWS * K}
+      let w${t} = mat2x4f(wt[taps + ${t}u * p.oc4], wt[taps + ${t}u * p.oc4 + 1u]);
+#endunroll
 #unroll j ${P4}
-        {
-          // pixels 4j .. 4j+3 of the segment at tap kx
-          let px = vec4f(win[${kx}u + 4u * ${j}u * S], win[${kx}u + (4u * ${j}u + 1u) * S],
-                         win[${kx}u + (4u * ${j}u + 2u) * S], win[${kx}u + (4u * ${j}u + 3u) * S]);
-          a0[${j}] = fma(px, vec4f(w0.x), a0[${j}]); a1[${j}] = fma(px, vec4f(w0.y), a1[${j}]);
-          a2[${j}] = fma(px, vec4f(w0.z), a2[${j}]); a3[${j}] = fma(px, vec4f(w0.w), a3[${j}]);
-          a4[${j}] = fma(px, vec4f(w1.x), a4[${j}]); a5[${j}] = fma(px, vec4f(w1.y), a5[${j}]);
-          a6[${j}] = fma(px, vec4f(w1.z), a6[${j}]); a7[${j}] = fma(px, vec4f(w1.w), a7[${j}]);
-        }
+      {
+        // Pixels 4j .. 4j+3 at each tap: element kx + pixel·S of row r's window.
+#unroll t ${ROWS * K}
+        let px${t} = vec4f(q${t / K}_${(t % K + (4 * j) * S) / 4}[${(t % K + (4 * j) * S) % 4}],
+                          q${t / K}_${(t % K + (4 * j + 1) * S) / 4}[${(t % K + (4 * j + 1) * S) % 4}],
+                          q${t / K}_${(t % K + (4 * j + 2) * S) / 4}[${(t % K + (4 * j + 2) * S) % 4}],
+                          q${t / K}_${(t % K + (4 * j + 3) * S) / 4}[${(t % K + (4 * j + 3) * S) % 4}]);
+#endunroll
+        // One update per accumulator for all ROWS·K taps, their products summed first.
+#unroll c 8
+        a${c}[${j}] += px0 * w0[${c / 4}][${c % 4}]
+#unroll t ${ROWS * K - 1}
+          + px${t + 1} * w${t + 1}[${c / 4}][${c % 4}]
+#endunroll
+          ;
 #endunroll
       }
 #endunroll

@@ -76,7 +76,22 @@ function assertBindable(op: string, gpu: Gpu, ...tensors: [string, Shape][]): vo
  * when splitting the N·OH rows of the weight gradient into slices. bench/conv2d-formulations.ts
  * swaps in other values to compare; on lavapipe none did better on any shape class beyond the noise
  * of a shared machine, so one setting serves all shapes. */
-export const conv2dTuning = { convWorkgroup: 64, convPixels: 16, weightWorkgroup: 64, weightInvocations: 2048 };
+export const conv2dTuning = {
+  convWorkgroup: 64,
+  convPixels: 16,
+  /** Kernel rows whose taps each accumulator update of the conv kernel sums: 'auto' picks K on
+   * SwiftShader, whose JIT keeps the 64 accumulators in memory (each update a load and a store, so
+   * fewer updates pay: 1.6× faster there), and 1 elsewhere (lavapipe's LLVM then keeps fewer
+   * values live: 1.3× faster there). Tests force each. */
+  convTapRows: 'auto' as 'auto' | 'one' | 'all',
+  weightWorkgroup: 64,
+  weightInvocations: 2048,
+};
+
+function tapRows(gpu: Gpu, k: number): number {
+  const choice = conv2dTuning.convTapRows;
+  return choice === 'all' || (choice === 'auto' && gpu.info.architecture === 'swiftshader') ? k : 1;
+}
 
 const CHANNELS = 8; // output channels per conv invocation, fixed by the shader
 const WEIGHT_PIXELS = 8; // output pixels per dw_partial row segment, fixed by the shader
@@ -148,10 +163,11 @@ function validConv(src: Tensor, packed: Tensor, out: Tensor, k: number, stride: 
   const count = n * outH * segs;
   const wg = conv2dTuning.convWorkgroup;
   const [x, y] = grid1d(count, wg);
+  const rows = tapRows(src.gpu, k);
   src.gpu.dispatch({
     shader: 'conv2d',
     entry: 'conv',
-    defines: { K: k, S: stride, P: pixels, P4: pixels / 4, WG: wg, WIN4: windowVec4s(k, stride, pixels) },
+    defines: { K: k, S: stride, P: pixels, P4: pixels / 4, ROWS: rows, ROW_LOOP: rows < k, WG: wg, WIN4: windowVec4s(k, stride, pixels) },
     params: new Uint32Array([inC, outC, outH, outW, ph, pw / 4, segs, count, packed.shape[1] / 4]),
     buffers: [src, packed, out],
     workgroups: [x, y, Math.ceil(outC / CHANNELS)],

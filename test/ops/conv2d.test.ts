@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   conv2d,
   conv2dBackwardBias,
@@ -6,6 +6,7 @@ import {
   conv2dBackwardWeight,
   conv2dForward,
   conv2dOutputShape,
+  conv2dTuning,
   type Conv2dOptions,
 } from '../../src/ops/conv2d.ts';
 import { Tensor, sizeOf } from '../../src/gpu/tensor.ts';
@@ -114,14 +115,23 @@ describe('conv2d', () => {
     expect(conv2dOutputShape([2, 3, 9, 7], [4, 3, 3, 3], { stride: 2, padding: 0 })).toEqual([2, 4, 4, 3]);
   });
 
-  // Shapes past the small gradient-check ones: several 8-pixel segments per row, several blocks of
-  // 8 output channels, an odd channel count, and a weight gradient split into row slices. Each pass
-  // is compared with a direct f64 evaluation of its defining sum (tolerance as above, per term).
-  for (const [xShape, cout, opts] of [
-    [[2, 13, 20, 19], 17, {}],
-    [[3, 9, 17, 21], 12, { stride: 2 }],
-  ] as [number[], number, Conv2dOptions][]) {
-    it(`every pass against f64 sums, x ${xShape.join('×')} → ${cout} ch, stride ${opts.stride ?? 1}`, async () => {
+  // Shapes past the small gradient-check ones: several row segments per row, several blocks of 8
+  // output channels, an odd channel count, and a weight gradient split into row slices. Each pass
+  // is compared with a direct f64 evaluation of its defining sum (tolerance as above, per term),
+  // with the conv kernel summing one kernel row of taps per accumulator update (lavapipe's choice)
+  // and all K rows (SwiftShader's).
+  for (const [xShape, cout, opts, tapRows] of [
+    [[2, 13, 20, 19], 17, {}, 'one'],
+    [[3, 9, 17, 21], 12, { stride: 2 }, 'one'],
+    [[2, 13, 20, 19], 17, {}, 'all'],
+    [[3, 9, 17, 21], 12, { stride: 2 }, 'all'],
+  ] as [number[], number, Conv2dOptions, 'one' | 'all'][]) {
+    it(`every pass against f64 sums, x ${xShape.join('×')} → ${cout} ch, stride ${opts.stride ?? 1}, taps of ${tapRows} kernel row(s) per update`, async () => {
+      const saved = conv2dTuning.convTapRows;
+      conv2dTuning.convTapRows = tapRows;
+      onTestFinished(() => {
+        conv2dTuning.convTapRows = saved;
+      });
       const g = gpu();
       const [n, cin, h, wd] = xShape;
       const k = 3;
