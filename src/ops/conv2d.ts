@@ -229,7 +229,8 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   const ph = (g.oh - 1) * g.stride + g.k;
   assertBindable(op, gpu, ['x', x.shape], ['dy', dy.shape], ['zero-padded x', [g.n, g.cin, ph, pw]], ['padded dy', [g.n, g.cout, g.oh, segs * WEIGHT_PIXELS]]);
   const xs = padded(x, ph, pw, g.pad, g.pad, 1);
-  const dys = padded(dy, g.oh, segs * WEIGHT_PIXELS, 0, 0, 1);
+  // dy rows padded to whole segments; rows already a multiple of 8 wide are read as they are.
+  const dys = segs * WEIGHT_PIXELS === g.ow ? dy : padded(dy, g.oh, segs * WEIGHT_PIXELS, 0, 0, 1);
   const size = g.cout * g.cin * g.k * g.k;
   // Two input channels per invocation only where it pays for its compile time (see the shader).
   const ci2 = g.k <= 3 && g.stride === 1;
