@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { KernelResult } from './kernels.ts';
 import type { PeakResult } from './peak.ts';
 import type { TrainStepResult } from './peers/bench-net.ts';
+import { PACED_SUFFIX } from './peers/node-env.ts';
 
 export interface Stamp {
   adapter: string;
@@ -33,6 +34,8 @@ export interface EnvironmentComparison {
 }
 export interface TrainFile extends Stamp, EnvironmentComparison {
   chromium: EnvironmentComparison | null;
+  /** Node again, with the peers given unmix's paced Dawn polling (null when not run). */
+  node_paced_peers: EnvironmentComparison | null;
   /** Every run in full: first-step time, memory, loss, and the default model's. */
   runs: TrainStepResult[];
   failures: Failure[];
@@ -51,14 +54,16 @@ function readJson<T>(name: string): T | null {
   return existsSync(path(name)) ? (JSON.parse(readFileSync(path(name), 'utf8')) as T) : null;
 }
 
-/** unmix / tfjs and unmix / jax-js among the runs of one environment at one batch. */
-export function compare(runs: TrainStepResult[], environment: string, batch: number): EnvironmentComparison | null {
-  const of = (prefix: string) => runs.find((r) => r.environment === environment && r.batch === batch && r.framework.startsWith(prefix));
+/** unmix / tfjs and unmix / jax-js among the runs of one environment at one batch: the peers as
+ * they ship, or (paced) the Node runs where they were given unmix's paced Dawn polling. */
+export function compare(runs: TrainStepResult[], environment: string, batch: number, paced = false): EnvironmentComparison | null {
+  const of = (prefix: string) =>
+    runs.find((r) => r.environment === environment && r.batch === batch && r.framework.startsWith(prefix) && r.framework.endsWith(PACED_SUFFIX) === paced);
   const unmix = runs.find((r) => r.environment === environment && r.batch === batch && r.framework === 'unmix');
   const tfjs = of('TensorFlow.js');
   const jax = of('jax-js');
   const any = unmix ?? tfjs ?? jax;
-  if (!any) return null;
+  if (!any || (paced && !tfjs && !jax)) return null;
   const ratio = (peer: TrainStepResult | undefined) => (unmix && peer ? unmix.samplesPerS / peer.samplesPerS : null);
   return {
     adapter: any.adapter,
@@ -121,16 +126,20 @@ export function kernelTable(kernels: KernelResult[]): string {
   );
 }
 
-function comparisonLine(c: EnvironmentComparison): string {
+function comparisonLine(c: EnvironmentComparison, note = ''): string {
   return (
-    `${c.environment}, batch ${c.batch}: unmix ${fixed(c.unmix_samples_per_s)} samples/s; ` +
+    `${c.environment}${note}, batch ${c.batch}: unmix ${fixed(c.unmix_samples_per_s)} samples/s; ` +
     `TensorFlow.js ${fixed(c.tfjs_samples_per_s)} (unmix/tfjs ${fixed(c.ratio_vs_tfjs)}×); ` +
     `jax-js ${fixed(c.jaxjs_samples_per_s)} (unmix/jax-js ${fixed(c.ratio_vs_jaxjs)}×)`
   );
 }
 
 export function comparisonLines(t: TrainFile): string[] {
-  return [comparisonLine(t), ...(t.chromium ? [comparisonLine(t.chromium)] : [])];
+  return [
+    comparisonLine(t),
+    ...(t.node_paced_peers ? [comparisonLine(t.node_paced_peers, ', peers also with paced Dawn polling')] : []),
+    ...(t.chromium ? [comparisonLine(t.chromium)] : []),
+  ];
 }
 
 function profileSection(runs: TrainStepResult[]): string[] {

@@ -28,6 +28,8 @@ const USAGE = `usage: npm run bench -- [options]
   --browser-batch N    training-step batch in Chromium (default 16; --full: 64)
   --warmup N           training warm-up steps, the first included (default 1; --full: 2)
   --steps N            timed training steps (default 2; --full: 3)
+  --peer-polling MODE  Node peers with Dawn's own busy polling (busy), with unmix's paced
+                       polling (paced), or both, one after the other (default: both)
   --no-browser         skip headless Chromium
   --quick              shorter kernel timing budgets, a smaller peak matmul
   --full               the long run (several hours on lavapipe)
@@ -41,6 +43,7 @@ const { values: flags } = parseArgs({
     'browser-batch': { type: 'string' },
     warmup: { type: 'string' },
     steps: { type: 'string' },
+    'peer-polling': { type: 'string', default: 'both' },
     'no-browser': { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     full: { type: 'boolean', default: false },
@@ -73,6 +76,12 @@ const trainBatch = positiveInt('train-batch', flags['train-batch'] ?? (full ? '6
 const browserBatch = positiveInt('browser-batch', flags['browser-batch'] ?? (full ? '64' : '16'));
 const warmup = positiveInt('warmup', flags.warmup ?? (full ? '2' : '1'));
 const steps = positiveInt('steps', flags.steps ?? (full ? '3' : '2'));
+const pollingFlag = flags['peer-polling'];
+if (!['busy', 'paced', 'both'].includes(pollingFlag)) {
+  console.error(`bench: --peer-polling takes busy, paced or both, got "${pollingFlag}"\n${USAGE}`);
+  process.exit(2);
+}
+const peerPolling = pollingFlag === 'both' ? (['busy', 'paced'] as const) : [pollingFlag as 'busy' | 'paced'];
 const timing: TimingOptions = flags.quick ? { budgetMs: 300, maxIterations: 10, rounds: 2 } : { budgetMs: 1500, maxIterations: 50, rounds: 3 };
 /** A peer step on lavapipe can take a minute and its first (compiling) step several. */
 const RUN_TIMEOUT_MS = 30 * 60_000;
@@ -116,9 +125,9 @@ async function kernelSection(gpu: Gpu, peak: PeakResult): Promise<void> {
 // ---------------------------------------------------------------- training step
 
 /** A peer in a Node process of its own (bench/node-peer.ts). */
-function nodePeer(peer: 'tfjs' | 'jaxjs', batch: number): Promise<TrainStepResult> {
+function nodePeer(peer: 'tfjs' | 'jaxjs', batch: number, polling: 'busy' | 'paced'): Promise<TrainStepResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/node-peer.ts', peer, String(batch), String(warmup), String(steps)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/node-peer.ts', peer, String(batch), String(warmup), String(steps), polling], {
       cwd: new URL('..', import.meta.url).pathname,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -164,11 +173,14 @@ async function trainSection(): Promise<void> {
       releaseNodeGpu(gpu);
     }
   }
-  for (const peer of ['tfjs', 'jaxjs'] as const) {
-    try {
-      record(await nodePeer(peer, trainBatch));
-    } catch (e) {
-      fail(peer, env, e);
+  // Each peer as it ships (Dawn's busy polling), then with the paced polling unmix's runtime uses.
+  for (const polling of peerPolling) {
+    for (const peer of ['tfjs', 'jaxjs'] as const) {
+      try {
+        record(await nodePeer(peer, trainBatch, polling));
+      } catch (e) {
+        fail(`${peer} (${polling} polling)`, env, e);
+      }
     }
   }
 
@@ -197,6 +209,7 @@ async function trainSection(): Promise<void> {
     date: new Date().toISOString(),
     command,
     chromium: chromiumEnv ? compare(runs, chromiumEnv, browserBatch) : null,
+    node_paced_peers: compare(runs, env, trainBatch, true),
     runs,
     failures,
   };

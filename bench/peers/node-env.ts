@@ -4,6 +4,9 @@
 import { createNodeGpu, releaseNodeGpu } from '../../src/gpu/node.ts';
 import { describeAdapter } from '../train-unmix.ts';
 
+/** Appended to a peer's name when it ran with unmix's paced Dawn polling instead of Dawn's own. */
+export const PACED_SUFFIX = ', Dawn polling paced as in unmix';
+
 /** Defines navigator.gpu from Dawn and returns the adapter's description (unmix's wording). */
 export async function exposeDawnAsNavigator(): Promise<string> {
   // Opening (and closing) an unmix device prepares the Vulkan environment and names the adapter.

@@ -38,29 +38,31 @@ function prepareEnvironment(): void {
 
 /** How often Dawn may poll for finished GPU work while a promise is pending, in milliseconds. */
 const DAWN_POLL_MS = 1;
-let pollingPaced = false;
+const nodeSetImmediate = globalThis.setImmediate;
 
 /** dawn.node settles GPU promises (mapAsync, onSubmittedWorkDone) by polling its instance from a
  * setImmediate loop, which keeps one CPU core busy for as long as any such promise is pending. Where
  * the "GPU" is lavapipe that core is half the device, and a training step took 1.8× as long. Dawn's
- * polling callbacks are native functions, so those alone go on a 1 ms timer instead; JavaScript
- * callbacks keep the real setImmediate. */
-function paceDawnPolling(): void {
-  if (pollingPaced) return;
-  pollingPaced = true;
-  const immediate = globalThis.setImmediate;
+ * polling callbacks are native functions, so 'paced' (what createNodeGpu sets) puts those alone on a
+ * 1 ms timer; JavaScript callbacks keep the real setImmediate. 'busy' restores Dawn's own loop (the
+ * benchmarks run the peers both ways). */
+export function setDawnPolling(mode: 'paced' | 'busy'): void {
+  if (mode === 'busy') {
+    globalThis.setImmediate = nodeSetImmediate;
+    return;
+  }
   const paced = (callback: (...args: unknown[]) => void, ...args: unknown[]) =>
     Function.prototype.toString.call(callback).includes('[native code]')
       ? setTimeout(callback, DAWN_POLL_MS, ...args)
-      : immediate(callback, ...args);
-  globalThis.setImmediate = Object.assign(paced, { __promisify__: immediate.__promisify__ }) as unknown as typeof setImmediate;
+      : nodeSetImmediate(callback, ...args);
+  globalThis.setImmediate = Object.assign(paced, { __promisify__: nodeSetImmediate.__promisify__ }) as unknown as typeof setImmediate;
 }
 
 let dawn: GPU | null = null;
 
 export async function createNodeGpu(): Promise<Gpu> {
   prepareEnvironment();
-  paceDawnPolling();
+  setDawnPolling('paced');
   let webgpu: typeof import('webgpu');
   try {
     webgpu = await import('webgpu');
