@@ -8,15 +8,18 @@
 //              row after them holds the bias (zeros if none);
 //   conv       here.
 //
-// Why this shape, on lavapipe (Mesa's CPU Vulkan driver, our CI and default "GPU"): it runs each
-// workgroup on one core with 8 invocations per SIMD vector, but a storage-buffer load is a loop over
-// the 8 lanes with a branch and a bounds check per lane (even for an address uniform across lanes,
-// inside a loop): some 50 instructions where an FMA for all 8 lanes is one. So the kernel is built
-// to do as many FMAs per load as possible: each invocation keeps a tile of 8 output
-// channels × 8 neighbouring output pixels (64 accumulators) in registers; per input channel and
-// kernel row it loads one window of the source row (3 vec4 for K=3) and 2 vec4 of weights per tap,
-// then does 8·8·K FMAs. No barriers, no early return (a lane past the end computes on clamped
-// indices and skips its store).
+// Why this shape, on the CPU drivers we measure on. lavapipe (Mesa, our CI's "GPU") runs 8
+// invocations per SIMD vector, but each storage-buffer load is a loop over the lanes with a bounds
+// check per lane: some 50 instructions where an FMA for all 8 lanes is one. SwiftShader (Chromium)
+// gathers each loaded component lane by lane too, and its JIT keeps the accumulators in memory. So
+// the kernel does as many FMAs per load as it can: each invocation keeps a tile of 8 output
+// channels × P neighbouring output pixels (P = 16 on rows wider than 8), loads the source window of
+// a kernel row once (5 vec4 for K=3, P=16) and 2 vec4 of weights per tap, and updates each
+// accumulator once per ROWS kernel rows with their taps' products summed first: ROWS = 1 suits
+// lavapipe, ROWS = K (written out with no row loop) suits SwiftShader, whose JIT also runs a body
+// much slower inside a loop, and whose loops run as written: every tap loop here is unrolled so
+// that private values are indexed by constants. No barriers, no early return (a lane past the end
+// computes on clamped indices and skips its store).
 
 struct ConvParams {
   in_c: u32,

@@ -52,12 +52,12 @@ fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
   let slice = u / p.lanes;
   let ci_blocks = (p.in_c + CI - 1u) / CI;
   let ci = (lane % ci_blocks) * CI;
-  let co = (lane / ci_blocks) * 4u;
+  let co = (lane / ci_blocks) * 8u;
   let last_co = p.out_c - 1u;
   let seg4 = p.segs * 2u;   // dy row length in vec4
-  var acc: array<vec4f, K * K>;    // [tap], channels co..co+3, input channel ci
+  var acc: array<mat2x4f, K * K>;    // [tap], channels co..co+7, input channel ci
 #if ${CI2}
-  var acc1: array<vec4f, K * K>;   // the same for input channel ci + 1
+  var acc1: array<mat2x4f, K * K>;   // the same for input channel ci + 1
 #endif
   let first = slice * p.rows_per_slice;
   let end = min(first + p.rows_per_slice, p.rows);
@@ -65,20 +65,18 @@ fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
   var n = first / p.out_h;
   var oy = first % p.out_h;
   for (var r = first; r < end; r++) {
-    // dy rows of the 4 output channels, and the first padded x row this output row reads.
-    let d0 = ((n * p.out_c + min(co, last_co)) * p.out_h + oy) * seg4;
-    let d1 = ((n * p.out_c + min(co + 1u, last_co)) * p.out_h + oy) * seg4;
-    let d2 = ((n * p.out_c + min(co + 2u, last_co)) * p.out_h + oy) * seg4;
-    let d3 = ((n * p.out_c + min(co + 3u, last_co)) * p.out_h + oy) * seg4;
+    // dy rows of the 8 output channels, and the first padded x row this output row reads.
+#unroll c 8
+    let d${c} = ((n * p.out_c + min(co + ${c}u, last_co)) * p.out_h + oy) * seg4;
+#endunroll
     let x0 = ((n * p.in_c + ci) * p.ph + oy * S) * p.pw4;
 #if ${CI2}
     let x1 = ((n * p.in_c + min(ci + 1u, p.in_c - 1u)) * p.ph + oy * S) * p.pw4;
 #endif
     for (var sg = 0u; sg < p.segs; sg++) {
-      let g0 = mat2x4f(dy[d0 + 2u * sg], dy[d0 + 2u * sg + 1u]);
-      let g1 = mat2x4f(dy[d1 + 2u * sg], dy[d1 + 2u * sg + 1u]);
-      let g2 = mat2x4f(dy[d2 + 2u * sg], dy[d2 + 2u * sg + 1u]);
-      let g3 = mat2x4f(dy[d3 + 2u * sg], dy[d3 + 2u * sg + 1u]);
+#unroll c 8
+      let g${c} = mat2x4f(dy[d${c} + 2u * sg], dy[d${c} + 2u * sg + 1u]);
+#endunroll
 #unroll ky ${K}
       {
         let w0 = window(x0 + ${ky}u * p.pw4 + sg * 2u * S);
@@ -86,14 +84,17 @@ fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
         let w1 = window(x1 + ${ky}u * p.pw4 + sg * 2u * S);
 #endif
 #unroll kx ${K}
-        acc[${ky}u * K + ${kx}u] += taps(g0, g1, g2, g3,
-          vec4f(w0[${kx}u], w0[${kx}u + S], w0[${kx}u + 2u * S], w0[${kx}u + 3u * S]),
-          vec4f(w0[${kx}u + 4u * S], w0[${kx}u + 5u * S], w0[${kx}u + 6u * S], w0[${kx}u + 7u * S]));
+        {
+          // the segment's 8 pixels at tap (ky, kx): window elements kx + i·S
+          let p0 = vec4f(w0[${kx}u], w0[${kx}u + S], w0[${kx}u + 2u * S], w0[${kx}u + 3u * S]);
+          let p1 = vec4f(w0[${kx}u + 4u * S], w0[${kx}u + 5u * S], w0[${kx}u + 6u * S], w0[${kx}u + 7u * S]);
+          acc[${ky}u * K + ${kx}u] += mat2x4f(taps(g0, g1, g2, g3, p0, p1), taps(g4, g5, g6, g7, p0, p1));
 #if ${CI2}
-        acc1[${ky}u * K + ${kx}u] += taps(g0, g1, g2, g3,
-          vec4f(w1[${kx}u], w1[${kx}u + S], w1[${kx}u + 2u * S], w1[${kx}u + 3u * S]),
-          vec4f(w1[${kx}u + 4u * S], w1[${kx}u + 5u * S], w1[${kx}u + 6u * S], w1[${kx}u + 7u * S]));
+          let r0 = vec4f(w1[${kx}u], w1[${kx}u + S], w1[${kx}u + 2u * S], w1[${kx}u + 3u * S]);
+          let r1 = vec4f(w1[${kx}u + 4u * S], w1[${kx}u + 5u * S], w1[${kx}u + 6u * S], w1[${kx}u + 7u * S]);
+          acc1[${ky}u * K + ${kx}u] += mat2x4f(taps(g0, g1, g2, g3, r0, r1), taps(g4, g5, g6, g7, r0, r1));
 #endif
+        }
 #endunroll
       }
 #endunroll
@@ -103,12 +104,12 @@ fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
     n = select(n, n + 1u, wrap);
   }
   if (t >= p.lanes * p.slices) { return; }
-  for (var c = 0u; c < 4u; c++) {
+  for (var c = 0u; c < 8u; c++) {
     if (co + c >= p.out_c) { break; }
     for (var tap = 0u; tap < K * K; tap++) {
-      part[slice * p.size + ((co + c) * p.in_c + ci) * K * K + tap] = acc[tap][c];
+      part[slice * p.size + ((co + c) * p.in_c + ci) * K * K + tap] = acc[tap][c / 4u][c % 4u];
 #if ${CI2}
-      if (ci + 1u < p.in_c) { part[slice * p.size + ((co + c) * p.in_c + ci + 1u) * K * K + tap] = acc1[tap][c]; }
+      if (ci + 1u < p.in_c) { part[slice * p.size + ((co + c) * p.in_c + ci + 1u) * K * K + tap] = acc1[tap][c / 4u][c % 4u]; }
 #endif
     }
   }

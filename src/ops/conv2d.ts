@@ -95,6 +95,7 @@ function tapRows(gpu: Gpu, k: number): number {
 
 const CHANNELS = 8; // output channels per conv invocation, fixed by the shader
 const WEIGHT_PIXELS = 8; // output pixels per dw_partial row segment, fixed by the shader
+const WEIGHT_CHANNELS = 8; // output channels per dw_partial invocation, fixed by the shader
 const LAYOUT_WG = 64;
 
 /** Output pixels per conv invocation: more pixels share each weight load (the loads, not the FMAs,
@@ -234,7 +235,7 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   const size = g.cout * g.cin * g.k * g.k;
   // Two input channels per invocation only where it pays for its compile time (see the shader).
   const ci2 = g.k <= 3 && g.stride === 1;
-  const lanes = Math.ceil(g.cin / (ci2 ? 2 : 1)) * Math.ceil(g.cout / 4);
+  const lanes = Math.ceil(g.cin / (ci2 ? 2 : 1)) * Math.ceil(g.cout / WEIGHT_CHANNELS);
   const rows = g.n * g.oh;
   const wanted = Math.min(Math.ceil(conv2dTuning.weightInvocations / lanes), rows, DW_MAX_SLICES);
   const rowsPerSlice = Math.ceil(rows / wanted);
