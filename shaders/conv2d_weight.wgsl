@@ -6,10 +6,10 @@
 //
 // dw_partial reads x zero-padded exactly as the forward pass does (conv2d_layout.wgsl: rows a
 // multiple of 4 floats, so an 8-pixel segment's window is whole vec4 loads) and dy padded on the
-// right to whole 8-pixel segments. Each invocation owns 4 output channels × CI input channels × all
-// K² taps (72 accumulators for K=3, CI=2). Per output row segment it loads 8 vec4 of dy and CI·K
-// windows of x, and does CI·4·K²·8 FMAs: on lavapipe, where each load is a loop over the SIMD lanes,
-// FMAs per load is what counts. CI=2 (define CI2) runs about 1.4× faster than CI=1 but takes 2-4×
+// right to whole 8-pixel segments. Each invocation owns 8 output channels × CI input channels × all
+// K² taps (144 accumulators for K=3, CI=2). Per output row segment it loads 16 vec4 of dy (the same
+// in every lane) and CI·K windows of x, and does CI·8·K²·8 FMAs: on lavapipe, where each load that
+// differs between lanes is a loop over the SIMD lanes, FMAs per such load is what counts. CI=2 (define CI2) runs about 1.4× faster than CI=1 but takes 2-4×
 // longer to compile (5 s for K=3 on lavapipe), so conv2d.ts uses it only for the hot 3×3 stride-1
 // case. The reduction is split over row slices into a partial buffer, not atomics (WGSL has no
 // float atomics), then summed by dw_reduce.
@@ -23,8 +23,6 @@ struct Params {
   pw4: u32,      // padded x row length in vec4
   rows: u32,     // batch · out_h
   rows_per_slice: u32,
-  lanes: u32,    // channel blocks: ceil(Cin / CI) · ceil(Cout / 4)
-  slices: u32,
   size: u32,     // Cout · Cin · K · K, entries of dW
 }
 
@@ -42,17 +40,16 @@ const CI: u32 = 1u;
 @group(0) @binding(2) var<storage, read> x: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> part: array<f32>;
 
-// Invocation t owns channel block t % lanes (input channels fastest) and row slice t / lanes: slices
-// share the lane dimension so that few channel blocks still fill whole workgroups.
+// Workgroup (x, y, z) = (block of WG input-channel groups, block of 8 output channels, row slice):
+// only the input channels differ between lanes, so every dy load (output channels, rows) has the
+// same address in all lanes, which lavapipe then loads once instead of lane by lane.
 @compute @workgroup_size(${WG})
-fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let t = gid.x + gid.y * nwg.x * ${WG}u;
-  let u = min(t, p.lanes * p.slices - 1u);
-  let lane = u % p.lanes;
-  let slice = u / p.lanes;
+fn dw_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let ci_blocks = (p.in_c + CI - 1u) / CI;
-  let ci = (lane % ci_blocks) * CI;
-  let co = (lane / ci_blocks) * 8u;
+  let ci_block = wid.x * ${WG}u + lid;
+  let ci = min(ci_block, ci_blocks - 1u) * CI;
+  let co = wid.y * 8u;
+  let slice = wid.z;
   let last_co = p.out_c - 1u;
   let seg4 = p.segs * 2u;   // dy row length in vec4
   var acc: array<mat2x4f, K * K>;    // [tap], channels co..co+7, input channel ci
@@ -103,7 +100,7 @@ fn dw_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
     oy = select(oy + 1u, 0u, wrap);
     n = select(n, n + 1u, wrap);
   }
-  if (t >= p.lanes * p.slices) { return; }
+  if (ci_block >= ci_blocks) { return; }
   for (var c = 0u; c < 8u; c++) {
     if (co + c >= p.out_c) { break; }
     for (var tap = 0u; tap < K * K; tap++) {

@@ -235,9 +235,13 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   const size = g.cout * g.cin * g.k * g.k;
   // Two input channels per invocation only where it pays for its compile time (see the shader).
   const ci2 = g.k <= 3 && g.stride === 1;
-  const lanes = Math.ceil(g.cin / (ci2 ? 2 : 1)) * Math.ceil(g.cout / WEIGHT_CHANNELS);
+  const ciBlocks = Math.ceil(g.cin / (ci2 ? 2 : 1));
+  // Workgroups span input-channel blocks only: the largest power of two up to 64 that divides them
+  // (no idle lanes), at least 8.
+  const wg = Math.max(8, Math.min(64, ciBlocks & -ciBlocks));
+  const groups = [Math.ceil(ciBlocks / wg), Math.ceil(g.cout / WEIGHT_CHANNELS)];
   const rows = g.n * g.oh;
-  const wanted = Math.min(Math.ceil(conv2dTuning.weightInvocations / lanes), rows, DW_MAX_SLICES);
+  const wanted = Math.min(Math.ceil(conv2dTuning.weightInvocations / (groups[0] * wg * groups[1])), rows, DW_MAX_SLICES);
   const rowsPerSlice = Math.ceil(rows / wanted);
   const slices = Math.ceil(rows / rowsPerSlice);
   const dw = gpu.empty(wShape);
@@ -245,10 +249,10 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   gpu.dispatch({
     shader: 'conv2d_weight',
     entry: 'dw_partial',
-    defines: { K: g.k, S: g.stride, WG: conv2dTuning.weightWorkgroup, CI2: ci2, WIN4: windowVec4s(g.k, g.stride, WEIGHT_PIXELS) },
-    params: new Uint32Array([g.cin, g.cout, g.oh, segs, ph, pw / 4, rows, rowsPerSlice, lanes, slices, size]),
+    defines: { K: g.k, S: g.stride, WG: wg, CI2: ci2, WIN4: windowVec4s(g.k, g.stride, WEIGHT_PIXELS) },
+    params: new Uint32Array([g.cin, g.cout, g.oh, segs, ph, pw / 4, rows, rowsPerSlice, size]),
     buffers: [dys, xs, part],
-    workgroups: grid1d(lanes * slices, conv2dTuning.weightWorkgroup),
+    workgroups: [groups[0], groups[1], slices],
   });
   if (slices > 1) {
     gpu.dispatch({
