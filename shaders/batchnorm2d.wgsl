@@ -3,6 +3,9 @@
 // place); eval uses the running stats. Backward: dgamma = Σ dy·x̂, dbeta = Σ dy, and
 //   training: dx = gamma·invstd · (dy - (dbeta + x̂·dgamma) / M)     (M = N·H·W, x̂ = (x - mean)·invstd)
 //   eval:     dx = gamma·invstd · dy
+// With RELU the output is max(y, 0), fused into the same passes: normalize clamps, and grad_sums
+// masks dy by (output > 0), writes that masked gradient dz for input_grad, and sums it, so a
+// conv → BN → ReLU block needs no separate activation passes.
 //
 // Per-channel statistics run one workgroup per channel. Each invocation walks a share of the
 // channel's M values (sample by sample, positions t, t + WG, …: no integer divisions, which CPU
@@ -34,6 +37,7 @@ alias V = ${V};
 @group(0) @binding(5) var<storage, read> beta: array<f32>;
 @group(0) @binding(6) var<storage, read_write> yv: array<V>;
 // grad_sums: x@1, dy@2, mean@3, invstd@4 -> dgamma@5, dbeta@6.
+// grad_sums with RELU also: output@7 -> dz@8 (dy where output > 0, else 0).
 // input_grad: x@1, dy@2, mean@3, invstd@4, gamma@5, dgamma@6, dbeta@7 -> dx@8.
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> dyv: array<V>;
@@ -45,6 +49,8 @@ alias V = ${V};
 @group(0) @binding(6) var<storage, read> sum_dy_xhat: array<f32>;
 @group(0) @binding(7) var<storage, read> sum_dy: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dxv: array<V>;
+@group(0) @binding(7) var<storage, read> relu_out: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dz: array<f32>;
 
 var<workgroup> sums: array<vec2f, ${WG}>;
 var<workgroup> summaries: array<vec3f, ${WG}>;
@@ -120,7 +126,11 @@ fn normalize(@builtin(global_invocation_id) gid: vec3u) {
   let first = gid.z * ${SAMPLES}u;
   for (var sample = first; sample < min(first + ${SAMPLES}u, p.n); sample++) {
     let i = (sample * p.c + ch) * hw + gid.x;
+#if ${RELU}
+    yv[i] = max(xv[i] * scale + shift, V(0.0));
+#else
     yv[i] = xv[i] * scale + shift;
+#endif
   }
 }
 
@@ -133,7 +143,12 @@ fn grad_sums(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) 
   for (var sample = 0u; sample < p.n; sample++) {
     let base = (sample * p.c + ch) * p.hw;
     for (var k = t; k < p.hw; k += ${WG}u) {
+#if ${RELU}
+      let g = select(0.0, dy[base + k], relu_out[base + k] > 0.0);
+      dz[base + k] = g;
+#else
       let g = dy[base + k];
+#endif
       s += vec2f(g * (x[base + k] - mu) * is, g);
     }
   }

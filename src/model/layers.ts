@@ -2,7 +2,6 @@
 import { Module } from '../autograd/module.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { relu } from '../ops/activations.ts';
 import { batchNorm2d } from '../ops/batchnorm2d.ts';
 import { conv2d } from '../ops/conv2d.ts';
 import type { Rng } from '../util/rng.ts';
@@ -43,8 +42,9 @@ export class BatchNorm2d extends Module {
     this.runningVar = this.buffer('running_var', [channels], new Float32Array(channels).fill(1));
   }
 
-  forward(x: Tensor, training: boolean): Tensor {
-    return batchNorm2d(x, this.gamma, this.beta, { runningMean: this.runningMean, runningVar: this.runningVar }, { training });
+  /** `relu`: output max(y, 0), fused into the batch norm's own passes. */
+  forward(x: Tensor, training: boolean, relu = false): Tensor {
+    return batchNorm2d(x, this.gamma, this.beta, { runningMean: this.runningMean, runningVar: this.runningVar }, { training, relu });
   }
 }
 
@@ -64,7 +64,7 @@ export class ConvBlock extends Module {
   }
 
   forward(x: Tensor, training: boolean): Tensor {
-    const h = relu(this.bn1.forward(this.conv1.forward(x), training));
-    return relu(this.bn2.forward(this.conv2.forward(h), training));
+    const h = this.bn1.forward(this.conv1.forward(x), training, true);
+    return this.bn2.forward(this.conv2.forward(h), training, true);
   }
 }

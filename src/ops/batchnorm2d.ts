@@ -1,5 +1,6 @@
 // 2-D batch normalisation (PyTorch's BatchNorm2d): per-channel statistics over N, H, W, a learned
-// affine (gamma, beta), and running statistics for eval mode, updated in place on the GPU.
+// affine (gamma, beta), and running statistics for eval mode, updated in place on the GPU; with an
+// optional ReLU on the output fused into the same passes, forward and backward.
 import { accumulateGrad, record } from '../autograd/graph.ts';
 import { grid1d } from '../gpu/gpu.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
@@ -17,6 +18,8 @@ export interface BatchNormOptions {
   momentum?: number;
   /** Added to the variance before the square root (default 1e-5). */
   eps?: number;
+  /** Output max(y, 0): ReLU fused into the normalisation and into the backward's passes. */
+  relu?: boolean;
 }
 
 /** What the backward needs from the forward: the statistics x was normalised with. */
@@ -32,12 +35,12 @@ export interface BatchNormSaved {
  * (slow on CPU drivers). */
 const WG = 64;
 const SAMPLES = 16;
-const SCALAR = { WG, SAMPLES, WIDTH: 1, V: 'f32' };
-const VEC4 = { WG, SAMPLES, WIDTH: 4, V: 'vec4f' };
+const SCALAR = { WG, SAMPLES, WIDTH: 1, V: 'f32', RELU: false };
+const VEC4 = { WG, SAMPLES, WIDTH: 4, V: 'vec4f', RELU: false };
 
-function elementwise(x: Tensor, entry: string, p: ArrayBuffer, buffers: Tensor[]): void {
+function elementwise(x: Tensor, entry: string, p: ArrayBuffer, buffers: Tensor[], relu = false): void {
   const [n, c, h, w] = x.shape;
-  const defines = (h * w) % 4 === 0 ? VEC4 : SCALAR;
+  const defines = { ...((h * w) % 4 === 0 ? VEC4 : SCALAR), RELU: relu };
   x.gpu.dispatch({ shader: 'batchnorm2d', entry, defines, params: p, buffers, workgroups: [Math.ceil((h * w) / (WG * defines.WIDTH)), c, Math.ceil(n / SAMPLES)] });
 }
 
@@ -81,13 +84,14 @@ export function batchNorm2dForward(x: Tensor, gamma: Tensor, beta: Tensor, state
     gpu.dispatch({ shader: 'batchnorm2d', entry: 'running_stats', defines: SCALAR, params: p, buffers: [state.runningMean, state.runningVar, mean, invstd], workgroups: grid1d(c, WG) });
   }
   const y = gpu.empty(x.shape);
-  elementwise(x, 'normalize', p, [x, mean, invstd, gamma, beta, y]);
+  elementwise(x, 'normalize', p, [x, mean, invstd, gamma, beta, y], opts.relu);
   return { y, mean, invstd };
 }
 
 /** Gradients with respect to x, gamma and beta. In training mode the statistics depend on x, which
- * adds the mean terms to dx; in eval mode they are constants. */
-export function batchNorm2dBackward(x: Tensor, dy: Tensor, gamma: Tensor, saved: BatchNormSaved, training: boolean): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
+ * adds the mean terms to dx; in eval mode they are constants. `reluOutput`: the forward ran with
+ * relu, and this is its output (dy flows back only where it is positive). */
+export function batchNorm2dBackward(x: Tensor, dy: Tensor, gamma: Tensor, saved: BatchNormSaved, training: boolean, reluOutput?: Tensor): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
   const op = 'batchnorm2d backward';
   assertRank(op, 'x', x, 4);
   assertSameShape(op, x, 'x', dy, 'dy');
@@ -99,9 +103,16 @@ export function batchNorm2dBackward(x: Tensor, dy: Tensor, gamma: Tensor, saved:
   const p = params(x, training);
   const dgamma = gpu.empty([c]);
   const dbeta = gpu.empty([c]);
-  gpu.dispatch({ shader: 'batchnorm2d', entry: 'grad_sums', defines: SCALAR, params: p, buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta], workgroups: [c] });
+  let dz = dy;
+  if (reluOutput) {
+    assertSameShape(op, x, 'x', reluOutput, 'relu output');
+    dz = gpu.empty(x.shape);
+    gpu.dispatch({ shader: 'batchnorm2d', entry: 'grad_sums', defines: { ...SCALAR, RELU: true }, params: p, buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta, reluOutput, dz], workgroups: [c] });
+  } else {
+    gpu.dispatch({ shader: 'batchnorm2d', entry: 'grad_sums', defines: SCALAR, params: p, buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta], workgroups: [c] });
+  }
   const dx = gpu.empty(x.shape);
-  elementwise(x, 'input_grad', p, [x, dy, saved.mean, saved.invstd, gamma, dgamma, dbeta, dx]);
+  elementwise(x, 'input_grad', p, [x, dz, saved.mean, saved.invstd, gamma, dgamma, dbeta, dx]);
   return { dx, dgamma, dbeta };
 }
 
@@ -109,8 +120,8 @@ export function batchNorm2dBackward(x: Tensor, dy: Tensor, gamma: Tensor, saved:
 
 export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, opts: BatchNormOptions): Tensor {
   const { y, mean, invstd } = batchNorm2dForward(x, gamma, beta, state, opts);
-  return record(y, 'batchnorm2d', [x, gamma, beta], () => {
-    const { dx, dgamma, dbeta } = batchNorm2dBackward(x, y.grad!, gamma, { mean, invstd }, opts.training);
+  return record(y, opts.relu ? 'batchnorm2d+relu' : 'batchnorm2d', [x, gamma, beta], () => {
+    const { dx, dgamma, dbeta } = batchNorm2dBackward(x, y.grad!, gamma, { mean, invstd }, opts.training, opts.relu ? y : undefined);
     accumulateGrad(x, dx);
     accumulateGrad(gamma, dgamma);
     accumulateGrad(beta, dbeta);

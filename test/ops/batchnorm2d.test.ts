@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
-import { batchNorm2d, type BatchNormState } from '../../src/ops/batchnorm2d.ts';
+import { batchNorm2d, batchNorm2dBackward, batchNorm2dForward, type BatchNormState } from '../../src/ops/batchnorm2d.ts';
+import { reluBackward, reluForward } from '../../src/ops/activations.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { sizeOf } from '../../src/gpu/tensor.ts';
 import { expectClose, F32 } from '../helpers/check.ts';
@@ -67,6 +68,38 @@ describe('batchnorm2d', () => {
         });
         state.runningMean.buffer.destroy();
         state.runningVar.buffer.destroy();
+      });
+    }
+  }
+
+  // The fused ReLU against the two ops it replaces, both checked above and in activations.test.ts:
+  // the same values, the same gradients, including where the output is clamped.
+  for (const training of [true, false]) {
+    for (const shape of [[2, 3, 5, 7], [3, 4, 8, 8]]) {
+      it(`${training ? 'training' : 'eval'} ${shape.join('×')}: ReLU fused into batch norm equals relu(batch norm), forward and gradients`, async () => {
+        const g = gpu();
+        const c = shape[1];
+        const tensor = (shape: number[], lo = -1, hi = 1) => g.persistent(shape, Float32Array.from(rng.uniform(sizeOf(shape), lo, hi)));
+        const [x, gamma, beta, dy] = [tensor(shape, -2, 2), tensor([c], 0.5, 1.5), tensor([c], -0.3, 0.3), tensor(shape)];
+        const running = { mean: rng.uniform(c, -0.5, 0.5), variance: rng.uniform(c, 0.5, 2) };
+        const [stateFused, statePlain] = [newState(g, running.mean, running.variance), newState(g, running.mean, running.variance)];
+        const fused = batchNorm2dForward(x, gamma, beta, stateFused, { training, relu: true });
+        const fusedGrads = batchNorm2dBackward(x, dy, gamma, fused, training, fused.y);
+        const plain = batchNorm2dForward(x, gamma, beta, statePlain, { training });
+        const plainGrads = batchNorm2dBackward(x, reluBackward(plain.y, dy), gamma, plain, training);
+        const [y, yRef, dx, dxRef, dgamma, dgammaRef, dbeta, dbetaRef] = await Promise.all(
+          [fused.y, reluForward(plain.y), fusedGrads.dx, plainGrads.dx, fusedGrads.dgamma, plainGrads.dgamma, fusedGrads.dbeta, plainGrads.dbeta].map((t) => t.read()),
+        );
+        g.endStep();
+        const zeros = y.filter((v) => v === 0).length;
+        expect(zeros).toBeGreaterThan(0.2 * y.length);
+        expect(zeros).toBeLessThan(0.8 * y.length);
+        const tol = { atol: 1e-6, rtol: 1e-5 };
+        expectClose(y, Float64Array.from(yRef), tol, 'output');
+        expectClose(dx, Float64Array.from(dxRef), tol, 'dx');
+        expectClose(dgamma, Float64Array.from(dgammaRef), tol, 'dgamma');
+        expectClose(dbeta, Float64Array.from(dbetaRef), tol, 'dbeta');
+        for (const t of [x, gamma, beta, dy, stateFused.runningMean, stateFused.runningVar, statePlain.runningMean, statePlain.runningVar]) t.buffer.destroy();
       });
     }
   }
