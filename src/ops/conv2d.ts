@@ -176,6 +176,12 @@ function validConv(src: Tensor, packed: Tensor, out: Tensor, k: number, stride: 
 }
 
 export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions): Tensor {
+  return forwardPadded(x, w, b, opts).y;
+}
+
+/** The forward pass, and the zero-padded x it read: the weight gradient can read the same padding
+ * (its rows are never wider) instead of padding x again. */
+function forwardPadded(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions): { y: Tensor; xPadded: Tensor } {
   const op = 'conv2d';
   assertRank(op, 'x', x, 4);
   assertRank(op, 'w', w, 4);
@@ -189,7 +195,7 @@ export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Con
   const src = padded(x, ph, pw, g.pad, g.pad, 1);
   const y = x.gpu.empty(yShape);
   validConv(src, repacked(w, b, false), y, g.k, g.stride, pixels);
-  return y;
+  return { y, xPadded: src };
 }
 
 /** dx[n, ci, iy, ix] = Σ over co, ky, kx with oy·S - pad + ky = iy (same for x) of dy[n, co, oy, ox] · w[co, ci, ky, kx].
@@ -219,7 +225,7 @@ const DW_MAX_SLICES = 64;
 const SUM_DEFINES = { K: 1, S: 1, CI2: false, WG: 64, WIN4: windowVec4s(1, 1, WEIGHT_PIXELS) };
 
 /** dW[co, ci, ky, kx] = Σ over n, oy, ox of dy[n, co, oy, ox] · x[n, ci, oy·S - pad + ky, ox·S - pad + kx]. */
-export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?: Conv2dOptions): Tensor {
+export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?: Conv2dOptions, xPadded?: Tensor): Tensor {
   const op = 'conv2d backward weight';
   assertRank(op, 'x', x, 4);
   const g = geometry(op, x.shape, wShape, opts);
@@ -229,7 +235,9 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   const pw = paddedWidth(segs, g.k, g.stride, WEIGHT_PIXELS);
   const ph = (g.oh - 1) * g.stride + g.k;
   assertBindable(op, gpu, ['x', x.shape], ['dy', dy.shape], ['zero-padded x', [g.n, g.cin, ph, pw]], ['padded dy', [g.n, g.cout, g.oh, segs * WEIGHT_PIXELS]]);
-  const xs = padded(x, ph, pw, g.pad, g.pad, 1);
+  // x as the forward pass padded it (`xPadded`: same border, rows at least as long), else padded here.
+  const reuse = xPadded && xPadded.shape[2] === ph && xPadded.shape[3] >= pw;
+  const xs = reuse ? xPadded : padded(x, ph, pw, g.pad, g.pad, 1);
   // dy rows padded to whole segments; rows already a multiple of 8 wide are read as they are.
   const dys = segs * WEIGHT_PIXELS === g.ow ? dy : padded(dy, g.oh, segs * WEIGHT_PIXELS, 0, 0, 1);
   const size = g.cout * g.cin * g.k * g.k;
@@ -250,7 +258,7 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
     shader: 'conv2d_weight',
     entry: 'dw_partial',
     defines: { K: g.k, S: g.stride, WG: wg, CI2: ci2, WIN4: windowVec4s(g.k, g.stride, WEIGHT_PIXELS) },
-    params: new Uint32Array([g.cin, g.cout, g.oh, segs, ph, pw / 4, rows, rowsPerSlice, size]),
+    params: new Uint32Array([g.cin, g.cout, g.oh, segs, ph, xs.shape[3] / 4, rows, rowsPerSlice, size]),
     buffers: [dys, xs, part],
     workgroups: [groups[0], groups[1], slices],
   });
@@ -288,11 +296,11 @@ export function conv2dBackwardBias(dy: Tensor): Tensor {
 // ---------------------------------------------------------------- autograd
 
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions): Tensor {
-  const y = conv2dForward(x, w, b, opts);
+  const { y, xPadded } = forwardPadded(x, w, b, opts);
   return record(y, 'conv2d', b ? [x, w, b] : [x, w], () => {
     const dy = y.grad!;
     if (x.requiresGrad) accumulateGrad(x, conv2dBackwardInput(dy, w, x.shape, opts));
-    if (w.requiresGrad) accumulateGrad(w, conv2dBackwardWeight(dy, x, w.shape, opts));
+    if (w.requiresGrad) accumulateGrad(w, conv2dBackwardWeight(dy, x, w.shape, opts, xPadded));
     if (b?.requiresGrad) accumulateGrad(b, conv2dBackwardBias(dy));
   });
 }
