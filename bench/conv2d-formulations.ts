@@ -66,7 +66,8 @@ interface Variant {
 const variants: Variant[] = [
   { name: 'chosen', passes: ['forward', 'input', 'weight'], tuning: {} },
   ...[16, 32, 128].map((wg): Variant => ({ name: `conv wg${wg}`, passes: ['forward', 'input'], tuning: { convWorkgroup: wg } })),
-  ...[16, 32, 128].map((wg): Variant => ({ name: `dW wg${wg}`, passes: ['weight'], tuning: { weightWorkgroup: wg } })),
+  ...[8, 12].map((px): Variant => ({ name: `conv ${px} pixels`, passes: ['forward', 'input'], tuning: { convPixels: px } })),
+  ...(['one', 'all'] as const).map((rows): Variant => ({ name: `conv taps of ${rows} row(s) per update`, passes: ['forward', 'input'], tuning: { convTapRows: rows } })),
   ...[512, 8192].map((n): Variant => ({ name: `dW ${n} invocations`, passes: ['weight'], tuning: { weightInvocations: n } })),
 ];
 

@@ -105,15 +105,16 @@ export async function benchKernels(gpu: Gpu, batch: number, peak: PeakResult, op
       const beta = input([c], 'beta');
       const state = { runningMean: input([c], 'running mean'), runningVar: input([c], 'running var') };
       const label = `${where} ${c}×${size}×${size}`;
-      // x and y once, plus the parameters (negligible).
-      await run('batchnorm forward', label, () => batchNorm2dForward(x, gamma, beta, state, { training: true }), { bytes: 2 * f32(shape) });
-      const saved = batchNorm2dForward(x, gamma, beta, state, { training: true });
-      const mean = input([c], 'saved mean');
-      const invstd = input([c], 'saved invstd');
+      // As the network runs it, with the ReLU fused. Forward: x read, y written; backward: x, dy and
+      // the forward's output read, dx written (the parameters are negligible).
+      await run('batchnorm+relu forward', label, () => batchNorm2dForward(x, gamma, beta, state, { training: true, relu: true }), { bytes: 2 * f32(shape) });
+      const saved = batchNorm2dForward(x, gamma, beta, state, { training: true, relu: true });
+      const [mean, invstd, y] = [input([c], 'saved mean'), input([c], 'saved invstd'), input(shape, 'bn output')];
       gpu.copy(saved.mean, mean);
       gpu.copy(saved.invstd, invstd);
+      gpu.copy(saved.y, y);
       gpu.endStep();
-      await run('batchnorm backward', label, () => batchNorm2dBackward(x, dy, gamma, { mean, invstd }, true), { bytes: 3 * f32(shape) });
+      await run('batchnorm+relu backward', label, () => batchNorm2dBackward(x, dy, gamma, { mean, invstd }, true, y), { bytes: 4 * f32(shape) });
     }
 
     for (const [where, c, size] of LEVELS.slice(0, 2)) {

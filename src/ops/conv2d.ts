@@ -72,19 +72,20 @@ function assertBindable(op: string, gpu: Gpu, ...tensors: [string, Shape][]): vo
 
 // ---------------------------------------------------------------- conv kernel (forward, dx)
 
-/** Workgroup sizes, and how many dw_partial invocations (channel blocks × row slices) to aim for
- * when splitting the N·OH rows of the weight gradient into slices. bench/conv2d-formulations.ts
- * swaps in other values to compare; on lavapipe none did better on any shape class beyond the noise
- * of a shared machine, so one setting serves all shapes. */
+/** The knobs of the conv kernels, measured on lavapipe and SwiftShader by comparing settings inside
+ * one process (bench/conv2d-formulations.ts, and per-kernel step profiles): the machine's noise
+ * between runs is larger than most of these differences. */
 export const conv2dTuning = {
   convWorkgroup: 64,
+  /** Output pixels per conv invocation on rows wider than 8: 16 beat 8 by 1.25× on lavapipe (each
+   * weight load feeds twice the FMAs); 16 output channels instead of 8 did not pay on either. */
   convPixels: 16,
   /** Kernel rows whose taps each accumulator update of the conv kernel sums: 'auto' picks K on
-   * SwiftShader, whose JIT keeps the 64 accumulators in memory (each update a load and a store, so
+   * SwiftShader, whose JIT keeps the accumulators in memory (each update a load and a store, so
    * fewer updates pay: 1.6× faster there), and 1 elsewhere (lavapipe's LLVM then keeps fewer
-   * values live: 1.3× faster there). Tests force each. */
+   * values live: 1.45× faster there). Tests force each. */
   convTapRows: 'auto' as 'auto' | 'one' | 'all',
-  weightWorkgroup: 64,
+  /** dw_partial invocations to aim for when splitting the N·OH rows of dW into slices. */
   weightInvocations: 2048,
 };
 
