@@ -3,9 +3,9 @@
 //   pad        (conv2d_layout.wgsl) copies the source into a zero-bordered (and, for the strided
 //              input gradient, zero-dilated) buffer whose rows are a multiple of 4 floats, so the
 //              hot loop is a 'valid' convolution with no bounds checks and only vec4 loads;
-//   repack     (conv2d_layout.wgsl) reorders the weights to [in][ky][kx][out, padded to 8]
-//              (flipped for the input gradient): 8 output channels are two vec4 loads; one more
-//              row after them holds the bias (zeros if none);
+//   repack     (conv2d_layout.wgsl) reorders the weights to [block of 8 out][in][ky][kx][8]
+//              (flipped for the input gradient): 8 output channels are two vec4 loads, a kernel
+//              row's taps are neighbours; one more row per block holds the bias (zeros if none);
 //   conv       here.
 //
 // Why this shape, on the CPU drivers we measure on. lavapipe (Mesa, our CI's "GPU") runs 8
@@ -30,7 +30,7 @@ struct ConvParams {
   pw4: u32,      // padded source row length in vec4
   segs: u32,     // P-pixel row segments per output row: ceil(out_w / P)
   count: u32,    // batch · out_h · segs
-  oc4: u32,      // packed weight row length in vec4: out channels rounded up to 8, / 4
+  block4: u32,   // vec4 per packed block of 8 output channels (conv2d_layout.wgsl repack)
 }
 
 const K: u32 = ${K};
@@ -62,7 +62,7 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   let ox = (seg % p.segs) * P;
   let oy = (seg / p.segs) % p.out_h;
   let n = seg / (p.segs * p.out_h);
-  let cb = wid.z * 2u;   // in vec4 of channels
+  let block = wid.z * p.block4;   // this block's weights, in vec4
   var a0 = Acc(); var a1 = Acc(); var a2 = Acc(); var a3 = Acc();
   var a4 = Acc(); var a5 = Acc(); var a6 = Acc(); var a7 = Acc();   // output channels co .. co+7
   for (var ci = 0u; ci < p.in_c; ci++) {
@@ -81,9 +81,9 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
       let q${r}_${v} = src[row + ${r}u * p.pw4 + ${v}u];
 #endunroll
 #endunroll
-      let taps = (ci * K + ky) * K * p.oc4 + cb;
+      let taps = block + (ci * K + ky) * K * 2u;
 #unroll t ${ROWS * K}
-      let w${t} = mat2x4f(wt[taps + ${t}u * p.oc4], wt[taps + ${t}u * p.oc4 + 1u]);
+      let w${t} = mat2x4f(wt[taps + ${t * 2}u], wt[taps + ${t * 2 + 1}u]);
 #endunroll
 #unroll j ${P4}
       {
@@ -107,8 +107,8 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
     }
   }
   if (s >= p.count) { return; }
-  let co = cb * 4u;
-  let bias_row = p.in_c * K * K * p.oc4 + cb;
+  let co = wid.z * 8u;
+  let bias_row = block + p.in_c * K * K * 2u;
   let b0 = wt[bias_row];
   let b1 = wt[bias_row + 1u];
   store_segment(a0, b0.x, n, co, oy, ox); store_segment(a1, b0.y, n, co + 1u, oy, ox);

@@ -59,27 +59,40 @@ struct RepackParams {
   cin: u32,
   taps: u32,     // K · K
   flip: u32,     // 1: for the input gradient: out = Cin, in = Cout, taps reversed (180° rotation)
-  out_pad: u32,  // packed row length: out channels rounded up to 8 (zeros past the end)
-  total: u32,    // (in · taps + 1) · out_pad: the last row is for the bias, zeroed here
+  rows: u32,     // in · taps + 1: the last row holds the bias
+  block: u32,    // floats per block of 8 output channels: rows · 8
+  total: u32,    // blocks · block
 }
 
 @group(0) @binding(0) var<uniform> rp: RepackParams;
 @group(0) @binding(1) var<storage, read> w_forward: array<f32>;
 @group(0) @binding(2) var<storage, read_write> w_packed: array<f32>;
+#if ${BIAS}
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+#endif
 
-// w_packed[in][tap][out] from w_forward[co][ci][tap]; the row after them is left zero for the bias.
+// w_packed[block][in · taps + tap][8] from w_forward[co][ci][tap], out channel = 8·block + lane;
+// row in · taps is the bias (zeros without one).
 @compute @workgroup_size(${WG})
 fn repack(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * ${WG}u;
   if (i >= rp.total) { return; }
-  let o = i % rp.out_pad;
-  let tap = (i / rp.out_pad) % rp.taps;
-  let inner = i / (rp.out_pad * rp.taps);
-  var v = 0.0;   // channels past the end, and the bias row (inner == in)
-  if (rp.flip == 0u && o < rp.cout && inner < rp.cin) {
-    v = w_forward[(o * rp.cin + inner) * rp.taps + tap];
-  } else if (rp.flip == 1u && o < rp.cin && inner < rp.cout) {
-    v = w_forward[(inner * rp.cin + o) * rp.taps + rp.taps - 1u - tap];
+  let within = i % rp.block;
+  let o = (i / rp.block) * 8u + within % 8u;
+  let row = within / 8u;
+  let tap = row % rp.taps;
+  let inner = row / rp.taps;
+  let out_c = select(rp.cout, rp.cin, rp.flip == 1u);
+  var v = 0.0;   // channels past the end, and the bias row without a bias
+  if (o < out_c && row < rp.rows - 1u) {
+    if (rp.flip == 0u) {
+      v = w_forward[(o * rp.cin + inner) * rp.taps + tap];
+    } else {
+      v = w_forward[(inner * rp.cin + o) * rp.taps + rp.taps - 1u - tap];
+    }
   }
+#if ${BIAS}
+  if (o < out_c && row == rp.rows - 1u) { v = bias[o]; }
+#endif
   w_packed[i] = v;
 }

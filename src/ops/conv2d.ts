@@ -124,7 +124,7 @@ function padded(src: Tensor, ph: number, pw: number, top: number, left: number, 
   src.gpu.dispatch({
     shader: 'conv2d_layout',
     entry: 'pad',
-    defines: { WG: LAYOUT_WG, D: dilation },
+    defines: { WG: LAYOUT_WG, D: dilation, BIAS: false }, // BIAS (of repack) is unused here but shares the file
     params: new Uint32Array(new Int32Array([n * c, h, w, pw / 4, cells, top, left]).buffer),
     buffers: [src, out],
     workgroups: [Math.ceil(cells / LAYOUT_WG), Math.min(n * c, MAX_WORKGROUPS), 1],
@@ -132,33 +132,40 @@ function padded(src: Tensor, ph: number, pw: number, top: number, left: number, 
   return out;
 }
 
-/** Weights as [in][ky][kx][out rounded up to 8], then one row holding the bias (zeros if null);
- * `flip` for the input gradient (in = Cout, out = Cin, rotated 180°). */
-function repacked(w: Tensor, bias: Tensor | null, flip: boolean): Tensor {
+/** Packed weights: for each block of 8 output channels, [in][ky][kx][8] then one row of bias (zeros
+ * if null), written by one repack pass (the bias too: no copy that would split the compute pass).
+ * A block's weights are contiguous, so the 2·K vec4 a kernel row needs are neighbours. */
+interface Packed {
+  tensor: Tensor;
+  blocks: number;
+  /** Floats per block. */
+  block: number;
+}
+
+/** Weights repacked for the conv kernel; `flip` for the input gradient (in = Cout, out = Cin,
+ * rotated 180°). */
+function repacked(w: Tensor, bias: Tensor | null, flip: boolean): Packed {
   const gpu = w.gpu;
   const [cout, cin, k] = w.shape;
   const [inC, outC] = flip ? [cout, cin] : [cin, cout];
-  const outPad = Math.ceil(outC / CHANNELS) * CHANNELS;
   const rows = inC * k * k + 1;
-  const out = gpu.empty([rows, outPad]);
+  const block = rows * CHANNELS;
+  const blocks = Math.ceil(outC / CHANNELS);
+  const tensor = gpu.empty([blocks * block]);
   gpu.dispatch({
     shader: 'conv2d_layout',
     entry: 'repack',
-    defines: { WG: LAYOUT_WG, D: 1 }, // D (the pad dilation) is unused here but shares the file
-    params: new Uint32Array([cout, cin, k * k, flip ? 1 : 0, outPad, rows * outPad]),
-    buffers: [w, out],
-    workgroups: grid1d(rows * outPad, LAYOUT_WG),
+    defines: { WG: LAYOUT_WG, D: 1, BIAS: bias !== null }, // D (of pad) is unused here but shares the file
+    params: new Uint32Array([cout, cin, k * k, flip ? 1 : 0, rows, block, blocks * block]),
+    buffers: bias ? [w, tensor, bias] : [w, tensor],
+    workgroups: grid1d(blocks * block, LAYOUT_WG),
   });
-  if (bias) {
-    const tail = out.byteOffset + (rows - 1) * outPad * 4;
-    gpu.encode((e) => e.copyBufferToBuffer(bias.buffer, bias.byteOffset, out.buffer, tail, bias.byteLength));
-  }
-  return out;
+  return { tensor, blocks, block };
 }
 
 /** Valid convolution of a padded source `src` [N, inC, ph, pw] with packed weights into `out`,
  * `pixels` output pixels per invocation (the source padded for that). */
-function validConv(src: Tensor, packed: Tensor, out: Tensor, k: number, stride: number, pixels: number): void {
+function validConv(src: Tensor, packed: Packed, out: Tensor, k: number, stride: number, pixels: number): void {
   const [n, inC, ph, pw] = src.shape;
   const [, outC, outH, outW] = out.shape;
   const segs = Math.ceil(outW / pixels);
@@ -170,9 +177,9 @@ function validConv(src: Tensor, packed: Tensor, out: Tensor, k: number, stride: 
     shader: 'conv2d',
     entry: 'conv',
     defines: { K: k, S: stride, P: pixels, P4: pixels / 4, ROWS: rows, ROW_LOOP: rows < k, WG: wg, WIN4: windowVec4s(k, stride, pixels) },
-    params: new Uint32Array([inC, outC, outH, outW, ph, pw / 4, segs, count, packed.shape[1] / 4]),
-    buffers: [src, packed, out],
-    workgroups: [x, y, Math.ceil(outC / CHANNELS)],
+    params: new Uint32Array([inC, outC, outH, outW, ph, pw / 4, segs, count, packed.block / 4]),
+    buffers: [src, packed.tensor, out],
+    workgroups: [x, y, packed.blocks],
   });
 }
 
