@@ -11,11 +11,11 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Gpu } from '../src/gpu/gpu.ts';
 import { createNodeGpu, releaseNodeGpu } from '../src/gpu/node.ts';
-import { DEFAULT_TRAIN_CONFIG } from '../src/train/trainer.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/trainer.ts';
 import { benchInChromium, CHROMIUM, type BrowserOutcome, type BrowserRun } from './browser.ts';
 import { benchAdam, benchKernels, type KernelResult } from './kernels.ts';
 import { measurePeak, type PeakResult } from './peak.ts';
-import type { TrainStepResult } from './peers/bench-net.ts';
+import { UNMIX_AFTER, type TrainStepResult } from './peers/bench-net.ts';
 import { compare, comparisonLines, kernelTable, profileTable, trainTable, writeJson, writeMarkdown, type Failure, type PeakFile, type Stamp, type TrainFile } from './report.ts';
 import type { TimingOptions } from './timing.ts';
 import { benchNetTrainConfig, benchUnmix, describeAdapter } from './train-unmix.ts';
@@ -162,7 +162,7 @@ async function trainSection(): Promise<void> {
   const env = 'Node + Dawn';
   const { width, depth, upsample } = DEFAULT_TRAIN_CONFIG.model;
   const defaultLabel = `unmix, default model (width ${width}, depth ${depth}, ${upsample})`;
-  for (const [label, config] of [['unmix', benchNetTrainConfig(trainBatch)], [defaultLabel, DEFAULT_TRAIN_CONFIG]] as const) {
+  const unmixInNode = async (label: string, config: TrainConfig) => {
     // A fresh device per run, so its memory figure counts only its own buffers.
     const gpu = await createNodeGpu();
     try {
@@ -172,7 +172,9 @@ async function trainSection(): Promise<void> {
     } finally {
       releaseNodeGpu(gpu);
     }
-  }
+  };
+  await unmixInNode('unmix', benchNetTrainConfig(trainBatch));
+  await unmixInNode(defaultLabel, DEFAULT_TRAIN_CONFIG);
   // Each peer as it ships (Dawn's busy polling), then with the paced polling unmix's runtime uses.
   for (const polling of peerPolling) {
     for (const peer of ['tfjs', 'jaxjs'] as const) {
@@ -183,6 +185,9 @@ async function trainSection(): Promise<void> {
       }
     }
   }
+  // unmix again: the machine's speed drifts over the minutes the peers take, so unmix is timed on
+  // both sides of them and the comparison uses the mean.
+  await unmixInNode(UNMIX_AFTER, benchNetTrainConfig(trainBatch));
 
   let chromiumEnv: string | null = null;
   if (flags['no-browser']) {
@@ -191,7 +196,7 @@ async function trainSection(): Promise<void> {
     fail('all', 'Chromium', new Error(`${CHROMIUM} not found: apt-get install -y chromium (see shared/WEBGPU.md), or pass --no-browser`));
   } else {
     log(`\n== training step in headless Chromium (SwiftShader): batch ${browserBatch}`);
-    const browserRuns: BrowserRun[] = (['unmix', 'tfjs', 'jaxjs'] as const).map((fw) => ({ fw, batch: browserBatch, warmup, steps }));
+    const browserRuns: BrowserRun[] = (['unmix', 'tfjs', 'jaxjs', 'unmix-after'] as const).map((fw) => ({ fw, batch: browserBatch, warmup, steps }));
     const onOutcome = (r: BrowserOutcome) => {
       if ('error' in r) fail(r.fw, 'Chromium', new Error(r.error));
       else {

@@ -2,7 +2,7 @@
 // in window.benchResult for bench/browser.ts (puppeteer) to collect.
 import { createBrowserGpu } from '../../src/gpu/browser.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../src/train/trainer.ts';
-import type { TrainStepResult } from '../peers/bench-net.ts';
+import { UNMIX_AFTER, type TrainStepResult } from '../peers/bench-net.ts';
 import { benchNetTrainConfig, benchUnmix, describeAdapter } from '../train-unmix.ts';
 
 type Outcome = { ok: true; result: TrainStepResult } | { ok: false; error: string };
@@ -26,9 +26,9 @@ async function run(): Promise<TrainStepResult> {
   const steps = number('steps');
   const environment = q.get('env') ?? navigator.userAgent;
   const gpu = await createBrowserGpu();
-  if (fw === 'unmix' || fw === 'unmix-default') {
-    const config = fw === 'unmix' ? benchNetTrainConfig(batch) : DEFAULT_TRAIN_CONFIG;
-    const label = fw === 'unmix' ? 'unmix' : 'unmix (default model)';
+  if (fw === 'unmix' || fw === 'unmix-after' || fw === 'unmix-default') {
+    const config = fw === 'unmix-default' ? DEFAULT_TRAIN_CONFIG : benchNetTrainConfig(batch);
+    const label = { unmix: 'unmix', 'unmix-after': UNMIX_AFTER, 'unmix-default': 'unmix (default model)' }[fw];
     return benchUnmix(gpu, { config, warmup, steps, environment, label });
   }
   // Peers: unmix's device only names the adapter, then makes way.
@@ -42,7 +42,7 @@ async function run(): Promise<TrainStepResult> {
     const { loadJax, benchJax } = await import('../peers/jaxjs.ts');
     return benchJax(await loadJax(), { batch, warmup, steps, environment, adapter });
   }
-  throw new Error(`bench page: ?fw= must be unmix, unmix-default, tfjs or jaxjs, got ${fw}`);
+  throw new Error(`bench page: ?fw= must be unmix, unmix-after, unmix-default, tfjs or jaxjs, got ${fw}`);
 }
 
 const out = document.getElementById('out')!;

@@ -39,6 +39,9 @@ export const BLOCKS: Block[] = [...ENCODER, MID, ...DECODER];
  * counter, then averaged, which is the same work as unmix's GPU mixer. */
 export const POOL_BATCHES = 4;
 
+/** unmix's second run in an environment, after the peers (the comparison uses the mean of both). */
+export const UNMIX_AFTER = 'unmix (again, after the peers)';
+
 /** What every peer (and unmix) reports for one training configuration. */
 export interface TrainStepResult {
   framework: string;
