@@ -3,9 +3,10 @@
 
 // ---------------------------------------------------------------- pad
 //
-// One invocation per 4 padded columns of one padded row, for every plane (N·C) in turn: its
-// source offsets are the same in every plane, so the index arithmetic (and its integer divisions,
-// slow on a CPU) is done once, and each plane costs 4 loads and one vec4 store.
+// One invocation per 4 padded columns of one padded row, for its share of the planes (N·C: every
+// num_workgroups.y-th): its source offsets are the same in every plane, so the index arithmetic
+// (and its integer divisions, slow on a CPU) is done once, and each plane costs 4 loads and one
+// vec4 store.
 
 struct PadParams {
   planes: u32,   // N · C
