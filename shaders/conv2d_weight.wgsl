@@ -23,6 +23,7 @@ struct Params {
   pw4: u32,      // padded x row length in vec4
   rows: u32,     // batch · out_h
   rows_per_slice: u32,
+  slices: u32,
   size: u32,     // Cout · Cin · K · K, entries of dW
 }
 
@@ -40,23 +41,29 @@ const CI: u32 = 1u;
 @group(0) @binding(2) var<storage, read> x: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> part: array<f32>;
 
-// Workgroup (x, y, z) = (block of WG input-channel groups, block of 8 output channels, row slice):
-// only the input channels differ between lanes, so every dy load (output channels, rows) has the
-// same address in all lanes, which lavapipe then loads once instead of lane by lane.
+// Workgroup (x, y, z) = (block of CI_LANES input-channel groups, block of 8 output channels, block
+// of WG / CI_LANES row slices), lane = (input-channel group, slice) with the input channel fastest.
+// With CI_LANES = WG (any layer with 8 or more input-channel groups) only the input channels differ
+// between lanes, so every dy load (output channels, rows) has the same address in all lanes, which
+// lavapipe then loads once instead of lane by lane; fewer input channels leave the rest of the lanes
+// to row slices rather than idle.
+const CI_LANES: u32 = ${CI_LANES};
+const SLICE_LANES: u32 = ${WG}u / CI_LANES;
+
 @compute @workgroup_size(${WG})
 fn dw_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let ci_blocks = (p.in_c + CI - 1u) / CI;
-  let ci_block = wid.x * ${WG}u + lid;
+  let ci_block = wid.x * CI_LANES + lid % CI_LANES;
   let ci = min(ci_block, ci_blocks - 1u) * CI;
   let co = wid.y * 8u;
-  let slice = wid.z;
+  let slice = wid.z * SLICE_LANES + lid / CI_LANES;
   let last_co = p.out_c - 1u;
   let seg4 = p.segs * 2u;   // dy row length in vec4
   var acc: array<mat2x4f, K * K>;    // [tap], channels co..co+7, input channel ci
 #if ${CI2}
   var acc1: array<mat2x4f, K * K>;   // the same for input channel ci + 1
 #endif
-  let first = slice * p.rows_per_slice;
+  let first = min(slice * p.rows_per_slice, p.rows);
   let end = min(first + p.rows_per_slice, p.rows);
   // Walk the slice's rows as (image n, row oy) without a division per row (slow on a CPU).
   var n = first / p.out_h;
@@ -100,7 +107,7 @@ fn dw_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
     oy = select(oy + 1u, 0u, wrap);
     n = select(n, n + 1u, wrap);
   }
-  if (ci_block >= ci_blocks) { return; }
+  if (ci_block >= ci_blocks || slice >= p.slices) { return; }
   for (var c = 0u; c < 8u; c++) {
     if (co + c >= p.out_c) { break; }
     for (var tap = 0u; tap < K * K; tap++) {

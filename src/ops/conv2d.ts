@@ -234,7 +234,7 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?:
 const DW_MAX_SLICES = 64;
 /** dw_reduce and db share conv2d_weight.wgsl with dw_partial but use none of its constants: fixed
  * values keep them to one compiled pipeline each. */
-const SUM_DEFINES = { K: 1, S: 1, CI2: false, WG: 64, WIN4: windowVec4s(1, 1, WEIGHT_PIXELS) };
+const SUM_DEFINES = { K: 1, S: 1, CI2: false, WG: 64, CI_LANES: 64, WIN4: windowVec4s(1, 1, WEIGHT_PIXELS) };
 
 /** dW[co, ci, ky, kx] = Σ over n, oy, ox of dy[n, co, oy, ox] · x[n, ci, oy·S - pad + ky, ox·S - pad + kx]. */
 export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?: Conv2dOptions, xPadded?: Tensor): Tensor {
@@ -256,12 +256,14 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   // Two input channels per invocation only where it pays for its compile time (see the shader).
   const ci2 = g.k <= 3 && g.stride === 1;
   const ciBlocks = Math.ceil(g.cin / (ci2 ? 2 : 1));
-  // Workgroups span input-channel blocks only: the largest power of two up to 64 that divides them
-  // (no idle lanes), at least 8.
+  // Lanes span input-channel blocks first: a power of two up to 64 that divides them where there
+  // are 8 or more (no idle lanes); fewer leave the rest of a workgroup of 8 to row slices.
   const wg = Math.max(8, Math.min(64, ciBlocks & -ciBlocks));
-  const groups = [Math.ceil(ciBlocks / wg), Math.ceil(g.cout / WEIGHT_CHANNELS)];
+  const ciLanes = Math.min(wg, 2 ** Math.ceil(Math.log2(ciBlocks)));
+  const sliceLanes = wg / ciLanes;
+  const groups = [Math.ceil(ciBlocks / ciLanes), Math.ceil(g.cout / WEIGHT_CHANNELS)];
   const rows = g.n * g.oh;
-  const wanted = Math.min(Math.ceil(conv2dTuning.weightInvocations / (groups[0] * wg * groups[1])), rows, DW_MAX_SLICES);
+  const wanted = Math.min(Math.ceil(conv2dTuning.weightInvocations / (groups[0] * ciLanes * groups[1])), rows, DW_MAX_SLICES);
   const rowsPerSlice = Math.ceil(rows / wanted);
   const slices = Math.ceil(rows / rowsPerSlice);
   const dw = gpu.empty(wShape);
@@ -269,10 +271,10 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   gpu.dispatch({
     shader: 'conv2d_weight',
     entry: 'dw_partial',
-    defines: { K: g.k, S: g.stride, WG: wg, CI2: ci2, WIN4: windowVec4s(g.k, g.stride, WEIGHT_PIXELS) },
-    params: new Uint32Array([g.cin, g.cout, g.oh, segs, ph, xs.shape[3] / 4, rows, rowsPerSlice, size]),
+    defines: { K: g.k, S: g.stride, WG: wg, CI_LANES: ciLanes, CI2: ci2, WIN4: windowVec4s(g.k, g.stride, WEIGHT_PIXELS) },
+    params: new Uint32Array([g.cin, g.cout, g.oh, segs, ph, xs.shape[3] / 4, rows, rowsPerSlice, slices, size]),
     buffers: [dys, xs, part],
-    workgroups: [groups[0], groups[1], slices],
+    workgroups: [groups[0], groups[1], Math.ceil(slices / sliceLanes)],
   });
   if (slices > 1) {
     gpu.dispatch({
