@@ -20,6 +20,16 @@ describe('GPU runtime', () => {
     expect(() => specialize('shaders/x.wgsl', src, { FAST: true })).toThrow(/shaders\/x\.wgsl: placeholder \$\{WG\} has no value/);
   });
 
+  it('unrolls #unroll blocks, nested, with integer expressions over unroll variables and defines', () => {
+    const src = ['#unroll i ${K}', 'a${i}', '#unroll j ${K - 1}', '  b${i}${j} q${(i + 4 * j) / 4}.${(i + j) % 4} ${K * i - 1}', '#endunroll', '#endunroll', 'end'].join('\n');
+    const words = specialize('x.wgsl', src, { K: 2 }).split(/\s+/).filter(Boolean);
+    expect(words).toEqual(['a0', 'b00', 'q0.0', '-1', 'a1', 'b10', 'q0.1', '1', 'end']);
+    expect(specialize('x.wgsl', '#unroll i 0\nnever\n#endunroll\nafter', {}).trim()).toBe('after');
+    expect(() => specialize('x.wgsl', '#unroll K 2\nx\n#endunroll', { K: 1 })).toThrow(/fresh variable name/);
+    expect(() => specialize('x.wgsl', '#unroll i 2\nx', {})).toThrow(/without a matching #endunroll/);
+    expect(() => specialize('x.wgsl', '#unroll i 2\n${i + W}\n#endunroll', { W: 'f32' })).toThrow(/x\.wgsl: cannot evaluate \$\{0 \+ W\}: "W" is not an unroll variable or an integer define/);
+  });
+
   it('reports a WGSL compilation error with the file, line and the compiler message', async () => {
     // A device of its own: the error must not leak into the other tests' device.
     const own = await createNodeGpu();
@@ -71,6 +81,23 @@ describe('GPU runtime', () => {
     g.endStep();
     if (g.info.hasTimestamps) expect(ms).toBeGreaterThan(0);
     else expect(ms).toBeNull();
+  });
+
+  it('profiles each dispatch with its own timestamps, labelled by shader, entry and workgroups', async () => {
+    const g = gpu();
+    const x = g.persistent([1 << 12], new Float32Array(1 << 12));
+    const dispatches = await g.profile(() => {
+      relu(relu(x));
+      g.endStep();
+    });
+    if (!g.info.hasTimestamps) {
+      expect(dispatches).toBeNull();
+      return;
+    }
+    expect(dispatches!.map((d) => d.label.split(' ')[0])).toEqual(['activations.relu_forward', 'activations.relu_forward']);
+    expect(dispatches![0].label).toMatch(/ \d+×\d+×\d+$/);
+    for (const d of dispatches!) expect(d.ms).toBeGreaterThanOrEqual(0);
+    x.buffer.destroy();
   });
 
   it('waits for GPU work without keeping the CPU busy (Dawn polls on a timer)', async () => {
