@@ -49,7 +49,8 @@ export class Gpu {
   /** Idle read-back buffers. */
   private staging: GPUBuffer[] = [];
   private one: Tensor | null = null;
-  private timer: { querySet: GPUQuerySet; resolve: GPUBuffer; read: GPUBuffer } | null = null;
+  /** The two timestamps timeGpu() writes around the work it times. */
+  private timerQueries: GPUQuerySet | null = null;
   /** Set while profile() runs: every dispatch gets a compute pass of its own with timestamps. */
   private profiler: { querySet: GPUQuerySet; labels: string[] } | null = null;
 
@@ -219,23 +220,11 @@ export class Gpu {
       await this.sync();
       return null;
     }
-    const timer = (this.timer ??= {
-      querySet: this.device.createQuerySet({ type: 'timestamp', count: 2 }),
-      resolve: this.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
-      read: this.device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ }),
-    });
-    this.encode((e) => e.beginComputePass({ timestampWrites: { querySet: timer.querySet, beginningOfPassWriteIndex: 0 } }).end());
+    const querySet = (this.timerQueries ??= this.device.createQuerySet({ type: 'timestamp', count: 2 }));
+    this.encode((e) => e.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0 } }).end());
     fn();
-    this.encode((e) => {
-      e.beginComputePass({ timestampWrites: { querySet: timer.querySet, endOfPassWriteIndex: 1 } }).end();
-      e.resolveQuerySet(timer.querySet, 0, 2, timer.resolve, 0);
-      e.copyBufferToBuffer(timer.resolve, 0, timer.read, 0, 16);
-    });
-    this.submit();
-    await timer.read.mapAsync(GPUMapMode.READ);
-    const [begin, end] = new BigUint64Array(timer.read.getMappedRange().slice(0));
-    timer.read.unmap();
-    this.throwErrors();
+    this.encode((e) => e.beginComputePass({ timestampWrites: { querySet, endOfPassWriteIndex: 1 } }).end());
+    const [begin, end] = await this.readTimestamps(querySet, 2);
     return Number(end - begin) / 1e6;
   }
 
@@ -253,22 +242,8 @@ export class Gpu {
     } finally {
       this.profiler = null;
     }
-    const count = profiler.labels.length * 2;
-    const bytes = Math.max(8, count * 8);
-    const resolve = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    const read = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-    if (count) {
-      this.encode((e) => {
-        e.resolveQuerySet(querySet, 0, count, resolve, 0);
-        e.copyBufferToBuffer(resolve, 0, read, 0, bytes);
-      });
-    }
-    this.submit();
-    await read.mapAsync(GPUMapMode.READ);
-    const stamps = new BigUint64Array(read.getMappedRange().slice(0));
-    [read, resolve].forEach((b) => b.destroy());
+    const stamps = await this.readTimestamps(querySet, profiler.labels.length * 2);
     querySet.destroy();
-    this.throwErrors();
     return profiler.labels.map((label, i) => ({ label, ms: Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6 }));
   }
 
@@ -293,6 +268,27 @@ export class Gpu {
 
   private computePass(): GPUComputePassEncoder {
     return (this.pass ??= this.commandEncoder().beginComputePass());
+  }
+
+  /** The first `count` timestamps of a query set, once the work encoded so far has run. */
+  private async readTimestamps(querySet: GPUQuerySet, count: number): Promise<BigUint64Array> {
+    const bytes = Math.max(8, count * 8);
+    const resolve = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const read = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    if (count) {
+      this.encode((e) => {
+        e.resolveQuerySet(querySet, 0, count, resolve, 0);
+        e.copyBufferToBuffer(resolve, 0, read, 0, bytes);
+      });
+    }
+    this.submit();
+    try {
+      await read.mapAsync(GPUMapMode.READ);
+      return new BigUint64Array(read.getMappedRange().slice(0), 0, count);
+    } finally {
+      [read, resolve].forEach((b) => b.destroy());
+      this.throwErrors();
+    }
   }
 
   private profiledPass(label: string): GPUComputePassEncoder {
