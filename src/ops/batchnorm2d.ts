@@ -103,14 +103,11 @@ export function batchNorm2dBackward(x: Tensor, dy: Tensor, gamma: Tensor, saved:
   const p = params(x, training);
   const dgamma = gpu.empty([c]);
   const dbeta = gpu.empty([c]);
-  let dz = dy;
-  if (reluOutput) {
-    assertSameShape(op, x, 'x', reluOutput, 'relu output');
-    dz = gpu.empty(x.shape);
-    gpu.dispatch({ shader: 'batchnorm2d', entry: 'grad_sums', defines: { ...SCALAR, RELU: true }, params: p, buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta, reluOutput, dz], workgroups: [c] });
-  } else {
-    gpu.dispatch({ shader: 'batchnorm2d', entry: 'grad_sums', defines: SCALAR, params: p, buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta], workgroups: [c] });
-  }
+  if (reluOutput) assertSameShape(op, x, 'x', reluOutput, 'relu output');
+  // With the ReLU, grad_sums also writes dz: dy where the output is positive, for input_grad.
+  const dz = reluOutput ? gpu.empty(x.shape) : dy;
+  const masking = reluOutput ? [reluOutput, dz] : [];
+  gpu.dispatch({ shader: 'batchnorm2d', entry: 'grad_sums', defines: { ...SCALAR, RELU: !!reluOutput }, params: p, buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta, ...masking], workgroups: [c] });
   const dx = gpu.empty(x.shape);
   elementwise(x, 'input_grad', p, [x, dz, saved.mean, saved.invstd, gamma, dgamma, dbeta, dx]);
   return { dx, dgamma, dbeta };
