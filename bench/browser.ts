@@ -11,8 +11,16 @@ import type { TrainStepResult } from './peers/bench-net.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
-  '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
 ];
 
 export interface BrowserRun {
@@ -26,19 +34,33 @@ export type BrowserOutcome = TrainStepResult | { fw: string; error: string };
 
 /** Runs each benchmark in a fresh page and hands over each outcome as it comes (a failed run gives
  * its error instead of a result). */
-export async function benchInChromium(runs: BrowserRun[], timeoutMs: number, onOutcome: (o: BrowserOutcome) => void, log: (line: string) => void): Promise<void> {
+export async function benchInChromium(
+  runs: BrowserRun[],
+  timeoutMs: number,
+  onOutcome: (o: BrowserOutcome) => void,
+  log: (line: string) => void,
+): Promise<void> {
   const server = await createServer({
     root: ROOT,
     configFile: false,
     logLevel: 'warn',
     server: { host: '127.0.0.1', port: 0, strictPort: false },
     // Bundled up front, so a first import does not make Vite reload the page mid-run.
-    optimizeDeps: { entries: ['bench/browser/index.html'], include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@jax-js/jax'] },
+    optimizeDeps: {
+      entries: ['bench/browser/index.html'],
+      include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@jax-js/jax'],
+    },
   });
   await server.listen();
   const base = server.resolvedUrls!.local[0];
   const userDataDir = mkdtempSync(join(tmpdir(), 'unmix-bench-chromium-'));
-  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, userDataDir, args: ARGS, protocolTimeout: timeoutMs + 60_000 });
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    userDataDir,
+    args: ARGS,
+    protocolTimeout: timeoutMs + 60_000,
+  });
   const environment = `Chromium ${(await browser.version()).replace(/^[^/]*\//, '')} (headless)`;
   try {
     for (const run of runs) {
@@ -46,7 +68,13 @@ export async function benchInChromium(runs: BrowserRun[], timeoutMs: number, onO
       page.on('console', (m) => {
         if (m.type() === 'error') log(`    [chromium ${run.fw}] ${m.text()}`);
       });
-      const query = new URLSearchParams({ fw: run.fw, batch: String(run.batch), warmup: String(run.warmup), steps: String(run.steps), env: environment });
+      const query = new URLSearchParams({
+        fw: run.fw,
+        batch: String(run.batch),
+        warmup: String(run.warmup),
+        steps: String(run.steps),
+        env: environment,
+      });
       await page.goto(`${base}bench/browser/index.html?${query}`);
       try {
         await page.waitForFunction('window.benchResult !== undefined', { timeout: timeoutMs, polling: 1000 });

@@ -23,9 +23,14 @@ import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, conv2dTuning 
 const batch = Number(process.argv[2] ?? 8);
 // Cin → Cout at H×W, 3×3 'same' (the 1×1 heads last), as in /work/shared/BENCH_NET.md.
 const shapes: [number, number, number, number][] = [
-  [1, 32, 32, 3], [32, 32, 32, 3], [96, 32, 32, 3],
-  [32, 64, 16, 3], [64, 64, 16, 3], [192, 64, 16, 3],
-  [64, 128, 8, 3], [128, 128, 8, 3],
+  [1, 32, 32, 3],
+  [32, 32, 32, 3],
+  [96, 32, 32, 3],
+  [32, 64, 16, 3],
+  [64, 64, 16, 3],
+  [192, 64, 16, 3],
+  [64, 128, 8, 3],
+  [128, 128, 8, 3],
   [32, 1, 32, 1],
 ];
 
@@ -67,7 +72,9 @@ const variants: Variant[] = [
   { name: 'chosen', passes: ['forward', 'input', 'weight'], tuning: {} },
   ...[16, 32, 128].map((wg): Variant => ({ name: `conv wg${wg}`, passes: ['forward', 'input'], tuning: { convWorkgroup: wg } })),
   ...[8, 12].map((px): Variant => ({ name: `conv ${px} pixels`, passes: ['forward', 'input'], tuning: { convPixels: px } })),
-  ...(['one', 'all'] as const).map((rows): Variant => ({ name: `conv taps of ${rows} row(s) per update`, passes: ['forward', 'input'], tuning: { convTapRows: rows } })),
+  ...(['one', 'all'] as const).map(
+    (rows): Variant => ({ name: `conv taps of ${rows} row(s) per update`, passes: ['forward', 'input'], tuning: { convTapRows: rows } }),
+  ),
   ...[512, 8192].map((n): Variant => ({ name: `dW ${n} invocations`, passes: ['weight'], tuning: { weightInvocations: n } })),
 ];
 

@@ -14,7 +14,7 @@ import { maxPool2dBackward, maxPool2dForward } from '../src/ops/maxpool2d.ts';
 import { mseLossBackward, mseLossForward } from '../src/ops/mse.ts';
 import { upsample2xBackward, upsample2xForward } from '../src/ops/upsample2d.ts';
 import type { PeakResult } from './peak.ts';
-import { timeKernel, type Timing, type TimingOptions } from './timing.ts';
+import { type Timing, type TimingOptions, timeKernel } from './timing.ts';
 
 export interface KernelResult {
   kernel: string;
@@ -60,12 +60,33 @@ function filled(gpu: Gpu, shape: Shape, label: string): Tensor {
 type Log = (line: string) => void;
 
 /** Times one kernel and rates it: `flops` for convolutions, else `bytes` of minimum traffic. */
-async function measure(gpu: Gpu, peak: PeakResult, opts: TimingOptions, log: Log, kernel: string, shape: string, batch: number | null, encode: () => void, work: { flops: number } | { bytes: number }): Promise<KernelResult> {
+async function measure(
+  gpu: Gpu,
+  peak: PeakResult,
+  opts: TimingOptions,
+  log: Log,
+  kernel: string,
+  shape: string,
+  batch: number | null,
+  encode: () => void,
+  work: { flops: number } | { bytes: number },
+): Promise<KernelResult> {
   const timing = await timeKernel(gpu, encode, opts);
   const isConv = 'flops' in work;
   const rate = (isConv ? work.flops : work.bytes) / timing.ms / 1e6;
-  const r: KernelResult = { kernel, shape, batch, ms: timing.ms, rate, unit: isConv ? 'GFLOP/s' : 'GB/s', fractionOfPeak: rate / (isConv ? peak.matmul.gflops : peak.copy.gbps), timing };
-  log(`  ${kernel.padEnd(24)} ${shape.padEnd(38)} ${r.ms.toFixed(2).padStart(10)} ms ${r.rate.toFixed(2).padStart(8)} ${r.unit.padEnd(7)} ${(100 * r.fractionOfPeak).toFixed(1).padStart(6)}% of peak`);
+  const r: KernelResult = {
+    kernel,
+    shape,
+    batch,
+    ms: timing.ms,
+    rate,
+    unit: isConv ? 'GFLOP/s' : 'GB/s',
+    fractionOfPeak: rate / (isConv ? peak.matmul.gflops : peak.copy.gbps),
+    timing,
+  };
+  log(
+    `  ${kernel.padEnd(24)} ${shape.padEnd(38)} ${r.ms.toFixed(2).padStart(10)} ms ${r.rate.toFixed(2).padStart(8)} ${r.unit.padEnd(7)} ${(100 * r.fractionOfPeak).toFixed(1).padStart(6)}% of peak`,
+  );
   return r;
 }
 
@@ -107,14 +128,18 @@ export async function benchKernels(gpu: Gpu, batch: number, peak: PeakResult, op
       const label = `${where} ${c}×${size}×${size}`;
       // As the network runs it, with the ReLU fused. Forward: x read, y written; backward: x, dy and
       // the forward's output read, dx written (the parameters are negligible).
-      await run('batchnorm+relu forward', label, () => batchNorm2dForward(x, gamma, beta, state, { training: true, relu: true }), { bytes: 2 * f32(shape) });
+      await run('batchnorm+relu forward', label, () => batchNorm2dForward(x, gamma, beta, state, { training: true, relu: true }), {
+        bytes: 2 * f32(shape),
+      });
       const saved = batchNorm2dForward(x, gamma, beta, state, { training: true, relu: true });
       const [mean, invstd, y] = [input([c], 'saved mean'), input([c], 'saved invstd'), input(shape, 'bn output')];
       gpu.copy(saved.mean, mean);
       gpu.copy(saved.invstd, invstd);
       gpu.copy(saved.y, y);
       gpu.endStep();
-      await run('batchnorm+relu backward', label, () => batchNorm2dBackward(x, dy, gamma, { mean, invstd }, true, y), { bytes: 4 * f32(shape) });
+      await run('batchnorm+relu backward', label, () => batchNorm2dBackward(x, dy, gamma, { mean, invstd }, true, y), {
+        bytes: 4 * f32(shape),
+      });
     }
 
     for (const [where, c, size] of LEVELS.slice(0, 2)) {
@@ -127,7 +152,10 @@ export async function benchKernels(gpu: Gpu, batch: number, peak: PeakResult, op
     }
 
     // Nearest ×2 of the mid and dec2 outputs, then the concat with the skip at that resolution.
-    for (const [where, c, size, skipC] of [['into dec2', 128, 8, 64], ['into dec1', 64, 16, 32]] as const) {
+    for (const [where, c, size, skipC] of [
+      ['into dec2', 128, 8, 64],
+      ['into dec1', 64, 16, 32],
+    ] as const) {
       const x = input([batch, c, size, size], `up ${where} x`);
       const up = [batch, c, 2 * size, 2 * size];
       const dy = input(up, `up ${where} dy`);
@@ -167,7 +195,9 @@ export async function benchAdam(gpu: Gpu, peak: PeakResult, opts: TimingOptions,
   const adam = new Adam(gpu, params, { lr: 1e-3 });
   const count = params.reduce((s, p) => s + p.size, 0);
   try {
-    return await measure(gpu, peak, opts, log, 'adam', `${count.toLocaleString('en-US')} parameters`, null, () => adam.step(), { bytes: 7 * 4 * count });
+    return await measure(gpu, peak, opts, log, 'adam', `${count.toLocaleString('en-US')} parameters`, null, () => adam.step(), {
+      bytes: 7 * 4 * count,
+    });
   } finally {
     await gpu.sync();
     adam.destroy();

@@ -10,7 +10,13 @@ import { exposeDawnAsNavigator, PACED_SUFFIX } from './peers/node-env.ts';
 
 const [peer, batch, warmup, steps, polling] = process.argv.slice(2);
 if (polling !== 'busy' && polling !== 'paced') throw new Error(`node-peer: polling must be busy or paced, got "${polling}"`);
-const opts = { batch: Number(batch), warmup: Number(warmup), steps: Number(steps), environment: 'Node + Dawn', adapter: await exposeDawnAsNavigator() };
+const opts = {
+  batch: Number(batch),
+  warmup: Number(warmup),
+  steps: Number(steps),
+  environment: 'Node + Dawn',
+  adapter: await exposeDawnAsNavigator(),
+};
 setDawnPolling(polling);
 let result: TrainStepResult;
 if (peer === 'tfjs') {

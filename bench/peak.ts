@@ -4,7 +4,7 @@
 import type { Gpu } from '../src/gpu/gpu.ts';
 import type { Tensor } from '../src/gpu/tensor.ts';
 import { Rng } from '../src/util/rng.ts';
-import { timeKernel, type Timing, type TimingOptions } from './timing.ts';
+import { type Timing, type TimingOptions, timeKernel } from './timing.ts';
 
 /** One register tile: each invocation computes `rows` × `cols` of C (entry matmul_{rows}x{cols} of
  * shaders/bench_peak.wgsl); a workgroup is wgX × wgY invocations. */
@@ -98,7 +98,11 @@ export async function measurePeak(gpu: Gpu, opts: TimingOptions & { size: number
   const copies: CopyResult[] = [];
   for (const mib of COPY_MIB) {
     const words = (mib * 1024 * 1024) / 4;
-    const src = gpu.persistent([words], Float32Array.from({ length: words }, (_, i) => i % 65536), 'peak copy src');
+    const src = gpu.persistent(
+      [words],
+      Float32Array.from({ length: words }, (_, i) => i % 65536),
+      'peak copy src',
+    );
     const dst = gpu.persistent([words], undefined, 'peak copy dst');
     const timing = await timeKernel(
       gpu,

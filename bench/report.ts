@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelResult } from './kernels.ts';
 import type { PeakResult } from './peak.ts';
-import { UNMIX_AFTER, type TrainStepResult } from './peers/bench-net.ts';
+import { type TrainStepResult, UNMIX_AFTER } from './peers/bench-net.ts';
 import { PACED_SUFFIX } from './peers/node-env.ts';
 
 export interface Stamp {
@@ -58,9 +58,17 @@ function readJson<T>(name: string): T | null {
  * they ship, or (paced) the Node runs where they were given unmix's paced Dawn polling. */
 export function compare(runs: TrainStepResult[], environment: string, batch: number, paced = false): EnvironmentComparison | null {
   const of = (prefix: string) =>
-    runs.find((r) => r.environment === environment && r.batch === batch && r.framework.startsWith(prefix) && r.framework.endsWith(PACED_SUFFIX) === paced);
+    runs.find(
+      (r) =>
+        r.environment === environment &&
+        r.batch === batch &&
+        r.framework.startsWith(prefix) &&
+        r.framework.endsWith(PACED_SUFFIX) === paced,
+    );
   // unmix's figure: the mean of its runs before and after the peers (either alone if one failed).
-  const unmixRuns = runs.filter((r) => r.environment === environment && r.batch === batch && (r.framework === 'unmix' || r.framework === UNMIX_AFTER));
+  const unmixRuns = runs.filter(
+    (r) => r.environment === environment && r.batch === batch && (r.framework === 'unmix' || r.framework === UNMIX_AFTER),
+  );
   const unmix = unmixRuns.length ? unmixRuns.reduce((a, r) => a + r.samplesPerS, 0) / unmixRuns.length : null;
   const tfjs = of('TensorFlow.js');
   const jax = of('jax-js');
@@ -91,7 +99,17 @@ function table(head: string[], rows: string[][]): string {
 export function trainTable(runs: TrainStepResult[]): string {
   return table(
     ['environment', 'framework', 'batch', 'samples/s', 'ms/step', 'GPU ms/step', 'first step (s)', 'GPU memory', 'loss'],
-    runs.map((r) => [r.environment, r.framework, String(r.batch), fixed(r.samplesPerS), fixed(r.msPerStep, 0), fixed(r.gpuMsPerStep, 0), fixed(r.firstStepMs / 1000, 1), mib(r.gpuMemoryBytes), fixed(r.loss, 4)]),
+    runs.map((r) => [
+      r.environment,
+      r.framework,
+      String(r.batch),
+      fixed(r.samplesPerS),
+      fixed(r.msPerStep, 0),
+      fixed(r.gpuMsPerStep, 0),
+      fixed(r.firstStepMs / 1000, 1),
+      mib(r.gpuMemoryBytes),
+      fixed(r.loss, 4),
+    ]),
   );
 }
 
@@ -115,7 +133,9 @@ export function profileTable(runs: TrainStepResult[], top = 10): string | null {
     ['kernel (shader.entry)', ...profiled.map((r) => `${r.environment}, ${r.framework}, batch ${r.batch}`)],
     [
       ...shown.map((k) => [k, ...profiled.map((r, i) => cell(r, i, [k]))]),
-      ...(kernels.length > top ? [[`${kernels.length - top} other kernels`, ...profiled.map((r, i) => cell(r, i, kernels.slice(top)))]] : []),
+      ...(kernels.length > top
+        ? [[`${kernels.length - top} other kernels`, ...profiled.map((r, i) => cell(r, i, kernels.slice(top)))]]
+        : []),
       ['all dispatches', ...profiled.map((r, i) => `${fixed(totals[i], 0)} ms (${r.profile!.reduce((a, k) => a + k.dispatches, 0)})`)],
     ],
   );
@@ -124,7 +144,14 @@ export function profileTable(runs: TrainStepResult[], top = 10): string | null {
 export function kernelTable(kernels: KernelResult[]): string {
   return table(
     ['kernel', 'where', 'batch', 'ms', 'rate', '% of peak'],
-    kernels.map((k) => [k.kernel, k.shape, k.batch === null ? '—' : String(k.batch), fixed(k.ms), `${fixed(k.rate)} ${k.unit}`, fixed(100 * k.fractionOfPeak, 1)]),
+    kernels.map((k) => [
+      k.kernel,
+      k.shape,
+      k.batch === null ? '—' : String(k.batch),
+      fixed(k.ms),
+      `${fixed(k.rate)} ${k.unit}`,
+      fixed(100 * k.fractionOfPeak, 1),
+    ]),
   );
 }
 
@@ -149,7 +176,7 @@ function profileSection(runs: TrainStepResult[]): string[] {
   if (!profile) return [];
   return [
     '',
-    '### Where unmix\'s step spends its GPU time',
+    "### Where unmix's step spends its GPU time",
     '',
     'One more step, each dispatch in a compute pass of its own between two timestamps, summed by kernel',
     '(milliseconds, share of the step, dispatches). conv2d.conv runs the forward and input-gradient',
@@ -176,7 +203,7 @@ export function writeMarkdown(): void {
     'framework runs the same network on the same adapter, one after the other, in the same run.',
     '',
     'In Node, Dawn (npm `webgpu`) settles GPU promises by polling from a setImmediate loop that keeps a core',
-    'busy while any is pending; on a 2-core CPU adapter that core is half the device. unmix\'s runtime paces',
+    "busy while any is pending; on a 2-core CPU adapter that core is half the device. unmix's runtime paces",
     'that polling to once a millisecond (src/gpu/node.ts). The peers are measured both as they ship and',
     'with the same pacing, so both comparisons are on record.',
     '',
@@ -198,18 +225,18 @@ export function writeMarkdown(): void {
       '(unmix only) = one more step timed with GPU timestamps, from its first dispatch to its last (gaps between',
       'its submissions included): far below ms/step means the CPU side (encoding, submission) is the bottleneck.',
       'GPU memory = live bytes of the GPU buffers each framework created, counted the same way for all three',
-      '(hooking its device\'s createBuffer/destroy), pooled-but-free buffers included; unmix\'s leaves out the',
+      "(hooking its device's createBuffer/destroy), pooled-but-free buffers included; unmix's leaves out the",
       '105 MiB of MNIST + Fashion-MNIST images its mixer keeps on the GPU (the peers mix from a pool of 4',
       'batches of random images, which is counted).',
       ...profileSection(train.runs),
       '',
       '### What makes the step fast',
       '',
-      '- Node: Dawn\'s GPU promises are polled on a 1 ms timer instead of a busy loop, leaving both cores to',
+      "- Node: Dawn's GPU promises are polled on a 1 ms timer instead of a busy loop, leaving both cores to",
       '  lavapipe (1.8× on the step; src/gpu/node.ts).',
       '- Convolutions: a zero-padded source so the hot loop has no bounds checks and only vec4 loads; each',
       '  invocation computes 8 output channels × 16 output pixels; weights packed per block of 8 channels so',
-      '  a kernel row\'s taps are neighbours. The tap loops are unrolled by the shader preprocessor',
+      "  a kernel row's taps are neighbours. The tap loops are unrolled by the shader preprocessor",
       '  (`#unroll`), since SwiftShader compiles loops as written (1.7× there); accumulators are updated once',
       '  per kernel row of taps on lavapipe and once per all K² taps, with no row loop, on SwiftShader',
       '  (1.6× there). Both are chosen per adapter and both are tested.',
@@ -220,7 +247,9 @@ export function writeMarkdown(): void {
       '  conv bias written by the weight-repacking pass, zero padding 8 planes per invocation (2×).',
       '- A whole step is encoded into one command buffer with no read-back; pipelines, bind groups, uniforms',
       '  and buffers are reused, so a steady step allocates nothing.',
-      ...(train.failures.length ? ['', 'Failed runs:', ...train.failures.map((f) => `- ${f.environment} ${f.framework}: ${f.error.split('\n')[0]}`)] : []),
+      ...(train.failures.length
+        ? ['', 'Failed runs:', ...train.failures.map((f) => `- ${f.environment} ${f.framework}: ${f.error.split('\n')[0]}`)]
+        : []),
       '',
     );
   }
@@ -241,7 +270,7 @@ export function writeMarkdown(): void {
   }
   if (kernels) {
     out.push(
-      '## Kernels at the benchmark network\'s shapes',
+      "## Kernels at the benchmark network's shapes",
       '',
       `${kernels.adapter}, ${kernels.date}, batches ${kernels.batches.join(', ')}. Convolutions in GFLOP/s as a fraction of the`,
       `peak matmul (${fixed(kernels.peak.matmulGflops)} GFLOP/s); the rest in GB/s of minimum traffic (each tensor read or`,

@@ -12,11 +12,23 @@ import { parseArgs } from 'node:util';
 import type { Gpu } from '../src/gpu/gpu.ts';
 import { createNodeGpu, releaseNodeGpu } from '../src/gpu/node.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/trainer.ts';
-import { benchInChromium, CHROMIUM, type BrowserOutcome, type BrowserRun } from './browser.ts';
+import { type BrowserOutcome, type BrowserRun, benchInChromium, CHROMIUM } from './browser.ts';
 import { benchAdam, benchKernels, type KernelResult } from './kernels.ts';
 import { measurePeak, type PeakResult } from './peak.ts';
-import { UNMIX_AFTER, type TrainStepResult } from './peers/bench-net.ts';
-import { compare, comparisonLines, kernelTable, profileTable, trainTable, writeJson, writeMarkdown, type Failure, type PeakFile, type Stamp, type TrainFile } from './report.ts';
+import { type TrainStepResult, UNMIX_AFTER } from './peers/bench-net.ts';
+import {
+  compare,
+  comparisonLines,
+  type Failure,
+  kernelTable,
+  type PeakFile,
+  profileTable,
+  type Stamp,
+  type TrainFile,
+  trainTable,
+  writeJson,
+  writeMarkdown,
+} from './report.ts';
 import type { TimingOptions } from './timing.ts';
 import { benchNetTrainConfig, benchUnmix, describeAdapter } from './train-unmix.ts';
 
@@ -82,7 +94,9 @@ if (!['busy', 'paced', 'both'].includes(pollingFlag)) {
   process.exit(2);
 }
 const peerPolling = pollingFlag === 'both' ? (['busy', 'paced'] as const) : [pollingFlag as 'busy' | 'paced'];
-const timing: TimingOptions = flags.quick ? { budgetMs: 300, maxIterations: 10, rounds: 2 } : { budgetMs: 1500, maxIterations: 50, rounds: 3 };
+const timing: TimingOptions = flags.quick
+  ? { budgetMs: 300, maxIterations: 10, rounds: 2 }
+  : { budgetMs: 1500, maxIterations: 50, rounds: 3 };
 /** A peer step on lavapipe can take a minute and its first (compiling) step several. */
 const RUN_TIMEOUT_MS = 30 * 60_000;
 
@@ -101,8 +115,14 @@ async function peakSection(gpu: Gpu): Promise<PeakResult> {
   log(`\n== adapter peak: ${describeAdapter(gpu.info)}`);
   // More rounds than the kernels get: the peak is every fraction's denominator, and on a shared
   // machine only the best rounds show what the adapter can do.
-  const peak = await measurePeak(gpu, { budgetMs: flags.quick ? 2000 : 5000, maxIterations: 50, rounds: 5, size: flags.quick ? 512 : 1024 });
-  for (const t of peak.matmul.tiles) log(`  matmul ${t.rows}×${t.cols} per invocation, workgroup ${t.wgX}×${t.wgY}: ${t.gflops.toFixed(2)} GFLOP/s`);
+  const peak = await measurePeak(gpu, {
+    budgetMs: flags.quick ? 2000 : 5000,
+    maxIterations: 50,
+    rounds: 5,
+    size: flags.quick ? 512 : 1024,
+  });
+  for (const t of peak.matmul.tiles)
+    log(`  matmul ${t.rows}×${t.cols} per invocation, workgroup ${t.wgX}×${t.wgY}: ${t.gflops.toFixed(2)} GFLOP/s`);
   for (const c of peak.copy.sizes) log(`  copy ${c.bytes / 2 ** 21} MiB: ${c.gbps.toFixed(2)} GB/s`);
   log(`  peak matmul ${peak.matmul.gflops.toFixed(2)} GFLOP/s, copy ${peak.copy.gbps.toFixed(2)} GB/s`);
   const file: PeakFile = { ...stamp(gpu), ...peak };
@@ -127,10 +147,14 @@ async function kernelSection(gpu: Gpu, peak: PeakResult): Promise<void> {
 /** A peer in a Node process of its own (bench/node-peer.ts). */
 function nodePeer(peer: 'tfjs' | 'jaxjs', batch: number, polling: 'busy' | 'paced'): Promise<TrainStepResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/node-peer.ts', peer, String(batch), String(warmup), String(steps), polling], {
-      cwd: new URL('..', import.meta.url).pathname,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bench/node-peer.ts', peer, String(batch), String(warmup), String(steps), polling],
+      {
+        cwd: new URL('..', import.meta.url).pathname,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -140,7 +164,8 @@ function nodePeer(peer: 'tfjs' | 'jaxjs', batch: number, polling: 'busy' | 'pace
       clearTimeout(timer);
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (line) resolve(JSON.parse(line.slice(7)) as TrainStepResult);
-      else reject(new Error(`${peer} in Node exited with ${code ?? 'a timeout'}: ${(err || out).trim().split('\n').slice(-5).join(' | ')}`));
+      else
+        reject(new Error(`${peer} in Node exited with ${code ?? 'a timeout'}: ${(err || out).trim().split('\n').slice(-5).join(' | ')}`));
     });
   });
 }
@@ -150,7 +175,9 @@ async function trainSection(): Promise<void> {
   const failures: Failure[] = [];
   const record = (r: TrainStepResult) => {
     runs.push(r);
-    log(`  ${r.environment} ${r.framework}, batch ${r.batch}: ${r.samplesPerS.toFixed(2)} samples/s (${(r.msPerStep / 1000).toFixed(1)} s/step, first step ${(r.firstStepMs / 1000).toFixed(1)} s) [${elapsed()}]`);
+    log(
+      `  ${r.environment} ${r.framework}, batch ${r.batch}: ${r.samplesPerS.toFixed(2)} samples/s (${(r.msPerStep / 1000).toFixed(1)} s/step, first step ${(r.firstStepMs / 1000).toFixed(1)} s) [${elapsed()}]`,
+    );
   };
   const fail = (framework: string, environment: string, e: unknown) => {
     const error = e instanceof Error ? e.message : String(e);
@@ -196,7 +223,12 @@ async function trainSection(): Promise<void> {
     fail('all', 'Chromium', new Error(`${CHROMIUM} not found: apt-get install -y chromium (see shared/WEBGPU.md), or pass --no-browser`));
   } else {
     log(`\n== training step in headless Chromium (SwiftShader): batch ${browserBatch}`);
-    const browserRuns: BrowserRun[] = (['unmix', 'tfjs', 'jaxjs', 'unmix-after'] as const).map((fw) => ({ fw, batch: browserBatch, warmup, steps }));
+    const browserRuns: BrowserRun[] = (['unmix', 'tfjs', 'jaxjs', 'unmix-after'] as const).map((fw) => ({
+      fw,
+      batch: browserBatch,
+      warmup,
+      steps,
+    }));
     const onOutcome = (r: BrowserOutcome) => {
       if ('error' in r) fail(r.fw, 'Chromium', new Error(r.error));
       else {
@@ -210,7 +242,16 @@ async function trainSection(): Promise<void> {
   const node = compare(runs, env, trainBatch);
   const adapter = node?.adapter ?? 'unknown';
   const file: TrainFile = {
-    ...(node ?? { adapter, environment: env, batch: trainBatch, unmix_samples_per_s: null, tfjs_samples_per_s: null, ratio_vs_tfjs: null, jaxjs_samples_per_s: null, ratio_vs_jaxjs: null }),
+    ...(node ?? {
+      adapter,
+      environment: env,
+      batch: trainBatch,
+      unmix_samples_per_s: null,
+      tfjs_samples_per_s: null,
+      ratio_vs_tfjs: null,
+      jaxjs_samples_per_s: null,
+      ratio_vs_jaxjs: null,
+    }),
     date: new Date().toISOString(),
     command,
     chromium: chromiumEnv ? compare(runs, chromiumEnv, browserBatch) : null,

@@ -5,9 +5,9 @@ import type { IdxImages } from '../src/data/idx.ts';
 import { Mixer } from '../src/data/mixer.ts';
 import type { Gpu, GpuInfo } from '../src/gpu/gpu.ts';
 import { BENCH_NET_CONFIG } from '../src/model/separator.ts';
-import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig } from '../src/train/trainer.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig, Trainer } from '../src/train/trainer.ts';
 import { countBufferBytes } from './gpu-memory.ts';
-import { LR, PARAMETERS, stepResult, type KernelShare, type TrainStepResult } from './peers/bench-net.ts';
+import { type KernelShare, LR, PARAMETERS, stepResult, type TrainStepResult } from './peers/bench-net.ts';
 
 /** The adapter as results name it: its description, plus its architecture where that says more
  * (SwiftShader in Chromium reports no description, only vendor "google" and "swiftshader"). */

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DATASET_FILES, verifiedIdx, type Dataset, type DatasetFile } from '../src/data/datasets.ts';
+import { DATASET_FILES, type Dataset, type DatasetFile, verifiedIdx } from '../src/data/datasets.ts';
 import { gunzip, isGzip, sha256Hex } from '../src/data/idx.ts';
 import { cacheDir } from '../src/data/locate.ts';
 import { readBody } from '../src/data/read-body.ts';
@@ -43,7 +43,9 @@ export async function fetchDatasets(opts: FetchOptions = {}): Promise<string[]> 
     const bytes = await download(url, name, dir, opts);
     const sha = await sha256Hex(isGzip(bytes) ? await gunzip(bytes, url) : bytes);
     if (sha !== entry.sha256) {
-      throw new Error(`${url}: SHA-256 of the decompressed data is ${sha}, expected ${entry.sha256}. The mirror served a different or damaged file; nothing was written. Try again later.`);
+      throw new Error(
+        `${url}: SHA-256 of the decompressed data is ${sha}, expected ${entry.sha256}. The mirror served a different or damaged file; nothing was written. Try again later.`,
+      );
     }
     await writeAtomically(dest, bytes);
     log(`${name}: downloaded and verified → ${dest}`);
@@ -72,7 +74,8 @@ async function download(url: string, name: string, dir: string, opts: FetchOptio
     const cause = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
     throw new Error(`could not download ${url} (${cause}). ${offline}`);
   }
-  if (!response.ok || !response.body) throw new Error(`could not download ${url}: HTTP ${response.status} ${response.statusText}. ${offline}`);
+  if (!response.ok || !response.body)
+    throw new Error(`could not download ${url}: HTTP ${response.status} ${response.statusText}. ${offline}`);
   const bytes = await readBody(response, (received, total) => opts.onProgress?.(name, received, total));
   const total = response.headers.get('content-length');
   if (total !== null && bytes.length !== Number(total)) {

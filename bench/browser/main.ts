@@ -2,7 +2,7 @@
 // in window.benchResult for bench/browser.ts (puppeteer) to collect.
 import { createBrowserGpu } from '../../src/gpu/browser.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../src/train/trainer.ts';
-import { UNMIX_AFTER, type TrainStepResult } from '../peers/bench-net.ts';
+import { type TrainStepResult, UNMIX_AFTER } from '../peers/bench-net.ts';
 import { benchNetTrainConfig, benchUnmix, describeAdapter } from '../train-unmix.ts';
 
 type Outcome = { ok: true; result: TrainStepResult } | { ok: false; error: string };

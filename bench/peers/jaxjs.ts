@@ -3,11 +3,23 @@
 // optimizer package is not on npm, so Adam is written here with jax-js ops.
 import type * as JAX from '@jax-js/jax';
 import type { Array as JaxArray } from '@jax-js/jax';
-import {
-  ADAM_EPS, BETA1, BETA2, BLOCKS, BN_EPS, BN_MOMENTUM, HEAD_IN, IMAGE, LR, PARAMETERS, POOL_BATCHES,
-  stepResult, type StepRun, type TrainStepResult,
-} from './bench-net.ts';
 import { countBufferBytes } from '../gpu-memory.ts';
+import {
+  ADAM_EPS,
+  BETA1,
+  BETA2,
+  BLOCKS,
+  BN_EPS,
+  BN_MOMENTUM,
+  HEAD_IN,
+  IMAGE,
+  LR,
+  PARAMETERS,
+  POOL_BATCHES,
+  type StepRun,
+  stepResult,
+  type TrainStepResult,
+} from './bench-net.ts';
 
 type Jax = typeof JAX;
 type Conv = { w: JaxArray; b: JaxArray };
@@ -56,7 +68,10 @@ export async function benchJax(jax: Jax, opts: StepRun): Promise<TrainStepResult
     running: BLOCKS.flatMap((b) => [b.cout, b.cout]).map((c) => ({ mean: np.zeros([c]), variance: np.ones([c]) })),
     counter: np.array(0, { dtype: np.int32 }),
   };
-  const pools: Pools = { digits: random.uniform(nextKey(), [pool, 1, IMAGE, IMAGE]), items: random.uniform(nextKey(), [pool, 1, IMAGE, IMAGE]) };
+  const pools: Pools = {
+    digits: random.uniform(nextKey(), [pool, 1, IMAGE, IMAGE]),
+    items: random.uniform(nextKey(), [pool, 1, IMAGE, IMAGE]),
+  };
 
   // ---- the model; every function consumes its arguments (jax-js's ownership rule), .ref keeps one
   const channel = (a: JaxArray) => a.reshape([1, a.shape[0], 1, 1]);
@@ -109,10 +124,16 @@ export async function benchJax(jax: Jax, opts: StepRun): Promise<TrainStepResult
     const items = np.take(pl.items, np.remainder(lanes.mul(7).add(base), pool), 0);
     const mixture = digits.ref.add(items.ref).mul(0.5);
 
-    const [[value, stats], grads] = jax.valueAndGrad(loss, { hasAux: true })(tree.ref(s.params), mixture, digits, items) as unknown as [[JaxArray, BatchStats[]], Params];
+    const [[value, stats], grads] = jax.valueAndGrad(loss, { hasAux: true })(tree.ref(s.params), mixture, digits, items) as unknown as [
+      [JaxArray, BatchStats[]],
+      Params,
+    ];
 
     const t = s.t.add(1);
-    const lrT = np.sqrt(np.subtract(1, np.power(BETA2, t.ref))).mul(LR).div(np.subtract(1, np.power(BETA1, t.ref)));
+    const lrT = np
+      .sqrt(np.subtract(1, np.power(BETA2, t.ref)))
+      .mul(LR)
+      .div(np.subtract(1, np.power(BETA1, t.ref)));
     const [ps, def] = tree.flatten(s.params);
     const [gs] = tree.flatten(grads);
     const [ms] = tree.flatten(s.m);
@@ -169,11 +190,16 @@ export async function benchJax(jax: Jax, opts: StepRun): Promise<TrainStepResult
   // The loss is ready before the step's update is: wait for the whole new state too.
   await jax.blockUntilReady(state);
   const msPerStep = (performance.now() - start) / opts.steps;
-  const result = stepResult('jax-js (webgpu device)', { ...opts, batch: n }, { firstStepMs, msPerStep }, {
-    gpuMemoryBytes: liveBytes(),
-    memoryNote: 'live bytes of the GPU buffers jax-js created (it exposes no memory figure)',
-    loss: lossValue,
-  });
+  const result = stepResult(
+    'jax-js (webgpu device)',
+    { ...opts, batch: n },
+    { firstStepMs, msPerStep },
+    {
+      gpuMemoryBytes: liveBytes(),
+      memoryNote: 'live bytes of the GPU buffers jax-js created (it exposes no memory figure)',
+      loss: lossValue,
+    },
+  );
   tree.dispose(state);
   tree.dispose(pools);
   trainStep.dispose();

@@ -1,17 +1,46 @@
 // The benchmark network's training step in TensorFlow.js on its WebGPU backend. NHWC, as tfjs's
 // convolutions want; the work is the same as unmix's NCHW network.
 import type * as TF from '@tensorflow/tfjs';
-import {
-  ADAM_EPS, BETA1, BETA2, BLOCKS, BN_EPS, BN_MOMENTUM, DECODER, ENCODER, HEAD_IN, IMAGE, LR, MID, PARAMETERS, POOL_BATCHES,
-  stepResult, type Block, type StepRun, type TrainStepResult,
-} from './bench-net.ts';
 import { countBufferBytes } from '../gpu-memory.ts';
+import {
+  ADAM_EPS,
+  BETA1,
+  BETA2,
+  BLOCKS,
+  type Block,
+  BN_EPS,
+  BN_MOMENTUM,
+  DECODER,
+  ENCODER,
+  HEAD_IN,
+  IMAGE,
+  LR,
+  MID,
+  PARAMETERS,
+  POOL_BATCHES,
+  type StepRun,
+  stepResult,
+  type TrainStepResult,
+} from './bench-net.ts';
 
 type Tf = typeof TF;
 
-interface Conv { w: TF.Variable; b: TF.Variable }
-interface Bn { gamma: TF.Variable; beta: TF.Variable; mean: TF.Variable; variance: TF.Variable }
-interface BlockParams { conv1: Conv; bn1: Bn; conv2: Conv; bn2: Bn }
+interface Conv {
+  w: TF.Variable;
+  b: TF.Variable;
+}
+interface Bn {
+  gamma: TF.Variable;
+  beta: TF.Variable;
+  mean: TF.Variable;
+  variance: TF.Variable;
+}
+interface BlockParams {
+  conv1: Conv;
+  bn1: Bn;
+  conv2: Conv;
+  bn2: Bn;
+}
 
 /** Loads tfjs with its WebGPU backend; navigator.gpu must exist first (in Node: Dawn). */
 export async function loadTfjs(): Promise<Tf> {
@@ -26,17 +55,34 @@ export async function benchTfjs(tf: Tf, opts: StepRun): Promise<TrainStepResult>
   const n = opts.batch;
   const liveBytes = countBufferBytes((tf.backend() as unknown as { device: GPUDevice }).device);
   const heInit = (shape: number[], fanIn: number) => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn)));
-  const conv = (cin: number, cout: number, k: number): Conv => ({ w: heInit([k, k, cin, cout], k * k * cin), b: tf.variable(tf.zeros([cout])) });
+  const conv = (cin: number, cout: number, k: number): Conv => ({
+    w: heInit([k, k, cin, cout], k * k * cin),
+    b: tf.variable(tf.zeros([cout])),
+  });
   const bn = (c: number): Bn => ({
     gamma: tf.variable(tf.ones([c])),
     beta: tf.variable(tf.zeros([c])),
     mean: tf.variable(tf.zeros([c]), false),
     variance: tf.variable(tf.ones([c]), false),
   });
-  const block = (b: Block): BlockParams => ({ conv1: conv(b.cin, b.cout, 3), bn1: bn(b.cout), conv2: conv(b.cout, b.cout, 3), bn2: bn(b.cout) });
+  const block = (b: Block): BlockParams => ({
+    conv1: conv(b.cin, b.cout, 3),
+    bn1: bn(b.cout),
+    conv2: conv(b.cout, b.cout, 3),
+    bn2: bn(b.cout),
+  });
   const blocks = new Map(BLOCKS.map((b) => [b.name, block(b)]));
   const heads = [conv(HEAD_IN, 1, 1), conv(HEAD_IN, 1, 1)];
-  const trainable = [...blocks.values()].flatMap((p) => [p.conv1.w, p.conv1.b, p.bn1.gamma, p.bn1.beta, p.conv2.w, p.conv2.b, p.bn2.gamma, p.bn2.beta]);
+  const trainable = [...blocks.values()].flatMap((p) => [
+    p.conv1.w,
+    p.conv1.b,
+    p.bn1.gamma,
+    p.bn1.beta,
+    p.conv2.w,
+    p.conv2.b,
+    p.bn2.gamma,
+    p.bn2.beta,
+  ]);
   trainable.push(...heads.flatMap((h) => [h.w, h.b]));
   const count = trainable.reduce((s, v) => s + v.size, 0);
   if (count !== PARAMETERS) throw new Error(`tfjs bench net has ${count} parameters, BENCH_NET.md says ${PARAMETERS}`);
@@ -50,7 +96,8 @@ export async function benchTfjs(tf: Tf, opts: StepRun): Promise<TrainStepResult>
     batchStats.push([p, tf.keep(mean), tf.keep(variance), m / (m - 1)]);
     return tf.batchNorm(x, mean, variance, p.beta, p.gamma, BN_EPS) as TF.Tensor4D;
   };
-  const convBnRelu = (x: TF.Tensor4D, c: Conv, b: Bn): TF.Tensor4D => tf.relu(batchNorm(tf.add(tf.conv2d(x, c.w as TF.Tensor4D, 1, 'same'), c.b) as TF.Tensor4D, b));
+  const convBnRelu = (x: TF.Tensor4D, c: Conv, b: Bn): TF.Tensor4D =>
+    tf.relu(batchNorm(tf.add(tf.conv2d(x, c.w as TF.Tensor4D, 1, 'same'), c.b) as TF.Tensor4D, b));
   const runBlock = (x: TF.Tensor4D, name: string) => {
     const p = blocks.get(name)!;
     return convBnRelu(convBnRelu(x, p.conv1, p.bn1), p.conv2, p.bn2);
@@ -92,10 +139,14 @@ export async function benchTfjs(tf: Tf, opts: StepRun): Promise<TrainStepResult>
       const items = tf.gather(itemPool, tf.mod(tf.add(tf.mul(lanes, seven), base), poolSize));
       const mixture = tf.mul(tf.add(digits, items), half) as TF.Tensor4D;
       counter.assign(tf.add(counter, one));
-      return optimizer.minimize(() => {
-        const [d, i] = forward(mixture);
-        return tf.mul(tf.add(tf.losses.meanSquaredError(digits, d), tf.losses.meanSquaredError(items, i)), half) as TF.Scalar;
-      }, true, trainable)!;
+      return optimizer.minimize(
+        () => {
+          const [d, i] = forward(mixture);
+          return tf.mul(tf.add(tf.losses.meanSquaredError(digits, d), tf.losses.meanSquaredError(items, i)), half) as TF.Scalar;
+        },
+        true,
+        trainable,
+      )!;
     });
     tf.tidy(() => {
       for (const [p, mean, variance, unbias] of batchStats.splice(0)) {
@@ -132,12 +183,20 @@ export async function benchTfjs(tf: Tf, opts: StepRun): Promise<TrainStepResult>
   last!.dispose();
 
   const mem = tf.memory() as TF.MemoryInfo & { numBytesAllocatedInGPU?: number };
-  const own = mem.numBytesAllocatedInGPU === undefined ? '' : `; tf.memory() says ${(mem.numBytesAllocatedInGPU / 2 ** 20).toFixed(1)} MiB allocated in GPU`;
-  const result = stepResult('TensorFlow.js (webgpu backend)', { ...opts, batch: n }, { firstStepMs, msPerStep }, {
-    gpuMemoryBytes: liveBytes(),
-    memoryNote: `live bytes of the GPU buffers tfjs created after start-up${own}`,
-    loss,
-  });
+  const own =
+    mem.numBytesAllocatedInGPU === undefined
+      ? ''
+      : `; tf.memory() says ${(mem.numBytesAllocatedInGPU / 2 ** 20).toFixed(1)} MiB allocated in GPU`;
+  const result = stepResult(
+    'TensorFlow.js (webgpu backend)',
+    { ...opts, batch: n },
+    { firstStepMs, msPerStep },
+    {
+      gpuMemoryBytes: liveBytes(),
+      memoryNote: `live bytes of the GPU buffers tfjs created after start-up${own}`,
+      loss,
+    },
+  );
   tf.disposeVariables();
   return result;
 }

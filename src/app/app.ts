@@ -112,7 +112,8 @@ const buttons = {
 
 buttons.start.addEventListener('click', () => {
   if (!form.reportValidity()) return;
-  if (app.config && app.step > 0 && !confirm('Start a new model? The current one is replaced (download its weights first to keep them).')) return;
+  if (app.config && app.step > 0 && !confirm('Start a new model? The current one is replaced (download its weights first to keep them).'))
+    return;
   app.evaluating = false;
   $('eval-result').textContent = '';
   send({ type: 'start', config: readConfig() });

@@ -2,14 +2,14 @@
 // page never waits on the GPU. It answers the page's messages (protocol.ts) and, while running,
 // trains in chunks sized to take about a quarter of a second each, posting losses, a fresh grid
 // every few seconds and a checkpoint to IndexedDB every half minute.
-import { DATASET_FILES, SOURCE_FILES, loadSourceImages, type Dataset, type SourceImages } from '../data/datasets.ts';
+import { DATASET_FILES, type Dataset, loadSourceImages, SOURCE_FILES, type SourceImages } from '../data/datasets.ts';
 import { gunzip, isGzip, sha256Hex } from '../data/idx.ts';
 import { Mixer } from '../data/mixer.ts';
 import { readBody } from '../data/read-body.ts';
 import { readSafetensors } from '../data/safetensors.ts';
 import { createBrowserGpu } from '../gpu/browser.ts';
 import type { Gpu } from '../gpu/gpu.ts';
-import { Trainer, checkpointConfig, type TrainConfig } from '../train/trainer.ts';
+import { checkpointConfig, type TrainConfig, Trainer } from '../train/trainer.ts';
 import type { FromWorker, LossHistory, RunState, Separated, ToWorker } from './protocol.ts';
 import { loadRun, saveRun } from './store.ts';
 
@@ -195,7 +195,8 @@ async function trainChunk(): Promise<void> {
   chunkSteps = Math.max(1, Math.min(200, Math.round((steps * CHUNK_SECONDS) / Math.max(seconds, 1e-3))));
   const rate = (steps * t.config.batch) / seconds;
   samplesPerSecond = samplesPerSecond ? 0.7 * samplesPerSecond + 0.3 * rate : rate;
-  if (!Number.isFinite(loss)) throw new Error(`the training loss became ${loss} at step ${t.step}: lower the learning rate and start again`);
+  if (!Number.isFinite(loss))
+    throw new Error(`the training loss became ${loss} at step ${t.step}: lower the learning rate and start again`);
   history.train.push([t.step, loss]);
   post({ type: 'loss', train: [[t.step, loss]], test: [], samplesPerSecond });
 }
@@ -223,11 +224,15 @@ class Every {
 
 async function trainLoop(): Promise<void> {
   const t = trainer!;
-  const testLoss = new Every(TEST_LOSS_EVERY_S, async () => {
-    const loss = await t.testLoss();
-    history.test.push([t.step, loss]);
-    post({ type: 'loss', train: [], test: [[t.step, loss]], samplesPerSecond });
-  }, true);
+  const testLoss = new Every(
+    TEST_LOSS_EVERY_S,
+    async () => {
+      const loss = await t.testLoss();
+      history.test.push([t.step, loss]);
+      post({ type: 'loss', train: [], test: [[t.step, loss]], samplesPerSecond });
+    },
+    true,
+  );
   const gridImages = new Every(GRID_EVERY_S, refreshGrid, false);
   const checkpoint = new Every(SAVE_EVERY_S, saveCheckpoint, false);
   samplesPerSecond = 0;

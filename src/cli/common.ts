@@ -1,6 +1,6 @@
 // Pieces both command-line tools use: flag parsing with clear errors, the GPU + data setup, and a
 // progress line for long work.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { loadSourceImagesNode } from '../data/locate.ts';
 import { Mixer } from '../data/mixer.ts';
 import type { Gpu } from '../gpu/gpu.ts';
@@ -64,5 +64,9 @@ export function bar(fraction: number, width = 24): string {
 export function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${s}s`;
 }

@@ -48,7 +48,10 @@ const result = await trainer.evaluate({
   seed: numberFlag(flags, 'seed', PROTOCOL.seed, true),
   onProgress: json ? undefined : (done, total) => progressLine(`${bar(done / total)} evaluating ${done}/${total} test mixtures`),
 });
-const grid = flags.grid === 'none' ? null : await writeSampleGrid(trainer, String(flags.grid ?? `${weightsFile.replace(/\.safetensors$/, '')}.samples.png`));
+const grid =
+  flags.grid === 'none'
+    ? null
+    : await writeSampleGrid(trainer, String(flags.grid ?? `${weightsFile.replace(/\.safetensors$/, '')}.samples.png`));
 if (json) {
   console.log(JSON.stringify({ ...result, weights: weightsFile, step: trainer.step, parameters: trainer.parameterCount, grid }));
 } else {

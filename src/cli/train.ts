@@ -2,9 +2,9 @@
 // then evaluates with the task's protocol and writes a sample grid.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { releaseNodeGpu } from '../gpu/node.ts';
-import { checkpointConfig, DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig } from '../train/trainer.ts';
 import { readSafetensors } from '../data/safetensors.ts';
+import { releaseNodeGpu } from '../gpu/node.ts';
+import { checkpointConfig, DEFAULT_TRAIN_CONFIG, type TrainConfig, Trainer } from '../train/trainer.ts';
 import { bar, duration, numberFlag, parseFlags, progressLine, setup } from './common.ts';
 import { formatEval, writeSampleGrid } from './report.ts';
 
@@ -77,8 +77,12 @@ const outDir = String(flags.out ?? join('runs', new Date().toISOString().slice(0
 const { gpu, mixer } = await setup(flags.data as string | undefined);
 const trainer = await Trainer.create(gpu, mixer, config, resumeBytes);
 mkdirSync(outDir, { recursive: true });
-console.error(`model: width ${config.model.width}, depth ${config.model.depth}, ${config.model.upsample} upsampling — ${trainer.parameterCount.toLocaleString('en')} parameters`);
-console.error(`training ${config.steps} steps of batch ${config.batch}, lr ${config.lr}, seed ${config.seed}${resumeBytes ? `, resuming at step ${trainer.step}` : ''} → ${outDir}`);
+console.error(
+  `model: width ${config.model.width}, depth ${config.model.depth}, ${config.model.upsample} upsampling — ${trainer.parameterCount.toLocaleString('en')} parameters`,
+);
+console.error(
+  `training ${config.steps} steps of batch ${config.batch}, lr ${config.lr}, seed ${config.seed}${resumeBytes ? `, resuming at step ${trainer.step}` : ''} → ${outDir}`,
+);
 
 let lastGood: string | null = null;
 async function saveCheckpoint(): Promise<string> {
@@ -126,7 +130,9 @@ while (trainer.step < config.steps && !interrupted) {
     const seconds = (performance.now() - t0) / 1000;
     const rate = ((step - startStep) * config.batch) / seconds;
     const left = ((config.steps - step) * config.batch) / rate;
-    progressLine(`${bar(step / config.steps)} step ${step}/${config.steps}  loss ${loss.toExponential(3)}  ${rate.toFixed(1)} samples/s  ${duration(seconds)} elapsed, ${duration(left)} left`);
+    progressLine(
+      `${bar(step / config.steps)} step ${step}/${config.steps}  loss ${loss.toExponential(3)}  ${rate.toFixed(1)} samples/s  ${duration(seconds)} elapsed, ${duration(left)} left`,
+    );
   }
   if (step % checkpointEvery === 0 && step < config.steps) {
     const latest = await trainer.readLoss();
@@ -139,7 +145,9 @@ if (!Number.isFinite(latest)) failNonFinite(latest, trainer.step);
 const seconds = (performance.now() - t0) / 1000;
 const file = await saveCheckpoint();
 progressLine('', true);
-console.error(`step ${trainer.step}: loss ${latest.toExponential(3)}; ${duration(seconds)} for ${trainer.step - startStep} steps (${(((trainer.step - startStep) * config.batch) / seconds).toFixed(1)} samples/s)`);
+console.error(
+  `step ${trainer.step}: loss ${latest.toExponential(3)}; ${duration(seconds)} for ${trainer.step - startStep} steps (${(((trainer.step - startStep) * config.batch) / seconds).toFixed(1)} samples/s)`,
+);
 console.error(`checkpoint: ${file} (also ${join(outDir, 'latest.safetensors')})`);
 
 if (interrupted) {

@@ -1,6 +1,6 @@
 // The eight dataset files with their checksums, and loading them into images (browser and Node:
 // the caller supplies how to read a file).
-import { gunzip, isGzip, parseIdxImages, parseIdxLabels, sha256Hex, type IdxImages } from './idx.ts';
+import { gunzip, type IdxImages, isGzip, parseIdxImages, parseIdxLabels, sha256Hex } from './idx.ts';
 
 export type Dataset = 'mnist' | 'fashion-mnist';
 
@@ -17,10 +17,26 @@ export const DATASET_FILES: DatasetFile[] = [
   { dataset: 'mnist', file: 'train-labels-idx1-ubyte.gz', sha256: '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5' },
   { dataset: 'mnist', file: 't10k-images-idx3-ubyte.gz', sha256: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7' },
   { dataset: 'mnist', file: 't10k-labels-idx1-ubyte.gz', sha256: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2' },
-  { dataset: 'fashion-mnist', file: 'train-images-idx3-ubyte.gz', sha256: 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888' },
-  { dataset: 'fashion-mnist', file: 'train-labels-idx1-ubyte.gz', sha256: 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9' },
-  { dataset: 'fashion-mnist', file: 't10k-images-idx3-ubyte.gz', sha256: '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b' },
-  { dataset: 'fashion-mnist', file: 't10k-labels-idx1-ubyte.gz', sha256: '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34' },
+  {
+    dataset: 'fashion-mnist',
+    file: 'train-images-idx3-ubyte.gz',
+    sha256: 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888',
+  },
+  {
+    dataset: 'fashion-mnist',
+    file: 'train-labels-idx1-ubyte.gz',
+    sha256: 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9',
+  },
+  {
+    dataset: 'fashion-mnist',
+    file: 't10k-images-idx3-ubyte.gz',
+    sha256: '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b',
+  },
+  {
+    dataset: 'fashion-mnist',
+    file: 't10k-labels-idx1-ubyte.gz',
+    sha256: '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34',
+  },
 ];
 
 /** Fashion-MNIST's class names, by label. */
@@ -41,7 +57,8 @@ export type ReadFile = (dataset: Dataset, file: string) => Promise<Uint8Array>;
 /** Decompresses (when gzip) and checks the SHA-256 of the decompressed bytes against the known sum. */
 export async function verifiedIdx(bytes: Uint8Array, dataset: Dataset, file: string): Promise<Uint8Array> {
   const entry = DATASET_FILES.find((f) => f.dataset === dataset && f.file === file);
-  if (!entry) throw new Error(`${dataset}/${file}: not one of the dataset files (${DATASET_FILES.map((f) => `${f.dataset}/${f.file}`).join(', ')})`);
+  if (!entry)
+    throw new Error(`${dataset}/${file}: not one of the dataset files (${DATASET_FILES.map((f) => `${f.dataset}/${f.file}`).join(', ')})`);
   const name = `${dataset}/${file}`;
   const raw = isGzip(bytes) ? await gunzip(bytes, name) : bytes;
   const actual = await sha256Hex(raw);

@@ -16,12 +16,16 @@ const LABELS_MAGIC = 2049; // 0x00000801: unsigned bytes, rank 1
 function parseIdx(bytes: Uint8Array, file: string, magic: number, what: string): number[] {
   const rank = magic & 0xff;
   const headerBytes = 4 + 4 * rank;
-  const truncated = () => new Error(`${file}: truncated IDX ${what} file: ${bytes.length} bytes, but the header alone is ${headerBytes} bytes`);
+  const truncated = () =>
+    new Error(`${file}: truncated IDX ${what} file: ${bytes.length} bytes, but the header alone is ${headerBytes} bytes`);
   if (bytes.length < 4) throw truncated();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const found = view.getUint32(0);
   if (found !== magic) {
-    const hint = found === LABELS_MAGIC || found === IMAGES_MAGIC ? ` (magic ${found} is an IDX ${found === LABELS_MAGIC ? 'labels' : 'images'} file)` : '';
+    const hint =
+      found === LABELS_MAGIC || found === IMAGES_MAGIC
+        ? ` (magic ${found} is an IDX ${found === LABELS_MAGIC ? 'labels' : 'images'} file)`
+        : '';
     throw new Error(`${file}: not an IDX ${what} file: magic number is ${found}${hint}, expected ${magic}`);
   }
   if (bytes.length < headerBytes) throw truncated();

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SOURCE_FILES, loadSourceImages, type Dataset, type SourceImages } from './datasets.ts';
+import { type Dataset, loadSourceImages, SOURCE_FILES, type SourceImages } from './datasets.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -66,7 +66,11 @@ function subdirs(dir: string): string[] {
 }
 
 /** 'train-images.idx3-ubyte.gz' and 'train-images-idx3-ubyte' name the same file. */
-const normalize = (name: string) => name.toLowerCase().replace(/\.gz$/, '').replace(/[^a-z0-9]/g, '');
+const normalize = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/\.gz$/, '')
+    .replace(/[^a-z0-9]/g, '');
 
 /** The path of `file` (an official name) in `dir`, under any spelling, gzipped or raw; null if absent. */
 export function findIdxFile(dir: string, file: string): string | null {

@@ -3,10 +3,10 @@
 //   draw: sample s takes MNIST image  random(seed, step, s, 0) mod count
 //                    and Fashion image random(seed, step, s, 1) mod count  (independent, with replacement)
 //   mix:  each 28×28 image zero-padded to 32×32, scaled to [0, 1]; mixture = (digit + item) / 2
-import { grid1d, type Gpu } from '../gpu/gpu.ts';
+import { type Gpu, grid1d } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import type { IdxImages } from './idx.ts';
 import type { SourceImages } from './datasets.ts';
+import type { IdxImages } from './idx.ts';
 
 export type Split = 'train' | 'test';
 
@@ -69,8 +69,18 @@ export class Mixer {
     images: SourceImages,
   ) {
     this.splits = {
-      train: { digits: upload(gpu, images.mnistTrain, 'mnist train'), items: upload(gpu, images.fashionTrain, 'fashion-mnist train'), digitCount: images.mnistTrain.count, itemCount: images.fashionTrain.count },
-      test: { digits: upload(gpu, images.mnistTest, 'mnist test'), items: upload(gpu, images.fashionTest, 'fashion-mnist test'), digitCount: images.mnistTest.count, itemCount: images.fashionTest.count },
+      train: {
+        digits: upload(gpu, images.mnistTrain, 'mnist train'),
+        items: upload(gpu, images.fashionTrain, 'fashion-mnist train'),
+        digitCount: images.mnistTrain.count,
+        itemCount: images.fashionTrain.count,
+      },
+      test: {
+        digits: upload(gpu, images.mnistTest, 'mnist test'),
+        items: upload(gpu, images.fashionTest, 'fashion-mnist test'),
+        digitCount: images.mnistTest.count,
+        itemCount: images.fashionTest.count,
+      },
     };
   }
 
@@ -83,7 +93,10 @@ export class Mixer {
   /** `n` random pairs from `split`, the same for the same (seed, step) in browser and Node. */
   batch(split: Split, n: number, seed: number, step: number): MixBatch {
     if (!Number.isInteger(n) || n <= 0) throw new Error(`mixer.batch: batch size ${n} must be a positive integer`);
-    for (const [name, v] of [['seed', seed], ['step', step]] as const) {
+    for (const [name, v] of [
+      ['seed', seed],
+      ['step', step],
+    ] as const) {
       if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`mixer.batch: ${name} ${v} must be an integer in [0, 2^32)`);
     }
     const s = this.split(split);
@@ -108,7 +121,9 @@ export class Mixer {
   pairs(split: Split, digitIndices: number[], itemIndices: number[]): MixBatch {
     const s = this.split(split);
     if (digitIndices.length !== itemIndices.length || digitIndices.length === 0) {
-      throw new Error(`mixer.pairs: need as many item indices as digit indices, at least one (got ${digitIndices.length} and ${itemIndices.length})`);
+      throw new Error(
+        `mixer.pairs: need as many item indices as digit indices, at least one (got ${digitIndices.length} and ${itemIndices.length})`,
+      );
     }
     const check = (list: number[], count: number, what: string) => {
       const bad = list.find((i) => !Number.isInteger(i) || i < 0 || i >= count);

@@ -50,12 +50,17 @@ export function writeSafetensors(tensors: Record<string, NamedTensor>, metadata:
   return out;
 }
 
-export function readSafetensors(bytes: Uint8Array, file = 'safetensors'): { tensors: Record<string, NamedTensor>; metadata: Record<string, string> } {
+export function readSafetensors(
+  bytes: Uint8Array,
+  file = 'safetensors',
+): { tensors: Record<string, NamedTensor>; metadata: Record<string, string> } {
   const fail = (what: string) => new Error(`${file}: not a valid safetensors file: ${what}`);
   if (bytes.length < 8) throw fail(`${bytes.length} bytes, shorter than the 8-byte header length`);
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (headerLength > BigInt(bytes.length - 8)) {
-    throw fail(`header length ${headerLength} runs past the end of the file (${bytes.length} bytes); the file is truncated or not safetensors`);
+    throw fail(
+      `header length ${headerLength} runs past the end of the file (${bytes.length} bytes); the file is truncated or not safetensors`,
+    );
   }
   const dataStart = 8 + Number(headerLength);
   let header: Record<string, unknown>;
@@ -68,7 +73,8 @@ export function readSafetensors(bytes: Uint8Array, file = 'safetensors'): { tens
 
   const metadata: Record<string, string> = {};
   const rawMetadata = header.__metadata__ ?? {};
-  if (typeof rawMetadata !== 'object' || rawMetadata === null || Array.isArray(rawMetadata)) throw fail('__metadata__ is not a JSON object');
+  if (typeof rawMetadata !== 'object' || rawMetadata === null || Array.isArray(rawMetadata))
+    throw fail('__metadata__ is not a JSON object');
   for (const [key, value] of Object.entries(rawMetadata as object)) {
     if (typeof value !== 'string') throw fail(`__metadata__["${key}"] is ${JSON.stringify(value)}, not a string`);
     metadata[key] = value;
@@ -77,14 +83,20 @@ export function readSafetensors(bytes: Uint8Array, file = 'safetensors'): { tens
   const entries = Object.entries(header).filter(([name]) => name !== '__metadata__') as [string, HeaderEntry][];
   for (const [name, e] of entries) {
     if (e.dtype !== 'F32') {
-      throw fail(`tensor "${name}" has dtype ${JSON.stringify(e.dtype)}; only F32 is supported (save it as float32, e.g. tensor.float() in PyTorch)`);
+      throw fail(
+        `tensor "${name}" has dtype ${JSON.stringify(e.dtype)}; only F32 is supported (save it as float32, e.g. tensor.float() in PyTorch)`,
+      );
     }
     const dimsOk = Array.isArray(e.shape) && e.shape.every((d) => Number.isInteger(d) && d >= 0);
-    const offsetsOk = Array.isArray(e.data_offsets) && e.data_offsets.length === 2 && e.data_offsets.every((o) => Number.isInteger(o) && o >= 0);
-    if (!dimsOk || !offsetsOk) throw fail(`tensor "${name}" has a malformed shape ${JSON.stringify(e.shape)} or data_offsets ${JSON.stringify(e.data_offsets)}`);
+    const offsetsOk =
+      Array.isArray(e.data_offsets) && e.data_offsets.length === 2 && e.data_offsets.every((o) => Number.isInteger(o) && o >= 0);
+    if (!dimsOk || !offsetsOk)
+      throw fail(`tensor "${name}" has a malformed shape ${JSON.stringify(e.shape)} or data_offsets ${JSON.stringify(e.data_offsets)}`);
     const [begin, end] = e.data_offsets;
     if (end - begin !== sizeOf(e.shape) * 4) {
-      throw fail(`tensor "${name}" of shape [${e.shape}] needs ${sizeOf(e.shape) * 4} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+      throw fail(
+        `tensor "${name}" of shape [${e.shape}] needs ${sizeOf(e.shape) * 4} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+      );
     }
   }
 
@@ -93,11 +105,14 @@ export function readSafetensors(bytes: Uint8Array, file = 'safetensors'): { tens
   let expectedBegin = 0;
   for (const [name, e] of [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0])) {
     if (e.data_offsets[0] !== expectedBegin) {
-      throw fail(`tensor "${name}" starts at data offset ${e.data_offsets[0]}, expected ${expectedBegin} (offsets must be contiguous, without gaps or overlaps)`);
+      throw fail(
+        `tensor "${name}" starts at data offset ${e.data_offsets[0]}, expected ${expectedBegin} (offsets must be contiguous, without gaps or overlaps)`,
+      );
     }
     expectedBegin = e.data_offsets[1];
   }
-  if (expectedBegin !== dataLength) throw fail(`the tensors cover ${expectedBegin} bytes of data but the file holds ${dataLength} after the header`);
+  if (expectedBegin !== dataLength)
+    throw fail(`the tensors cover ${expectedBegin} bytes of data but the file holds ${dataLength} after the header`);
 
   const tensors: Record<string, NamedTensor> = {};
   for (const [name, e] of entries) {

@@ -1,5 +1,5 @@
 // Browser entry to the runtime: navigator.gpu, with the shaders bundled by Vite.
-import { openDevice, type Gpu } from './gpu.ts';
+import { type Gpu, openDevice } from './gpu.ts';
 
 const files = import.meta.glob('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
 

@@ -2,8 +2,8 @@
 // cached uniforms and bind groups, a buffer pool, one command encoder that collects a whole step's
 // dispatches, read-back, GPU timing and error reporting.
 import { BufferPool } from './pool.ts';
-import { specialize, type Defines } from './shader.ts';
-import { Tensor, sizeOf, type Shape } from './tensor.ts';
+import { type Defines, specialize } from './shader.ts';
+import { type Shape, sizeOf, Tensor } from './tensor.ts';
 
 export interface GpuInfo {
   /** Human-readable adapter description, e.g. "llvmpipe (LLVM 19.1.7, 256 bits) (vulkan)". */
@@ -294,7 +294,8 @@ export class Gpu {
   private profiledPass(label: string): GPUComputePassEncoder {
     const profiler = this.profiler!;
     const i = profiler.labels.length;
-    if (i >= PROFILE_MAX_DISPATCHES) throw new Error(`profile: more than ${PROFILE_MAX_DISPATCHES} dispatches; profile a smaller piece of work`);
+    if (i >= PROFILE_MAX_DISPATCHES)
+      throw new Error(`profile: more than ${PROFILE_MAX_DISPATCHES} dispatches; profile a smaller piece of work`);
     profiler.labels.push(label);
     this.endPass();
     return (this.pass = this.commandEncoder().beginComputePass({
@@ -318,7 +319,11 @@ export class Gpu {
   }
 
   private uniform(data: Uint32Array | Float32Array | ArrayBuffer): GPUBuffer {
-    const words = new Uint32Array(data instanceof ArrayBuffer ? data : data.buffer, data instanceof ArrayBuffer ? 0 : data.byteOffset, data.byteLength / 4);
+    const words = new Uint32Array(
+      data instanceof ArrayBuffer ? data : data.buffer,
+      data instanceof ArrayBuffer ? 0 : data.byteOffset,
+      data.byteLength / 4,
+    );
     const key = words.join(',');
     let buffer = this.uniforms.get(key);
     if (!buffer) {
@@ -395,8 +400,6 @@ export async function openDevice(adapter: GPUAdapter, shaderSources: Record<stri
     requiredLimits: requiredLimits(adapter),
   });
   const a = adapter.info;
-  const description = [a?.description || a?.device || 'unknown adapter', a?.vendor ? `(${a.vendor})` : '']
-    .filter(Boolean)
-    .join(' ');
+  const description = [a?.description || a?.device || 'unknown adapter', a?.vendor ? `(${a.vendor})` : ''].filter(Boolean).join(' ');
   return new Gpu(device, { description, vendor: a?.vendor ?? '', architecture: a?.architecture ?? '', hasTimestamps }, shaderSources);
 }

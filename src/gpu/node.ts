@@ -1,10 +1,10 @@
 // Node entry to the runtime: Dawn (npm `webgpu`) on whatever Vulkan driver is installed; on a
 // machine without a GPU that is Mesa's lavapipe. Shaders are read from shaders/ on disk.
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openDevice, type Gpu } from './gpu.ts';
+import { type Gpu, openDevice } from './gpu.ts';
 
 const SHADER_DIR = fileURLToPath(new URL('../../shaders/', import.meta.url));
 const LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json';

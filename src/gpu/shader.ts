@@ -13,7 +13,8 @@ export type Defines = Record<string, number | boolean | string>;
 const placeholder = /\$\{([^{}]+)\}/g;
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** An #unroll block with no #unroll inside it: expanded innermost first. */
-const innermostUnroll = /^[ \t]*#unroll[ \t]+(\S+)[ \t]+([^\n]+?)[ \t]*\n((?:(?![ \t]*#unroll\b)[^\n]*\n)*?)[ \t]*#endunroll[ \t]*(?:\n|$)/m;
+const innermostUnroll =
+  /^[ \t]*#unroll[ \t]+(\S+)[ \t]+([^\n]+?)[ \t]*\n((?:(?![ \t]*#unroll\b)[^\n]*\n)*?)[ \t]*#endunroll[ \t]*(?:\n|$)/m;
 
 /** Evaluates integer arithmetic over numbers and named values; throws naming the file otherwise. */
 function evaluate(file: string, expr: string, values: Record<string, unknown>): number {
@@ -34,7 +35,8 @@ function evaluate(file: string, expr: string, values: Record<string, unknown>): 
     if (/^\d+$/.test(t)) return Number(t);
     if (identifier.test(t)) {
       const v = values[t];
-      if (typeof v !== 'number' || !Number.isInteger(v)) return fail(`"${t}" is not an unroll variable or an integer define (got ${JSON.stringify(v)})`);
+      if (typeof v !== 'number' || !Number.isInteger(v))
+        return fail(`"${t}" is not an unroll variable or an integer define (got ${JSON.stringify(v)})`);
       return v;
     }
     return fail(`unexpected "${t}"`);
@@ -68,7 +70,9 @@ function unroll(file: string, source: string, defines: Defines): string {
     const count = evaluate(file, countText.replace(placeholder, '($1)'), defines);
     if (count < 0) throw new Error(`shader ${file}: #unroll ${name} ${countText} counts ${count} times`);
     const word = new RegExp(`\\b${name}\\b`, 'g');
-    const copies = Array.from({ length: count }, (_, k) => body.replace(placeholder, (_m, expr: string) => `\${${expr.replace(word, String(k))}}`));
+    const copies = Array.from({ length: count }, (_, k) =>
+      body.replace(placeholder, (_m, expr: string) => `\${${expr.replace(word, String(k))}}`),
+    );
     out = out.slice(0, match.index) + copies.join('') + out.slice(match.index + block.length);
   }
   if (/^[ \t]*#(end)?unroll\b/m.test(out)) throw new Error(`shader ${file}: #unroll without a matching #endunroll (or the reverse)`);

@@ -11,7 +11,7 @@ import type { Tensor } from '../gpu/tensor.ts';
 import { sigmoid } from '../ops/activations.ts';
 import { concatChannels } from '../ops/concat.ts';
 import { maxPool2d } from '../ops/maxpool2d.ts';
-import { upsample2x, type UpsampleMode } from '../ops/upsample2d.ts';
+import { type UpsampleMode, upsample2x } from '../ops/upsample2d.ts';
 import { Rng } from '../util/rng.ts';
 import { Conv2d, ConvBlock } from './layers.ts';
 
@@ -27,11 +27,13 @@ export interface ModelConfig {
 export const BENCH_NET_CONFIG: ModelConfig = { width: 32, depth: 3, upsample: 'nearest' };
 
 export function checkModelConfig(c: ModelConfig): void {
-  if (!Number.isInteger(c.width) || c.width < 1 || c.width > 512) throw new Error(`model: width must be an integer in 1..512, got ${c.width}`);
+  if (!Number.isInteger(c.width) || c.width < 1 || c.width > 512)
+    throw new Error(`model: width must be an integer in 1..512, got ${c.width}`);
   if (!Number.isInteger(c.depth) || c.depth < 2 || c.depth > 4) {
     throw new Error(`model: depth must be 2, 3 or 4 (levels of a 32×32 input, pooled at most 3 times), got ${c.depth}`);
   }
-  if (c.upsample !== 'nearest' && c.upsample !== 'bilinear') throw new Error(`model: upsample must be 'nearest' or 'bilinear', got ${c.upsample}`);
+  if (c.upsample !== 'nearest' && c.upsample !== 'bilinear')
+    throw new Error(`model: upsample must be 'nearest' or 'bilinear', got ${c.upsample}`);
 }
 
 export interface Separation {
@@ -45,7 +47,11 @@ export class Separator extends Module {
   private readonly digitHead: Conv2d;
   private readonly itemHead: Conv2d;
 
-  constructor(gpu: Gpu, readonly config: ModelConfig, seed: number) {
+  constructor(
+    gpu: Gpu,
+    readonly config: ModelConfig,
+    seed: number,
+  ) {
     super(gpu);
     checkModelConfig(config);
     const rng = new Rng(seed);

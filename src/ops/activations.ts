@@ -1,5 +1,5 @@
 // ReLU, LeakyReLU and sigmoid: forward kernels, backward kernels, and autograd wrappers.
-import { record, accumulateGrad } from '../autograd/graph.ts';
+import { accumulateGrad, record } from '../autograd/graph.ts';
 import { grid1d } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { assertSameShape } from './check.ts';

@@ -1,7 +1,7 @@
 // Adam and AdamW (PyTorch semantics, with bias correction). The moments m and v live on the GPU,
 // one pair of persistent tensors per parameter; each step is one dispatch per parameter of the
 // same pipeline.
-import { grid1d, type Gpu } from '../gpu/gpu.ts';
+import { type Gpu, grid1d } from '../gpu/gpu.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
 
 export interface AdamOptions {
@@ -43,10 +43,13 @@ export class Adam {
     const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0, decoupled = true } = opts;
     checkLr(lr);
     if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps > 0 && weightDecay >= 0)) {
-      throw new Error(`Adam: need 0 <= beta1, beta2 < 1, eps > 0 and weightDecay >= 0; got beta1 ${beta1}, beta2 ${beta2}, eps ${eps}, weightDecay ${weightDecay}`);
+      throw new Error(
+        `Adam: need 0 <= beta1, beta2 < 1, eps > 0 and weightDecay >= 0; got beta1 ${beta1}, beta2 ${beta2}, eps ${eps}, weightDecay ${weightDecay}`,
+      );
     }
     parameters.forEach((t, i) => {
-      if (t.transient) throw new Error(`Adam: ${describe(t, i, parameters.length)} is a transient tensor; parameters must be persistent (gpu.persistent)`);
+      if (t.transient)
+        throw new Error(`Adam: ${describe(t, i, parameters.length)} is a transient tensor; parameters must be persistent (gpu.persistent)`);
       if (parameters.indexOf(t) !== i) throw new Error(`Adam: ${describe(t, i, parameters.length)} is listed twice`);
     });
     this.lr = lr;
@@ -54,7 +57,10 @@ export class Adam {
     this.beta2 = beta2;
     this.weightDecay = weightDecay;
     this.decoupled = decoupled;
-    this.moments = parameters.map((t) => ({ m: gpu.persistent(t.shape, undefined, `adam.m ${label(t)}`), v: gpu.persistent(t.shape, undefined, `adam.v ${label(t)}`) }));
+    this.moments = parameters.map((t) => ({
+      m: gpu.persistent(t.shape, undefined, `adam.m ${label(t)}`),
+      v: gpu.persistent(t.shape, undefined, `adam.v ${label(t)}`),
+    }));
     this.stepValues = gpu.persistent([3], undefined, 'adam.step');
     this.fixedParams = parameters.map((t) => {
       const buf = new ArrayBuffer(32);
@@ -70,8 +76,12 @@ export class Adam {
   step(lr = this.lr): void {
     checkLr(lr);
     this.parameters.forEach((t, i) => {
-      if (!t.grad) throw new Error(`Adam.step: ${describe(t, i, this.parameters.length)} has no gradient; run backward() first, or leave it out of the optimizer`);
-      if (t.grad.size !== t.size) throw new Error(`Adam.step: ${describe(t, i, this.parameters.length)} has a gradient of shape ${shapeString(t.grad.shape)}`);
+      if (!t.grad)
+        throw new Error(
+          `Adam.step: ${describe(t, i, this.parameters.length)} has no gradient; run backward() first, or leave it out of the optimizer`,
+        );
+      if (t.grad.size !== t.size)
+        throw new Error(`Adam.step: ${describe(t, i, this.parameters.length)} has a gradient of shape ${shapeString(t.grad.shape)}`);
     });
     const t = ++this.stepCount;
     const bc1 = 1 - this.beta1 ** t;
@@ -80,7 +90,14 @@ export class Adam {
     this.gpu.write(this.stepValues, Float32Array.of(decay, lr / bc1, 1 / Math.sqrt(bc2)));
     this.parameters.forEach((param, i) => {
       const { m, v } = this.moments[i];
-      this.gpu.dispatch({ shader: 'adam', entry: 'adam_update', defines: { WG }, params: this.fixedParams[i], buffers: [this.stepValues, param, param.grad!, m, v], workgroups: grid1d(param.size, WG) });
+      this.gpu.dispatch({
+        shader: 'adam',
+        entry: 'adam_update',
+        defines: { WG },
+        params: this.fixedParams[i],
+        buffers: [this.stepValues, param, param.grad!, m, v],
+        workgroups: grid1d(param.size, WG),
+      });
     });
     this.gpu.submit();
   }

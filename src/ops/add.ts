@@ -9,7 +9,14 @@ const WG = 256;
 export function addForward(a: Tensor, b: Tensor): Tensor {
   assertSameShape('add', a, 'a', b, 'b');
   const out = a.gpu.empty(a.shape);
-  a.gpu.dispatch({ shader: 'add', entry: 'add', defines: { WG }, params: new Uint32Array([a.size]), buffers: [a, b, out], workgroups: grid1d(a.size, WG) });
+  a.gpu.dispatch({
+    shader: 'add',
+    entry: 'add',
+    defines: { WG },
+    params: new Uint32Array([a.size]),
+    buffers: [a, b, out],
+    workgroups: grid1d(a.size, WG),
+  });
   return out;
 }
 

@@ -41,7 +41,14 @@ const VEC4 = { WG, SAMPLES, WIDTH: 4, V: 'vec4f', RELU: false };
 function elementwise(x: Tensor, entry: string, p: ArrayBuffer, buffers: Tensor[], relu = false): void {
   const [n, c, h, w] = x.shape;
   const defines = { ...((h * w) % 4 === 0 ? VEC4 : SCALAR), RELU: relu };
-  x.gpu.dispatch({ shader: 'batchnorm2d', entry, defines, params: p, buffers, workgroups: [Math.ceil((h * w) / (WG * defines.WIDTH)), c, Math.ceil(n / SAMPLES)] });
+  x.gpu.dispatch({
+    shader: 'batchnorm2d',
+    entry,
+    defines,
+    params: p,
+    buffers,
+    workgroups: [Math.ceil((h * w) / (WG * defines.WIDTH)), c, Math.ceil(n / SAMPLES)],
+  });
 }
 
 function params(x: Tensor, training: boolean, eps = 1e-5, momentum = 0.1): ArrayBuffer {
@@ -61,7 +68,9 @@ function checkInputs(op: string, x: Tensor, gamma: Tensor, beta: Tensor, state: 
   assertShape(op, 'runningVar', state.runningVar, [c]);
   const [n, , h, w] = x.shape;
   if (opts.training && n * h * w < 2) {
-    throw new Error(`${op}: training needs more than one value per channel to estimate a variance, got x ${shapeString(x.shape)}; use a larger batch or eval mode`);
+    throw new Error(
+      `${op}: training needs more than one value per channel to estimate a variance, got x ${shapeString(x.shape)}; use a larger batch or eval mode`,
+    );
   }
   const { momentum = 0.1, eps = 1e-5 } = opts;
   if (!(momentum >= 0 && momentum <= 1) || !(eps > 0)) {
@@ -71,7 +80,13 @@ function checkInputs(op: string, x: Tensor, gamma: Tensor, beta: Tensor, state: 
 
 /** Normalises x [N,C,H,W]. Training: with the batch statistics, updating the running ones in place;
  * eval: with the running statistics. Returns y and the statistics used, for the backward. */
-export function batchNorm2dForward(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, opts: BatchNormOptions): { y: Tensor } & BatchNormSaved {
+export function batchNorm2dForward(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  state: BatchNormState,
+  opts: BatchNormOptions,
+): { y: Tensor } & BatchNormSaved {
   checkInputs('batchnorm2d', x, gamma, beta, state, opts);
   const gpu = x.gpu;
   const c = x.shape[1];
@@ -79,9 +94,23 @@ export function batchNorm2dForward(x: Tensor, gamma: Tensor, beta: Tensor, state
   const mean = gpu.empty([c]);
   const invstd = gpu.empty([c]);
   if (opts.training) {
-    gpu.dispatch({ shader: 'batchnorm2d', entry: 'batch_stats', defines: SCALAR, params: p, buffers: [x, mean, invstd, state.runningMean, state.runningVar], workgroups: [c] });
+    gpu.dispatch({
+      shader: 'batchnorm2d',
+      entry: 'batch_stats',
+      defines: SCALAR,
+      params: p,
+      buffers: [x, mean, invstd, state.runningMean, state.runningVar],
+      workgroups: [c],
+    });
   } else {
-    gpu.dispatch({ shader: 'batchnorm2d', entry: 'running_stats', defines: SCALAR, params: p, buffers: [state.runningMean, state.runningVar, mean, invstd], workgroups: grid1d(c, WG) });
+    gpu.dispatch({
+      shader: 'batchnorm2d',
+      entry: 'running_stats',
+      defines: SCALAR,
+      params: p,
+      buffers: [state.runningMean, state.runningVar, mean, invstd],
+      workgroups: grid1d(c, WG),
+    });
   }
   const y = gpu.empty(x.shape);
   elementwise(x, 'normalize', p, [x, mean, invstd, gamma, beta, y], opts.relu);
@@ -91,7 +120,14 @@ export function batchNorm2dForward(x: Tensor, gamma: Tensor, beta: Tensor, state
 /** Gradients with respect to x, gamma and beta. In training mode the statistics depend on x, which
  * adds the mean terms to dx; in eval mode they are constants. `reluOutput`: the forward ran with
  * relu, and this is its output (dy flows back only where it is positive). */
-export function batchNorm2dBackward(x: Tensor, dy: Tensor, gamma: Tensor, saved: BatchNormSaved, training: boolean, reluOutput?: Tensor): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
+export function batchNorm2dBackward(
+  x: Tensor,
+  dy: Tensor,
+  gamma: Tensor,
+  saved: BatchNormSaved,
+  training: boolean,
+  reluOutput?: Tensor,
+): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
   const op = 'batchnorm2d backward';
   assertRank(op, 'x', x, 4);
   assertSameShape(op, x, 'x', dy, 'dy');
@@ -107,7 +143,14 @@ export function batchNorm2dBackward(x: Tensor, dy: Tensor, gamma: Tensor, saved:
   // With the ReLU, grad_sums also writes dz: dy where the output is positive, for input_grad.
   const dz = reluOutput ? gpu.empty(x.shape) : dy;
   const masking = reluOutput ? [reluOutput, dz] : [];
-  gpu.dispatch({ shader: 'batchnorm2d', entry: 'grad_sums', defines: { ...SCALAR, RELU: !!reluOutput }, params: p, buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta, ...masking], workgroups: [c] });
+  gpu.dispatch({
+    shader: 'batchnorm2d',
+    entry: 'grad_sums',
+    defines: { ...SCALAR, RELU: !!reluOutput },
+    params: p,
+    buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta, ...masking],
+    workgroups: [c],
+  });
   const dx = gpu.empty(x.shape);
   elementwise(x, 'input_grad', p, [x, dz, saved.mean, saved.invstd, gamma, dgamma, dbeta, dx]);
   return { dx, dgamma, dbeta };

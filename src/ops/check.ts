@@ -1,6 +1,6 @@
 // Shape checks shared by every op: each error names the op, the tensors and their shapes, and is
 // thrown before anything is dispatched.
-import { shapeString as show, type Shape, type Tensor } from '../gpu/tensor.ts';
+import { type Shape, shapeString as show, type Tensor } from '../gpu/tensor.ts';
 
 export function assertRank(op: string, name: string, t: Tensor, rank: number): void {
   if (t.shape.length !== rank) {

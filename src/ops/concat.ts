@@ -1,6 +1,6 @@
 // Concatenation along channels (U-Net skip connections): forward joins, backward splits.
 import { accumulateGrad, record } from '../autograd/graph.ts';
-import { shapeString, type Shape, type Tensor } from '../gpu/tensor.ts';
+import { type Shape, shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
 
 /** Grid (⌈(Ca+Cb)·H·W / (WG·width)⌉, ⌈N / SAMPLES⌉): each invocation copies one position (of 4

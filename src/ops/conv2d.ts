@@ -4,8 +4,8 @@
 // dW and dB are reductions (shaders/conv2d_weight.wgsl).
 // The formulations and tile sizes were chosen by bench/conv2d-formulations.ts on lavapipe.
 import { accumulateGrad, record } from '../autograd/graph.ts';
-import { grid1d, MAX_WORKGROUPS, type Gpu } from '../gpu/gpu.ts';
-import { shapeString, type Shape, type Tensor } from '../gpu/tensor.ts';
+import { type Gpu, grid1d, MAX_WORKGROUPS } from '../gpu/gpu.ts';
+import { type Shape, shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
 
 export type Padding = 'same' | 'valid' | number;
@@ -38,18 +38,23 @@ function geometry(op: string, xShape: Shape, wShape: Shape, opts: Conv2dOptions 
   const [n, cin, h, w] = xShape;
   const [cout, wcin, k, k2] = wShape;
   if (wcin !== cin) {
-    throw new Error(`${op}: x ${shapeString(xShape)} has ${cin} channels but w ${shapeString(wShape)} expects ${wcin} (w is [Cout, Cin, K, K])`);
+    throw new Error(
+      `${op}: x ${shapeString(xShape)} has ${cin} channels but w ${shapeString(wShape)} expects ${wcin} (w is [Cout, Cin, K, K])`,
+    );
   }
   if (k !== k2 || k % 2 === 0) throw new Error(`${op}: kernel must be square with an odd size K, got w ${shapeString(wShape)}`);
   const stride = opts.stride ?? 1;
   if (stride !== 1 && stride !== 2) throw new Error(`${op}: stride must be 1 or 2, got ${stride}`);
   const padding = opts.padding ?? 'same';
   const pad = padding === 'same' ? (k - 1) / 2 : padding === 'valid' ? 0 : padding;
-  if (!Number.isInteger(pad) || pad < 0) throw new Error(`${op}: padding must be 'same', 'valid' or a non-negative integer, got ${padding}`);
+  if (!Number.isInteger(pad) || pad < 0)
+    throw new Error(`${op}: padding must be 'same', 'valid' or a non-negative integer, got ${padding}`);
   const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
   const ow = Math.floor((w + 2 * pad - k) / stride) + 1;
   if (oh < 1 || ow < 1) {
-    throw new Error(`${op}: kernel ${k}×${k} is larger than the padded input (x ${shapeString(xShape)}, padding ${pad}); use a smaller kernel or more padding`);
+    throw new Error(
+      `${op}: kernel ${k}×${k} is larger than the padded input (x ${shapeString(xShape)}, padding ${pad}); use a smaller kernel or more padding`,
+    );
   }
   return { n, cin, h, w, cout, k, stride, pad, oh, ow };
 }
@@ -65,7 +70,9 @@ function assertBindable(op: string, gpu: Gpu, ...tensors: [string, Shape][]): vo
   for (const [name, shape] of tensors) {
     const bytes = shape.reduce((a, b) => a * b, 4);
     if (bytes > limit) {
-      throw new Error(`${op}: ${name} ${shapeString(shape)} is ${bytes} bytes, over the ${limit}-byte storage binding limit; lower the batch size`);
+      throw new Error(
+        `${op}: ${name} ${shapeString(shape)} is ${bytes} bytes, over the ${limit}-byte storage binding limit; lower the batch size`,
+      );
     }
   }
 }
@@ -246,7 +253,14 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
   const segs = Math.ceil(g.ow / WEIGHT_PIXELS);
   const pw = paddedWidth(segs, g.k, g.stride, WEIGHT_PIXELS);
   const ph = (g.oh - 1) * g.stride + g.k;
-  assertBindable(op, gpu, ['x', x.shape], ['dy', dy.shape], ['zero-padded x', [g.n, g.cin, ph, pw]], ['padded dy', [g.n, g.cout, g.oh, segs * WEIGHT_PIXELS]]);
+  assertBindable(
+    op,
+    gpu,
+    ['x', x.shape],
+    ['dy', dy.shape],
+    ['zero-padded x', [g.n, g.cin, ph, pw]],
+    ['padded dy', [g.n, g.cout, g.oh, segs * WEIGHT_PIXELS]],
+  );
   // x as the forward pass padded it (`xPadded`: same border, rows at least as long), else padded here.
   const reuse = xPadded && xPadded.shape[2] === ph && xPadded.shape[3] >= pw;
   const xs = reuse ? xPadded : padded(x, ph, pw, g.pad, g.pad, 1);

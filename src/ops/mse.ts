@@ -22,19 +22,38 @@ export function mseLossForward(pred: Tensor, target: Tensor): Tensor {
   // Each pass divides the count by CHUNK; the last one (a single output) applies the 1/n.
   let groups = Math.ceil(n / CHUNK);
   let sums = gpu.empty([groups]);
-  gpu.dispatch({ shader: 'mse', entry: 'squared_error_sums', defines: { WG }, params: params(n, groups, groups === 1 ? 1 / n : 1), buffers: [pred, target, sums], workgroups: grid1d(groups, WG) });
+  gpu.dispatch({
+    shader: 'mse',
+    entry: 'squared_error_sums',
+    defines: { WG },
+    params: params(n, groups, groups === 1 ? 1 / n : 1),
+    buffers: [pred, target, sums],
+    workgroups: grid1d(groups, WG),
+  });
   while (groups > 1) {
     const count = groups;
     groups = Math.ceil(count / CHUNK);
     const next = gpu.empty([groups]);
-    gpu.dispatch({ shader: 'mse', entry: 'sum_pass', defines: { WG }, params: params(count, groups, groups === 1 ? 1 / n : 1), buffers: [sums, next], workgroups: grid1d(groups, WG) });
+    gpu.dispatch({
+      shader: 'mse',
+      entry: 'sum_pass',
+      defines: { WG },
+      params: params(count, groups, groups === 1 ? 1 / n : 1),
+      buffers: [sums, next],
+      workgroups: grid1d(groups, WG),
+    });
     sums = next;
   }
   return sums;
 }
 
 /** dpred = dloss · 2 (pred - target) / n, and dtarget = -dpred when `withTarget`. */
-export function mseLossBackward(pred: Tensor, target: Tensor, dloss: Tensor, withTarget: boolean): { dpred: Tensor; dtarget: Tensor | null } {
+export function mseLossBackward(
+  pred: Tensor,
+  target: Tensor,
+  dloss: Tensor,
+  withTarget: boolean,
+): { dpred: Tensor; dtarget: Tensor | null } {
   assertSameShape('mse backward', pred, 'pred', target, 'target');
   assertShape('mse backward', 'dloss', dloss, [1]);
   const gpu = pred.gpu;

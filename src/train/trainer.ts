@@ -2,14 +2,14 @@
 // with no read-back. The loss of the latest step is kept on the GPU and read when asked for.
 import { backward, zeroGrads } from '../autograd/graph.ts';
 import type { Mixer } from '../data/mixer.ts';
-import { readSafetensors, writeSafetensors, type NamedTensor } from '../data/safetensors.ts';
+import { type NamedTensor, readSafetensors, writeSafetensors } from '../data/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { checkModelConfig, Separator, type ModelConfig } from '../model/separator.ts';
+import { checkModelConfig, type ModelConfig, Separator } from '../model/separator.ts';
 import { Adam } from '../ops/adam.ts';
 import { concatChannels } from '../ops/concat.ts';
 import { mseLoss } from '../ops/mse.ts';
-import { evaluateProtocol, type EvalOptions, type EvalResult } from './evaluate.ts';
+import { type EvalOptions, type EvalResult, evaluateProtocol } from './evaluate.ts';
 
 export type { EvalResult, ModelConfig };
 
@@ -210,7 +210,9 @@ export class Trainer {
 /** The training config stored in a checkpoint's metadata. */
 export function checkpointConfig(metadata: Record<string, string>): TrainConfig {
   if (metadata.format !== CHECKPOINT_FORMAT || !metadata.config) {
-    throw new Error(`checkpoint: not an unmix checkpoint (metadata format is ${JSON.stringify(metadata.format)}, expected "${CHECKPOINT_FORMAT}")`);
+    throw new Error(
+      `checkpoint: not an unmix checkpoint (metadata format is ${JSON.stringify(metadata.format)}, expected "${CHECKPOINT_FORMAT}")`,
+    );
   }
   const config = JSON.parse(metadata.config) as TrainConfig;
   checkTrainConfig(config);

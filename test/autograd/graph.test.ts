@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
 import { relu, sigmoid } from '../../src/ops/activations.ts';
 import { add } from '../../src/ops/add.ts';
-import { checkOp } from '../helpers/gradcheck.ts';
 import { useGpu } from '../helpers/gpu.ts';
+import { checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 describe('autograd graph', () => {
@@ -27,10 +27,11 @@ describe('autograd graph', () => {
     await checkOp(gpu(), {
       what: 'skip over a chain',
       inputs: [{ name: 'x', shape, data: rng.uniform(18, -2, 2) }],
-      reference: ([x]) => x.map((v) => {
-        const h = 1 / (1 + Math.exp(-v));
-        return h + h;
-      }),
+      reference: ([x]) =>
+        x.map((v) => {
+          const h = 1 / (1 + Math.exp(-v));
+          return h + h;
+        }),
       run: ([x]) => {
         const h = sigmoid(x);
         return add(h, relu(relu(h)));

@@ -19,11 +19,27 @@ describe('command line', () => {
   it('train writes checkpoints into --out and evaluates at the end; eval --json prints the metrics', () => {
     const train = run('train', [...tinyRun, '--steps', '4', '--out', out, '--eval-mixtures', '64', '--eval-repeats', '2']);
     expect(train.code, train.stderr).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['eval.json', 'latest.safetensors', 'samples.png', 'step-000002.safetensors', 'step-000004.safetensors']);
+    expect(readdirSync(out).sort()).toEqual([
+      'eval.json',
+      'latest.safetensors',
+      'samples.png',
+      'step-000002.safetensors',
+      'step-000004.safetensors',
+    ]);
     expect(train.stdout).toMatch(/test MSE \d\.\d+e-\d+ ± /);
     expect(train.stderr).toMatch(/parameters/);
 
-    const ev = run('eval', ['--weights', join(out, 'latest.safetensors'), '--json', '--mixtures', '64', '--repeats', '2', '--grid', 'none']);
+    const ev = run('eval', [
+      '--weights',
+      join(out, 'latest.safetensors'),
+      '--json',
+      '--mixtures',
+      '64',
+      '--repeats',
+      '2',
+      '--grid',
+      'none',
+    ]);
     expect(ev.code, ev.stderr).toBe(0);
     const result = JSON.parse(ev.stdout);
     for (const key of ['mse_mean', 'mse_std', 'mse_digit', 'mse_item']) expect(typeof result[key]).toBe('number');
@@ -31,7 +47,18 @@ describe('command line', () => {
   });
 
   it('--resume continues from a checkpoint to the new --steps', () => {
-    const resumed = run('train', ['--resume', join(out, 'step-000002.safetensors'), '--steps', '6', '--out', out, '--eval-repeats', '0', '--log-every', '2']);
+    const resumed = run('train', [
+      '--resume',
+      join(out, 'step-000002.safetensors'),
+      '--steps',
+      '6',
+      '--out',
+      out,
+      '--eval-repeats',
+      '0',
+      '--log-every',
+      '2',
+    ]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming at step 2/);
     expect(existsSync(join(out, 'step-000006.safetensors'))).toBe(true);

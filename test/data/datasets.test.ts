@@ -4,12 +4,13 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DATASET_FILES, SOURCE_FILES, loadSourceImages, verifiedIdx, type Dataset } from '../../src/data/datasets.ts';
+import { DATASET_FILES, type Dataset, loadSourceImages, SOURCE_FILES, verifiedIdx } from '../../src/data/datasets.ts';
 import { gunzip, pipeBytes } from '../../src/data/idx.ts';
 import { findDataDirs, findIdxFile, loadSourceImagesNode, searchDataDirs } from '../../src/data/locate.ts';
 
 const shared = findDataDirs();
-const readShared = (dataset: Dataset, file: string) => new Uint8Array(readFileSync(join(dataset === 'mnist' ? shared.mnist : shared.fashion, file)));
+const readShared = (dataset: Dataset, file: string) =>
+  new Uint8Array(readFileSync(join(dataset === 'mnist' ? shared.mnist : shared.fashion, file)));
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'unmix-data-test-'));
@@ -26,9 +27,17 @@ describe('dataset files', () => {
 
   it('loads both datasets: counts, sizes, labels, progress', async () => {
     const progress: string[] = [];
-    const images = await loadSourceImages(async (d, f) => readShared(d, f), (done, total, file) => progress.push(`${done}/${total} ${file}`));
+    const images = await loadSourceImages(
+      async (d, f) => readShared(d, f),
+      (done, total, file) => progress.push(`${done}/${total} ${file}`),
+    );
     expect(progress).toEqual(SOURCE_FILES.map((f, i) => `${i + 1}/6 ${f.dataset}/${f.file}`));
-    for (const [set, count] of [[images.mnistTrain, 60000], [images.mnistTest, 10000], [images.fashionTrain, 60000], [images.fashionTest, 10000]] as const) {
+    for (const [set, count] of [
+      [images.mnistTrain, 60000],
+      [images.mnistTest, 10000],
+      [images.fashionTrain, 60000],
+      [images.fashionTest, 10000],
+    ] as const) {
       expect([set.count, set.rows, set.cols, set.pixels.length]).toEqual([count, 28, 28, count * 784]);
     }
     // The well-known first test labels: MNIST 7 2 1 0 4, Fashion-MNIST ankle boot, pullover, trouser, trouser, shirt.
@@ -55,7 +64,9 @@ describe('dataset files', () => {
     raw[100] ^= 1;
     const expected = DATASET_FILES.find((f) => f.dataset === 'fashion-mnist' && f.file === 't10k-labels-idx1-ubyte.gz')!.sha256;
     const error = await verifiedIdx(raw, 'fashion-mnist', 't10k-labels-idx1-ubyte.gz').catch((e: Error) => e.message);
-    expect(error).toMatch(new RegExp(`^fashion-mnist/t10k-labels-idx1-ubyte.gz: SHA-256 of the decompressed data is [0-9a-f]{64}, expected ${expected}\\. `));
+    expect(error).toMatch(
+      new RegExp(`^fashion-mnist/t10k-labels-idx1-ubyte.gz: SHA-256 of the decompressed data is [0-9a-f]{64}, expected ${expected}\\. `),
+    );
     expect(error).toContain('npm run fetch-data');
     await expect(verifiedIdx(raw, 'mnist', 'labels.gz')).rejects.toThrow('mnist/labels.gz: not one of the dataset files');
   });
@@ -105,7 +116,10 @@ describe('finding the files', () => {
     fakeDataset(b); // MNIST only
     const error = (() => {
       try {
-        searchDataDirs([{ dir: a, datasets: ['mnist', 'fashion-mnist'] }, { dir: b, datasets: ['mnist'] }]);
+        searchDataDirs([
+          { dir: a, datasets: ['mnist', 'fashion-mnist'] },
+          { dir: b, datasets: ['mnist'] },
+        ]);
       } catch (e) {
         return (e as Error).message;
       }

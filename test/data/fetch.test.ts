@@ -1,10 +1,10 @@
 // The download script, offline: an injected fetch serves the real files (or broken ones).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MIRRORS, fetchDatasets } from '../../data/fetch.ts';
+import { fetchDatasets, MIRRORS } from '../../data/fetch.ts';
 import { DATASET_FILES } from '../../src/data/datasets.ts';
 import { findDataDirs } from '../../src/data/locate.ts';
 
@@ -28,7 +28,12 @@ describe('fetch-data', () => {
     const dir = mkdtempSync(join(tmpdir(), 'unmix-fetch-'));
     const requested: string[] = [];
     const progress = new Map<string, [number, number | null]>();
-    const written = await fetchDatasets({ dir, files: labels, fetch: mirrorFetch(undefined, requested), onProgress: (f, r, t) => progress.set(f, [r, t]) });
+    const written = await fetchDatasets({
+      dir,
+      files: labels,
+      fetch: mirrorFetch(undefined, requested),
+      onProgress: (f, r, t) => progress.set(f, [r, t]),
+    });
     expect(written).toEqual(labels.map((f) => join(dir, f.dataset, f.file)));
     expect(requested).toEqual(labels.map((f) => MIRRORS[f.dataset] + f.file));
     for (const f of labels) {
@@ -60,7 +65,11 @@ describe('fetch-data', () => {
       return raw;
     };
     const error = await fetchDatasets({ dir, files: labels.slice(0, 1), fetch: mirrorFetch(flipLastLabel) }).catch((e: Error) => e.message);
-    expect(error).toMatch(new RegExp(`^${MIRRORS.mnist}train-labels-idx1-ubyte.gz: SHA-256 of the decompressed data is [0-9a-f]{64}, expected ${labels[0].sha256}\\. .*nothing was written`));
+    expect(error).toMatch(
+      new RegExp(
+        `^${MIRRORS.mnist}train-labels-idx1-ubyte.gz: SHA-256 of the decompressed data is [0-9a-f]{64}, expected ${labels[0].sha256}\\. .*nothing was written`,
+      ),
+    );
     expect(existsSync(join(dir, 'mnist')) ? readdirSync(join(dir, 'mnist')) : []).toEqual([]);
   });
 
@@ -74,7 +83,9 @@ describe('fetch-data', () => {
     expect(error).toContain('no internet access');
     expect(error).toContain('--data / UNMIX_DATA');
     const missing = { ...labels[0], file: 'nope.gz' };
-    await expect(fetchDatasets({ dir, files: [missing], fetch: mirrorFetch() })).rejects.toThrow(`could not download ${MIRRORS.mnist}nope.gz: HTTP 404 Not Found.`);
+    await expect(fetchDatasets({ dir, files: [missing], fetch: mirrorFetch() })).rejects.toThrow(
+      `could not download ${MIRRORS.mnist}nope.gz: HTTP 404 Not Found.`,
+    );
   });
 
   it('a download cut short is an error', async () => {

@@ -28,20 +28,30 @@ describe('IDX parsing', () => {
     expect(() => parseIdxImages(idx(2049, [4], Uint8Array.of(7, 2, 1, 0)), 'labels.idx')).toThrow(
       'labels.idx: not an IDX images file: magic number is 2049 (magic 2049 is an IDX labels file), expected 2051',
     );
-    expect(() => parseIdxLabels(Uint8Array.of(1, 2, 3, 4, 0, 0, 0, 0), 'junk')).toThrow('junk: not an IDX labels file: magic number is 16909060, expected 2049');
+    expect(() => parseIdxLabels(Uint8Array.of(1, 2, 3, 4, 0, 0, 0, 0), 'junk')).toThrow(
+      'junk: not an IDX labels file: magic number is 16909060, expected 2049',
+    );
   });
 
   it('says expected vs actual bytes when truncated or too long', () => {
     const full = idx(2051, [3, 4, 5], pixels);
-    expect(() => parseIdxImages(full.subarray(0, full.length - 1), 'cut')).toThrow('cut: IDX images file truncated: dims [3, 4, 5] need 76 bytes, the file has 75');
-    expect(() => parseIdxImages(full.subarray(0, 10), 'cut')).toThrow('cut: truncated IDX images file: 10 bytes, but the header alone is 16 bytes');
+    expect(() => parseIdxImages(full.subarray(0, full.length - 1), 'cut')).toThrow(
+      'cut: IDX images file truncated: dims [3, 4, 5] need 76 bytes, the file has 75',
+    );
+    expect(() => parseIdxImages(full.subarray(0, 10), 'cut')).toThrow(
+      'cut: truncated IDX images file: 10 bytes, but the header alone is 16 bytes',
+    );
     const long = new Uint8Array(full.length + 2);
     long.set(full);
-    expect(() => parseIdxImages(long, 'long')).toThrow('long: IDX images file has trailing bytes: dims [3, 4, 5] need 76 bytes, the file has 78');
+    expect(() => parseIdxImages(long, 'long')).toThrow(
+      'long: IDX images file has trailing bytes: dims [3, 4, 5] need 76 bytes, the file has 78',
+    );
   });
 
   it('rejects a zero dimension', () => {
-    expect(() => parseIdxImages(idx(2051, [0, 28, 28], new Uint8Array(0)), 'empty')).toThrow('empty: IDX images file has a zero dimension [0, 28, 28]');
+    expect(() => parseIdxImages(idx(2051, [0, 28, 28], new Uint8Array(0)), 'empty')).toThrow(
+      'empty: IDX images file has a zero dimension [0, 28, 28]',
+    );
   });
 });
 

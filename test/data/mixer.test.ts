@@ -4,8 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { SourceImages } from '../../src/data/datasets.ts';
 import type { IdxImages } from '../../src/data/idx.ts';
 import { loadSourceImagesNode } from '../../src/data/locate.ts';
-import { Mixer, drawIndices, hash32, random32, type MixBatch, type Split } from '../../src/data/mixer.ts';
-import { F32, expectClose } from '../helpers/check.ts';
+import { drawIndices, hash32, type MixBatch, Mixer, random32, type Split } from '../../src/data/mixer.ts';
+import { expectClose, F32 } from '../helpers/check.ts';
 import { useGpu } from '../helpers/gpu.ts';
 
 interface Read {
@@ -54,7 +54,8 @@ describe('mixer', () => {
       expectClose(r.item.subarray(at, at + 1024), padded(items, r.indices[2 * s + 1]), F32, `${what}: item`);
     }
     for (let k = 0; k < r.mixture.length; k++) {
-      if (r.mixture[k] !== Math.fround((r.digit[k] + r.item[k]) / 2)) throw new Error(`mixture[${k}] = ${r.mixture[k]} is not (digit + item) / 2 = (${r.digit[k]} + ${r.item[k]}) / 2`);
+      if (r.mixture[k] !== Math.fround((r.digit[k] + r.item[k]) / 2))
+        throw new Error(`mixture[${k}] = ${r.mixture[k]} is not (digit + item) / 2 = (${r.digit[k]} + ${r.item[k]}) / 2`);
     }
     // The 2-pixel border is zero in all three, the interior is not (every image has some ink).
     for (let s = 0; s < n; s++) {
@@ -62,7 +63,8 @@ describe('mixer', () => {
         for (let p = 0; p < 1024; p++) {
           const y = p >> 5;
           const x = p & 31;
-          if ((x < 2 || x >= 30 || y < 2 || y >= 30) && t[s * 1024 + p] !== 0) throw new Error(`sample ${s}: border pixel (${y}, ${x}) is ${t[s * 1024 + p]}`);
+          if ((x < 2 || x >= 30 || y < 2 || y >= 30) && t[s * 1024 + p] !== 0)
+            throw new Error(`sample ${s}: border pixel (${y}, ${x}) is ${t[s * 1024 + p]}`);
         }
       }
       expect(Math.max(...r.digit.subarray(s * 1024, (s + 1) * 1024))).toBeGreaterThan(0.5);
@@ -76,7 +78,11 @@ describe('mixer', () => {
     expect(hash32(0xdeadbeef)).toBe(0xe628c683);
   });
 
-  for (const [split, n, seed, step] of [['train', 1, 0, 0], ['train', 37, 7, 12345], ['test', 300, 42, 3]] as const) {
+  for (const [split, n, seed, step] of [
+    ['train', 1, 0, 0],
+    ['train', 37, 7, 12345],
+    ['test', 300, 42, 3],
+  ] as const) {
     it(`${split}: batch of ${n} (seed ${seed}, step ${step}) draws the CPU twin's pairs and mixes them`, async () => {
       const r = await read(mixer.batch(split, n, seed, step));
       gpu().endStep();
@@ -104,7 +110,12 @@ describe('mixer', () => {
   });
 
   it('several batch() and pairs() calls in one unsubmitted step each keep their own draws', async () => {
-    const batches = [mixer.batch('test', 16, 1, 0), mixer.batch('test', 16, 1, 1), mixer.pairs('test', [0, 1, 2], [3, 4, 5]), mixer.batch('train', 8, 2, 0)];
+    const batches = [
+      mixer.batch('test', 16, 1, 0),
+      mixer.batch('test', 16, 1, 1),
+      mixer.pairs('test', [0, 1, 2], [3, 4, 5]),
+      mixer.batch('train', 8, 2, 0),
+    ];
     const r = await Promise.all(batches.map(read));
     gpu().endStep();
     expect(r[0].indices).toEqual(drawIndices(16, 1, 0, 10000, 10000));
@@ -153,7 +164,9 @@ describe('mixer', () => {
     expect(() => mixer.batch('train', 4, -1, 1)).toThrow('mixer.batch: seed -1 must be an integer in [0, 2^32)');
     expect(() => mixer.batch('train', 4, 1, 2.5)).toThrow('mixer.batch: step 2.5 must be an integer in [0, 2^32)');
     expect(() => mixer.batch('valid' as Split, 4, 1, 1)).toThrow('mixer: split "valid" must be "train" or "test"');
-    expect(() => mixer.pairs('test', [1, 2], [3])).toThrow('mixer.pairs: need as many item indices as digit indices, at least one (got 2 and 1)');
+    expect(() => mixer.pairs('test', [1, 2], [3])).toThrow(
+      'mixer.pairs: need as many item indices as digit indices, at least one (got 2 and 1)',
+    );
     expect(() => mixer.pairs('test', [10000], [3])).toThrow("mixer.pairs: MNIST index 10000 is outside the test split's 0..9999");
     expect(() => mixer.pairs('train', [1], [-1])).toThrow("mixer.pairs: Fashion-MNIST index -1 is outside the train split's 0..59999");
     expect(gpu().dispatchCount).toBe(before);

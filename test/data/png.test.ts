@@ -17,7 +17,12 @@ function chunks(png: Uint8Array): Chunk[] {
   for (let at = 8; at < png.length; ) {
     const length = view.getUint32(at);
     const type = String.fromCharCode(...png.subarray(at + 4, at + 8));
-    out.push({ type, data: png.subarray(at + 8, at + 8 + length), crc: view.getUint32(at + 8 + length), expectedCrc: zlibCrc32(png.subarray(at + 4, at + 8 + length)) });
+    out.push({
+      type,
+      data: png.subarray(at + 8, at + 8 + length),
+      crc: view.getUint32(at + 8 + length),
+      expectedCrc: zlibCrc32(png.subarray(at + 4, at + 8 + length)),
+    });
     at += 12 + length;
   }
   return out;
@@ -48,7 +53,12 @@ describe('png', () => {
     expect(crc32(new TextEncoder().encode('IEND'))).toBe(0xae426082);
   });
 
-  for (const [w, h] of [[1, 1], [28, 28], [7, 3], [3, 130]]) {
+  for (const [w, h] of [
+    [1, 1],
+    [28, 28],
+    [7, 3],
+    [3, 130],
+  ]) {
     it(`encodes a ${w}×${h} gray image that decodes back to the same pixels`, async () => {
       const gray = Uint8Array.from({ length: w * h }, (_, i) => (i * 37 + (i >> 3)) % 256);
       const decoded = await decode(await encodePng(w, h, gray));

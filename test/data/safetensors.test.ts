@@ -7,14 +7,34 @@ const ascii = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
 /** A file in the documented layout, built byte by byte: u64 LE header length, JSON padded with
  * spaces to a multiple of 8 (with the 8 length bytes), then f32 little-endian data. */
 function handMade(): Uint8Array {
-  const json = '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1,1],"data_offsets":[8,12]}}';
+  const json =
+    '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1,1],"data_offsets":[8,12]}}';
   expect(json.length).toBe(141); // 141 + 3 spaces = 144, and 8 + 144 is a multiple of 8
   return Uint8Array.from([
-    144, 0, 0, 0, 0, 0, 0, 0,
-    ...ascii(json), 0x20, 0x20, 0x20,
-    0x00, 0x00, 0x80, 0x3f, // 1.0
-    0x00, 0x00, 0x20, 0xc0, // -2.5
-    0x00, 0x00, 0x00, 0x00, // 0.0
+    144,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    ...ascii(json),
+    0x20,
+    0x20,
+    0x20,
+    0x00,
+    0x00,
+    0x80,
+    0x3f, // 1.0
+    0x00,
+    0x00,
+    0x20,
+    0xc0, // -2.5
+    0x00,
+    0x00,
+    0x00,
+    0x00, // 0.0
   ]);
 }
 
@@ -29,7 +49,10 @@ function withHeader(header: object, dataBytes = 0): Uint8Array {
 
 describe('safetensors', () => {
   it('writes exactly the documented bytes', () => {
-    const bytes = writeSafetensors({ b: { shape: [1, 1], data: Float32Array.of(0) }, a: { shape: [2], data: Float32Array.of(1, -2.5) } }, { format: 'pt' });
+    const bytes = writeSafetensors(
+      { b: { shape: [1, 1], data: Float32Array.of(0) }, a: { shape: [2], data: Float32Array.of(1, -2.5) } },
+      { format: 'pt' },
+    );
     expect(Array.from(bytes)).toEqual(Array.from(handMade()));
   });
 
@@ -66,27 +89,41 @@ describe('safetensors', () => {
   });
 
   it('refuses to write mismatched data or the reserved name', () => {
-    expect(() => writeSafetensors({ w: { shape: [2, 3], data: new Float32Array(5) } })).toThrow('writeSafetensors: tensor "w" has shape [2,3] (6 values) but 5 values');
+    expect(() => writeSafetensors({ w: { shape: [2, 3], data: new Float32Array(5) } })).toThrow(
+      'writeSafetensors: tensor "w" has shape [2,3] (6 values) but 5 values',
+    );
     expect(() => writeSafetensors({ __metadata__: { shape: [1], data: new Float32Array(1) } })).toThrow('"__metadata__" is reserved');
   });
 
   it('rejects bad files with errors naming the file and the problem', () => {
     const good = handMade();
-    expect(() => readSafetensors(good.subarray(0, 5), 'm.safetensors')).toThrow('m.safetensors: not a valid safetensors file: 5 bytes, shorter than the 8-byte header length');
-    expect(() => readSafetensors(good.subarray(0, 100), 'm.safetensors')).toThrow('header length 144 runs past the end of the file (100 bytes)');
-    expect(() => readSafetensors(good.subarray(0, good.length - 4), 'm.safetensors')).toThrow('the tensors cover 12 bytes of data but the file holds 8 after the header');
+    expect(() => readSafetensors(good.subarray(0, 5), 'm.safetensors')).toThrow(
+      'm.safetensors: not a valid safetensors file: 5 bytes, shorter than the 8-byte header length',
+    );
+    expect(() => readSafetensors(good.subarray(0, 100), 'm.safetensors')).toThrow(
+      'header length 144 runs past the end of the file (100 bytes)',
+    );
+    expect(() => readSafetensors(good.subarray(0, good.length - 4), 'm.safetensors')).toThrow(
+      'the tensors cover 12 bytes of data but the file holds 8 after the header',
+    );
     const notJson = good.slice();
     notJson[8] = 0x5b; // '['
     expect(() => readSafetensors(notJson)).toThrow('header is not UTF-8 JSON');
     expect(() => readSafetensors(withHeader({ h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } }, 4), 'half.safetensors')).toThrow(
       'half.safetensors: not a valid safetensors file: tensor "h" has dtype "F16"; only F32 is supported',
     );
-    expect(() => readSafetensors(withHeader({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8))).toThrow('tensor "w" of shape [3] needs 12 bytes but data_offsets [0, 8] hold 8');
+    expect(() => readSafetensors(withHeader({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8))).toThrow(
+      'tensor "w" of shape [3] needs 12 bytes but data_offsets [0, 8] hold 8',
+    );
     const gap = { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } };
-    expect(() => readSafetensors(withHeader(gap, 12))).toThrow('tensor "b" starts at data offset 8, expected 4 (offsets must be contiguous');
+    expect(() => readSafetensors(withHeader(gap, 12))).toThrow(
+      'tensor "b" starts at data offset 8, expected 4 (offsets must be contiguous',
+    );
     const overlap = { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } };
     expect(() => readSafetensors(withHeader(overlap, 8))).toThrow('tensor "b" starts at data offset 4, expected 8');
-    expect(() => readSafetensors(withHeader({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4))).toThrow('tensor "w" has a malformed shape [-1]');
+    expect(() => readSafetensors(withHeader({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4))).toThrow(
+      'tensor "w" has a malformed shape [-1]',
+    );
     expect(() => readSafetensors(withHeader({ __metadata__: { step: 3 } }))).toThrow('__metadata__["step"] is 3, not a string');
   });
 });

@@ -7,7 +7,7 @@ import type { Gpu } from '../../src/gpu/gpu.ts';
 import { createNodeGpu, releaseNodeGpu } from '../../src/gpu/node.ts';
 import { expectClose, F32, type Tolerance } from '../helpers/check.ts';
 import { openPage, type Session } from './browser.ts';
-import { OP_CASES, runCase, type OpResult } from './op-cases.ts';
+import { OP_CASES, type OpResult, runCase } from './op-cases.ts';
 
 type Reference = (xs: number[][], dy: number[]) => { y: number[]; grads: number[][] };
 
@@ -58,7 +58,12 @@ describe('the same kernels in Chromium (WebGPU on SwiftShader)', () => {
   });
 
   it('reports an unknown op instead of failing silently', async () => {
-    const error = await session.page.evaluate(() => window.kernels.run('nope', 1).then(() => 'no error', (e: Error) => e.message));
+    const error = await session.page.evaluate(() =>
+      window.kernels.run('nope', 1).then(
+        () => 'no error',
+        (e: Error) => e.message,
+      ),
+    );
     expect(error).toMatch(/op case nope: unknown; known: relu/);
   });
 });

@@ -11,7 +11,10 @@ import { openPage, type Session } from './browser.ts';
 describe('picking the dataset files', () => {
   let session: Session;
   const dirs = findDataDirs();
-  const gz = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.gz')).map((f) => join(dir, f));
+  const gz = (dir: string) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.gz'))
+      .map((f) => join(dir, f));
 
   beforeAll(async () => {
     session = await openPage('/', 'swiftshader', { serveDatasets: false });
@@ -21,7 +24,11 @@ describe('picking the dataset files', () => {
   });
 
   const dataStatus = (pattern: RegExp) =>
-    session.page.waitForFunction((source) => new RegExp(source).test(document.getElementById('data-status')!.textContent!), { timeout: 60_000 }, pattern.source);
+    session.page.waitForFunction(
+      (source) => new RegExp(source).test(document.getElementById('data-status')!.textContent!),
+      { timeout: 60_000 },
+      pattern.source,
+    );
 
   it('says the datasets are not served and where to get them', async () => {
     await dataStatus(/not served here/);
@@ -38,7 +45,9 @@ describe('picking the dataset files', () => {
     await dataStatus(/Still missing/);
     const text = (await session.page.$eval('#data-status', (e) => e.textContent))!;
     expect(text).toMatch(/SHA256SUMS: not an MNIST or Fashion-MNIST file/);
-    expect(text).toMatch(/Still missing: mnist\/train-images-idx3-ubyte\.gz, mnist\/t10k-images-idx3-ubyte\.gz, fashion-mnist\/train-images/);
+    expect(text).toMatch(
+      /Still missing: mnist\/train-images-idx3-ubyte\.gz, mnist\/t10k-images-idx3-ubyte\.gz, fashion-mnist\/train-images/,
+    );
     expect(text).not.toMatch(/t10k-labels/); // both label files were recognised, by content
   });
 

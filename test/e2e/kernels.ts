@@ -1,7 +1,7 @@
 // Test page for browser-kernels.test.ts: the project's own ops (op-cases.ts) on the browser's
 // WebGPU, driven from Node through window.kernels.
 import { createBrowserGpu } from '../../src/gpu/browser.ts';
-import { runCase, type OpResult } from './op-cases.ts';
+import { type OpResult, runCase } from './op-cases.ts';
 
 declare global {
   interface Window {

@@ -37,7 +37,13 @@ export const OP_CASES: Record<string, OpCase> = {
   relu: { inputs: [[2, 3, 5, 7]], run: (_, [x]) => relu(x) },
   leakyRelu: { inputs: [[3, 8, 33, 33]], run: (_, [x]) => leakyRelu(x, 0.1) },
   sigmoid: { inputs: [[1, 1, 1, 1]], run: (_, [x]) => sigmoid(x) },
-  add: { inputs: [[2, 3, 5, 7], [2, 3, 5, 7]], run: (_, [a, b]) => add(a, b) },
+  add: {
+    inputs: [
+      [2, 3, 5, 7],
+      [2, 3, 5, 7],
+    ],
+    run: (_, [a, b]) => add(a, b),
+  },
   'conv2d 3×3 same': { inputs: [[2, 3, 9, 7], [5, 3, 3, 3], [5]], run: (_, [x, w, b]) => conv2d(x, w, b) },
   'conv2d 3×3 stride 2': { inputs: [[1, 4, 8, 10], [6, 4, 3, 3], [6]], run: (_, [x, w, b]) => conv2d(x, w, b, { stride: 2 }) },
   'conv2d 1×1': { inputs: [[2, 8, 6, 5], [1, 8, 1, 1], [1]], run: (_, [x, w, b]) => conv2d(x, w, b) },
@@ -45,8 +51,20 @@ export const OP_CASES: Record<string, OpCase> = {
   maxpool2d: { inputs: [[2, 3, 8, 6]], run: (_, [x]) => maxPool2d(x) },
   'upsample2x nearest': { inputs: [[2, 3, 5, 4]], run: (_, [x]) => upsample2x(x, 'nearest') },
   'upsample2x bilinear': { inputs: [[2, 3, 5, 4]], run: (_, [x]) => upsample2x(x, 'bilinear') },
-  'concat channels': { inputs: [[2, 3, 4, 5], [2, 2, 4, 5]], run: (_, [a, b]) => concatChannels(a, b) },
-  'mse loss': { inputs: [[4, 1, 32, 32], [4, 1, 32, 32]], run: (_, [p, t]) => mseLoss(p, t) },
+  'concat channels': {
+    inputs: [
+      [2, 3, 4, 5],
+      [2, 2, 4, 5],
+    ],
+    run: (_, [a, b]) => concatChannels(a, b),
+  },
+  'mse loss': {
+    inputs: [
+      [4, 1, 32, 32],
+      [4, 1, 32, 32],
+    ],
+    run: (_, [p, t]) => mseLoss(p, t),
+  },
 };
 
 /** Runs a case on inputs uniform in [-3, 3] and an output gradient uniform in [-1, 1], all drawn

@@ -57,14 +57,23 @@ describe('training in the browser', () => {
   it('trains a tiny network, paused and resumed on the way: the train and test losses go down', async () => {
     const { page } = session;
     // Through the form, as a user would: width 4, depth 2, batch 8.
-    for (const [name, value] of [['width', '4'], ['batch', '8'], ['steps', String(STEPS)], ['warmupSteps', '5'], ['lr', '0.01'], ['seed', '3']]) {
+    for (const [name, value] of [
+      ['width', '4'],
+      ['batch', '8'],
+      ['steps', String(STEPS)],
+      ['warmupSteps', '5'],
+      ['lr', '0.01'],
+      ['seed', '3'],
+    ]) {
       await page.click(`#config input[name="${name}"]`, { count: 3 });
       await page.keyboard.type(value);
     }
     await page.select('#config select[name="depth"]', '2');
     await page.click('#start');
     // Pause as soon as it runs: the worker finishes the chunk in flight (however fast the GPU), then stops.
-    await page.waitForFunction(() => window.unmix.state === 'running', { timeout: 60_000, polling: 50 }).catch(failWithLog('training did not start'));
+    await page
+      .waitForFunction(() => window.unmix.state === 'running', { timeout: 60_000, polling: 50 })
+      .catch(failWithLog('training did not start'));
     await page.click('#pause');
     await page.waitForFunction(() => window.unmix.state === 'paused', { timeout: 30_000 });
     const pausedAt = await page.evaluate(() => window.unmix.step);
@@ -73,9 +82,15 @@ describe('training in the browser', () => {
     expect(pausedAt).toBeLessThan(STEPS);
     expect(await page.evaluate(() => window.unmix.step)).toBe(pausedAt);
     expect(await page.$eval('#status', (e) => e.textContent)).toMatch(/^Paused/);
-    expect(await page.$$eval('#pause, #resume, #stop', (bs) => bs.map((b) => (b as HTMLButtonElement).disabled))).toEqual([true, false, false]);
+    expect(await page.$$eval('#pause, #resume, #stop', (bs) => bs.map((b) => (b as HTMLButtonElement).disabled))).toEqual([
+      true,
+      false,
+      false,
+    ]);
     await page.click('#resume');
-    await page.waitForFunction(() => window.unmix.state === 'done', { timeout: 150_000, polling: 500 }).catch(failWithLog('training did not finish'));
+    await page
+      .waitForFunction(() => window.unmix.state === 'done', { timeout: 150_000, polling: 500 })
+      .catch(failWithLog('training did not finish'));
     const { train, test } = await page.evaluate(() => window.unmix.history);
     // The worker reads the loss once per chunk of steps (a chunk takes about a quarter second), so
     // the curve has a point per chunk: steps strictly increasing, the first chunk one step long,
@@ -83,7 +98,10 @@ describe('training in the browser', () => {
     const steps = train.map(([s]) => s);
     expect(steps[0]).toBe(1);
     expect(steps[steps.length - 1]).toBe(STEPS);
-    expect(steps.every((s, i) => i === 0 || s > steps[i - 1]), `train loss steps ${steps}`).toBe(true);
+    expect(
+      steps.every((s, i) => i === 0 || s > steps[i - 1]),
+      `train loss steps ${steps}`,
+    ).toBe(true);
     expect(train.length).toBeGreaterThanOrEqual(6);
     const lastThree = train.slice(-3).reduce((a, [, l]) => a + l, 0) / 3;
     expect(lastThree, `train loss: ${train[0][1]} at step 1, ${lastThree} over the last three points`).toBeLessThan(0.8 * train[0][1]);
@@ -135,22 +153,30 @@ describe('training in the browser', () => {
     await page.mouse.up();
     // The separation shown is of the drawn "1", scaled to 20 pixels tall and centred like MNIST's
     // digits: ink down the middle columns, none at the sides (unlike the test digit shown before).
-    await page.waitForFunction(() => {
-      const d = window.unmix.tried?.digit;
-      if (!d) return false;
-      let middle = 0;
-      let sides = 0;
-      for (let y = 0; y < 32; y++) {
-        if (Math.max(d[y * 32 + 15], d[y * 32 + 16], d[y * 32 + 17]) > 0.5) middle++;
-        for (let x = 0; x < 32; x++) if ((x < 12 || x > 20) && d[y * 32 + x] > 0.1) sides++;
-      }
-      return middle >= 16 && sides === 0;
-    }, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => {
+        const d = window.unmix.tried?.digit;
+        if (!d) return false;
+        let middle = 0;
+        let sides = 0;
+        for (let y = 0; y < 32; y++) {
+          if (Math.max(d[y * 32 + 15], d[y * 32 + 16], d[y * 32 + 17]) > 0.5) middle++;
+          for (let x = 0; x < 32; x++) if ((x < 12 || x > 20) && d[y * 32 + x] > 0.1) sides++;
+        }
+        return middle >= 16 && sides === 0;
+      },
+      { timeout: 30_000 },
+    );
     const tried = await page.evaluate(() => {
       const t = window.unmix.tried!;
       return { mixture: Array.from(t.mixture), digit: Array.from(t.digit), item: Array.from(t.item), predDigit: Array.from(t.predDigit) };
     });
-    expectClose(tried.mixture, tried.digit.map((d, i) => (d + tried.item[i]) / 2), { atol: 1e-6, rtol: 0 }, 'drawn mixture');
+    expectClose(
+      tried.mixture,
+      tried.digit.map((d, i) => (d + tried.item[i]) / 2),
+      { atol: 1e-6, rtol: 0 },
+      'drawn mixture',
+    );
     expect(tried.digit.slice(0, 64).every((v) => v === 0)).toBe(true); // padding rows stay empty
     expect(tried.predDigit.every((v) => v >= 0 && v <= 1)).toBe(true);
   });
@@ -167,7 +193,14 @@ describe('training in the browser', () => {
     const browser = (await page.evaluate(() => {
       const g = window.unmix.grid!;
       const list = (a: Float32Array) => Array.from(a);
-      return { step: g.step, digits: g.digits, items: g.items, predDigit: list(g.images.predDigit), predItem: list(g.images.predItem), mixture: list(g.images.mixture) };
+      return {
+        step: g.step,
+        digits: g.digits,
+        items: g.items,
+        predDigit: list(g.images.predDigit),
+        predItem: list(g.images.predItem),
+        mixture: list(g.images.mixture),
+      };
     })) as PageGrid;
 
     const config = checkpointConfig(readSafetensors(bytes, file).metadata);
@@ -207,10 +240,17 @@ describe('training in the browser', () => {
     const broken = join(downloads, 'broken.safetensors');
     writeFileSync(broken, 'not a checkpoint');
     await input.uploadFile(broken);
-    await page.waitForFunction(() => /broken\.safetensors: not a valid safetensors file/.test(document.getElementById('status')!.textContent!), { timeout: 30_000 });
+    await page.waitForFunction(
+      () => /broken\.safetensors: not a valid safetensors file/.test(document.getElementById('status')!.textContent!),
+      { timeout: 30_000 },
+    );
     await input.uploadFile(join(downloads, `unmix-w4-d2-step${STEPS}.safetensors`));
     await page.waitForFunction(
-      (steps) => window.unmix.grid?.step === steps && /^Model loaded from unmix-w4-d2-step30\.safetensors, at step 30\. Training finished\./.test(document.getElementById('status')!.textContent!),
+      (steps) =>
+        window.unmix.grid?.step === steps &&
+        /^Model loaded from unmix-w4-d2-step30\.safetensors, at step 30\. Training finished\./.test(
+          document.getElementById('status')!.textContent!,
+        ),
       { timeout: 30_000 },
       STEPS,
     );
@@ -220,8 +260,13 @@ describe('training in the browser', () => {
   it('starts the evaluation protocol with progress (10 × 20,000 mixtures: too long to wait for on SwiftShader)', async () => {
     const { page } = session;
     await page.click('#evaluate');
-    await page.waitForFunction(() => /^Evaluating… [\d,]+ \/ 200,000 mixtures$/.test(document.getElementById('eval-result')!.textContent!), { timeout: 30_000 });
-    expect(await page.$eval('#eval-progress', (p) => !(p as HTMLProgressElement).hidden && (p as HTMLProgressElement).value > 0)).toBe(true);
+    await page.waitForFunction(
+      () => /^Evaluating… [\d,]+ \/ 200,000 mixtures$/.test(document.getElementById('eval-result')!.textContent!),
+      { timeout: 30_000 },
+    );
+    expect(await page.$eval('#eval-progress', (p) => !(p as HTMLProgressElement).hidden && (p as HTMLProgressElement).value > 0)).toBe(
+      true,
+    );
     // Nothing else may use the model meanwhile.
     expect(await page.$$eval('#evaluate, #start', (bs) => bs.map((b) => (b as HTMLButtonElement).disabled))).toEqual([true, true]);
   });

@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Gpu, grid1d, MAX_WORKGROUPS } from '../../src/gpu/gpu.ts';
-import { specialize } from '../../src/gpu/shader.ts';
 import { createNodeGpu } from '../../src/gpu/node.ts';
+import { specialize } from '../../src/gpu/shader.ts';
 import { relu } from '../../src/ops/activations.ts';
 import { conv2dForward } from '../../src/ops/conv2d.ts';
 import { useGpu } from '../helpers/gpu.ts';
@@ -21,21 +21,35 @@ describe('GPU runtime', () => {
   });
 
   it('unrolls #unroll blocks, nested, with integer expressions over unroll variables and defines', () => {
-    const src = ['#unroll i ${K}', 'a${i}', '#unroll j ${K - 1}', '  b${i}${j} q${(i + 4 * j) / 4}.${(i + j) % 4} ${K * i - 1}', '#endunroll', '#endunroll', 'end'].join('\n');
+    const src = [
+      '#unroll i ${K}',
+      'a${i}',
+      '#unroll j ${K - 1}',
+      '  b${i}${j} q${(i + 4 * j) / 4}.${(i + j) % 4} ${K * i - 1}',
+      '#endunroll',
+      '#endunroll',
+      'end',
+    ].join('\n');
     const words = specialize('x.wgsl', src, { K: 2 }).split(/\s+/).filter(Boolean);
     expect(words).toEqual(['a0', 'b00', 'q0.0', '-1', 'a1', 'b10', 'q0.1', '1', 'end']);
     expect(specialize('x.wgsl', '#unroll i 0\nnever\n#endunroll\nafter', {}).trim()).toBe('after');
     expect(() => specialize('x.wgsl', '#unroll K 2\nx\n#endunroll', { K: 1 })).toThrow(/fresh variable name/);
     expect(() => specialize('x.wgsl', '#unroll i 2\nx', {})).toThrow(/without a matching #endunroll/);
-    expect(() => specialize('x.wgsl', '#unroll i 2\n${i + W}\n#endunroll', { W: 'f32' })).toThrow(/x\.wgsl: cannot evaluate \$\{0 \+ W\}: "W" is not an unroll variable or an integer define/);
+    expect(() => specialize('x.wgsl', '#unroll i 2\n${i + W}\n#endunroll', { W: 'f32' })).toThrow(
+      /x\.wgsl: cannot evaluate \$\{0 \+ W\}: "W" is not an unroll variable or an integer define/,
+    );
   });
 
   it('reports a WGSL compilation error with the file, line and the compiler message', async () => {
     // A device of its own: the error must not leak into the other tests' device.
     const own = await createNodeGpu();
-    const broken = new Gpu(own.device, own.info, { broken: '@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = undefined_name;\n}\n' });
+    const broken = new Gpu(own.device, own.info, {
+      broken: '@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = undefined_name;\n}\n',
+    });
     broken.pipeline('broken', 'main');
-    await expect(broken.sync()).rejects.toThrow(/WGSL compilation failed for shaders\/broken\.wgsl[\s\S]*shaders\/broken\.wgsl:3:\d+: .*undefined_name/);
+    await expect(broken.sync()).rejects.toThrow(
+      /WGSL compilation failed for shaders\/broken\.wgsl[\s\S]*shaders\/broken\.wgsl:3:\d+: .*undefined_name/,
+    );
     own.destroy();
   });
 

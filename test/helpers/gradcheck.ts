@@ -3,15 +3,7 @@
 import { backward } from '../../src/autograd/graph.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
-import {
-  dot,
-  expectClose,
-  expectGradClose,
-  numericalGradient,
-  numericalGradientAsync,
-  sampleIndices,
-  type Tolerance,
-} from './check.ts';
+import { dot, expectClose, expectGradClose, numericalGradient, numericalGradientAsync, sampleIndices, type Tolerance } from './check.ts';
 import { Rng } from './rng.ts';
 
 export interface OpInput {

@@ -2,14 +2,14 @@
 // differences of the GPU forward, on a tiny separator; and the benchmark network's size.
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
-import { BENCH_NET_CONFIG, Separator, type ModelConfig } from '../../src/model/separator.ts';
-import { concatChannels } from '../../src/ops/concat.ts';
-import { mseLoss } from '../../src/ops/mse.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
+import { BENCH_NET_CONFIG, type ModelConfig, Separator } from '../../src/model/separator.ts';
+import { concatChannels } from '../../src/ops/concat.ts';
+import { mseLoss } from '../../src/ops/mse.ts';
+import { sampleIndices } from '../helpers/check.ts';
 import { useGpu } from '../helpers/gpu.ts';
 import { Rng } from '../helpers/rng.ts';
-import { sampleIndices } from '../helpers/check.ts';
 
 function loss(model: Separator, x: Tensor, target: Tensor): Tensor {
   const p = model.forward(x, true);
@@ -35,7 +35,12 @@ describe('separator', () => {
   it('has the 472,290 parameters of the benchmark network', () => {
     const model = new Separator(gpu(), BENCH_NET_CONFIG, 0);
     expect(model.parameterCount()).toBe(472_290);
-    expect(model.namedParameters().map(([n]) => n).slice(0, 4)).toEqual(['enc1.conv1.weight', 'enc1.conv1.bias', 'enc1.bn1.weight', 'enc1.bn1.bias']);
+    expect(
+      model
+        .namedParameters()
+        .map(([n]) => n)
+        .slice(0, 4),
+    ).toEqual(['enc1.conv1.weight', 'enc1.conv1.bias', 'enc1.bn1.weight', 'enc1.bn1.bias']);
     model.destroy();
   });
 

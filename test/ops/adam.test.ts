@@ -1,13 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { Adam, type AdamOptions } from '../../src/ops/adam.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
+import { Adam, type AdamOptions } from '../../src/ops/adam.ts';
 import { expectClose } from '../helpers/check.ts';
 import { useGpu } from '../helpers/gpu.ts';
 import { Rng } from '../helpers/rng.ts';
 
 /** f64 reference of one PyTorch Adam/AdamW step (torch.optim.Adam / AdamW, single-tensor path). */
-function adamRef(w: Float64Array, g: Float64Array, m: Float64Array, v: Float64Array, t: number, lr: number, o: Required<Omit<AdamOptions, 'lr'>>): void {
+function adamRef(
+  w: Float64Array,
+  g: Float64Array,
+  m: Float64Array,
+  v: Float64Array,
+  t: number,
+  lr: number,
+  o: Required<Omit<AdamOptions, 'lr'>>,
+): void {
   const bc1 = 1 - o.beta1 ** t;
   const bc2 = 1 - o.beta2 ** t;
   for (let i = 0; i < w.length; i++) {
@@ -48,7 +56,9 @@ describe('adam', () => {
       for (let t = 1; t <= 5; t++) {
         const lr = opts.lr * 0.7 ** (t - 1);
         // Gradients of mixed scales, with exact zeros, as a network produces.
-        const grads = w.map((x) => Float64Array.from(Float32Array.from(rng.normal(x.length, 10 ** rng.int(-3, 0)).map((e, i) => (i % 5 === 0 ? 0 : e)))));
+        const grads = w.map((x) =>
+          Float64Array.from(Float32Array.from(rng.normal(x.length, 10 ** rng.int(-3, 0)).map((e, i) => (i % 5 === 0 ? 0 : e)))),
+        );
         params.forEach((p, i) => (p.grad = g.persistent(p.shape, Float32Array.from(grads[i]))));
         adam.step(lr);
         w.forEach((x, i) => adamRef(x, grads[i], m[i], v[i], t, lr, o));
@@ -75,7 +85,13 @@ describe('adam', () => {
     adam.setStepCount(10);
     p.grad = g.persistent([3], Float32Array.from(grad));
     adam.step();
-    adamRef(w, grad, new Float64Array(3), new Float64Array(3), 11, 0.1, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: true });
+    adamRef(w, grad, new Float64Array(3), new Float64Array(3), 11, 0.1, {
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0,
+      decoupled: true,
+    });
     expectClose(await p.read(), w, TOL, 'param after step 11');
     expect(adam.stepCount).toBe(11);
     expect(() => adam.setStepCount(-1)).toThrow(/Adam.setStepCount: step count must be a non-negative integer, got -1/);

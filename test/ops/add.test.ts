@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { add } from '../../src/ops/add.ts';
 import { sizeOf } from '../../src/gpu/tensor.ts';
-import { checkOp } from '../helpers/gradcheck.ts';
+import { add } from '../../src/ops/add.ts';
 import { useGpu } from '../helpers/gpu.ts';
+import { checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 describe('add', () => {
   const gpu = useGpu();
   const rng = new Rng(7);
-  for (const shape of [[1, 1, 1, 1], [2, 3, 5, 7], [4, 16, 9, 9]]) {
+  for (const shape of [
+    [1, 1, 1, 1],
+    [2, 3, 5, 7],
+    [4, 16, 9, 9],
+  ]) {
     it(`forward and both gradients, ${shape.join('×')}`, async () => {
       const n = sizeOf(shape);
       await checkOp(gpu(), {
@@ -25,7 +29,12 @@ describe('add', () => {
 
   it('sums gradients that reach a tensor along two paths (x + x)', async () => {
     const shape = [1, 2, 3, 3];
-    await checkOp(gpu(), { what: 'x + x', inputs: [{ name: 'x', shape, data: rng.uniform(18) }], reference: ([v]) => v.map((e) => 2 * e), run: ([t]) => add(t, t) });
+    await checkOp(gpu(), {
+      what: 'x + x',
+      inputs: [{ name: 'x', shape, data: rng.uniform(18) }],
+      reference: ([v]) => v.map((e) => 2 * e),
+      run: ([t]) => add(t, t),
+    });
   });
 
   it('rejects mismatched shapes before dispatching', () => {

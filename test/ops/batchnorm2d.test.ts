@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
-import { batchNorm2d, batchNorm2dBackward, batchNorm2dForward, type BatchNormState } from '../../src/ops/batchnorm2d.ts';
-import { reluBackward, reluForward } from '../../src/ops/activations.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { sizeOf } from '../../src/gpu/tensor.ts';
+import { reluBackward, reluForward } from '../../src/ops/activations.ts';
+import { type BatchNormState, batchNorm2d, batchNorm2dBackward, batchNorm2dForward } from '../../src/ops/batchnorm2d.ts';
 import { expectClose, F32 } from '../helpers/check.ts';
-import { checkOp } from '../helpers/gradcheck.ts';
 import { useGpu } from '../helpers/gpu.ts';
+import { checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 const EPS = 1e-5;
@@ -39,7 +39,10 @@ function batchNormRef(shape: number[], running?: { mean: Float64Array; variance:
 }
 
 function newState(gpu: Gpu, mean: ArrayLike<number>, variance: ArrayLike<number>): BatchNormState {
-  return { runningMean: gpu.persistent([mean.length], Float32Array.from(mean)), runningVar: gpu.persistent([variance.length], Float32Array.from(variance)) };
+  return {
+    runningMean: gpu.persistent([mean.length], Float32Array.from(mean)),
+    runningVar: gpu.persistent([variance.length], Float32Array.from(variance)),
+  };
 }
 
 describe('batchnorm2d', () => {
@@ -48,7 +51,17 @@ describe('batchnorm2d', () => {
   // Batch 1, odd sizes, channels of more than 256 values (one workgroup's invocations each add
   // several), H·W past the 64-wide element-wise workgroups, N past 16 samples per invocation, H·W
   // a multiple of 4 (vec4 element-wise kernels) or not, random shapes.
-  const shapes = [[1, 3, 4, 5], [2, 4, 3, 3], [3, 2, 7, 5], [1, 1, 16, 17], [4, 3, 9, 9], [17, 2, 3, 3], [17, 2, 2, 6], [2, 2, 20, 20], ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 5), rng.int(2, 9), rng.int(2, 9)])];
+  const shapes = [
+    [1, 3, 4, 5],
+    [2, 4, 3, 3],
+    [3, 2, 7, 5],
+    [1, 1, 16, 17],
+    [4, 3, 9, 9],
+    [17, 2, 3, 3],
+    [17, 2, 2, 6],
+    [2, 2, 20, 20],
+    ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 5), rng.int(2, 9), rng.int(2, 9)]),
+  ];
 
   for (const training of [true, false]) {
     for (const shape of shapes) {
@@ -75,7 +88,10 @@ describe('batchnorm2d', () => {
   // The fused ReLU against the two ops it replaces, both checked above and in activations.test.ts:
   // the same values, the same gradients, including where the output is clamped.
   for (const training of [true, false]) {
-    for (const shape of [[2, 3, 5, 7], [3, 4, 8, 8]]) {
+    for (const shape of [
+      [2, 3, 5, 7],
+      [3, 4, 8, 8],
+    ]) {
       it(`${training ? 'training' : 'eval'} ${shape.join('×')}: ReLU fused into batch norm equals relu(batch norm), forward and gradients`, async () => {
         const g = gpu();
         const c = shape[1];
@@ -88,7 +104,16 @@ describe('batchnorm2d', () => {
         const plain = batchNorm2dForward(x, gamma, beta, statePlain, { training });
         const plainGrads = batchNorm2dBackward(x, reluBackward(plain.y, dy), gamma, plain, training);
         const [y, yRef, dx, dxRef, dgamma, dgammaRef, dbeta, dbetaRef] = await Promise.all(
-          [fused.y, reluForward(plain.y), fusedGrads.dx, plainGrads.dx, fusedGrads.dgamma, plainGrads.dgamma, fusedGrads.dbeta, plainGrads.dbeta].map((t) => t.read()),
+          [
+            fused.y,
+            reluForward(plain.y),
+            fusedGrads.dx,
+            plainGrads.dx,
+            fusedGrads.dgamma,
+            plainGrads.dgamma,
+            fusedGrads.dbeta,
+            plainGrads.dbeta,
+          ].map((t) => t.read()),
         );
         g.endStep();
         const zeros = y.filter((v) => v === 0).length;
@@ -99,7 +124,8 @@ describe('batchnorm2d', () => {
         expectClose(dx, Float64Array.from(dxRef), tol, 'dx');
         expectClose(dgamma, Float64Array.from(dgammaRef), tol, 'dgamma');
         expectClose(dbeta, Float64Array.from(dbetaRef), tol, 'dbeta');
-        for (const t of [x, gamma, beta, dy, stateFused.runningMean, stateFused.runningVar, statePlain.runningMean, statePlain.runningVar]) t.buffer.destroy();
+        for (const t of [x, gamma, beta, dy, stateFused.runningMean, stateFused.runningVar, statePlain.runningMean, statePlain.runningVar])
+          t.buffer.destroy();
       });
     }
   }
@@ -132,7 +158,13 @@ describe('batchnorm2d', () => {
   it('eval mode leaves the running statistics unchanged', async () => {
     const g = gpu();
     const state = newState(g, [0.25, -0.5], [1.5, 0.75]);
-    batchNorm2d(g.persistent([2, 2, 3, 3], Float32Array.from(rng.uniform(36))), g.persistent([2], [1, 1]), g.persistent([2], [0, 0]), state, { training: false });
+    batchNorm2d(
+      g.persistent([2, 2, 3, 3], Float32Array.from(rng.uniform(36))),
+      g.persistent([2], [1, 1]),
+      g.persistent([2], [0, 0]),
+      state,
+      { training: false },
+    );
     expect([...(await state.runningMean.read())]).toEqual([0.25, -0.5]);
     expect([...(await state.runningVar.read())]).toEqual([1.5, 0.75]);
     g.endStep();
@@ -186,11 +218,21 @@ describe('batchnorm2d', () => {
     const x = g.persistent([2, 3, 4, 4]);
     const c3 = () => g.persistent([3]);
     const state = { runningMean: c3(), runningVar: c3() };
-    expect(() => batchNorm2d(x, g.persistent([4]), c3(), state, { training: true })).toThrow(/batchnorm2d: gamma must have shape \[3\], got \[4\]/);
-    expect(() => batchNorm2d(x, c3(), c3(), { runningMean: c3(), runningVar: g.persistent([2]) }, { training: false })).toThrow(/batchnorm2d: runningVar must have shape \[3\], got \[2\]/);
-    expect(() => batchNorm2d(g.persistent([3, 4, 4]), c3(), c3(), state, { training: true })).toThrow(/batchnorm2d: x must have rank 4 \(N, C, H, W\), got shape \[3, 4, 4\]/);
-    expect(() => batchNorm2d(g.persistent([1, 3, 1, 1]), c3(), c3(), state, { training: true })).toThrow(/batchnorm2d: training needs more than one value per channel .* x \[1, 3, 1, 1\]/);
-    expect(() => batchNorm2d(x, c3(), c3(), state, { training: true, momentum: 1.5 })).toThrow(/batchnorm2d: momentum must lie in \[0, 1\] and eps be > 0, got momentum 1.5/);
+    expect(() => batchNorm2d(x, g.persistent([4]), c3(), state, { training: true })).toThrow(
+      /batchnorm2d: gamma must have shape \[3\], got \[4\]/,
+    );
+    expect(() => batchNorm2d(x, c3(), c3(), { runningMean: c3(), runningVar: g.persistent([2]) }, { training: false })).toThrow(
+      /batchnorm2d: runningVar must have shape \[3\], got \[2\]/,
+    );
+    expect(() => batchNorm2d(g.persistent([3, 4, 4]), c3(), c3(), state, { training: true })).toThrow(
+      /batchnorm2d: x must have rank 4 \(N, C, H, W\), got shape \[3, 4, 4\]/,
+    );
+    expect(() => batchNorm2d(g.persistent([1, 3, 1, 1]), c3(), c3(), state, { training: true })).toThrow(
+      /batchnorm2d: training needs more than one value per channel .* x \[1, 3, 1, 1\]/,
+    );
+    expect(() => batchNorm2d(x, c3(), c3(), state, { training: true, momentum: 1.5 })).toThrow(
+      /batchnorm2d: momentum must lie in \[0, 1\] and eps be > 0, got momentum 1.5/,
+    );
     expect(g.dispatchCount).toBe(before);
   });
 });

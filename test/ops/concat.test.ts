@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { concatChannels } from '../../src/ops/concat.ts';
 import { sizeOf } from '../../src/gpu/tensor.ts';
-import { checkOp } from '../helpers/gradcheck.ts';
+import { concatChannels } from '../../src/ops/concat.ts';
 import { useGpu } from '../helpers/gpu.ts';
+import { checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 /** f64 reference: for each sample, a's channels then b's. */
@@ -22,7 +22,16 @@ describe('concat (channels)', () => {
   const rng = new Rng(5);
   // [N, Ca, Cb, H, W]: batch 1, single elements, odd sizes, runs past one 64-wide workgroup, N past
   // the 16 samples an invocation copies, H·W a multiple of 4 (vec4 copies) or not, random.
-  const cases = [[1, 1, 1, 1, 1], [1, 3, 2, 5, 7], [2, 4, 5, 9, 11], [3, 1, 6, 4, 4], [17, 2, 3, 2, 3], [17, 1, 2, 2, 2], [2, 5, 3, 8, 8], ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 6), rng.int(1, 6), rng.int(1, 12), rng.int(1, 12)])];
+  const cases = [
+    [1, 1, 1, 1, 1],
+    [1, 3, 2, 5, 7],
+    [2, 4, 5, 9, 11],
+    [3, 1, 6, 4, 4],
+    [17, 2, 3, 2, 3],
+    [17, 1, 2, 2, 2],
+    [2, 5, 3, 8, 8],
+    ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 6), rng.int(1, 6), rng.int(1, 12), rng.int(1, 12)]),
+  ];
 
   for (const [n, ca, cb, h, w] of cases) {
     it(`[${n},${ca},${h},${w}] ⊕ [${n},${cb},${h},${w}]`, async () => {
@@ -44,8 +53,12 @@ describe('concat (channels)', () => {
     const g = gpu();
     const before = g.dispatchCount;
     const a = g.persistent([2, 3, 4, 4]);
-    expect(() => concatChannels(a, g.persistent([2, 3, 4, 5]))).toThrow(/concat: a \[2, 3, 4, 4\] and b \[2, 3, 4, 5\] must agree in N, H and W/);
-    expect(() => concatChannels(a, g.persistent([1, 3, 4, 4]))).toThrow(/concat: a \[2, 3, 4, 4\] and b \[1, 3, 4, 4\] must agree in N, H and W/);
+    expect(() => concatChannels(a, g.persistent([2, 3, 4, 5]))).toThrow(
+      /concat: a \[2, 3, 4, 4\] and b \[2, 3, 4, 5\] must agree in N, H and W/,
+    );
+    expect(() => concatChannels(a, g.persistent([1, 3, 4, 4]))).toThrow(
+      /concat: a \[2, 3, 4, 4\] and b \[1, 3, 4, 4\] must agree in N, H and W/,
+    );
     expect(() => concatChannels(a, g.persistent([3, 4, 4]))).toThrow(/concat: b must have rank 4 \(N, C, H, W\), got shape \[3, 4, 4\]/);
     expect(g.dispatchCount).toBe(before);
   });

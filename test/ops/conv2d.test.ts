@@ -1,5 +1,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { sizeOf, Tensor } from '../../src/gpu/tensor.ts';
 import {
+  type Conv2dOptions,
   conv2d,
   conv2dBackwardBias,
   conv2dBackwardInput,
@@ -7,16 +9,21 @@ import {
   conv2dForward,
   conv2dOutputShape,
   conv2dTuning,
-  type Conv2dOptions,
 } from '../../src/ops/conv2d.ts';
-import { Tensor, sizeOf } from '../../src/gpu/tensor.ts';
 import { expectClose } from '../helpers/check.ts';
-import { checkOp } from '../helpers/gradcheck.ts';
 import { useGpu } from '../helpers/gpu.ts';
+import { checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 /** f64 reference: y[n, co, oy, ox] = b[co] + Σ x[n, ci, oy·S - pad + ky, ox·S - pad + kx] · w[co, ci, ky, kx]. */
-function convRef(x: Float64Array, xShape: number[], w: Float64Array, wShape: number[], b: Float64Array | null, opts: Conv2dOptions): Float64Array {
+function convRef(
+  x: Float64Array,
+  xShape: number[],
+  w: Float64Array,
+  wShape: number[],
+  b: Float64Array | null,
+  opts: Conv2dOptions,
+): Float64Array {
   const [n, cin, h, wd] = xShape;
   const [cout, , k] = wShape;
   const [, , oh, ow] = conv2dOutputShape(xShape, wShape, opts);
@@ -162,7 +169,12 @@ describe('conv2d', () => {
                   }
             }
       const tol = (terms: number) => ({ atol: 1e-5 * Math.max(1, terms / 16), rtol: 1e-4 });
-      const [xt, wt, bt, dyt] = [[xShape, x], [wShape, w], [[cout], b], [yShape, dy]].map(([shape, data]) => g.persistent(shape as number[], Float32Array.from(data as Float64Array)));
+      const [xt, wt, bt, dyt] = [
+        [xShape, x],
+        [wShape, w],
+        [[cout], b],
+        [yShape, dy],
+      ].map(([shape, data]) => g.persistent(shape as number[], Float32Array.from(data as Float64Array)));
       expectClose(await conv2dForward(xt, wt, bt, opts).read(), convRef(x, xShape, w, wShape, b, opts), tol(cin * k * k), 'forward');
       expectClose(await conv2dBackwardInput(dyt, wt, xShape, opts).read(), dx, tol(cout * k * k), 'dx');
       expectClose(await conv2dBackwardWeight(dyt, xt, wShape, opts).read(), dw, tol(n * oh * ow), 'dW');
@@ -184,24 +196,77 @@ describe('conv2d', () => {
     const y = await conv2d(x, w, b, { padding: 'valid' }).read();
     g.endStep();
     const idx = [0, 1, 12345, n - 1, n - 2];
-    expectClose(idx.map((i) => y[i]), idx.map((i) => 2 * xs[i] + 1), { atol: 0, rtol: 0 }, 'y = 2x + 1');
+    expectClose(
+      idx.map((i) => y[i]),
+      idx.map((i) => 2 * xs[i] + 1),
+      { atol: 0, rtol: 0 },
+      'y = 2x + 1',
+    );
     for (const t of [x, w, b]) t.buffer.destroy();
   });
 
   describe('rejects bad input before dispatching', () => {
     const bad: [string, () => unknown, RegExp][] = [
-      ['x of rank 3', () => conv2d(gpu().persistent([3, 5, 5]), gpu().persistent([4, 3, 3, 3]), null), /conv2d: x must have rank 4 \(N, C, H, W\), got shape \[3, 5, 5\]/],
-      ['Cin mismatch', () => conv2d(gpu().persistent([1, 3, 5, 5]), gpu().persistent([4, 2, 3, 3]), null), /conv2d: x \[1, 3, 5, 5\] has 3 channels but w \[4, 2, 3, 3\] expects 2/],
-      ['bias shape', () => conv2d(gpu().persistent([1, 3, 5, 5]), gpu().persistent([4, 3, 3, 3]), gpu().persistent([3])), /conv2d: bias b must have shape \[4\], got \[3\]/],
-      ['zero-size x', () => conv2d(new Tensor(gpu(), [1, 0, 5, 5], gpu().persistent([1]).buffer), gpu().persistent([4, 3, 3, 3]), null), /conv2d: x must be \[N, Cin, H, W\] with positive sizes, got \[1, 0, 5, 5\]/],
-      ['batch over the storage binding limit', () => conv2d(new Tensor(gpu(), [4096, 96, 32, 32], gpu().persistent([1]).buffer), gpu().persistent([32, 96, 3, 3]), null), /conv2d: x \[4096, 96, 32, 32\] is 1610612736 bytes, over the \d+-byte storage binding limit; lower the batch size/],
-      ['kernel larger than padded input', () => conv2d(gpu().persistent([1, 1, 3, 3]), gpu().persistent([1, 1, 5, 5]), null, { padding: 'valid' }), /conv2d: kernel 5×5 is larger than the padded input \(x \[1, 1, 3, 3\], padding 0\)/],
-      ['even kernel', () => conv2d(gpu().persistent([1, 1, 5, 5]), gpu().persistent([1, 1, 2, 2]), null), /conv2d: kernel must be square with an odd size K, got w \[1, 1, 2, 2\]/],
-      ['stride 3', () => conv2d(gpu().persistent([1, 1, 5, 5]), gpu().persistent([1, 1, 3, 3]), null, { stride: 3 as 1 }), /conv2d: stride must be 1 or 2, got 3/],
-      ['negative padding', () => conv2d(gpu().persistent([1, 1, 5, 5]), gpu().persistent([1, 1, 3, 3]), null, { padding: -1 }), /conv2d: padding must be 'same', 'valid' or a non-negative integer, got -1/],
-      ['dy shape (input gradient)', () => conv2dBackwardInput(gpu().persistent([1, 4, 5, 4]), gpu().persistent([4, 3, 3, 3]), [1, 3, 5, 5]), /conv2d backward input: dy must have shape \[1, 4, 5, 5\], got \[1, 4, 5, 4\]/],
-      ['dy shape (weight gradient)', () => conv2dBackwardWeight(gpu().persistent([1, 4, 5, 5]), gpu().persistent([1, 3, 5, 5]), [4, 3, 3, 3], { stride: 2 }), /conv2d backward weight: dy must have shape \[1, 4, 3, 3\], got \[1, 4, 5, 5\]/],
-      ['dy rank (bias gradient)', () => conv2dBackwardBias(gpu().persistent([4, 9])), /conv2d backward bias: dy must have rank 4 \(N, C, H, W\), got shape \[4, 9\]/],
+      [
+        'x of rank 3',
+        () => conv2d(gpu().persistent([3, 5, 5]), gpu().persistent([4, 3, 3, 3]), null),
+        /conv2d: x must have rank 4 \(N, C, H, W\), got shape \[3, 5, 5\]/,
+      ],
+      [
+        'Cin mismatch',
+        () => conv2d(gpu().persistent([1, 3, 5, 5]), gpu().persistent([4, 2, 3, 3]), null),
+        /conv2d: x \[1, 3, 5, 5\] has 3 channels but w \[4, 2, 3, 3\] expects 2/,
+      ],
+      [
+        'bias shape',
+        () => conv2d(gpu().persistent([1, 3, 5, 5]), gpu().persistent([4, 3, 3, 3]), gpu().persistent([3])),
+        /conv2d: bias b must have shape \[4\], got \[3\]/,
+      ],
+      [
+        'zero-size x',
+        () => conv2d(new Tensor(gpu(), [1, 0, 5, 5], gpu().persistent([1]).buffer), gpu().persistent([4, 3, 3, 3]), null),
+        /conv2d: x must be \[N, Cin, H, W\] with positive sizes, got \[1, 0, 5, 5\]/,
+      ],
+      [
+        'batch over the storage binding limit',
+        () => conv2d(new Tensor(gpu(), [4096, 96, 32, 32], gpu().persistent([1]).buffer), gpu().persistent([32, 96, 3, 3]), null),
+        /conv2d: x \[4096, 96, 32, 32\] is 1610612736 bytes, over the \d+-byte storage binding limit; lower the batch size/,
+      ],
+      [
+        'kernel larger than padded input',
+        () => conv2d(gpu().persistent([1, 1, 3, 3]), gpu().persistent([1, 1, 5, 5]), null, { padding: 'valid' }),
+        /conv2d: kernel 5×5 is larger than the padded input \(x \[1, 1, 3, 3\], padding 0\)/,
+      ],
+      [
+        'even kernel',
+        () => conv2d(gpu().persistent([1, 1, 5, 5]), gpu().persistent([1, 1, 2, 2]), null),
+        /conv2d: kernel must be square with an odd size K, got w \[1, 1, 2, 2\]/,
+      ],
+      [
+        'stride 3',
+        () => conv2d(gpu().persistent([1, 1, 5, 5]), gpu().persistent([1, 1, 3, 3]), null, { stride: 3 as 1 }),
+        /conv2d: stride must be 1 or 2, got 3/,
+      ],
+      [
+        'negative padding',
+        () => conv2d(gpu().persistent([1, 1, 5, 5]), gpu().persistent([1, 1, 3, 3]), null, { padding: -1 }),
+        /conv2d: padding must be 'same', 'valid' or a non-negative integer, got -1/,
+      ],
+      [
+        'dy shape (input gradient)',
+        () => conv2dBackwardInput(gpu().persistent([1, 4, 5, 4]), gpu().persistent([4, 3, 3, 3]), [1, 3, 5, 5]),
+        /conv2d backward input: dy must have shape \[1, 4, 5, 5\], got \[1, 4, 5, 4\]/,
+      ],
+      [
+        'dy shape (weight gradient)',
+        () => conv2dBackwardWeight(gpu().persistent([1, 4, 5, 5]), gpu().persistent([1, 3, 5, 5]), [4, 3, 3, 3], { stride: 2 }),
+        /conv2d backward weight: dy must have shape \[1, 4, 3, 3\], got \[1, 4, 5, 5\]/,
+      ],
+      [
+        'dy rank (bias gradient)',
+        () => conv2dBackwardBias(gpu().persistent([4, 9])),
+        /conv2d backward bias: dy must have rank 4 \(N, C, H, W\), got shape \[4, 9\]/,
+      ],
     ];
     for (const [what, call, message] of bad) {
       it(what, () => {

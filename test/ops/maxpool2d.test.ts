@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
-import { maxPool2d } from '../../src/ops/maxpool2d.ts';
 import { sizeOf } from '../../src/gpu/tensor.ts';
-import { checkOp } from '../helpers/gradcheck.ts';
+import { maxPool2d } from '../../src/ops/maxpool2d.ts';
 import { useGpu } from '../helpers/gpu.ts';
+import { checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 /** f64 reference: the maximum of each 2×2 window. */
@@ -40,7 +40,14 @@ describe('maxpool2d (2×2, stride 2)', () => {
   const rng = new Rng(3);
   // Batch 1, a single window, odd output sizes, planes of more than 64 outputs (one workgroup),
   // N past the 16 samples an invocation pools, random shapes.
-  const shapes = [[1, 1, 2, 2], [1, 3, 6, 10], [2, 4, 18, 18], [3, 2, 18, 6], [17, 2, 4, 6], ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 6), 2 * rng.int(1, 7), 2 * rng.int(1, 7)])];
+  const shapes = [
+    [1, 1, 2, 2],
+    [1, 3, 6, 10],
+    [2, 4, 18, 18],
+    [3, 2, 18, 6],
+    [17, 2, 4, 6],
+    ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 6), 2 * rng.int(1, 7), 2 * rng.int(1, 7)]),
+  ];
 
   for (const shape of shapes) {
     it(`${shape.join('×')}`, async () => {

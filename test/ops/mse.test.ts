@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
-import { mseLoss } from '../../src/ops/mse.ts';
 import { sizeOf } from '../../src/gpu/tensor.ts';
-import { checkOp } from '../helpers/gradcheck.ts';
+import { mseLoss } from '../../src/ops/mse.ts';
 import { useGpu } from '../helpers/gpu.ts';
+import { checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 const mseRef = ([pred, target]: Float64Array[]) => {
@@ -16,7 +16,14 @@ describe('mse loss', () => {
   const gpu = useGpu();
   const rng = new Rng(11);
   // Batch 1, one element, odd sizes, sizes that need 2 and 3 reduction passes, random shapes.
-  const shapes = [[1, 1, 1, 1], [1, 1, 5, 7], [2, 3, 9, 11], [3, 1, 17, 13], [1, 1, 65, 64], ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 4), rng.int(1, 12), rng.int(1, 12)])];
+  const shapes = [
+    [1, 1, 1, 1],
+    [1, 1, 5, 7],
+    [2, 3, 9, 11],
+    [3, 1, 17, 13],
+    [1, 1, 65, 64],
+    ...Array.from({ length: 2 }, () => [rng.int(1, 4), rng.int(1, 4), rng.int(1, 12), rng.int(1, 12)]),
+  ];
 
   for (const shape of shapes) {
     const n = sizeOf(shape);
@@ -75,7 +82,9 @@ describe('mse loss', () => {
   it('rejects mismatched shapes before dispatching', () => {
     const g = gpu();
     const before = g.dispatchCount;
-    expect(() => mseLoss(g.persistent([2, 1, 4, 4]), g.persistent([2, 2, 4, 4]))).toThrow(/mse: pred \[2, 1, 4, 4\] and target \[2, 2, 4, 4\] must have the same shape/);
+    expect(() => mseLoss(g.persistent([2, 1, 4, 4]), g.persistent([2, 2, 4, 4]))).toThrow(
+      /mse: pred \[2, 1, 4, 4\] and target \[2, 2, 4, 4\] must have the same shape/,
+    );
     expect(g.dispatchCount).toBe(before);
   });
 });

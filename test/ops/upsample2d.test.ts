@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { upsample2x, type UpsampleMode } from '../../src/ops/upsample2d.ts';
 import { sizeOf } from '../../src/gpu/tensor.ts';
-import { checkOp } from '../helpers/gradcheck.ts';
+import { type UpsampleMode, upsample2x } from '../../src/ops/upsample2d.ts';
 import { useGpu } from '../helpers/gpu.ts';
+import { checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 /** Source pixels and weights of output o along an axis of n inputs, as PyTorch's CPU kernel
@@ -43,7 +43,15 @@ describe('upsample2x', () => {
   const rng = new Rng(9);
   // Batch 1, 1×1 and 1-wide planes (every output clamps), odd sizes, planes past one 64-wide
   // workgroup, N past the 16 samples an invocation does, random shapes.
-  const shapes = [[1, 1, 1, 1], [1, 2, 3, 5], [2, 3, 9, 11], [1, 1, 1, 6], [3, 2, 5, 1], [17, 2, 2, 3], ...Array.from({ length: 2 }, () => [rng.int(1, 3), rng.int(1, 4), rng.int(1, 9), rng.int(1, 9)])];
+  const shapes = [
+    [1, 1, 1, 1],
+    [1, 2, 3, 5],
+    [2, 3, 9, 11],
+    [1, 1, 1, 6],
+    [3, 2, 5, 1],
+    [17, 2, 2, 3],
+    ...Array.from({ length: 2 }, () => [rng.int(1, 3), rng.int(1, 4), rng.int(1, 9), rng.int(1, 9)]),
+  ];
 
   for (const mode of ['nearest', 'bilinear'] as const) {
     for (const shape of shapes) {
@@ -63,19 +71,18 @@ describe('upsample2x', () => {
     const y = await upsample2x(g.persistent([1, 1, 2, 2], [1, 2, 3, 4]), 'bilinear').read();
     g.endStep();
     // prettier-ignore
-    expect([...y]).toEqual([
-      1.0, 1.25, 1.75, 2.0,
-      1.5, 1.75, 2.25, 2.5,
-      2.5, 2.75, 3.25, 3.5,
-      3.0, 3.25, 3.75, 4.0,
-    ]);
+    expect([...y]).toEqual([1.0, 1.25, 1.75, 2.0, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3.0, 3.25, 3.75, 4.0]);
   });
 
   it('rejects non-NCHW tensors and unknown modes before dispatching', () => {
     const g = gpu();
     const before = g.dispatchCount;
-    expect(() => upsample2x(g.persistent([3, 4, 4]), 'nearest')).toThrow(/upsample2x: x must have rank 4 \(N, C, H, W\), got shape \[3, 4, 4\]/);
-    expect(() => upsample2x(g.persistent([1, 3, 4, 4]), 'bicubic' as UpsampleMode)).toThrow(/upsample2x: mode 'bicubic' is not one of 'nearest', 'bilinear'/);
+    expect(() => upsample2x(g.persistent([3, 4, 4]), 'nearest')).toThrow(
+      /upsample2x: x must have rank 4 \(N, C, H, W\), got shape \[3, 4, 4\]/,
+    );
+    expect(() => upsample2x(g.persistent([1, 3, 4, 4]), 'bicubic' as UpsampleMode)).toThrow(
+      /upsample2x: mode 'bicubic' is not one of 'nearest', 'bilinear'/,
+    );
     expect(g.dispatchCount).toBe(before);
   });
 });

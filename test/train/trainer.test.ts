@@ -7,7 +7,7 @@ import { readSafetensors, writeSafetensors } from '../../src/data/safetensors.ts
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { createNodeGpu, releaseNodeGpu } from '../../src/gpu/node.ts';
 import { evaluateProtocol } from '../../src/train/evaluate.ts';
-import { learningRate, Trainer, type TrainConfig } from '../../src/train/trainer.ts';
+import { learningRate, type TrainConfig, Trainer } from '../../src/train/trainer.ts';
 
 /** Predicting the mixture itself for both outputs scores 0.0363 on the task's protocol. */
 const MIXTURE_BASELINE = 0.0363;
