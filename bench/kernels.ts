@@ -191,7 +191,9 @@ export async function benchAdam(gpu: Gpu, peak: PeakResult, opts: TimingOptions,
   const model = new Separator(gpu, BENCH_NET_CONFIG, 1);
   const params = model.parameters();
   const grads = params.map((p) => filled(gpu, p.shape, 'grad'));
-  params.forEach((p, i) => (p.grad = grads[i]));
+  params.forEach((p, i) => {
+    p.grad = grads[i];
+  });
   const adam = new Adam(gpu, params, { lr: 1e-3 });
   const count = params.reduce((s, p) => s + p.size, 0);
   try {

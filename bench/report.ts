@@ -120,7 +120,9 @@ export function profileTable(runs: TrainStepResult[], top = 10): string | null {
   if (!profiled.length) return null;
   const totals = profiled.map((r) => r.profile!.reduce((a, k) => a + k.ms, 0));
   const ranked = new Map<string, number>();
-  profiled.forEach((r, i) => r.profile!.forEach((k) => ranked.set(k.kernel, (ranked.get(k.kernel) ?? 0) + k.ms / totals[i])));
+  profiled.forEach((r, i) => {
+    for (const k of r.profile!) ranked.set(k.kernel, (ranked.get(k.kernel) ?? 0) + k.ms / totals[i]);
+  });
   const kernels = [...ranked].sort((a, b) => b[1] - a[1]).map(([k]) => k);
   const shown = kernels.slice(0, top);
   const cell = (r: TrainStepResult, i: number, names: string[]) => {

@@ -139,7 +139,7 @@ async function kernelSection(gpu: Gpu, peak: PeakResult): Promise<void> {
     kernels.push(...(await benchKernels(gpu, batch, peak, timing, log)));
   }
   writeJson('kernels.json', { ...stamp(gpu), peak: { matmulGflops: peak.matmul.gflops, copyGbps: peak.copy.gbps }, batches, kernels });
-  log('\n' + kernelTable(kernels));
+  log(`\n${kernelTable(kernels)}`);
 }
 
 // ---------------------------------------------------------------- training step
@@ -260,9 +260,9 @@ async function trainSection(): Promise<void> {
     failures,
   };
   writeJson('train-step.json', file);
-  log('\n' + trainTable(runs));
+  log(`\n${trainTable(runs)}`);
   const profile = profileTable(runs);
-  if (profile) log('\nunmix step by kernel (GPU timestamps per dispatch):\n' + profile);
+  if (profile) log(`\nunmix step by kernel (GPU timestamps per dispatch):\n${profile}`);
   for (const line of comparisonLines(file)) log(line);
 }
 

@@ -11,7 +11,10 @@ const DATA_URL = '/data/';
 
 function serveDatasets(req: IncomingMessage, res: ServerResponse, next: () => void): void {
   const path = (req.url ?? '').split('?')[0];
-  if (!path.startsWith(DATA_URL)) return next();
+  if (!path.startsWith(DATA_URL)) {
+    next();
+    return;
+  }
   const [dataset, file] = path.slice(DATA_URL.length).split('/');
   // Only the eight known names: no path from the request ever reaches the file system.
   const known = DATASET_FILES.find((f) => f.dataset === dataset && f.file === file);

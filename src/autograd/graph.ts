@@ -1,8 +1,9 @@
 // autograd-lite: ops record how each tensor was made (inputs + a backward rule); backward() walks
 // that graph in reverse topological order. Gradients that reach a tensor along several paths
 // (skip connections) are summed.
+
+import { sumTensors } from '../gpu/sum.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { addForward } from '../ops/add.ts';
 
 /** Links `out` to its inputs with a backward rule, when any input needs a gradient. */
 export function record(out: Tensor, op: string, inputs: Tensor[], backwardRule: () => void): Tensor {
@@ -23,7 +24,7 @@ export function accumulateGrad(t: Tensor, g: Tensor): void {
     throw new Error(`autograd: gradient of ${t} has ${g.size} elements, expected ${t.size} (op ${t.op})`);
   }
   if (!t.grad) t.grad = g;
-  else t.grad = addForward(t.grad, g);
+  else t.grad = sumTensors(t.grad, g, `autograd (gradient of ${t})`);
 }
 
 /** Reverse-mode differentiation from a scalar loss, or from `seed` as the gradient of `root`. */

@@ -286,7 +286,9 @@ export class Gpu {
       await read.mapAsync(GPUMapMode.READ);
       return new BigUint64Array(read.getMappedRange().slice(0), 0, count);
     } finally {
-      [read, resolve].forEach((b) => b.destroy());
+      [read, resolve].forEach((b) => {
+        b.destroy();
+      });
       this.throwErrors();
     }
   }

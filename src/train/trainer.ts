@@ -159,7 +159,9 @@ export class Trainer {
     const state = this.stateTensors();
     const data = await Promise.all(state.map(([, t]) => t.read()));
     const tensors: Record<string, NamedTensor> = {};
-    state.forEach(([name, t], i) => (tensors[name] = { shape: [...t.shape], data: data[i] }));
+    state.forEach(([name, t], i) => {
+      tensors[name] = { shape: [...t.shape], data: data[i] };
+    });
     return writeSafetensors(tensors, {
       format: CHECKPOINT_FORMAT,
       config: JSON.stringify(this.config),

@@ -50,10 +50,14 @@ describe('the same kernels in Chromium (WebGPU on SwiftShader)', () => {
       const reference = REFERENCES[name]?.(browser.inputs, browser.outputGrad);
       if (reference) {
         expectClose(browser.y, reference.y, F32, `${name} forward in the browser vs f64`);
-        reference.grads.forEach((g, k) => expectClose(browser.grads[k], g, F32, `${name} gradient of input ${k} in the browser vs f64`));
+        reference.grads.forEach((g, k) => {
+          expectClose(browser.grads[k], g, F32, `${name} gradient of input ${k} in the browser vs f64`);
+        });
       }
       expectClose(browser.y, dawn.y, ACROSS_DRIVERS, `${name} forward, browser vs Node`);
-      dawn.grads.forEach((g, k) => expectClose(browser.grads[k], g, ACROSS_DRIVERS, `${name} gradient of input ${k}, browser vs Node`));
+      dawn.grads.forEach((g, k) => {
+        expectClose(browser.grads[k], g, ACROSS_DRIVERS, `${name} gradient of input ${k}, browser vs Node`);
+      });
     });
   });
 

@@ -136,7 +136,9 @@ describe('training in the browser', () => {
     expect(canvas.width).toBe(5 * 34 - 2);
     expect(canvas.height).toBe(8 * 34 - 2);
     const least = [100, 5, 200, 5, 100]; // mixture, predicted digit, digit, predicted item, item
-    canvas.columnSpread.forEach((spread, i) => expect(spread, `grey levels in column ${i} of the first row`).toBeGreaterThan(least[i]));
+    canvas.columnSpread.forEach((spread, i) => {
+      expect(spread, `grey levels in column ${i} of the first row`).toBeGreaterThan(least[i]);
+    });
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.setViewport({ width: 1280, height: 900 });
     await page.screenshot({ path: join(ARTIFACTS, 'train.png'), fullPage: true });

@@ -59,9 +59,13 @@ describe('adam', () => {
         const grads = w.map((x) =>
           Float64Array.from(Float32Array.from(rng.normal(x.length, 10 ** rng.int(-3, 0)).map((e, i) => (i % 5 === 0 ? 0 : e)))),
         );
-        params.forEach((p, i) => (p.grad = g.persistent(p.shape, Float32Array.from(grads[i]))));
+        params.forEach((p, i) => {
+          p.grad = g.persistent(p.shape, Float32Array.from(grads[i]));
+        });
         adam.step(lr);
-        w.forEach((x, i) => adamRef(x, grads[i], m[i], v[i], t, lr, o));
+        w.forEach((x, i) => {
+          adamRef(x, grads[i], m[i], v[i], t, lr, o);
+        });
         for (const p of params) p.grad!.buffer.destroy();
       }
       expect(adam.stepCount).toBe(5);
