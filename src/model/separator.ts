@@ -1,7 +1,8 @@
 // The separation network: a U-Net-style encoder–decoder. The encoder halves the resolution at each
 // level (max-pool) while doubling the width; the decoder upsamples ×2 and concatenates the encoder
-// features of the same resolution (skip connections) before each block; two 1×1 heads with sigmoid
-// outputs give the digit and the item.
+// features of the same resolution (skip connections) before each block; two 1×1 heads give the
+// digit and the item, through a sigmoid each (`heads`), optionally made consistent with the
+// mixture (`output: 'projected'`: the two estimates are projected onto digit + item = 2·mixture).
 //
 //   depth 3, width w:  enc1 block(1,w) ─pool→ enc2 block(w,2w) ─pool→ mid block(2w,4w)
 //                      dec2 block(4w+2w, 2w) ←up─┘   dec1 block(2w+w, w) ←up   → heads
@@ -11,6 +12,7 @@ import type { Tensor } from '../gpu/tensor.ts';
 import { sigmoid } from '../ops/activations.ts';
 import { concatChannels } from '../ops/concat.ts';
 import { maxPool2d } from '../ops/maxpool2d.ts';
+import { projectOntoMixture } from '../ops/projection.ts';
 import { type UpsampleMode, upsample2x } from '../ops/upsample2d.ts';
 import { Rng } from '../util/rng.ts';
 import { Conv2d, ConvBlock } from './layers.ts';
@@ -21,6 +23,12 @@ export interface ModelConfig {
   /** Resolution levels including the bottleneck (2 to 4 for 32×32 inputs). */
   depth: number;
   upsample: UpsampleMode;
+  /** 'independent' (default): the heads' outputs as they are. 'projected': both are projected onto
+   * the constraint digit + item = 2·mixture (half the residual added to each) and clamped to [0, 1]. */
+  output?: 'independent' | 'projected';
+  /** The heads' activation, before any projection: 'sigmoid' (default), or 'linear', allowed only
+   * with output 'projected', whose clamp then bounds the outputs (its gradient is 0 where it clamps). */
+  heads?: 'sigmoid' | 'linear';
 }
 
 /** The network of ../shared/BENCH_NET.md, which the benchmarks compare on (472,290 parameters). */
@@ -34,6 +42,15 @@ export function checkModelConfig(c: ModelConfig): void {
   }
   if (c.upsample !== 'nearest' && c.upsample !== 'bilinear')
     throw new Error(`model: upsample must be 'nearest' or 'bilinear', got ${c.upsample}`);
+  if (c.output !== undefined && c.output !== 'independent' && c.output !== 'projected')
+    throw new Error(`model: output must be 'independent' or 'projected', got ${c.output}`);
+  if (c.heads !== undefined && c.heads !== 'sigmoid' && c.heads !== 'linear')
+    throw new Error(`model: heads must be 'sigmoid' or 'linear', got ${c.heads}`);
+  if (c.heads === 'linear' && c.output !== 'projected') {
+    throw new Error(
+      `model: linear heads need output 'projected' (its clamp keeps the outputs in [0, 1]); got output ${c.output ?? 'independent'}`,
+    );
+  }
 }
 
 export interface Separation {
@@ -67,7 +84,7 @@ export class Separator extends Module {
     this.itemHead = this.child('item_head', new Conv2d(gpu, rng, config.width, 1, 1));
   }
 
-  /** mixture [N,1,32,32] → digit and item, each [N,1,32,32] in (0, 1). */
+  /** mixture [N,1,32,32] → digit and item, each [N,1,32,32] in [0, 1]. */
   forward(mixture: Tensor, training: boolean): Separation {
     const skips: Tensor[] = [];
     let h = mixture;
@@ -80,6 +97,10 @@ export class Separator extends Module {
     for (const decoder of this.decoders) {
       h = decoder.forward(concatChannels(upsample2x(h, this.config.upsample), skips.pop()!), training);
     }
-    return { digit: sigmoid(this.digitHead.forward(h)), item: sigmoid(this.itemHead.forward(h)) };
+    const activation = this.config.heads === 'linear' ? (t: Tensor) => t : sigmoid;
+    const digit = activation(this.digitHead.forward(h));
+    const item = activation(this.itemHead.forward(h));
+    if (this.config.output !== 'projected') return { digit, item };
+    return { digit: projectOntoMixture(mixture, digit, item), item: projectOntoMixture(mixture, item, digit) };
   }
 }

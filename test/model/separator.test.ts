@@ -44,13 +44,58 @@ describe('separator', () => {
     model.destroy();
   });
 
-  // The first case checks every parameter; the deeper one (3 levels, bilinear) checks every
-  // parameter tensor at 4 sampled elements, to keep the suite's time in check.
+  it('with every option off, has the parameters of the default model: 29,946, the same names', () => {
+    const names = (config: ModelConfig) => {
+      const model = new Separator(gpu(), config, 0);
+      const named = model.namedParameters().map(([n]) => n);
+      expect(model.parameterCount(), JSON.stringify(config)).toBe(29_946);
+      model.destroy();
+      return named;
+    };
+    const today = names({ width: 8, depth: 3, upsample: 'nearest' });
+    expect(names({ width: 8, depth: 3, upsample: 'nearest', output: 'independent', heads: 'sigmoid' })).toEqual(today);
+    expect(today.filter((n) => n.endsWith('.weight')).length).toBe(22);
+  });
+
+  it('projected outputs lie in [0, 1] and add up to twice the mixture wherever neither is clamped', async () => {
+    for (const heads of ['sigmoid', 'linear'] as const) {
+      const g = gpu();
+      const model = new Separator(g, { width: 4, depth: 3, upsample: 'nearest', output: 'projected', heads }, 2);
+      expect(model.parameterCount()).toBe(new Separator(g, { width: 4, depth: 3, upsample: 'nearest' }, 2).parameterCount());
+      const mixture = Float32Array.from(new Rng(1).uniform(2 * 1024, 0, 1));
+      const x = g.persistent([2, 1, 32, 32], mixture);
+      const p = model.forward(x, false);
+      expect(p.digit.shape).toEqual([2, 1, 32, 32]);
+      expect(p.item.shape).toEqual([2, 1, 32, 32]);
+      const [digit, item] = await Promise.all([p.digit.read(), p.item.read()]);
+      g.endStep();
+      let unclamped = 0;
+      for (let k = 0; k < digit.length; k++) {
+        expect(digit[k] >= 0 && digit[k] <= 1 && item[k] >= 0 && item[k] <= 1, `${heads} element ${k}`).toBe(true);
+        if (digit[k] > 0 && digit[k] < 1 && item[k] > 0 && item[k] < 1) {
+          expect(digit[k] + item[k]).toBeCloseTo(2 * mixture[k], 5);
+          unclamped++;
+        }
+      }
+      expect(unclamped, heads).toBeGreaterThan(digit.length / 4);
+      model.destroy();
+    }
+  });
+
+  it('rejects linear heads without the projection that bounds them', () => {
+    expect(() => new Separator(gpu(), { width: 2, depth: 2, upsample: 'nearest', heads: 'linear' }, 0)).toThrow(
+      /model: linear heads need output 'projected'.*got output independent/,
+    );
+  });
+
+  // The first case checks every parameter; the deeper ones (3 levels, bilinear, with the options)
+  // check every parameter tensor at 4 sampled elements, to keep the suite's time in check.
   for (const [config, perTensor] of [
     [{ width: 2, depth: 2, upsample: 'nearest' }, Infinity],
     [{ width: 2, depth: 3, upsample: 'bilinear' }, 4],
+    [{ width: 2, depth: 3, upsample: 'nearest', output: 'projected' }, 4],
   ] satisfies [ModelConfig, number][]) {
-    it(`parameter gradients match finite differences (width ${config.width}, depth ${config.depth}, ${config.upsample})`, async () => {
+    it(`parameter gradients match finite differences (${JSON.stringify(config)})`, async () => {
       const g = gpu();
       const rng = new Rng(9);
       const model = new Separator(g, config, 4);
