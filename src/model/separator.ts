@@ -3,6 +3,7 @@
 // features of the same resolution (skip connections) before each block; two 1×1 heads give the
 // digit and the item, through a sigmoid each (`heads`), optionally made consistent with the
 // mixture (`output: 'projected'`: the two estimates are projected onto digit + item = 2·mixture).
+// Options: residual blocks (`residual`), attention gates on the skip connections (`attention`).
 //
 //   depth 3, width w:  enc1 block(1,w) ─pool→ enc2 block(w,2w) ─pool→ mid block(2w,4w)
 //                      dec2 block(4w+2w, 2w) ←up─┘   dec1 block(2w+w, w) ←up   → heads
@@ -15,7 +16,7 @@ import { maxPool2d } from '../ops/maxpool2d.ts';
 import { projectOntoMixture } from '../ops/projection.ts';
 import { type UpsampleMode, upsample2x } from '../ops/upsample2d.ts';
 import { Rng } from '../util/rng.ts';
-import { Conv2d, ConvBlock } from './layers.ts';
+import { AttentionGate, Conv2d, ConvBlock } from './layers.ts';
 
 export interface ModelConfig {
   /** Channels of the first encoder level; each level down doubles it. */
@@ -29,6 +30,12 @@ export interface ModelConfig {
   /** The heads' activation, before any projection: 'sigmoid' (default), or 'linear', allowed only
    * with output 'projected', whose clamp then bounds the outputs (its gradient is 0 where it clamps). */
   heads?: 'sigmoid' | 'linear';
+  /** Residual blocks: each block's output is ReLU(its second batch norm + a shortcut of its input,
+   * a 1×1 conv where the channels change). Default false. */
+  residual?: boolean;
+  /** Attention gates (Attention U-Net) on the skip connections, gated by the upsampled decoder
+   * features. Default false. */
+  attention?: boolean;
 }
 
 /** The network of ../shared/BENCH_NET.md, which the benchmarks compare on (472,290 parameters). */
@@ -46,6 +53,9 @@ export function checkModelConfig(c: ModelConfig): void {
     throw new Error(`model: output must be 'independent' or 'projected', got ${c.output}`);
   if (c.heads !== undefined && c.heads !== 'sigmoid' && c.heads !== 'linear')
     throw new Error(`model: heads must be 'sigmoid' or 'linear', got ${c.heads}`);
+  for (const flag of ['residual', 'attention'] as const) {
+    if (c[flag] !== undefined && typeof c[flag] !== 'boolean') throw new Error(`model: ${flag} must be true or false, got ${c[flag]}`);
+  }
   if (c.heads === 'linear' && c.output !== 'projected') {
     throw new Error(
       `model: linear heads need output 'projected' (its clamp keeps the outputs in [0, 1]); got output ${c.output ?? 'independent'}`,
@@ -61,6 +71,8 @@ export interface Separation {
 export class Separator extends Module {
   private readonly encoders: ConvBlock[] = [];
   private readonly decoders: ConvBlock[] = [];
+  /** One per decoder, in the same order, when config.attention is set. */
+  private readonly gates: AttentionGate[] = [];
   private readonly digitHead: Conv2d;
   private readonly itemHead: Conv2d;
 
@@ -75,10 +87,11 @@ export class Separator extends Module {
     const widths = Array.from({ length: config.depth }, (_, i) => config.width << i);
     widths.forEach((w, i) => {
       const name = i === config.depth - 1 ? 'mid' : `enc${i + 1}`;
-      this.encoders.push(this.child(name, new ConvBlock(gpu, rng, i === 0 ? 1 : widths[i - 1], w)));
+      this.encoders.push(this.child(name, new ConvBlock(gpu, rng, i === 0 ? 1 : widths[i - 1], w, config.residual)));
     });
     for (let i = config.depth - 2; i >= 0; i--) {
-      this.decoders.push(this.child(`dec${i + 1}`, new ConvBlock(gpu, rng, widths[i + 1] + widths[i], widths[i])));
+      if (config.attention) this.gates.push(this.child(`attention${i + 1}`, new AttentionGate(gpu, rng, widths[i], widths[i + 1])));
+      this.decoders.push(this.child(`dec${i + 1}`, new ConvBlock(gpu, rng, widths[i + 1] + widths[i], widths[i], config.residual)));
     }
     this.digitHead = this.child('digit_head', new Conv2d(gpu, rng, config.width, 1, 1));
     this.itemHead = this.child('item_head', new Conv2d(gpu, rng, config.width, 1, 1));
@@ -94,9 +107,11 @@ export class Separator extends Module {
       skips.push(h);
     });
     skips.pop();
-    for (const decoder of this.decoders) {
-      h = decoder.forward(concatChannels(upsample2x(h, this.config.upsample), skips.pop()!), training);
-    }
+    this.decoders.forEach((decoder, i) => {
+      const up = upsample2x(h, this.config.upsample);
+      const skip = skips.pop()!;
+      h = decoder.forward(concatChannels(up, this.gates.length ? this.gates[i].forward(skip, up) : skip), training);
+    });
     const activation = this.config.heads === 'linear' ? (t: Tensor) => t : sigmoid;
     const digit = activation(this.digitHead.forward(h));
     const item = activation(this.itemHead.forward(h));

@@ -82,6 +82,34 @@ describe('separator', () => {
     }
   });
 
+  // At width 8, depth 3 the blocks map 1→8, 8→16, 16→32 (encoder) and 48→16, 24→8 (decoder).
+  const conv1x1 = (cin: number, cout: number) => cin * cout + cout;
+  const shortcuts = conv1x1(1, 8) + conv1x1(8, 16) + conv1x1(16, 32) + conv1x1(48, 16) + conv1x1(24, 8);
+  // A gate with skip channels s and gating channels g: W_x s→s/2, W_g g→s/2, ψ s/2→1.
+  const attentionGate = (s: number, g: number) => conv1x1(s, s / 2) + conv1x1(g, s / 2) + conv1x1(s / 2, 1);
+  const gates = attentionGate(16, 32) + attentionGate(8, 16);
+  for (const [options, extra, added] of [
+    [{ residual: true }, shortcuts, ['enc1.shortcut.weight', 'dec1.shortcut.bias']],
+    [{ attention: true }, gates, ['attention2.skip_proj.weight', 'attention2.gate_proj.bias', 'attention1.psi.weight']],
+    [{ residual: true, attention: true }, shortcuts + gates, ['mid.shortcut.weight', 'attention1.gate_proj.weight']],
+  ] satisfies [Partial<ModelConfig>, number, string[]][]) {
+    it(`${JSON.stringify(options)}: adds ${extra} parameters at width 8, depth 3, and keeps every other name; separates [N,1,32,32]`, async () => {
+      const g = gpu();
+      const plain = new Separator(g, { width: 8, depth: 3, upsample: 'nearest' }, 0);
+      const model = new Separator(g, { width: 8, depth: 3, upsample: 'nearest', ...options }, 0);
+      expect(model.parameterCount()).toBe(29_946 + extra);
+      const names = model.namedParameters().map(([n]) => n);
+      expect(names).toEqual(expect.arrayContaining([...plain.namedParameters().map(([n]) => n), ...added]));
+      const p = model.forward(g.persistent([3, 1, 32, 32], Float32Array.from(new Rng(2).uniform(3 * 1024))), true);
+      expect(p.digit.shape).toEqual([3, 1, 32, 32]);
+      const digit = await p.digit.read();
+      g.endStep();
+      expect(digit.every((v) => v > 0 && v < 1)).toBe(true);
+      plain.destroy();
+      model.destroy();
+    });
+  }
+
   it('rejects linear heads without the projection that bounds them', () => {
     expect(() => new Separator(gpu(), { width: 2, depth: 2, upsample: 'nearest', heads: 'linear' }, 0)).toThrow(
       /model: linear heads need output 'projected'.*got output independent/,
@@ -94,6 +122,8 @@ describe('separator', () => {
     [{ width: 2, depth: 2, upsample: 'nearest' }, Infinity],
     [{ width: 2, depth: 3, upsample: 'bilinear' }, 4],
     [{ width: 2, depth: 3, upsample: 'nearest', output: 'projected' }, 4],
+    [{ width: 2, depth: 3, upsample: 'nearest', residual: true }, 4],
+    [{ width: 2, depth: 3, upsample: 'nearest', attention: true }, 4],
   ] satisfies [ModelConfig, number][]) {
     it(`parameter gradients match finite differences (${JSON.stringify(config)})`, async () => {
       const g = gpu();
