@@ -19,6 +19,10 @@ const USAGE = `usage: npm run train -- [flags]
   --width N             channels of the first level, doubled per level (default ${D.model.width})
   --depth N             resolution levels, 2 to 4 (default ${D.model.depth})
   --upsample MODE       nearest | bilinear (default ${D.model.upsample})
+  --output MODE         independent | projected (onto digit + item = 2·mixture) (default independent)
+  --heads MODE          sigmoid | linear (linear needs --output projected) (default sigmoid)
+  --residual            residual connections inside the blocks
+  --attention           attention gates on the skip connections
   --data DIR            folder with mnist/ and fashion-mnist/ (default: $UNMIX_DATA, installed packages, ../shared/data, the cache)
   --out DIR             where checkpoints go (default runs/<date-time>)
   --checkpoint-every N  steps between checkpoints (default 500)
@@ -40,6 +44,10 @@ const flags = parseFlags(
     width: { type: 'string' },
     depth: { type: 'string' },
     upsample: { type: 'string' },
+    output: { type: 'string' },
+    heads: { type: 'string' },
+    residual: { type: 'boolean' },
+    attention: { type: 'boolean' },
     data: { type: 'string' },
     out: { type: 'string' },
     'checkpoint-every': { type: 'string' },
@@ -60,6 +68,10 @@ const config: TrainConfig = resumeBytes
         width: numberFlag(flags, 'width', D.model.width, true),
         depth: numberFlag(flags, 'depth', D.model.depth, true),
         upsample: (flags.upsample as 'nearest' | 'bilinear' | undefined) ?? D.model.upsample,
+        output: (flags.output as 'independent' | 'projected' | undefined) ?? D.model.output,
+        heads: (flags.heads as 'sigmoid' | 'linear' | undefined) ?? D.model.heads,
+        residual: Boolean(flags.residual ?? D.model.residual),
+        attention: Boolean(flags.attention ?? D.model.attention),
       },
       steps: numberFlag(flags, 'steps', D.steps, true),
       batch: numberFlag(flags, 'batch', D.batch, true),
