@@ -1,0 +1,85 @@
+// An exponential moving average of a model's weights (and batch-norm statistics), kept on the GPU
+// beside them and swapped in for evaluation and checkpoints. The decay warms up as
+// min(decay, (1 + t) / (10 + t)) at update t (1-based), so early averages are not dominated by the
+// initial weights.
+import { type Gpu, grid1d } from '../gpu/gpu.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+
+const WG = 256;
+
+export function emaDecay(decay: number, update: number): number {
+  return Math.min(decay, (1 + update) / (10 + update));
+}
+
+export class Ema {
+  /** Updates taken so far (the warm-up's t). */
+  updateCount = 0;
+  /** The averages, one per tracked tensor, in the same order, starting from the tensors' values. */
+  readonly averages: Tensor[];
+  /** [decay, 1 − decay] of the current update. */
+  private readonly stepValues: Tensor;
+  private readonly sizes: Uint32Array[];
+
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly tensors: Tensor[],
+    readonly decay: number,
+  ) {
+    if (!(decay >= 0 && decay < 1)) throw new Error(`Ema: decay must be in [0, 1), got ${decay}`);
+    this.averages = tensors.map((t) => {
+      const average = gpu.persistent(t.shape, undefined, `ema ${t.buffer.label || 'tensor'}`);
+      gpu.copy(t, average);
+      return average;
+    });
+    // Submitted now, so that a gpu.write() to the tensors afterwards cannot overtake the copies.
+    gpu.submit();
+    this.stepValues = gpu.persistent([2], undefined, 'ema.step');
+    this.sizes = tensors.map((t) => Uint32Array.of(t.size));
+  }
+
+  /** Encodes average ← d·average + (1 − d)·tensor for every tensor and submits it, so the decay
+   * written now is the one this update reads. */
+  update(): void {
+    const d = emaDecay(this.decay, ++this.updateCount);
+    this.gpu.write(this.stepValues, Float32Array.of(d, 1 - d));
+    this.dispatchAll('ema_update', [this.stepValues]);
+    this.gpu.submit();
+  }
+
+  /** Exchanges every tensor with its average; calling it again swaps back. */
+  swap(): void {
+    this.dispatchAll('ema_swap', []);
+  }
+
+  /** Runs `fn` with the averaged weights in the model, and the live ones back afterwards. */
+  async withAverages<T>(fn: () => Promise<T>): Promise<T> {
+    this.swap();
+    try {
+      return await fn();
+    } finally {
+      this.swap();
+    }
+  }
+
+  setUpdateCount(n: number): void {
+    if (!Number.isInteger(n) || n < 0) throw new Error(`Ema.setUpdateCount: update count must be a non-negative integer, got ${n}`);
+    this.updateCount = n;
+  }
+
+  destroy(): void {
+    for (const t of [...this.averages, this.stepValues]) t.buffer.destroy();
+  }
+
+  private dispatchAll(entry: string, extra: Tensor[]): void {
+    this.tensors.forEach((t, i) => {
+      this.gpu.dispatch({
+        shader: 'ema',
+        entry,
+        defines: { WG },
+        params: this.sizes[i],
+        buffers: [t, this.averages[i], ...extra],
+        workgroups: grid1d(t.size, WG),
+      });
+    });
+  }
+}
