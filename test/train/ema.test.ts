@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { loadSourceImagesNode } from '../../src/data/locate.ts';
+import { Mixer } from '../../src/data/mixer.ts';
+import { readSafetensors, writeSafetensors } from '../../src/data/safetensors.ts';
 import { Ema, emaDecay } from '../../src/train/ema.ts';
+import { type TrainConfig, Trainer } from '../../src/train/trainer.ts';
 import { expectClose } from '../helpers/check.ts';
 import { useGpu } from '../helpers/gpu.ts';
 import { Rng } from '../helpers/rng.ts';
@@ -36,7 +40,7 @@ describe('ema', () => {
     }
     expect(ema.updateCount).toBe(30);
     const averages = await Promise.all(ema.averages.map((a) => a.read()));
-    averages.forEach((a, i) => expectClose(a, reference[i], { atol: 1e-6, rtol: 1e-5 }, `average ${i}`));
+    for (const [i, a] of averages.entries()) expectClose(a, reference[i], { atol: 1e-6, rtol: 1e-5 }, `average ${i}`);
     ema.destroy();
   });
 
@@ -67,5 +71,53 @@ describe('ema', () => {
 
   it('rejects a decay outside [0, 1)', () => {
     expect(() => new Ema(gpu(), [], 1)).toThrow(/Ema: decay must be in \[0, 1\), got 1/);
+  });
+
+  describe('in the trainer', () => {
+    const config: TrainConfig = {
+      model: { width: 2, depth: 2, upsample: 'nearest' },
+      steps: 6,
+      batch: 4,
+      lr: 1e-2,
+      warmupSteps: 2,
+      weightDecay: 0,
+      seed: 3,
+      ema: 0.9,
+    };
+
+    it('checkpoints the averages under the model names and the live weights as live.*, and resumes exactly', async () => {
+      const g = gpu();
+      const mixer = new Mixer(g, await loadSourceImagesNode());
+      const straight = await Trainer.create(g, mixer, config);
+      for (let i = 0; i < 6; i++) straight.trainStep();
+      const expected = readSafetensors(await straight.checkpoint()).tensors;
+      const live = straight.model.namedParameters();
+      const liveValues = await Promise.all(live.map(([, t]) => t.read()));
+      for (const [i, [name]] of live.entries()) {
+        expect(Array.from(expected[`live.${name}`].data), name).toEqual(Array.from(liveValues[i]));
+      }
+      expect(Array.from(expected['enc1.conv1.weight'].data)).not.toEqual(Array.from(expected['live.enc1.conv1.weight'].data));
+
+      const first = await Trainer.create(g, mixer, config);
+      for (let i = 0; i < 3; i++) first.trainStep();
+      const resumed = await Trainer.create(g, mixer, config, await first.checkpoint());
+      for (let i = 0; i < 3; i++) resumed.trainStep();
+      const actual = readSafetensors(await resumed.checkpoint()).tensors;
+      expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
+      for (const [name, t] of Object.entries(expected)) expect(Array.from(actual[name].data), name).toEqual(Array.from(t.data));
+
+      // Evaluation uses the averages (which differ from the live weights, above): the same loss as a
+      // trainer without an EMA given only them.
+      const averagesOnly = Object.fromEntries(Object.entries(expected).filter(([name]) => !/^(live|optimizer)\./.test(name)));
+      const plain = await Trainer.create(
+        g,
+        mixer,
+        { ...config, ema: undefined },
+        writeSafetensors(averagesOnly, { format: 'unmix-checkpoint-v1', config: JSON.stringify({ ...config, ema: undefined }) }),
+      );
+      expect(await plain.testLoss(1)).toBe(await straight.testLoss(1));
+      for (const t of [straight, first, resumed, plain]) t.destroy();
+      mixer.destroy();
+    });
   });
 });
