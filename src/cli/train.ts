@@ -23,6 +23,7 @@ const USAGE = `usage: npm run train -- [flags]
   --heads MODE          sigmoid | linear (linear needs --output projected) (default sigmoid)
   --residual            residual connections inside the blocks
   --attention           attention gates on the skip connections
+  --ema X               decay of an exponential moving average of the weights, used to evaluate and checkpoint (default off)
   --data DIR            folder with mnist/ and fashion-mnist/ (default: $UNMIX_DATA, installed packages, ../shared/data, the cache)
   --out DIR             where checkpoints go (default runs/<date-time>)
   --checkpoint-every N  steps between checkpoints (default 500)
@@ -48,6 +49,7 @@ const flags = parseFlags(
     heads: { type: 'string' },
     residual: { type: 'boolean' },
     attention: { type: 'boolean' },
+    ema: { type: 'string' },
     data: { type: 'string' },
     out: { type: 'string' },
     'checkpoint-every': { type: 'string' },
@@ -79,6 +81,7 @@ const config: TrainConfig = resumeBytes
       warmupSteps: numberFlag(flags, 'warmup', D.warmupSteps, true),
       weightDecay: numberFlag(flags, 'weight-decay', D.weightDecay),
       seed: numberFlag(flags, 'seed', D.seed, true),
+      ...(flags.ema === undefined ? {} : { ema: numberFlag(flags, 'ema', 0) }),
     };
 const checkpointEvery = numberFlag(flags, 'checkpoint-every', 500, true);
 const logEvery = numberFlag(flags, 'log-every', 25, true);
