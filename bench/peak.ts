@@ -53,7 +53,7 @@ function matmul(gpu: Gpu, tile: Tile, a: Tensor, b: Tensor, c: Tensor, m: number
     shader: 'bench_peak',
     entry: `matmul_${tile.rows}x${tile.cols}`,
     defines: tileDefines(tile),
-    params: new Uint32Array([m, n, k]),
+    params: { m, n, k },
     buffers: [a, b, c],
     workgroups: [n / tile.cols / tile.wgX, m / tile.rows / tile.wgY],
   });

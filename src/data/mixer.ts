@@ -110,7 +110,7 @@ export class Mixer {
       shader: 'mix',
       entry: 'draw',
       defines: { WG },
-      params: Uint32Array.of(n, s.digitCount, s.itemCount),
+      params: { n, digit_count: s.digitCount, item_count: s.itemCount },
       buffers: [key, indices],
       workgroups: grid1d(n, WG),
     });
@@ -165,7 +165,7 @@ export class Mixer {
       shader: 'mix',
       entry: 'mix',
       defines: { WG },
-      params: Uint32Array.of(n),
+      params: { n },
       buffers: [s.digits, s.items, indices, mixture, digit, item],
       workgroups: grid1d(n * SIZE * SIZE, WG),
     });

@@ -1,6 +1,7 @@
 // The GPU runtime every op runs on, the same in a browser and in Node: compiled-once pipelines,
 // cached uniforms and bind groups, a buffer pool, one command encoder that collects a whole step's
 // dispatches, read-back, GPU timing and error reporting.
+import { type ParamsLayout, packParams, paramsLayout, type ShaderParams } from './params.ts';
 import { BufferPool } from './pool.ts';
 import { type Defines, specialize } from './shader.ts';
 import { type Shape, sizeOf, Tensor } from './tensor.ts';
@@ -18,9 +19,10 @@ export interface DispatchArgs {
   shader: string;
   entry: string;
   defines?: Defines;
-  /** Small parameter block bound at binding 0 (u32/f32 words). Cached by content: values that
-   * change every step must instead go in a buffer written with gpu.write(). */
-  params?: Uint32Array | Float32Array | ArrayBuffer;
+  /** The uniform block at @group(0) @binding(0), by field name (e.g. `{ n: x.size, alpha: 0.1 }`),
+   * laid out from the struct the shader declares. Cached by content: values that change every step
+   * must instead go in a buffer written with gpu.write(). */
+  params?: ShaderParams;
   /** Storage bindings, bound at 1, 2, … in this order. */
   buffers: (Tensor | GPUBuffer | GPUBufferBinding)[];
   workgroups: readonly [number, number?, number?];
@@ -38,7 +40,8 @@ export class Gpu {
   readonly pool: BufferPool;
   /** Dispatches encoded since construction, for profiling. */
   dispatchCount = 0;
-  private pipelines = new Map<string, GPUComputePipeline>();
+  /** Compiled pipelines with the parameter layout of their entry point, by shader, entry and defines. */
+  private pipelines = new Map<string, { pipeline: GPUComputePipeline; params: ParamsLayout | null }>();
   private uniforms = new Map<string, GPUBuffer>();
   private bindGroups = new Map<string, GPUBindGroup>();
   private ids = new WeakMap<object, number>();
@@ -118,9 +121,14 @@ export class Gpu {
   // ---------------------------------------------------------------- pipelines and dispatch
 
   pipeline(shader: string, entry: string, defines: Defines = {}): GPUComputePipeline {
+    return this.compiled(shader, entry, defines).pipeline;
+  }
+
+  /** The pipeline and the parameter layout of an entry point, compiled and parsed once. */
+  private compiled(shader: string, entry: string, defines: Defines = {}): { pipeline: GPUComputePipeline; params: ParamsLayout | null } {
     const key = `${shader}|${entry}|${JSON.stringify(defines)}`;
-    let pipeline = this.pipelines.get(key);
-    if (pipeline) return pipeline;
+    const cached = this.pipelines.get(key);
+    if (cached) return cached;
     const file = `shaders/${shader}.wgsl`;
     const source = this.shaderSources[shader];
     if (source === undefined) {
@@ -135,21 +143,26 @@ export class Gpu {
         this.errors.push(`WGSL compilation failed for ${file} (defines ${JSON.stringify(defines)}):\n${lines}`);
       }
     });
-    pipeline = this.device.createComputePipeline({
+    const pipeline = this.device.createComputePipeline({
       layout: 'auto',
       compute: { module, entryPoint: entry },
       label: `${shader}.${entry}`,
     });
-    this.pipelines.set(key, pipeline);
-    return pipeline;
+    const compiled = { pipeline, params: paramsLayout(file, code, entry) };
+    this.pipelines.set(key, compiled);
+    return compiled;
   }
 
   /** Records one compute dispatch into the current step's command encoder. */
   dispatch(args: DispatchArgs): void {
     if (this.lost) throw new Error(this.lost);
-    const pipeline = this.pipeline(args.shader, args.entry, args.defines);
+    const { pipeline, params } = this.compiled(args.shader, args.entry, args.defines);
     const entries: GPUBindGroupEntry[] = [];
-    if (args.params) entries.push({ binding: 0, resource: { buffer: this.uniform(args.params) } });
+    if (params) {
+      entries.push({ binding: 0, resource: { buffer: this.uniform(packParams(params, args.entry, args.params ?? {})) } });
+    } else if (args.params) {
+      throw new Error(`shaders/${args.shader}.wgsl (${args.entry}) reads no uniform at @group(0) @binding(0); pass no params`);
+    }
     args.buffers.forEach((b, i) => {
       const resource = b instanceof Tensor ? b.binding : isGpuBuffer(b) ? { buffer: b } : b;
       entries.push({ binding: i + 1, resource });
@@ -320,12 +333,8 @@ export class Gpu {
     });
   }
 
-  private uniform(data: Uint32Array | Float32Array | ArrayBuffer): GPUBuffer {
-    const words = new Uint32Array(
-      data instanceof ArrayBuffer ? data : data.buffer,
-      data instanceof ArrayBuffer ? 0 : data.byteOffset,
-      data.byteLength / 4,
-    );
+  private uniform(bytes: ArrayBuffer): GPUBuffer {
+    const words = new Uint32Array(bytes);
     const key = words.join(',');
     let buffer = this.uniforms.get(key);
     if (!buffer) {

@@ -15,7 +15,7 @@ export function sumTensors(a: Tensor, b: Tensor, op = 'add'): Tensor {
     shader: 'add',
     entry: 'add',
     defines: { WG },
-    params: new Uint32Array([a.size]),
+    params: { n: a.size },
     buffers: [a, b, out],
     workgroups: grid1d(a.size, WG),
   });

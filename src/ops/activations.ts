@@ -6,19 +6,12 @@ import { assertSameShape } from './check.ts';
 
 const WG = 256;
 
-function params(n: number, alpha = 0): ArrayBuffer {
-  const buf = new ArrayBuffer(8);
-  new Uint32Array(buf, 0, 1)[0] = n;
-  new Float32Array(buf, 4, 1)[0] = alpha;
-  return buf;
-}
-
 function elementwise(entry: string, inputs: Tensor[], out: Tensor, alpha = 0): void {
   out.gpu.dispatch({
     shader: 'activations',
     entry,
     defines: { WG },
-    params: params(out.size, alpha),
+    params: { n: out.size, alpha },
     buffers: [...inputs, out],
     workgroups: grid1d(out.size, WG),
   });

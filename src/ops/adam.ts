@@ -2,6 +2,7 @@
 // one pair of persistent tensors per parameter; each step is one dispatch per parameter of the
 // same pipeline.
 import { type Gpu, grid1d } from '../gpu/gpu.ts';
+import type { ShaderParams } from '../gpu/params.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
 
 export interface AdamOptions {
@@ -33,7 +34,7 @@ export class Adam {
   /** [1 - lr·weightDecay, lr / bc1, 1 / √bc2] of the current step: they change every step, so
    * they cannot go in the uniform block (cached by content) and are written here instead. */
   private readonly stepValues: Tensor;
-  private readonly fixedParams: ArrayBuffer[];
+  private readonly fixedParams: ShaderParams[];
 
   constructor(
     private readonly gpu: Gpu,
@@ -62,12 +63,16 @@ export class Adam {
       v: gpu.persistent(t.shape, undefined, `adam.v ${label(t)}`),
     }));
     this.stepValues = gpu.persistent([3], undefined, 'adam.step');
-    this.fixedParams = parameters.map((t) => {
-      const buf = new ArrayBuffer(32);
-      new Uint32Array(buf, 0, 2).set([t.size, decoupled ? 1 : 0]);
-      new Float32Array(buf, 8, 6).set([beta1, 1 - beta1, beta2, 1 - beta2, eps, weightDecay]);
-      return buf;
-    });
+    this.fixedParams = parameters.map((t) => ({
+      n: t.size,
+      decoupled: decoupled ? 1 : 0,
+      beta1,
+      one_minus_beta1: 1 - beta1,
+      beta2,
+      one_minus_beta2: 1 - beta2,
+      eps,
+      weight_decay: weightDecay,
+    }));
   }
 
   /** Encodes the update of every parameter from its .grad, with `lr` (default: the constructor's)

@@ -3,6 +3,7 @@
 // optional ReLU on the output fused into the same passes, forward and backward.
 import { accumulateGrad, record } from '../autograd/graph.ts';
 import { grid1d } from '../gpu/gpu.ts';
+import type { ShaderParams } from '../gpu/params.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertSameShape, assertShape } from './check.ts';
 
@@ -38,7 +39,7 @@ const SAMPLES = 16;
 const SCALAR = { WG, SAMPLES, WIDTH: 1, V: 'f32', RELU: false };
 const VEC4 = { WG, SAMPLES, WIDTH: 4, V: 'vec4f', RELU: false };
 
-function elementwise(x: Tensor, entry: string, p: ArrayBuffer, buffers: Tensor[], relu = false): void {
+function elementwise(x: Tensor, entry: string, p: ShaderParams, buffers: Tensor[], relu = false): void {
   const [n, c, h, w] = x.shape;
   const defines = { ...((h * w) % 4 === 0 ? VEC4 : SCALAR), RELU: relu };
   x.gpu.dispatch({
@@ -51,12 +52,9 @@ function elementwise(x: Tensor, entry: string, p: ArrayBuffer, buffers: Tensor[]
   });
 }
 
-function params(x: Tensor, training: boolean, eps = 1e-5, momentum = 0.1): ArrayBuffer {
+function params(x: Tensor, training: boolean, eps = 1e-5, momentum = 0.1): ShaderParams {
   const [n, c, h, w] = x.shape;
-  const buf = new ArrayBuffer(24);
-  new Uint32Array(buf, 0, 4).set([n, c, h * w, training ? 1 : 0]);
-  new Float32Array(buf, 16, 2).set([eps, momentum]);
-  return buf;
+  return { n, c, hw: h * w, training: training ? 1 : 0, eps, momentum };
 }
 
 function checkInputs(op: string, x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, opts: BatchNormOptions): void {

@@ -23,7 +23,7 @@ function dispatch(entry: string, buffers: Tensor[], a: Shape, b: Shape): void {
     shader: 'concat',
     entry,
     defines: { WG, SAMPLES, V: width === 4 ? 'vec4f' : 'f32' },
-    params: new Uint32Array([n, ca * plane, cb * plane]),
+    params: { n, a_run: ca * plane, b_run: cb * plane },
     buffers,
     workgroups: [Math.ceil(((ca + cb) * plane) / WG), Math.ceil(n / SAMPLES)],
   });

@@ -136,7 +136,7 @@ function padded(src: Tensor, ph: number, pw: number, top: number, left: number, 
     shader: 'conv2d_layout',
     entry: 'pad',
     defines: { WG: LAYOUT_WG, D: dilation, BIAS: false }, // BIAS (of repack) is unused here but shares the file
-    params: new Uint32Array(new Int32Array([n * c, h, w, pw / 4, cells, top, left]).buffer),
+    params: { planes: n * c, h, w, pw4: pw / 4, cells, top, left },
     buffers: [src, out],
     workgroups: [Math.ceil(cells / LAYOUT_WG), Math.min(Math.ceil((n * c) / PAD_PLANES), MAX_WORKGROUPS), 1],
   });
@@ -167,7 +167,7 @@ function repacked(w: Tensor, bias: Tensor | null, flip: boolean): Packed {
     shader: 'conv2d_layout',
     entry: 'repack',
     defines: { WG: LAYOUT_WG, D: 1, BIAS: bias !== null }, // D (of pad) is unused here but shares the file
-    params: new Uint32Array([cout, cin, k * k, flip ? 1 : 0, rows, block, blocks * block]),
+    params: { cout, cin, taps: k * k, flip: flip ? 1 : 0, rows, block, total: blocks * block },
     buffers: bias ? [w, tensor, bias] : [w, tensor],
     workgroups: grid1d(blocks * block, LAYOUT_WG),
   });
@@ -188,7 +188,7 @@ function validConv(src: Tensor, packed: Packed, out: Tensor, k: number, stride: 
     shader: 'conv2d',
     entry: 'conv',
     defines: { K: k, S: stride, P: pixels, P4: pixels / 4, ROWS: rows, ROW_LOOP: rows < k, WG: wg, WIN4: windowVec4s(k, stride, pixels) },
-    params: new Uint32Array([inC, outC, outH, outW, ph, pw / 4, segs, count, packed.block / 4]),
+    params: { in_c: inC, out_c: outC, out_h: outH, out_w: outW, ph, pw4: pw / 4, segs, count, block4: packed.block / 4 },
     buffers: [src, packed.tensor, out],
     workgroups: [x, y, packed.blocks],
   });
@@ -286,7 +286,18 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
     shader: 'conv2d_weight',
     entry: 'dw_partial',
     defines: { K: g.k, S: g.stride, WG: wg, CI_LANES: ciLanes, CI2: ci2, WIN4: windowVec4s(g.k, g.stride, WEIGHT_PIXELS) },
-    params: new Uint32Array([g.cin, g.cout, g.oh, segs, ph, xs.shape[3] / 4, rows, rowsPerSlice, slices, size]),
+    params: {
+      in_c: g.cin,
+      out_c: g.cout,
+      out_h: g.oh,
+      segs,
+      ph,
+      pw4: xs.shape[3] / 4,
+      rows,
+      rows_per_slice: rowsPerSlice,
+      slices,
+      size,
+    },
     buffers: [dys, xs, part],
     workgroups: [groups[0], groups[1], Math.ceil(slices / sliceLanes)],
   });
@@ -295,7 +306,7 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?
       shader: 'conv2d_weight',
       entry: 'dw_reduce',
       defines: SUM_DEFINES,
-      params: new Uint32Array([size, slices]),
+      params: { size, slices },
       buffers: [part, dw],
       workgroups: grid1d(size, SUM_DEFINES.WG),
     });
@@ -314,7 +325,7 @@ export function conv2dBackwardBias(dy: Tensor): Tensor {
     shader: 'conv2d_weight',
     entry: 'db',
     defines: SUM_DEFINES,
-    params: new Uint32Array([n, c, h * w]),
+    params: { batch: n, channels: c, plane: h * w },
     buffers: [dy, db],
     workgroups: [c],
   });

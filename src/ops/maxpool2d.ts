@@ -22,7 +22,7 @@ function dispatch(entry: string, buffers: Tensor[], outShape: number[]): void {
     shader: 'maxpool2d',
     entry,
     defines: { WG, SAMPLES },
-    params: new Uint32Array([n, c, ho, wo]),
+    params: { n, c, ho, wo },
     buffers,
     workgroups: [Math.ceil((ho * wo) / WG), c, Math.ceil(n / SAMPLES)],
   });

@@ -8,13 +8,6 @@ const WG = 64;
 /** Values each invocation adds per reduction pass: 256·32·32 values take 3 passes. */
 const CHUNK = 64;
 
-function params(n: number, groups: number, scale: number): ArrayBuffer {
-  const buf = new ArrayBuffer(12);
-  new Uint32Array(buf, 0, 2).set([n, groups]);
-  new Float32Array(buf, 8, 1)[0] = scale;
-  return buf;
-}
-
 export function mseLossForward(pred: Tensor, target: Tensor): Tensor {
   assertSameShape('mse', pred, 'pred', target, 'target');
   const gpu = pred.gpu;
@@ -26,7 +19,7 @@ export function mseLossForward(pred: Tensor, target: Tensor): Tensor {
     shader: 'mse',
     entry: 'squared_error_sums',
     defines: { WG },
-    params: params(n, groups, groups === 1 ? 1 / n : 1),
+    params: { n, groups, scale: groups === 1 ? 1 / n : 1 },
     buffers: [pred, target, sums],
     workgroups: grid1d(groups, WG),
   });
@@ -38,7 +31,7 @@ export function mseLossForward(pred: Tensor, target: Tensor): Tensor {
       shader: 'mse',
       entry: 'sum_pass',
       defines: { WG },
-      params: params(count, groups, groups === 1 ? 1 / n : 1),
+      params: { n: count, groups, scale: groups === 1 ? 1 / n : 1 },
       buffers: [sums, next],
       workgroups: grid1d(groups, WG),
     });
@@ -64,7 +57,7 @@ export function mseLossBackward(
     shader: 'mse',
     entry: dtarget ? 'mse_backward_both' : 'mse_backward',
     defines: { WG },
-    params: params(n, 0, 2 / n),
+    params: { n, groups: 0, scale: 2 / n },
     buffers: dtarget ? [pred, target, dloss, dpred, dtarget] : [pred, target, dloss, dpred],
     workgroups: grid1d(n, WG),
   });

@@ -23,7 +23,7 @@ function dispatch(entry: string, buffers: Tensor[], positions: number, inputShap
     shader: 'upsample2d',
     entry,
     defines: { WG, SAMPLES },
-    params: new Uint32Array([n, c, h, w]),
+    params: { n, c, h, w },
     buffers,
     workgroups: [Math.ceil(positions / WG), c, Math.ceil(n / SAMPLES)],
   });
