@@ -24,7 +24,7 @@ function dispatch(entry: string, buffers: Tensor[], xShape: readonly number[], n
     shader: 'gate',
     entry,
     defines: { WG },
-    params: new Uint32Array([n, c, h * w]),
+    params: { n, c, hw: h * w },
     buffers,
     workgroups: grid1d(n, WG),
   });

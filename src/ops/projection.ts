@@ -7,13 +7,6 @@ import { assertRank, assertSameShape } from './check.ts';
 
 const WG = 256;
 
-function params(n: number, scale: number): ArrayBuffer {
-  const buf = new ArrayBuffer(8);
-  new Uint32Array(buf, 0, 1)[0] = n;
-  new Float32Array(buf, 4, 1)[0] = scale;
-  return buf;
-}
-
 function checkShapes(op: string, x: Tensor, own: Tensor, other: Tensor): void {
   assertRank(op, 'mixture', x, 4);
   assertSameShape(op, x, 'mixture', own, 'own estimate');
@@ -28,7 +21,7 @@ export function projectionForward(x: Tensor, own: Tensor, other: Tensor): Tensor
     shader: 'projection',
     entry: 'projection_forward',
     defines: { WG },
-    params: params(x.size, 0),
+    params: { n: x.size, scale: 0 },
     buffers: [x, own, other, out],
     workgroups: grid1d(x.size, WG),
   });
@@ -45,7 +38,7 @@ export function projectionBackward(x: Tensor, own: Tensor, other: Tensor, dy: Te
     shader: 'projection',
     entry: 'projection_backward',
     defines: { WG },
-    params: params(x.size, scale),
+    params: { n: x.size, scale },
     buffers: [x, own, other, dy, dz],
     workgroups: grid1d(x.size, WG),
   });

@@ -18,7 +18,6 @@ export class Ema {
   readonly averages: Tensor[];
   /** [decay, 1 − decay] of the current update. */
   private readonly stepValues: Tensor;
-  private readonly sizes: Uint32Array[];
 
   constructor(
     private readonly gpu: Gpu,
@@ -34,7 +33,6 @@ export class Ema {
     // Submitted now, so that a gpu.write() to the tensors afterwards cannot overtake the copies.
     gpu.submit();
     this.stepValues = gpu.persistent([2], undefined, 'ema.step');
-    this.sizes = tensors.map((t) => Uint32Array.of(t.size));
   }
 
   /** Encodes average ← d·average + (1 − d)·tensor for every tensor and submits it, so the decay
@@ -76,7 +74,7 @@ export class Ema {
         shader: 'ema',
         entry,
         defines: { WG },
-        params: this.sizes[i],
+        params: { n: t.size },
         buffers: [t, this.averages[i], ...extra],
         workgroups: grid1d(t.size, WG),
       });
