@@ -21,7 +21,7 @@ import { createNodeGpu, releaseNodeGpu } from '../src/gpu/node.ts';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, conv2dTuning } from '../src/ops/conv2d.ts';
 
 const batch = Number(process.argv[2] ?? 8);
-// Cin → Cout at H×W, 3×3 'same' (the 1×1 heads last), as in /work/shared/BENCH_NET.md.
+// Cin → Cout at H×W, 3×3 'same' (the 1×1 heads last), as in docs/BENCH_NET.md.
 const shapes: [number, number, number, number][] = [
   [1, 32, 32, 3],
   [32, 32, 32, 3],

@@ -1,4 +1,4 @@
-// unmix's kernels at the exact shapes of the benchmark network (/work/shared/BENCH_NET.md), each
+// unmix's kernels at the exact shapes of the benchmark network (docs/BENCH_NET.md), each
 // timed alone. Convolutions are rated in GFLOP/s against the peak matmul; the memory-bound ops in
 // GB/s against the peak copy, counting each tensor the op must read or write once (the least
 // traffic any implementation needs).

@@ -214,7 +214,7 @@ export function writeMarkdown(): void {
     out.push(
       '## Training step: unmix vs TensorFlow.js and jax-js',
       '',
-      `The benchmark network (shared/BENCH_NET.md: 472,290 parameters, Adam lr 1e-3, batch norm in training`,
+      `The benchmark network (docs/BENCH_NET.md: 472,290 parameters, Adam lr 1e-3, batch norm in training`,
       `mode, (MSE(digit) + MSE(item)) / 2), one full step (GPU batch mixing, forward, loss, backward, update,`,
       `no read-back) per iteration. ${train.date}, \`${train.command}\`. unmix is timed before and after`,
       'the peers in each environment, and its figure in the ratios is the mean of the two.',

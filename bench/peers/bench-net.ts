@@ -1,4 +1,4 @@
-// The benchmark network of /work/shared/BENCH_NET.md, as data both peers build from, so that
+// The benchmark network of docs/BENCH_NET.md, as data both peers build from, so that
 // TensorFlow.js and jax-js run exactly the work unmix runs.
 
 export interface Block {

@@ -38,7 +38,7 @@ export interface ModelConfig {
   attention?: boolean;
 }
 
-/** The network of ../shared/BENCH_NET.md, which the benchmarks compare on (472,290 parameters). */
+/** The network of docs/BENCH_NET.md, which the benchmarks compare on (472,290 parameters). */
 export const BENCH_NET_CONFIG: ModelConfig = { width: 32, depth: 3, upsample: 'nearest' };
 
 export function checkModelConfig(c: ModelConfig): void {
