@@ -1,5 +1,6 @@
 // Channel concatenation out@3 = [a@1 ⊕ b@2] ([N,Ca,H,W] ⊕ [N,Cb,H,W] -> [N,Ca+Cb,H,W], the U-Net
-// skip connections), and its backward, which splits dy@1 back into da@2 and db@3.
+// skip connections), and its backward, which splits dy@1 back into da@2 and db@3 (or, where only
+// one input needs a gradient, concat_slice copies out that one's part).
 // In NCHW each sample of the output is a run of Ca·H·W values of a followed by Cb·H·W values of b.
 // The grid is (⌈run / WG⌉, ⌈N / SAMPLES⌉): invocation r copies position r of the run for SAMPLES
 // samples (few, busy invocations and no integer divisions: what CPU drivers run fastest).
@@ -43,5 +44,21 @@ fn concat_backward(@builtin(global_invocation_id) gid: vec3u) {
     } else {
       db[s * p.b_run + r - p.a_run] = dy[s * run + r];
     }
+  }
+}
+
+// The part of each sample's run that one input contributed: part@2 = dy@1[offset .. offset + len).
+struct SliceParams { n: u32, run: u32, offset: u32, len: u32 }   // in V
+
+@group(0) @binding(0) var<uniform> sp: SliceParams;
+@group(0) @binding(2) var<storage, read_write> part: array<V>;
+
+@compute @workgroup_size(${WG})
+fn concat_slice(@builtin(global_invocation_id) gid: vec3u) {
+  let r = gid.x;
+  if (r >= sp.len) { return; }
+  let first = gid.y * ${SAMPLES}u;
+  for (var s = first; s < min(first + ${SAMPLES}u, sp.n); s++) {
+    part[s * sp.len + r] = dy[s * sp.run + sp.offset + r];
   }
 }

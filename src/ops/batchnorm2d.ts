@@ -115,9 +115,10 @@ export function batchNorm2dForward(
   return { y, mean, invstd };
 }
 
-/** Gradients with respect to x, gamma and beta. In training mode the statistics depend on x, which
- * adds the mean terms to dx; in eval mode they are constants. `reluOutput`: the forward ran with
- * relu, and this is its output (dy flows back only where it is positive). */
+/** Gradients with respect to x, gamma and beta: the `wanted` ones (null for the others). In
+ * training mode the statistics depend on x, which adds the mean terms to dx; in eval mode they are
+ * constants. `reluOutput`: the forward ran with relu, and this is its output (dy flows back only
+ * where it is positive). */
 export function batchNorm2dBackward(
   x: Tensor,
   dy: Tensor,
@@ -125,7 +126,8 @@ export function batchNorm2dBackward(
   saved: BatchNormSaved,
   training: boolean,
   reluOutput?: Tensor,
-): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
+  wanted = { input: true, params: true },
+): { dx: Tensor | null; dgamma: Tensor | null; dbeta: Tensor | null } {
   const op = 'batchnorm2d backward';
   assertRank(op, 'x', x, 4);
   assertSameShape(op, x, 'x', dy, 'dy');
@@ -135,23 +137,31 @@ export function batchNorm2dBackward(
   assertShape(op, 'saved invstd', saved.invstd, [c]);
   const gpu = x.gpu;
   const p = params(x, training);
-  const dgamma = gpu.empty([c]);
-  const dbeta = gpu.empty([c]);
   if (reluOutput) assertSameShape(op, x, 'x', reluOutput, 'relu output');
-  // With the ReLU, grad_sums also writes dz: dy where the output is positive, for input_grad.
-  const dz = reluOutput ? gpu.empty(x.shape) : dy;
-  const masking = reluOutput ? [reluOutput, dz] : [];
-  gpu.dispatch({
-    shader: 'batchnorm2d',
-    entry: 'grad_sums',
-    defines: { ...SCALAR, RELU: !!reluOutput },
-    params: p,
-    buffers: [x, dy, saved.mean, saved.invstd, dgamma, dbeta, ...masking],
-    workgroups: [c],
-  });
-  const dx = gpu.empty(x.shape);
-  elementwise(x, 'input_grad', p, [x, dz, saved.mean, saved.invstd, gamma, dgamma, dbeta, dx]);
-  return { dx, dgamma, dbeta };
+  // The sums dgamma, dbeta are the parameter gradients and, in training, terms of dx; with the ReLU,
+  // grad_sums also writes dz (dy where the output is positive) for input_grad.
+  let sums: [Tensor, Tensor] | null = null;
+  let dz = dy;
+  if (wanted.params || (wanted.input && (training || reluOutput))) {
+    sums = [gpu.empty([c]), gpu.empty([c])];
+    if (reluOutput) dz = gpu.empty(x.shape);
+    gpu.dispatch({
+      shader: 'batchnorm2d',
+      entry: 'grad_sums',
+      defines: { ...SCALAR, RELU: !!reluOutput },
+      params: p,
+      buffers: [x, dy, saved.mean, saved.invstd, ...sums, ...(reluOutput ? [reluOutput, dz] : [])],
+      workgroups: [c],
+    });
+  }
+  let dx: Tensor | null = null;
+  if (wanted.input) {
+    dx = gpu.empty(x.shape);
+    // Without sums (eval mode, no ReLU) input_grad multiplies them by 0: any finite values will do.
+    const [sumDyXhat, sumDy] = sums ?? [saved.invstd, saved.invstd];
+    elementwise(x, 'input_grad', p, [x, dz, saved.mean, saved.invstd, gamma, sumDyXhat, sumDy, dx]);
+  }
+  return { dx, dgamma: wanted.params ? sums![0] : null, dbeta: wanted.params ? sums![1] : null };
 }
 
 // ---------------------------------------------------------------- autograd
@@ -159,9 +169,11 @@ export function batchNorm2dBackward(
 export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, opts: BatchNormOptions): Tensor {
   const { y, mean, invstd } = batchNorm2dForward(x, gamma, beta, state, opts);
   return record(y, opts.relu ? 'batchnorm2d+relu' : 'batchnorm2d', [x, gamma, beta], () => {
-    const { dx, dgamma, dbeta } = batchNorm2dBackward(x, y.grad!, gamma, { mean, invstd }, opts.training, opts.relu ? y : undefined);
-    accumulateGrad(x, dx);
-    accumulateGrad(gamma, dgamma);
-    accumulateGrad(beta, dbeta);
+    const wanted = { input: x.requiresGrad, params: gamma.requiresGrad || beta.requiresGrad };
+    const reluOutput = opts.relu ? y : undefined;
+    const { dx, dgamma, dbeta } = batchNorm2dBackward(x, y.grad!, gamma, { mean, invstd }, opts.training, reluOutput, wanted);
+    if (dx) accumulateGrad(x, dx);
+    if (dgamma) accumulateGrad(gamma, dgamma);
+    if (dbeta) accumulateGrad(beta, dbeta);
   });
 }

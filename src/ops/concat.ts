@@ -14,19 +14,41 @@ function checkConcatShapes(op: string, a: Shape, b: Shape): void {
   }
 }
 
-function dispatch(entry: string, buffers: Tensor[], a: Shape, b: Shape): void {
-  const [n, ca, h, w] = a;
-  const cb = b[1];
+/** Values per position, the shader's type for them, and positions per channel. */
+function vectors(shape: Shape): { defines: { WG: number; SAMPLES: number; V: string }; plane: number } {
+  const [, , h, w] = shape;
   const width = (h * w) % 4 === 0 ? 4 : 1;
-  const plane = (h * w) / width;
+  return { defines: { WG, SAMPLES, V: width === 4 ? 'vec4f' : 'f32' }, plane: (h * w) / width };
+}
+
+function dispatch(entry: string, buffers: Tensor[], a: Shape, b: Shape): void {
+  const [n, ca] = a;
+  const cb = b[1];
+  const { defines, plane } = vectors(a);
   buffers[0].gpu.dispatch({
     shader: 'concat',
     entry,
-    defines: { WG, SAMPLES, V: width === 4 ? 'vec4f' : 'f32' },
+    defines,
     params: { n, a_run: ca * plane, b_run: cb * plane },
     buffers,
     workgroups: [Math.ceil(((ca + cb) * plane) / WG), Math.ceil(n / SAMPLES)],
   });
+}
+
+/** The gradient of one input alone: its channels of each sample of dy. */
+function slice(dy: Tensor, part: Shape, offsetChannels: number): Tensor {
+  const [n, c] = part;
+  const { defines, plane } = vectors(part);
+  const out = dy.gpu.empty(part);
+  dy.gpu.dispatch({
+    shader: 'concat',
+    entry: 'concat_slice',
+    defines,
+    params: { n, run: dy.shape[1] * plane, offset: offsetChannels * plane, len: c * plane },
+    buffers: [dy, out],
+    workgroups: [Math.ceil((c * plane) / WG), Math.ceil(n / SAMPLES)],
+  });
+  return out;
 }
 
 /** [N,Ca,H,W] ⊕ [N,Cb,H,W] -> [N,Ca+Cb,H,W]. */
@@ -40,11 +62,20 @@ export function concatChannelsForward(a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
-/** Splits dy [N,Ca+Cb,H,W] into da [N,Ca,H,W] and db [N,Cb,H,W]. */
-export function concatChannelsBackward(dy: Tensor, aShape: Shape, bShape: Shape): { da: Tensor; db: Tensor } {
+/** Splits dy [N,Ca+Cb,H,W] into da [N,Ca,H,W] and db [N,Cb,H,W]; only the `wanted` ones (null for
+ * the others). */
+export function concatChannelsBackward(
+  dy: Tensor,
+  aShape: Shape,
+  bShape: Shape,
+  wanted = { a: true, b: true },
+): { da: Tensor | null; db: Tensor | null } {
   checkConcatShapes('concat backward', aShape, bShape);
   const [n, ca, h, w] = aShape;
   assertShape('concat backward', 'dy', dy, [n, ca + bShape[1], h, w]);
+  if (!wanted.a || !wanted.b) {
+    return { da: wanted.a ? slice(dy, aShape, 0) : null, db: wanted.b ? slice(dy, bShape, ca) : null };
+  }
   const da = dy.gpu.empty(aShape);
   const db = dy.gpu.empty(bShape);
   dispatch('concat_backward', [dy, da, db], aShape, bShape);
@@ -56,8 +87,8 @@ export function concatChannelsBackward(dy: Tensor, aShape: Shape, bShape: Shape)
 export function concatChannels(a: Tensor, b: Tensor): Tensor {
   const out = concatChannelsForward(a, b);
   return record(out, 'concat', [a, b], () => {
-    const { da, db } = concatChannelsBackward(out.grad!, a.shape, b.shape);
-    accumulateGrad(a, da);
-    accumulateGrad(b, db);
+    const { da, db } = concatChannelsBackward(out.grad!, a.shape, b.shape, { a: a.requiresGrad, b: b.requiresGrad });
+    if (da) accumulateGrad(a, da);
+    if (db) accumulateGrad(b, db);
   });
 }

@@ -2,7 +2,7 @@
 // GPU gradient against central differences of the reference and of the GPU forward itself.
 import { backward } from '../../src/autograd/graph.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
-import type { Tensor } from '../../src/gpu/tensor.ts';
+import { sizeOf, type Tensor } from '../../src/gpu/tensor.ts';
 import { dot, expectClose, expectGradClose, numericalGradient, numericalGradientAsync, sampleIndices, type Tolerance } from './check.ts';
 import { Rng } from './rng.ts';
 
@@ -10,7 +10,7 @@ export interface OpInput {
   name: string;
   shape: number[];
   data: Float64Array;
-  /** Check the gradient with respect to this input (default true). */
+  /** The input requires grad and its gradient is checked (default true); false: it must get none. */
   grad?: boolean;
 }
 
@@ -60,6 +60,7 @@ export async function checkOp(gpu: Gpu, c: OpCheck): Promise<void> {
   const grads: (Float32Array | null)[] = [];
   for (const [i, inp] of c.inputs.entries()) {
     if (inp.grad === false) {
+      if (xs[i].grad) throw new Error(`${c.what}: input ${inp.name} needs no gradient but got one`);
       grads.push(null);
       continue;
     }
@@ -92,4 +93,28 @@ export async function checkOp(gpu: Gpu, c: OpCheck): Promise<void> {
     const gpuNumerical = await numericalGradientAsync(lossOnGpu, x32, c.gpuStep ?? 1e-2, gpuIdx);
     expectGradClose(analytic, gpuNumerical, gpuGradTol, `${c.what} d/d${inp.name} vs GPU forward`);
   }
+}
+
+/** Dispatches that backward() encodes for `run` on inputs of `shapes`, each requiring grad as
+ * `needsGrad` says, and which inputs got a gradient. */
+export function backwardDispatches(
+  gpu: Gpu,
+  shapes: number[][],
+  needsGrad: boolean[],
+  run: (inputs: Tensor[]) => Tensor,
+): { dispatches: number; gradients: boolean[] } {
+  const rng = new Rng(99);
+  const xs = shapes.map((shape, i) => {
+    const t = gpu.persistent(shape, Float32Array.from(rng.uniform(sizeOf(shape))), `input ${i}`);
+    t.requiresGrad = needsGrad[i];
+    return t;
+  });
+  const y = run(xs);
+  const seed = gpu.persistent(y.shape, Float32Array.from(rng.uniform(y.size)), 'seed');
+  const before = gpu.dispatchCount;
+  backward(y, seed);
+  const result = { dispatches: gpu.dispatchCount - before, gradients: xs.map((t) => t.grad !== null) };
+  gpu.endStep();
+  for (const t of [...xs, seed]) t.buffer.destroy();
+  return result;
 }

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
-import { sizeOf } from '../../src/gpu/tensor.ts';
+import { sizeOf, type Tensor } from '../../src/gpu/tensor.ts';
 import { reluBackward, reluForward } from '../../src/ops/activations.ts';
 import { type BatchNormState, batchNorm2d, batchNorm2dBackward, batchNorm2dForward } from '../../src/ops/batchnorm2d.ts';
 import { expectClose, F32 } from '../helpers/check.ts';
 import { useGpu } from '../helpers/gpu.ts';
-import { checkOp } from '../helpers/gradcheck.ts';
+import { backwardDispatches, checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 const EPS = 1e-5;
@@ -85,6 +85,54 @@ describe('batchnorm2d', () => {
     }
   }
 
+  // Only x, or only gamma and beta, needing a gradient: the others get none, the wanted ones stay right.
+  for (const [training, needX] of [
+    [true, false],
+    [false, true],
+    [true, true],
+  ]) {
+    const shape = [3, 2, 4, 4];
+    const c = shape[1];
+    it(`${training ? 'training' : 'eval'} ${shape.join('×')}: gradients to ${needX ? 'x only' : 'gamma and beta only'}`, async () => {
+      const running = { mean: rng.uniform(c, -0.5, 0.5), variance: rng.uniform(c, 0.5, 2) };
+      const state = newState(gpu(), running.mean, running.variance);
+      await checkOp(gpu(), {
+        what: `batchnorm2d ${training ? 'training' : 'eval'} ${shape}, ${needX ? 'x' : 'parameters'} only`,
+        inputs: [
+          { name: 'x', shape, data: rng.uniform(sizeOf(shape), -2, 2), grad: needX },
+          { name: 'gamma', shape: [c], data: rng.uniform(c, 0.5, 1.5), grad: !needX },
+          { name: 'beta', shape: [c], data: rng.uniform(c), grad: !needX },
+        ],
+        reference: batchNormRef(shape, training ? undefined : running),
+        run: ([x, gamma, beta]) => batchNorm2d(x, gamma, beta, state, { training }),
+      });
+      state.runningMean.buffer.destroy();
+      state.runningVar.buffer.destroy();
+    });
+  }
+
+  it('dispatches only the passes the wanted gradients need', () => {
+    const g = gpu();
+    const shape = [2, 3, 4, 4];
+    const shapes = [shape, [3], [3]];
+    const count = (training: boolean, relu: boolean, needs: boolean[]) => {
+      const state = newState(g, [0, 0, 0], [1, 1, 1]);
+      const run = ([x, gamma, beta]: Tensor[]) => batchNorm2d(x, gamma, beta, state, { training, relu });
+      const result = backwardDispatches(g, shapes, needs, run);
+      state.runningMean.buffer.destroy();
+      state.runningVar.buffer.destroy();
+      return result;
+    };
+    // grad_sums (dgamma, dbeta, and dx's mean terms in training) and input_grad (dx).
+    expect(count(true, false, [true, true, true])).toEqual({ dispatches: 2, gradients: [true, true, true] });
+    expect(count(true, false, [false, true, true])).toEqual({ dispatches: 1, gradients: [false, true, true] });
+    expect(count(true, true, [false, true, false])).toEqual({ dispatches: 1, gradients: [false, true, false] });
+    expect(count(true, false, [true, false, false])).toEqual({ dispatches: 2, gradients: [true, false, false] });
+    // Eval mode: dx needs no sums unless the ReLU's mask does.
+    expect(count(false, false, [true, false, false])).toEqual({ dispatches: 1, gradients: [true, false, false] });
+    expect(count(false, true, [true, false, false])).toEqual({ dispatches: 2, gradients: [true, false, false] });
+  });
+
   // The fused ReLU against the two ops it replaces, both checked above and in activations.test.ts:
   // the same values, the same gradients, including where the output is clamped.
   for (const training of [true, false]) {
@@ -113,7 +161,7 @@ describe('batchnorm2d', () => {
             plainGrads.dgamma,
             fusedGrads.dbeta,
             plainGrads.dbeta,
-          ].map((t) => t.read()),
+          ].map((t) => t!.read()),
         );
         g.endStep();
         const zeros = y.filter((v) => v === 0).length;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { sizeOf } from '../../src/gpu/tensor.ts';
+import { sizeOf, type Tensor } from '../../src/gpu/tensor.ts';
 import { concatChannels } from '../../src/ops/concat.ts';
 import { useGpu } from '../helpers/gpu.ts';
-import { checkOp } from '../helpers/gradcheck.ts';
+import { backwardDispatches, checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 /** f64 reference: for each sample, a's channels then b's. */
@@ -48,6 +48,36 @@ describe('concat (channels)', () => {
       });
     });
   }
+
+  for (const [n, ca, cb, h, w, needA] of [
+    [3, 2, 3, 4, 4, 1],
+    [17, 3, 1, 3, 5, 0],
+  ]) {
+    it(`[${n},${ca},${h},${w}] ⊕ [${n},${cb},${h},${w}] with only ${needA ? 'a' : 'b'} needing a gradient`, async () => {
+      const aShape = [n, ca, h, w];
+      const bShape = [n, cb, h, w];
+      await checkOp(gpu(), {
+        what: `concat ${aShape} ⊕ ${bShape}, grad of ${needA ? 'a' : 'b'} only`,
+        inputs: [
+          { name: 'a', shape: aShape, data: rng.uniform(sizeOf(aShape)), grad: !!needA },
+          { name: 'b', shape: bShape, data: rng.uniform(sizeOf(bShape)), grad: !needA },
+        ],
+        reference: concatRef(n, ca * h * w, cb * h * w),
+        run: ([a, b]) => concatChannels(a, b),
+      });
+    });
+  }
+
+  it('copies out only the gradient an input needs: one dispatch, the other input left without', () => {
+    const shapes = [
+      [2, 3, 4, 4],
+      [2, 5, 4, 4],
+    ];
+    const run = ([a, b]: Tensor[]) => concatChannels(a, b);
+    expect(backwardDispatches(gpu(), shapes, [true, true], run)).toEqual({ dispatches: 1, gradients: [true, true] });
+    expect(backwardDispatches(gpu(), shapes, [false, true], run)).toEqual({ dispatches: 1, gradients: [false, true] });
+    expect(backwardDispatches(gpu(), shapes, [true, false], run)).toEqual({ dispatches: 1, gradients: [true, false] });
+  });
 
   it('rejects tensors that differ in N, H or W, and non-NCHW tensors, before dispatching', () => {
     const g = gpu();
