@@ -31,9 +31,6 @@ export class Adam {
   private readonly weightDecay: number;
   private readonly decoupled: boolean;
   private readonly moments: { m: Tensor; v: Tensor }[];
-  /** [1 - lr·weightDecay, lr / bc1, 1 / √bc2] of the current step: they change every step, so
-   * they cannot go in the uniform block (cached by content) and are written here instead. */
-  private readonly stepValues: Tensor;
   private readonly fixedParams: ShaderParams[];
 
   constructor(
@@ -62,7 +59,6 @@ export class Adam {
       m: gpu.persistent(t.shape, undefined, `adam.m ${label(t)}`),
       v: gpu.persistent(t.shape, undefined, `adam.v ${label(t)}`),
     }));
-    this.stepValues = gpu.persistent([3], undefined, 'adam.step');
     this.fixedParams = parameters.map((t) => ({
       n: t.size,
       decoupled: decoupled ? 1 : 0,
@@ -76,8 +72,7 @@ export class Adam {
   }
 
   /** Encodes the update of every parameter from its .grad, with `lr` (default: the constructor's)
-   * for schedules, and submits it: the step values written to the GPU are then the ones this step
-   * reads even if another step follows before the caller's endStep(). */
+   * for schedules, into the step's command buffer; the caller's endStep() submits it. */
   step(lr = this.lr): void {
     checkLr(lr);
     this.parameters.forEach((t, i) => {
@@ -92,7 +87,11 @@ export class Adam {
     const bc1 = 1 - this.beta1 ** t;
     const bc2 = 1 - this.beta2 ** t;
     const decay = this.decoupled ? 1 - lr * this.weightDecay : 1;
-    this.gpu.write(this.stepValues, Float32Array.of(decay, lr / bc1, 1 / Math.sqrt(bc2)));
+    // [1 - lr·weightDecay, lr / bc1, 1 / √bc2] change every step, so they cannot go in the uniform
+    // block (cached by content). They go in a pooled buffer of this step's own: the write lands
+    // before the step's commands run, and no later step can overwrite it before endStep() submits.
+    const stepValues = this.gpu.empty([3]);
+    this.gpu.write(stepValues, Float32Array.of(decay, lr / bc1, 1 / Math.sqrt(bc2)));
     this.parameters.forEach((param, i) => {
       const { m, v } = this.moments[i];
       this.gpu.dispatch({
@@ -100,11 +99,10 @@ export class Adam {
         entry: 'adam_update',
         defines: { WG },
         params: this.fixedParams[i],
-        buffers: [this.stepValues, param, param.grad!, m, v],
+        buffers: [stepValues, param, param.grad!, m, v],
         workgroups: grid1d(param.size, WG),
       });
     });
-    this.gpu.submit();
   }
 
   /** m and v of each parameter, in parameter order (m0, v0, m1, v1, …), for checkpoints. */
@@ -119,7 +117,7 @@ export class Adam {
   }
 
   destroy(): void {
-    for (const t of [...this.state(), this.stepValues]) t.buffer.destroy();
+    for (const t of this.state()) t.buffer.destroy();
   }
 }
 

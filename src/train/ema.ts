@@ -16,8 +16,6 @@ export class Ema {
   updateCount = 0;
   /** The averages, one per tracked tensor, in the same order, starting from the tensors' values. */
   readonly averages: Tensor[];
-  /** [decay, 1 − decay] of the current update. */
-  private readonly stepValues: Tensor;
 
   constructor(
     private readonly gpu: Gpu,
@@ -32,16 +30,16 @@ export class Ema {
     });
     // Submitted now, so that a gpu.write() to the tensors afterwards cannot overtake the copies.
     gpu.submit();
-    this.stepValues = gpu.persistent([2], undefined, 'ema.step');
   }
 
-  /** Encodes average ← d·average + (1 − d)·tensor for every tensor and submits it, so the decay
-   * written now is the one this update reads. */
+  /** Encodes average ← d·average + (1 − d)·tensor for every tensor into the step's command buffer.
+   * [decay, 1 − decay] go in a pooled buffer of this update's own, so the values written now are
+   * the ones it reads, however many updates are encoded before endStep() submits them. */
   update(): void {
     const d = emaDecay(this.decay, ++this.updateCount);
-    this.gpu.write(this.stepValues, Float32Array.of(d, 1 - d));
-    this.dispatchAll('ema_update', [this.stepValues]);
-    this.gpu.submit();
+    const stepValues = this.gpu.empty([2]);
+    this.gpu.write(stepValues, Float32Array.of(d, 1 - d));
+    this.dispatchAll('ema_update', [stepValues]);
   }
 
   /** Exchanges every tensor with its average; calling it again swaps back. */
@@ -65,7 +63,7 @@ export class Ema {
   }
 
   destroy(): void {
-    for (const t of [...this.averages, this.stepValues]) t.buffer.destroy();
+    for (const t of this.averages) t.buffer.destroy();
   }
 
   private dispatchAll(entry: string, extra: Tensor[]): void {

@@ -188,7 +188,7 @@ export class Trainer {
 
   destroy(): void {
     this.model.destroy();
-    for (const t of this.adam.state()) t.buffer.destroy();
+    this.adam.destroy();
     this.lastLoss.buffer.destroy();
     this.ema?.destroy();
   }

@@ -63,6 +63,7 @@ describe('adam', () => {
           p.grad = g.persistent(p.shape, Float32Array.from(grads[i]));
         });
         adam.step(lr);
+        g.endStep(); // step() only encodes; the gradients may go once the step is submitted
         w.forEach((x, i) => {
           adamRef(x, grads[i], m[i], v[i], t, lr, o);
         });

@@ -33,6 +33,7 @@ describe('ema', () => {
         g.write(tensors[i], Float32Array.from(v));
       });
       ema.update();
+      g.endStep(); // update() only encodes; the next writes must come after it is submitted
       const d = emaDecay(0.9, t);
       reference.forEach((r, i) => {
         for (let k = 0; k < r.length; k++) r[k] = d * r[k] + (1 - d) * values[i][k];

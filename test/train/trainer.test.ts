@@ -95,6 +95,25 @@ describe('training', () => {
     trainer.destroy();
   });
 
+  it('a training step, optimizer and weight average included, is one queue submission', async () => {
+    const trainer = await Trainer.create(gpu, mixer, { ...tiny, batch: 4, ema: 0.99 });
+    const queue = gpu.device.queue;
+    const submit = queue.submit;
+    let submissions = 0;
+    queue.submit = (buffers: Iterable<GPUCommandBuffer>) => {
+      submissions++;
+      submit.call(queue, buffers);
+    };
+    try {
+      for (let i = 0; i < 3; i++) trainer.trainStep();
+    } finally {
+      queue.submit = submit;
+    }
+    expect(submissions).toBe(3);
+    await trainer.readLoss();
+    trainer.destroy();
+  });
+
   it('the learning rate warms up linearly, then decays by a cosine to 5%', () => {
     const c = { ...tiny, lr: 1, warmupSteps: 10, steps: 110 };
     expect(learningRate(c, 0)).toBeCloseTo(0.1);
