@@ -1,37 +1,181 @@
-// Pieces both command-line tools use: flag parsing with clear errors, the GPU + data setup, and a
-// progress line for long work.
+// Pieces the command-line tools share: flag parsing that checks every value, errors printed as
+// `error: <what went wrong>; <what to do>` without a stack trace, reading checkpoints, the GPU + data
+// setup, and a progress line for long work.
+import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { loadSourceImagesNode } from '../data/locate.ts';
 import { Mixer } from '../data/mixer.ts';
+import { readSafetensors } from '../data/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { createNodeGpu } from '../gpu/node.ts';
+import { checkpointConfig, type TrainConfig } from '../train/trainer.ts';
+import { UsageError, UserError } from '../util/user-error.ts';
+
+export { UsageError, UserError };
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** Parses flags; on a bad flag prints the usage and exits with status 2. */
-export function parseFlags(argv: string[], options: Options, usage: string): Record<string, string | boolean | undefined> {
-  try {
-    const { values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true });
-    if (values.help) {
-      console.log(usage);
-      process.exit(0);
-    }
-    return values as Record<string, string | boolean | undefined>;
-  } catch (e) {
-    console.error(`${(e as Error).message}\n\n${usage}`);
-    process.exit(2);
-  }
+/** Stack traces are for developers: `--debug` or UNMIX_DEBUG=1 prints them with the error. */
+export const debugRequested = (argv = process.argv): boolean => argv.includes('--debug') || process.env.UNMIX_DEBUG === '1';
+
+/** The lines a failure prints: a UserError's own message; a file the system could not open, named
+ * with what to check; anything else (a bug) with the way to its stack trace. */
+export function formatError(e: unknown, debug: boolean): string {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const sys = err as NodeJS.ErrnoException;
+  let line: string;
+  if (err instanceof UserError) line = err.message;
+  else if (sys.code && sys.path)
+    line = `${sys.syscall ?? 'cannot open'} ${sys.path}: ${SYSTEM_ERRORS[sys.code] ?? sys.code}; check the path`;
+  else line = `${err.message}; this is unexpected: rerun with --debug (or UNMIX_DEBUG=1) to see where it happened, and report it`;
+  if (!debug) return `error: ${line}`;
+  const causes: string[] = [];
+  for (let c = err.cause; c instanceof Error; c = c.cause) causes.push(`caused by: ${c.stack}`);
+  return [`error: ${line}`, err.stack ?? '', ...causes].join('\n');
 }
 
-export function numberFlag(values: Record<string, unknown>, name: string, fallback: number, integer = false): number {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || (integer && !Number.isInteger(v))) {
-    console.error(`--${name} must be ${integer ? 'an integer' : 'a number'}, got ${JSON.stringify(raw)}`);
-    process.exit(2);
+const SYSTEM_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  EACCES: 'permission denied',
+  EISDIR: 'is a folder, not a file',
+  ENOTDIR: 'a part of the path is not a folder',
+  ENOSPC: 'the disk is full',
+};
+
+/** Makes any error that ends the command print as `error: …` (the stack only with --debug) and
+ * exit with its status (2 for usage errors, 1 otherwise). Call first thing in a CLI's script. */
+export function exitOnError(): void {
+  const fail = (e: unknown) => {
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K'); // clear a progress line
+    console.error(formatError(e, debugRequested()));
+    process.exit(e instanceof UserError ? e.exitCode : 1);
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+}
+
+/** What a numeric or word flag accepts. */
+interface FlagRule {
+  /** How the message names it: "a positive integer". */
+  says: string;
+  ok: (v: string) => boolean;
+}
+
+const isNumber = (v: string) => v.trim() !== '' && Number.isFinite(Number(v));
+const integerIn = (min: number, max: number) => (v: string) =>
+  isNumber(v) && Number.isInteger(Number(v)) && Number(v) >= min && Number(v) <= max;
+const POSITIVE_INTEGER: FlagRule = { says: 'a positive integer', ok: integerIn(1, Number.MAX_SAFE_INTEGER) };
+const COUNT: FlagRule = { says: 'an integer >= 0', ok: integerIn(0, Number.MAX_SAFE_INTEGER) };
+const SEED: FlagRule = { says: 'an integer from 0 to 4294967295', ok: integerIn(0, 2 ** 32 - 1) };
+const POSITIVE: FlagRule = { says: 'a number > 0', ok: (v) => isNumber(v) && Number(v) > 0 };
+const NON_NEGATIVE: FlagRule = { says: 'a number >= 0', ok: (v) => isNumber(v) && Number(v) >= 0 };
+
+/** Every valued flag of train and eval, checked as soon as the command line is read. */
+const FLAG_RULES: Record<string, FlagRule> = {
+  steps: POSITIVE_INTEGER,
+  batch: POSITIVE_INTEGER,
+  lr: POSITIVE,
+  warmup: COUNT,
+  'weight-decay': NON_NEGATIVE,
+  seed: SEED,
+  width: { says: 'an integer from 1 to 512', ok: integerIn(1, 512) },
+  depth: { says: '2, 3 or 4 (resolution levels of a 32×32 input)', ok: integerIn(2, 4) },
+  upsample: { says: 'nearest or bilinear', ok: (v) => v === 'nearest' || v === 'bilinear' },
+  'checkpoint-every': POSITIVE_INTEGER,
+  'log-every': POSITIVE_INTEGER,
+  'eval-mixtures': POSITIVE_INTEGER,
+  'eval-repeats': { says: 'an integer >= 0 (0 skips the evaluation)', ok: COUNT.ok },
+  mixtures: POSITIVE_INTEGER,
+  repeats: POSITIVE_INTEGER,
+};
+
+/** Node's parseArgs reads the "-1" of "--steps -1" as a flag of its own ("argument is ambiguous"):
+ * a value that looks like a negative number is joined to its flag first ("--steps=-1"). */
+function joinNegativeValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : null;
+    if (name && options[name]?.type === 'string' && /^-(\d|\.\d|Infinity)/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
   }
-  return v;
+  return out;
+}
+
+/** The closest known flag to a mistyped one, if it is close (an edit or two away, or a prefix). */
+function closestFlag(name: string, known: string[]): string | undefined {
+  const distance = (a: string, b: string) => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row = next;
+    }
+    return row[b.length];
+  };
+  const scored = known.map((k) => ({ k, d: k.startsWith(name) || name.startsWith(k) ? 1 : distance(name, k) }));
+  const best = scored.sort((a, b) => a.d - b.d)[0];
+  return best && best.d <= 2 ? best.k : undefined;
+}
+
+/** Parses flags and checks every value against FLAG_RULES; a bad command line throws a UsageError
+ * naming the flag and what it takes. `usage` starts "usage: <command> -- …"; --help prints it. */
+export function parseFlags(argv: string[], options: Options, usage: string): Record<string, string | boolean | undefined> {
+  const command = /^usage: (.+?) --/.exec(usage)?.[1] ?? 'the command';
+  const help = `\`${command} -- --help\` lists the flags`;
+  const all: Options = { ...options, help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: joinNegativeValues(argv, all), options: all, strict: true }).values as typeof values;
+  } catch (e) {
+    const { code, message } = e as { code?: string; message: string };
+    const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const near = closestFlag(flag.replace(/^-+/, ''), Object.keys(all));
+      throw new UsageError(`unknown flag ${flag}${near ? ` (did you mean --${near}?)` : ''}`, help);
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const name = flag.replace(/^-+/, '');
+      const takes = all[name]?.type === 'boolean' ? 'takes no value' : `needs a value: ${FLAG_RULES[name]?.says ?? 'see the usage'}`;
+      throw new UsageError(`${flag} ${takes}`, help);
+    }
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      const arg = /'([^']*)'/.exec(message)?.[1] ?? '';
+      throw new UsageError(`unexpected argument "${arg}": every input is given as a flag`, help);
+    }
+    throw new UsageError(message, help);
+  }
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  for (const [name, value] of Object.entries(values)) {
+    const rule = FLAG_RULES[name];
+    if (rule && typeof value === 'string' && !rule.ok(value)) throw new UsageError(`--${name} takes ${rule.says}, not "${value}"`, help);
+  }
+  return values;
+}
+
+/** A numeric flag's value (parseFlags has checked it), or the fallback when it is not given. */
+export function numberFlag(values: Record<string, unknown>, name: string, fallback: number): number {
+  return values[name] === undefined ? fallback : Number(values[name]);
+}
+
+/** A checkpoint's bytes and training config, with errors that name the file and what to pass instead. */
+export function readCheckpoint(file: string, flag: string): { bytes: Uint8Array; config: TrainConfig } {
+  const fix = `pass ${flag} a .safetensors checkpoint written by \`npm run train\` (runs/<date-time>/latest.safetensors) or the page`;
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(file));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${flag} ${file}: ${(code && SYSTEM_ERRORS[code]) ?? (e as Error).message}`, fix, { cause: e });
+  }
+  try {
+    return { bytes, config: checkpointConfig(readSafetensors(bytes, file).metadata) };
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${file}: ${(e as Error).message}`, fix, { cause: e });
+  }
 }
 
 /** GPU device and the datasets on it, with progress on stderr. */

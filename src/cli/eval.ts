@@ -1,12 +1,11 @@
 // npm run eval -- --weights FILE [--json]: the task's evaluation protocol on a trained checkpoint.
-import { readFileSync } from 'node:fs';
-import { readSafetensors } from '../data/safetensors.ts';
 import { releaseNodeGpu } from '../gpu/node.ts';
 import { PROTOCOL } from '../train/evaluate.ts';
-import { checkpointConfig, Trainer } from '../train/trainer.ts';
-import { bar, numberFlag, parseFlags, progressLine, setup } from './common.ts';
+import { Trainer } from '../train/trainer.ts';
+import { bar, exitOnError, numberFlag, parseFlags, progressLine, readCheckpoint, setup, UsageError } from './common.ts';
 import { formatEval, writeSampleGrid } from './report.ts';
 
+exitOnError();
 const USAGE = `usage: npm run eval -- --weights FILE [flags]
   --weights FILE   a .safetensors checkpoint written by npm run train (or the web page)
   --json           print one JSON object (mse_mean, mse_std, mse_digit, mse_item, …) and nothing else on stdout
@@ -30,22 +29,18 @@ const flags = parseFlags(
   },
   USAGE,
 );
-if (!flags.weights) {
-  console.error(`--weights is required\n\n${USAGE}`);
-  process.exit(2);
-}
+if (!flags.weights) throw new UsageError('--weights FILE is required', 'pass the .safetensors checkpoint to evaluate');
 const weightsFile = String(flags.weights);
-const bytes = new Uint8Array(readFileSync(weightsFile));
-const config = checkpointConfig(readSafetensors(bytes, weightsFile).metadata);
+const { bytes, config } = readCheckpoint(weightsFile, '--weights');
 const json = Boolean(flags.json);
 
 const { gpu, mixer } = await setup(flags.data as string | undefined, json);
 const trainer = await Trainer.create(gpu, mixer, config, bytes);
 const t0 = performance.now();
 const result = await trainer.evaluate({
-  mixtures: numberFlag(flags, 'mixtures', PROTOCOL.mixtures, true),
-  repeats: numberFlag(flags, 'repeats', PROTOCOL.repeats, true),
-  seed: numberFlag(flags, 'seed', PROTOCOL.seed, true),
+  mixtures: numberFlag(flags, 'mixtures', PROTOCOL.mixtures),
+  repeats: numberFlag(flags, 'repeats', PROTOCOL.repeats),
+  seed: numberFlag(flags, 'seed', PROTOCOL.seed),
   onProgress: json ? undefined : (done, total) => progressLine(`${bar(done / total)} evaluating ${done}/${total} test mixtures`),
 });
 const grid =

@@ -1,13 +1,13 @@
 // npm run train -- [flags]: trains the separator with Dawn in Node, checkpoints as .safetensors,
 // then evaluates with the task's protocol and writes a sample grid.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSafetensors } from '../data/safetensors.ts';
 import { releaseNodeGpu } from '../gpu/node.ts';
-import { checkpointConfig, DEFAULT_TRAIN_CONFIG, type TrainConfig, Trainer } from '../train/trainer.ts';
-import { bar, duration, numberFlag, parseFlags, progressLine, setup } from './common.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig, Trainer } from '../train/trainer.ts';
+import { bar, duration, exitOnError, numberFlag, parseFlags, progressLine, readCheckpoint, setup } from './common.ts';
 import { formatEval, writeSampleGrid } from './report.ts';
 
+exitOnError();
 const D = DEFAULT_TRAIN_CONFIG;
 const USAGE = `usage: npm run train -- [flags]
   --steps N             training steps (default ${D.steps})
@@ -61,32 +61,33 @@ const flags = parseFlags(
   USAGE,
 );
 
-const resumeBytes = flags.resume ? new Uint8Array(readFileSync(String(flags.resume))) : undefined;
-const base: TrainConfig = resumeBytes ? checkpointConfig(readSafetensors(resumeBytes, String(flags.resume)).metadata) : D;
+const resumed = flags.resume ? readCheckpoint(String(flags.resume), '--resume') : undefined;
+const resumeBytes = resumed?.bytes;
+const base: TrainConfig = resumed?.config ?? D;
 const config: TrainConfig = resumeBytes
-  ? { ...base, steps: numberFlag(flags, 'steps', base.steps, true) }
+  ? { ...base, steps: numberFlag(flags, 'steps', base.steps) }
   : {
       model: {
-        width: numberFlag(flags, 'width', D.model.width, true),
-        depth: numberFlag(flags, 'depth', D.model.depth, true),
+        width: numberFlag(flags, 'width', D.model.width),
+        depth: numberFlag(flags, 'depth', D.model.depth),
         upsample: (flags.upsample as 'nearest' | 'bilinear' | undefined) ?? D.model.upsample,
         output: (flags.output as 'independent' | 'projected' | undefined) ?? D.model.output,
         heads: (flags.heads as 'sigmoid' | 'linear' | undefined) ?? D.model.heads,
         residual: Boolean(flags.residual ?? D.model.residual),
         attention: Boolean(flags.attention ?? D.model.attention),
       },
-      steps: numberFlag(flags, 'steps', D.steps, true),
-      batch: numberFlag(flags, 'batch', D.batch, true),
+      steps: numberFlag(flags, 'steps', D.steps),
+      batch: numberFlag(flags, 'batch', D.batch),
       lr: numberFlag(flags, 'lr', D.lr),
-      warmupSteps: numberFlag(flags, 'warmup', D.warmupSteps, true),
+      warmupSteps: numberFlag(flags, 'warmup', D.warmupSteps),
       weightDecay: numberFlag(flags, 'weight-decay', D.weightDecay),
-      seed: numberFlag(flags, 'seed', D.seed, true),
+      seed: numberFlag(flags, 'seed', D.seed),
       ...(flags.ema === undefined ? {} : { ema: numberFlag(flags, 'ema', 0) }),
     };
-const checkpointEvery = numberFlag(flags, 'checkpoint-every', 500, true);
-const logEvery = numberFlag(flags, 'log-every', 25, true);
-const evalMixtures = numberFlag(flags, 'eval-mixtures', 20_000, true);
-const evalRepeats = numberFlag(flags, 'eval-repeats', 3, true);
+const checkpointEvery = numberFlag(flags, 'checkpoint-every', 500);
+const logEvery = numberFlag(flags, 'log-every', 25);
+const evalMixtures = numberFlag(flags, 'eval-mixtures', 20_000);
+const evalRepeats = numberFlag(flags, 'eval-repeats', 3);
 const outDir = String(flags.out ?? join('runs', new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')));
 
 const { gpu, mixer } = await setup(flags.data as string | undefined);

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UserError } from '../util/user-error.ts';
 import { type Gpu, openDevice } from './gpu.ts';
 
 const SHADER_DIR = fileURLToPath(new URL('../../shaders/', import.meta.url));
@@ -12,8 +13,8 @@ const LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json';
 const VENDOR_ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/nvidia/share/vulkan/icd.d'];
 
 const INSTALL_HINT =
-  'Install a Vulkan driver: on Debian 12, Mesa >= 24 from bookworm-backports ' +
-  '(apt-get install -t bookworm-backports mesa-vulkan-drivers; see README), or a GPU vendor driver.';
+  'run `npm run setup` to install a Vulkan driver (on a machine without a GPU, Mesa >= 24 lavapipe; on Debian 12 from ' +
+  'bookworm-backports), or install your GPU vendor driver';
 
 export function loadShaderSources(dir = SHADER_DIR): Record<string, string> {
   const sources: Record<string, string> = {};
@@ -67,12 +68,12 @@ export async function createNodeGpu(): Promise<Gpu> {
   try {
     webgpu = await import('webgpu');
   } catch (e) {
-    throw new Error(`WebGPU for Node is missing: run \`npm ci\` to install the \`webgpu\` package (Dawn). (${(e as Error).message})`);
+    throw new UserError(`WebGPU for Node (the npm package \`webgpu\`, Dawn) is not installed`, 'run `npm run setup`', { cause: e });
   }
   Object.assign(globalThis, webgpu.globals);
   dawn ??= webgpu.create([]) as GPU;
   const adapter = await dawn.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) throw new Error(`No WebGPU adapter found by Dawn. ${INSTALL_HINT}`);
+  if (!adapter) throw new UserError('Dawn found no WebGPU adapter: this machine has no usable Vulkan driver', INSTALL_HINT);
   return openDevice(adapter, loadShaderSources());
 }
 
