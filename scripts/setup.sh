@@ -73,7 +73,8 @@ has_lavapipe() {
 
 install_mesa() {
   if [ "$codename" = bookworm ]; then
-    say "Debian 12's Mesa ($(mesa_major | sed 's/^0$/none/')) is too old for Dawn: adding bookworm-backports for Mesa >= 24"
+    if [ "$(mesa_major)" = 0 ]; then say "Vulkan: no driver installed"; else say "Vulkan: Debian 12's Mesa $(mesa_major) is too old for Dawn"; fi
+    say "adding bookworm-backports for Mesa >= 24 ($BACKPORTS_SOURCES)"
     cat >"$BACKPORTS_SOURCES" <<'SRC'
 Types: deb
 URIs: http://deb.debian.org/debian
@@ -85,6 +86,7 @@ SRC
     say "apt-get install -t bookworm-backports mesa-vulkan-drivers"
     apt-get install -y -q -t bookworm-backports mesa-vulkan-drivers
   else
+    say "Vulkan: no usable driver installed"
     apt_update
     say "apt-get install mesa-vulkan-drivers"
     apt-get install -y -q mesa-vulkan-drivers
