@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { exitOnError, UsageError } from '../src/cli/common.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
 import { createNodeGpu, releaseNodeGpu } from '../src/gpu/node.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/trainer.ts';
@@ -47,6 +48,8 @@ const USAGE = `usage: npm run bench -- [options]
   --full               the long run (several hours on lavapipe)
   --help`;
 
+exitOnError();
+const HELP = '`npm run bench -- --help` lists the options';
 const { values: flags } = parseArgs({
   options: {
     only: { type: 'string', default: 'peak,kernels,train' },
@@ -60,6 +63,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     full: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
+    debug: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
@@ -70,8 +74,7 @@ if (flags.help) {
 function positiveInt(name: string, text: string): number {
   const v = Number(text);
   if (!Number.isInteger(v) || v <= 0) {
-    console.error(`bench: --${name} takes positive integers, got "${text}"\n${USAGE}`);
-    process.exit(2);
+    throw new UsageError(`--${name} takes positive integers, not "${text}"`, HELP);
   }
   return v;
 }
@@ -79,8 +82,7 @@ const full = flags.full;
 const sections = new Set(flags.only.split(','));
 for (const s of sections) {
   if (!['peak', 'kernels', 'train'].includes(s)) {
-    console.error(`bench: unknown section "${s}" in --only; use peak, kernels, train\n${USAGE}`);
-    process.exit(2);
+    throw new UsageError(`unknown section "${s}" in --only`, 'use peak, kernels, train (comma-separated)');
   }
 }
 const batches = (flags.batches ?? (full ? '32,64,128,256' : '32')).split(',').map((b) => positiveInt('batches', b));
@@ -90,8 +92,7 @@ const warmup = positiveInt('warmup', flags.warmup ?? (full ? '2' : '1'));
 const steps = positiveInt('steps', flags.steps ?? (full ? '3' : '2'));
 const pollingFlag = flags['peer-polling'];
 if (!['busy', 'paced', 'both'].includes(pollingFlag)) {
-  console.error(`bench: --peer-polling takes busy, paced or both, got "${pollingFlag}"\n${USAGE}`);
-  process.exit(2);
+  throw new UsageError(`--peer-polling takes busy, paced or both, not "${pollingFlag}"`, HELP);
 }
 const peerPolling = pollingFlag === 'both' ? (['busy', 'paced'] as const) : [pollingFlag as 'busy' | 'paced'];
 const timing: TimingOptions = flags.quick

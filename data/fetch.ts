@@ -7,10 +7,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exitOnError, parseFlags } from '../src/cli/common.ts';
 import { DATASET_FILES, type Dataset, type DatasetFile, verifiedIdx } from '../src/data/datasets.ts';
 import { gunzip, isGzip, sha256Hex } from '../src/data/idx.ts';
 import { cacheDir } from '../src/data/locate.ts';
 import { readBody } from '../src/data/read-body.ts';
+import { UserError } from '../src/util/user-error.ts';
 
 export const MIRRORS: Record<Dataset, string> = {
   mnist: 'https://storage.googleapis.com/cvdf-datasets/mnist/',
@@ -43,8 +45,9 @@ export async function fetchDatasets(opts: FetchOptions = {}): Promise<string[]> 
     const bytes = await download(url, name, dir, opts);
     const sha = await sha256Hex(isGzip(bytes) ? await gunzip(bytes, url) : bytes);
     if (sha !== entry.sha256) {
-      throw new Error(
-        `${url}: SHA-256 of the decompressed data is ${sha}, expected ${entry.sha256}. The mirror served a different or damaged file; nothing was written. Try again later.`,
+      throw new UserError(
+        `${url}: SHA-256 of the decompressed data is ${sha}, expected ${entry.sha256}: the mirror served a different or damaged file, and nothing was written`,
+        'try again later',
       );
     }
     await writeAtomically(dest, bytes);
@@ -65,21 +68,21 @@ async function isValid(path: string, entry: DatasetFile): Promise<boolean> {
 
 async function download(url: string, name: string, dir: string, opts: FetchOptions): Promise<Uint8Array> {
   const offline =
-    `This machine may have no internet access. Instead, copy the files (see data/README.md) into ` +
-    `${dir}/mnist and ${dir}/fashion-mnist, or point --data / UNMIX_DATA at a folder holding them.`;
+    `if this machine has no internet access, copy the files (see data/README.md) into ` +
+    `${dir}/mnist and ${dir}/fashion-mnist, or point --data / UNMIX_DATA at a folder holding them`;
   let response: Response;
   try {
     response = await (opts.fetch ?? fetch)(url);
   } catch (e) {
     const cause = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
-    throw new Error(`could not download ${url} (${cause}). ${offline}`);
+    throw new UserError(`could not download ${url} (${cause})`, offline, { cause: e });
   }
   if (!response.ok || !response.body)
-    throw new Error(`could not download ${url}: HTTP ${response.status} ${response.statusText}. ${offline}`);
+    throw new UserError(`could not download ${url}: HTTP ${response.status} ${response.statusText}`, offline);
   const bytes = await readBody(response, (received, total) => opts.onProgress?.(name, received, total));
   const total = response.headers.get('content-length');
   if (total !== null && bytes.length !== Number(total)) {
-    throw new Error(`download of ${url} was cut short: ${bytes.length} of ${total} bytes. Try again.`);
+    throw new UserError(`download of ${url} was cut short: ${bytes.length} of ${total} bytes`, 'try again');
   }
   return bytes;
 }
@@ -96,10 +99,11 @@ async function writeAtomically(dest: string, bytes: Uint8Array): Promise<void> {
   }
 }
 
+const USAGE = `usage: npm run fetch-data -- [--dir DIR]
+  --dir DIR   where to put mnist/ and fashion-mnist/ (default ${cacheDir()})`;
+
 async function main(): Promise<void> {
-  const at = process.argv.indexOf('--dir');
-  const dir = at >= 0 ? process.argv[at + 1] : undefined;
-  if (at >= 0 && !dir) throw new Error('--dir needs a folder');
+  const dir = parseFlags(process.argv.slice(2), { dir: { type: 'string' } }, USAGE).dir as string | undefined;
   const mb = (n: number) => (n / 1e6).toFixed(1);
   await fetchDatasets({
     dir,
@@ -110,8 +114,6 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((e: Error) => {
-    process.stderr.write(`\nfetch-data: ${e.message}\n`);
-    process.exit(1);
-  });
+  exitOnError();
+  await main();
 }

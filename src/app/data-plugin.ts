@@ -15,9 +15,9 @@ function serveDatasets(req: IncomingMessage, res: ServerResponse, next: () => vo
     next();
     return;
   }
-  const [dataset, file] = path.slice(DATA_URL.length).split('/');
-  // Only the eight known names: no path from the request ever reaches the file system.
-  const known = DATASET_FILES.find((f) => f.dataset === dataset && f.file === file);
+  // Only the eight known names, compared whole: no part of the request ever reaches the file system
+  // (so /data/../x, %2e%2e and other spellings are simply not among them).
+  const known = DATASET_FILES.find((f) => path === `${DATA_URL}${f.dataset}/${f.file}`);
   let found: string | null = null;
   let why = `${path}: not one of the dataset files`;
   if (known) {

@@ -25,6 +25,7 @@ export function formatError(e: unknown, debug: boolean): string {
   const sys = err as NodeJS.ErrnoException;
   let line: string;
   if (err instanceof UserError) line = err.message;
+  else if (sys.code?.startsWith('ERR_PARSE_ARGS_')) line = `${err.message.split('. ')[0]}; --help lists the flags`;
   else if (sys.code && sys.path)
     line = `${sys.syscall ?? 'cannot open'} ${sys.path}: ${SYSTEM_ERRORS[sys.code] ?? sys.code}; check the path`;
   else line = `${err.message}; this is unexpected: rerun with --debug (or UNMIX_DEBUG=1) to see where it happened, and report it`;
@@ -48,7 +49,8 @@ export function exitOnError(): void {
   const fail = (e: unknown) => {
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K'); // clear a progress line
     console.error(formatError(e, debugRequested()));
-    process.exit(e instanceof UserError ? e.exitCode : 1);
+    const usage = e instanceof UserError ? e.exitCode === 2 : String((e as NodeJS.ErrnoException)?.code).startsWith('ERR_PARSE_ARGS_');
+    process.exit(usage ? 2 : 1);
   };
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);

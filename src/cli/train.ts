@@ -3,9 +3,10 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { releaseNodeGpu } from '../gpu/node.ts';
+import { formatSummary, modelSummary } from '../model/summary.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig, Trainer } from '../train/trainer.ts';
 import { bar, duration, exitOnError, numberFlag, parseFlags, progressLine, readCheckpoint, setup } from './common.ts';
-import { formatEval, writeSampleGrid } from './report.ts';
+import { formatEval, printModelSummary, writeSampleGrid } from './report.ts';
 
 exitOnError();
 const D = DEFAULT_TRAIN_CONFIG;
@@ -30,6 +31,7 @@ const USAGE = `usage: npm run train -- [flags]
   --log-every N         steps between loss read-backs (default 25)
   --resume FILE         continue a run exactly from its checkpoint (its config wins over flags, except --steps)
   --eval-mixtures N     test mixtures per evaluation repeat at the end (default 20000)
+  --summary             print the model's layers, output shapes and parameters, and exit
   --eval-repeats N      evaluation repeats at the end (default 3 to keep CPU runs short; the full protocol
                         is 10: npm run eval -- --weights FILE; 0 skips evaluation)`;
 
@@ -57,6 +59,7 @@ const flags = parseFlags(
     resume: { type: 'string' },
     'eval-mixtures': { type: 'string' },
     'eval-repeats': { type: 'string' },
+    summary: { type: 'boolean' },
   },
   USAGE,
 );
@@ -90,12 +93,11 @@ const evalMixtures = numberFlag(flags, 'eval-mixtures', 20_000);
 const evalRepeats = numberFlag(flags, 'eval-repeats', 3);
 const outDir = String(flags.out ?? join('runs', new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')));
 
+if (flags.summary) await printModelSummary(config.model).then(() => process.exit(0));
 const { gpu, mixer } = await setup(flags.data as string | undefined);
 const trainer = await Trainer.create(gpu, mixer, config, resumeBytes);
 mkdirSync(outDir, { recursive: true });
-console.error(
-  `model: width ${config.model.width}, depth ${config.model.depth}, ${config.model.upsample} upsampling — ${trainer.parameterCount.toLocaleString('en')} parameters`,
-);
+console.error(formatSummary(modelSummary(trainer.model)));
 console.error(
   `training ${config.steps} steps of batch ${config.batch}, lr ${config.lr}, seed ${config.seed}${resumeBytes ? `, resuming at step ${trainer.step}` : ''} → ${outDir}`,
 );

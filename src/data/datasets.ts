@@ -1,6 +1,7 @@
 // The eight dataset files with their checksums, and loading them into images (browser and Node:
 // the caller supplies how to read a file).
-import { gunzip, type IdxImages, isGzip, parseIdxImages, parseIdxLabels, sha256Hex } from './idx.ts';
+import { UserError } from '../util/user-error.ts';
+import { gunzip, type IdxImages, isGzip, parseIdxImages, parseIdxLabels, REPLACE_FILE_FIX, sha256Hex } from './idx.ts';
 
 export type Dataset = 'mnist' | 'fashion-mnist';
 
@@ -63,9 +64,9 @@ export async function verifiedIdx(bytes: Uint8Array, dataset: Dataset, file: str
   const raw = isGzip(bytes) ? await gunzip(bytes, name) : bytes;
   const actual = await sha256Hex(raw);
   if (actual !== entry.sha256) {
-    throw new Error(
-      `${name}: SHA-256 of the decompressed data is ${actual}, expected ${entry.sha256}. ` +
-        'The file is corrupt or not the official one: delete it and run `npm run fetch-data`, or point --data / UNMIX_DATA at a good copy.',
+    throw new UserError(
+      `${name}: SHA-256 of the decompressed data is ${actual}, expected ${entry.sha256}: the file is damaged or not the official one`,
+      REPLACE_FILE_FIX,
     );
   }
   return raw;

@@ -1,5 +1,6 @@
 // The IDX format MNIST and Fashion-MNIST ship in (big-endian header, then raw u8 data), gzip, and
 // SHA-256: the pieces that turn downloaded files into pixels, the same in a browser and in Node.
+import { UserError } from '../util/user-error.ts';
 
 export interface IdxImages {
   count: number;
@@ -64,11 +65,15 @@ export async function pipeBytes(bytes: Uint8Array, stream: CompressionStream | D
   return new Uint8Array(await new Response(input.pipeThrough(stream)).arrayBuffer());
 }
 
+/** What to do about a damaged dataset file, wherever it came from. */
+export const REPLACE_FILE_FIX =
+  'delete the file and fetch it again (`npm run fetch-data`), or point --data / UNMIX_DATA at (or pick, in the page) a good copy';
+
 export async function gunzip(bytes: Uint8Array, file: string): Promise<Uint8Array> {
   try {
     return await pipeBytes(bytes, new DecompressionStream('gzip'));
   } catch (e) {
-    throw new Error(`${file}: corrupt or truncated gzip data (${(e as Error).message}); delete the file and fetch it again`);
+    throw new UserError(`${file}: corrupt or truncated gzip data (${(e as Error).message})`, REPLACE_FILE_FIX, { cause: e });
   }
 }
 

@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UserError } from '../util/user-error.ts';
 import { type Dataset, loadSourceImages, SOURCE_FILES, type SourceImages } from './datasets.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -38,7 +39,12 @@ export function defaultCandidates(dataDir?: string): Candidate[] {
   const explicit = dataDir ?? process.env.UNMIX_DATA;
   if (explicit) {
     const dir = resolve(explicit);
-    if (!existsSync(dir)) throw new Error(`data folder ${dir} (from ${dataDir ? '--data' : 'UNMIX_DATA'}) does not exist`);
+    if (!existsSync(dir)) {
+      throw new UserError(
+        `data folder ${dir} (from ${dataDir ? '--data' : 'UNMIX_DATA'}) does not exist`,
+        `point it at a folder holding mnist/ and fashion-mnist/, or leave it unset to search the usual places`,
+      );
+    }
     out.push(...roots(dir), { dir, datasets: /fashion/i.test(basename(dir)) ? ['fashion-mnist'] : ['mnist'] });
   }
   const mnistData = mnistDataPackage();
@@ -97,12 +103,10 @@ export function searchDataDirs(candidates: Candidate[]): { mnist: string; fashio
   const fashion = find('fashion-mnist');
   if (!mnist || !fashion) {
     const missing = [!mnist && 'MNIST', !fashion && 'Fashion-MNIST'].filter(Boolean).join(' and ');
-    const needs = SOURCE_FILES.map((f) => `${f.dataset}/${f.file}`).join(', ');
-    throw new Error(
-      `${missing} not found. Looked in:\n  ${tried.join('\n  ')}\n` +
-        `Each dataset needs ${needs} (gzipped or raw). To fix, either:\n` +
-        `  - pass --data DIR or set UNMIX_DATA=DIR, where DIR holds mnist/ and fashion-mnist/ with the IDX files, or\n` +
-        `  - run \`npm run fetch-data\` to download them into ${cacheDir()}.`,
+    throw new UserError(
+      `${missing} not found. Looked in: ${tried.join(', ')}`,
+      'pass --data DIR or set UNMIX_DATA=DIR, where DIR holds mnist/ and fashion-mnist/ with the IDX files (data/README.md), ' +
+        `or run \`npm run fetch-data\` to download them into ${cacheDir()}`,
     );
   }
   return { mnist, fashion, tried };
@@ -125,6 +129,9 @@ export async function loadSourceImagesNode(
   try {
     return await loadSourceImages(read, onProgress);
   } catch (e) {
-    throw new Error(`${(e as Error).message}\n(MNIST read from ${dirs.mnist}, Fashion-MNIST from ${dirs.fashion})`);
+    // The message names the file as dataset/name; say which folder it came from.
+    const where = `(MNIST read from ${dirs.mnist}, Fashion-MNIST from ${dirs.fashion})`;
+    if (e instanceof UserError) throw new UserError(`${e.what} ${where}`, e.fix, { cause: e });
+    throw new Error(`${(e as Error).message} ${where}`, { cause: e });
   }
 }

@@ -4,6 +4,7 @@
 //             "data_offsets": [begin, end]}, ...}, padded with spaces so the data starts at a multiple of 8
 //   rest      the tensors' raw little-endian bytes; offsets are relative to the data's start and the
 //             tensors tile it exactly, without gaps or overlaps.
+import { UserError } from '../util/user-error.ts';
 
 export interface NamedTensor {
   shape: number[];
@@ -50,17 +51,27 @@ export function writeSafetensors(tensors: Record<string, NamedTensor>, metadata:
   return out;
 }
 
+/** The format's own limit on the JSON header (Hugging Face's reader refuses larger ones). */
+const MAX_HEADER_BYTES = 100_000_000;
+
+const DAMAGED_FIX =
+  'use an intact copy: each training run keeps step-*.safetensors beside latest.safetensors, or train again to write a new one';
+
 export function readSafetensors(
   bytes: Uint8Array,
   file = 'safetensors',
 ): { tensors: Record<string, NamedTensor>; metadata: Record<string, string> } {
-  const fail = (what: string) => new Error(`${file}: not a valid safetensors file: ${what}`);
-  if (bytes.length < 8) throw fail(`${bytes.length} bytes, shorter than the 8-byte header length`);
+  const fail = (what: string, fix = DAMAGED_FIX) => new UserError(`${file}: not a valid safetensors file: ${what}`, fix);
+  if (bytes.length < 8) throw fail(`${bytes.length} bytes, shorter than the 8-byte header length (the file is empty or cut short)`);
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (headerLength > BigInt(bytes.length - 8)) {
+  if (headerLength > BigInt(MAX_HEADER_BYTES)) {
     throw fail(
-      `header length ${headerLength} runs past the end of the file (${bytes.length} bytes); the file is truncated or not safetensors`,
+      `its first 8 bytes give a header length of ${headerLength} bytes, more than the format's ${MAX_HEADER_BYTES / 1e6} MB limit ` +
+        '(this is not a safetensors file at all, or its start is overwritten)',
     );
+  }
+  if (headerLength > BigInt(bytes.length - 8)) {
+    throw fail(`header length ${headerLength} runs past the end of the file (${bytes.length} bytes): the file is truncated`);
   }
   const dataStart = 8 + Number(headerLength);
   let header: Record<string, unknown>;
@@ -84,7 +95,8 @@ export function readSafetensors(
   for (const [name, e] of entries) {
     if (e.dtype !== 'F32') {
       throw fail(
-        `tensor "${name}" has dtype ${JSON.stringify(e.dtype)}; only F32 is supported (save it as float32, e.g. tensor.float() in PyTorch)`,
+        `tensor "${name}" has dtype ${JSON.stringify(e.dtype)}; only F32 is supported`,
+        'save the tensors as float32 (e.g. tensor.float() in PyTorch)',
       );
     }
     const dimsOk = Array.isArray(e.shape) && e.shape.every((d) => Number.isInteger(d) && d >= 0);
@@ -111,8 +123,10 @@ export function readSafetensors(
     }
     expectedBegin = e.data_offsets[1];
   }
-  if (expectedBegin !== dataLength)
-    throw fail(`the tensors cover ${expectedBegin} bytes of data but the file holds ${dataLength} after the header`);
+  if (expectedBegin !== dataLength) {
+    const how = dataLength < expectedBegin ? 'the file is truncated' : 'extra bytes follow the last tensor';
+    throw fail(`the tensors cover ${expectedBegin} bytes of data but the file holds ${dataLength} after the header: ${how}`);
+  }
 
   const tensors: Record<string, NamedTensor> = {};
   for (const [name, e] of entries) {

@@ -13,8 +13,8 @@ const LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json';
 const VENDOR_ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/nvidia/share/vulkan/icd.d'];
 
 const INSTALL_HINT =
-  'run `npm run setup` to install a Vulkan driver (on a machine without a GPU, Mesa >= 24 lavapipe; on Debian 12 from ' +
-  'bookworm-backports), or install your GPU vendor driver';
+  "run `npm run setup` to install a Vulkan driver (Mesa >= 24's lavapipe on a machine without a GPU, from bookworm-backports " +
+  "on Debian 12), or install your GPU vendor's driver";
 
 export function loadShaderSources(dir = SHADER_DIR): Record<string, string> {
   const sources: Record<string, string> = {};
