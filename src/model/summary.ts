@@ -28,70 +28,95 @@ export interface ModelSummary {
 
 const HEADS = ['digit_head', 'item_head'];
 
-/** Resolution level of a top-level block: encN and decN at N - 1, mid at the bottom, heads on top. */
+/** Resolution level of a top-level block: encN, attentionN and decN at N - 1, mid at the bottom. */
 function levelOf(block: string, depth: number): number {
   if (block === 'mid') return depth - 1;
   if (HEADS.includes(block)) return 0;
-  const n = /^(?:enc|dec)(\d+)$/.exec(block);
-  if (!n) throw new Error(`modelSummary: unknown block "${block}" of the separator; teach src/model/summary.ts its level`);
+  const n = /^(?:enc|attention|dec)(\d+)$/.exec(block);
+  if (!n) throw new Error(`modelSummary: unknown block "${block}" of the separator; teach src/model/summary.ts its place`);
   return Number(n[1]) - 1;
 }
 
 export function modelSummary(model: Separator): ModelSummary {
-  const { width, depth, upsample } = model.config;
-  // Parameters grouped by the module that owns them: "enc1.conv1.weight" → enc1.conv1 → weight.
-  const layers = new Map<string, Map<string, Tensor>>();
+  const { width, depth, upsample, residual, heads, output } = model.config;
+  // Parameters grouped by block and by the module that owns them: "enc1.conv1.weight" → enc1 → conv1 → weight.
+  const blocks = new Map<string, Map<string, Map<string, Tensor>>>();
   for (const [path, t] of model.namedParameters()) {
-    const dot = path.lastIndexOf('.');
-    const layer = path.slice(0, dot);
+    const parts = path.split('.');
+    const block = parts[0];
+    const layer = parts.slice(0, -1).join('.');
+    if (!blocks.has(block)) blocks.set(block, new Map());
+    const layers = blocks.get(block)!;
     if (!layers.has(layer)) layers.set(layer, new Map());
-    layers.get(layer)!.set(path.slice(dot + 1), t);
+    layers.get(layer)!.set(parts[parts.length - 1], t);
   }
 
   const side = (level: number) => SIZE >> level;
   const rows: SummaryRow[] = [{ name: 'mixture', type: 'Input', outputShape: ['N', 1, SIZE, SIZE], params: 0 }];
   const push = (name: string, type: string, channels: number, level: number, params = 0) =>
     rows.push({ name, type, outputShape: ['N', channels, side(level), side(level)], params });
-  // What the next block reads: the last block's output, and the encoders' outputs kept for the skips.
-  let channels = 1;
+  const size = (params: Map<string, Tensor>) => [...params.values()].reduce((n, t) => n + t.size, 0);
+  /** A 1×1 or 3×3 convolution's row, checking that it reads the channels it is given. */
+  const conv = (layer: string, params: Map<string, Tensor>, cin: number, level: number, note = '') => {
+    const [cout, reads, k] = params.get('weight')!.shape;
+    if (reads !== cin) throw new Error(`modelSummary: ${layer} reads ${reads} channels but gets ${cin}`);
+    push(layer, `Conv2d ${k}×${k}${note}`, cout, level, size(params));
+    return cout;
+  };
+
+  let channels = 1; // what the next block reads
   let level = 0;
-  let block = '';
-  let trunk = 1; // channels into the heads: the last decoder's output
+  let upsampled = false; // the decoder's input already upsampled (by its attention gate's row)
+  let gated = 0; // channels of the gated skip, when an attention gate ran
   const skips = new Map<number, { block: string; channels: number }>();
-  for (const [layer, params] of layers) {
-    const owner = layer.split('.')[0];
-    if (owner !== block) {
-      if (block.startsWith('enc')) skips.set(level, { block, channels });
-      const next = levelOf(owner, depth);
-      if (HEADS.includes(owner)) channels = trunk;
-      else if (next === level + 1) push('maxpool', 'MaxPool2d 2×2', channels, next);
-      else if (next === level - 1) {
-        push('upsample', `Upsample ×2, ${upsample}`, channels, next);
-        const skip = skips.get(next);
-        const joined = params.get('weight')!.shape[1];
-        if (!skip || joined !== channels + skip.channels) {
-          throw new Error(`modelSummary: ${layer} reads ${joined} channels, not the upsampled ${channels} plus a skip at level ${next}`);
-        }
-        channels = joined;
-        push('concat', `Concatenate with ${skip.block}`, channels, next);
-      } else if (next !== level) throw new Error(`modelSummary: ${owner} jumps from level ${level} to ${next}`);
-      block = owner;
-      level = next;
+  const trunk = { channels: 1 }; // the last decoder's output, which both heads read
+  for (const [block, layers] of blocks) {
+    const next = levelOf(block, depth);
+    if (block.startsWith('enc') || block === 'mid') {
+      if (next === level + 1) push('maxpool', 'MaxPool2d 2×2', channels, next);
+    } else if (!HEADS.includes(block) && !upsampled) {
+      push('upsample', `Upsample ×2, ${upsample}`, channels, next);
+      upsampled = true;
     }
-    const count = [...params.values()].reduce((n, t) => n + t.size, 0);
-    const weight = params.get('weight')!;
-    if (weight.shape.length === 4) {
-      const [cout, cin, k] = weight.shape;
-      if (cin !== channels) throw new Error(`modelSummary: ${layer} reads ${cin} channels but gets ${channels}`);
-      channels = cout;
-      push(layer, `Conv2d ${k}×${k}${HEADS.includes(owner) ? ' + sigmoid' : ''}`, channels, level, count);
-    } else {
-      push(layer, 'BatchNorm2d + ReLU', channels, level, count);
+    level = next;
+    const skip = skips.get(level);
+    if (block.startsWith('attention')) {
+      if (!skip) throw new Error(`modelSummary: ${block} has no encoder output at level ${level} to gate`);
+      let inner = 0;
+      for (const [layer, params] of layers) {
+        if (layer.endsWith('skip_proj')) inner = conv(layer, params, skip.channels, level);
+        else if (layer.endsWith('gate_proj')) conv(layer, params, channels, level);
+        else conv(layer, params, inner, level, ' + sigmoid');
+      }
+      gated = skip.channels;
+      push(`${block}.gate`, `Multiply ${skip.block} by the map`, gated, level);
+      continue;
     }
-    if (!HEADS.includes(owner)) trunk = channels;
+    if (block.startsWith('dec')) {
+      if (!skip) throw new Error(`modelSummary: ${block} has no encoder output at level ${level} to concatenate`);
+      channels += gated || skip.channels;
+      push('concat', `Concatenate with ${gated ? 'gated ' : ''}${skip.block}`, channels, level);
+      upsampled = false;
+      gated = 0;
+    }
+    if (HEADS.includes(block)) {
+      for (const [layer, params] of layers) conv(layer, params, trunk.channels, level, heads === 'linear' ? '' : ' + sigmoid');
+      continue;
+    }
+    // A ConvBlock: conv1 → bn1 + ReLU → conv2 → bn2 (+ ReLU, or + the shortcut, then ReLU).
+    const input = channels;
+    for (const [layer, params] of layers) {
+      if (layer.endsWith('shortcut')) conv(layer, params, input, level, ' shortcut');
+      else if (params.get('weight')!.shape.length === 4) channels = conv(layer, params, channels, level);
+      else push(layer, residual && layer.endsWith('bn2') ? 'BatchNorm2d' : 'BatchNorm2d + ReLU', channels, level, size(params));
+    }
+    if (residual) push(`${block}.add`, `Add ${input === channels ? 'the input' : 'the shortcut'} + ReLU`, channels, level);
+    if (block.startsWith('enc')) skips.set(level, { block, channels });
+    trunk.channels = channels;
   }
+  if (output === 'projected') push('projection', 'Project onto digit + item = 2·mixture', 1, 0);
   return {
-    title: `separator: width ${width}, depth ${depth}, ${upsample} upsampling — ${model.parameterCount().toLocaleString('en')} parameters`,
+    title: `separator: width ${width}, depth ${depth}, ${upsample} upsampling${residual ? ', residual' : ''}${model.config.attention ? ', attention gates' : ''}${output === 'projected' ? ', projected outputs' : ''} — ${model.parameterCount().toLocaleString('en')} parameters`,
     rows,
     params: model.parameterCount(),
     stateValues: model.namedBuffers().reduce((n, [, t]) => n + t.size, 0),

@@ -75,9 +75,9 @@ describe('command line', () => {
   it('rejects a bad flag with the usage', () => {
     const r = run('train', ['--steps', 'many']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--steps must be an integer/);
+    expect(r.stderr).toMatch(/--steps takes a positive integer/);
     const e = run('eval', []);
     expect(e.code).toBe(2);
-    expect(e.stderr).toMatch(/--weights is required/);
+    expect(e.stderr).toMatch(/--weights FILE is required/);
   });
 });

@@ -58,6 +58,8 @@ const CASES: Case[] = [
     cause: /--upsample takes nearest or bilinear, not "cubic"/,
     fix: help('train'),
   },
+  { cli: 'train', args: ['--heads', 'tanh'], status: 2, cause: /--heads takes sigmoid or linear, not "tanh"/, fix: help('train') },
+  { cli: 'train', args: ['--ema', '1'], status: 2, cause: /--ema takes a decay in \[0, 1\), e\.g\. 0\.999, not "1"/, fix: help('train') },
   { cli: 'train', args: ['--stepz', '10'], status: 2, cause: /unknown flag --stepz \(did you mean --steps\?\)/, fix: help('train') },
   { cli: 'train', args: ['--steps'], status: 2, cause: /--steps needs a value: a positive integer/, fix: help('train') },
   { cli: 'train', args: ['10'], status: 2, cause: /unexpected argument "10"/, fix: help('train') },

@@ -34,19 +34,28 @@ describe('model summary', () => {
     model.destroy();
   });
 
-  it('follows a deeper network, down to the heads, whose shape the forward pass gives', async () => {
+  it('follows a deeper network with residual blocks, attention gates and projected outputs', async () => {
     const g = gpu();
-    const config: ModelConfig = { width: 4, depth: 4, upsample: 'bilinear' };
+    const config: ModelConfig = { width: 4, depth: 4, upsample: 'bilinear', residual: true, attention: true, output: 'projected' };
     const model = new Separator(g, config, 1);
     const s = modelSummary(model);
     expect(s.params).toBe(model.parameterCount());
     expect(s.rows.reduce((n, r) => n + r.params, 0)).toBe(model.parameterCount());
     expect(s.rows.filter((r) => r.name === 'maxpool').map((r) => r.outputShape[2])).toEqual([16, 8, 4]);
     expect(s.rows.filter((r) => r.name === 'concat').map((r) => r.type)).toEqual([
-      'Concatenate with enc3',
-      'Concatenate with enc2',
-      'Concatenate with enc1',
+      'Concatenate with gated enc3',
+      'Concatenate with gated enc2',
+      'Concatenate with gated enc1',
     ]);
+    // enc1's residual shortcut widens 1 channel to 4; attention3 gates enc3 (16 channels) by the upsampled 32.
+    expect(s.rows.find((r) => r.name === 'enc1.shortcut')).toEqual({
+      name: 'enc1.shortcut',
+      type: 'Conv2d 1×1 shortcut',
+      outputShape: ['N', 4, 32, 32],
+      params: 8,
+    });
+    expect(s.rows.find((r) => r.name === 'attention3.gate_proj')).toMatchObject({ outputShape: ['N', 8, 8, 8], params: 32 * 8 + 8 });
+    expect(s.rows.at(-1)).toMatchObject({ name: 'projection', outputShape: ['N', 1, 32, 32] });
     expect(s.rows.find((r) => r.name === 'mid.conv1')!.outputShape).toEqual(['N', 32, 4, 4]);
     const mixture = g.persistent([2, 1, 32, 32], new Float32Array(2 * 32 * 32).fill(0.5));
     const out = model.forward(mixture, false);
