@@ -13,7 +13,7 @@ import { exitOnError, UsageError } from '../src/cli/common.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
 import { createNodeGpu, releaseNodeGpu } from '../src/gpu/node.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/trainer.ts';
-import { type BrowserOutcome, type BrowserRun, benchInChromium, CHROMIUM } from './browser.ts';
+import type { BrowserOutcome, BrowserRun } from './browser.ts';
 import { benchAdam, benchKernels, type KernelResult } from './kernels.ts';
 import { measurePeak, type PeakResult } from './peak.ts';
 import { type TrainStepResult, UNMIX_AFTER } from './peers/bench-net.ts';
@@ -44,6 +44,7 @@ const USAGE = `usage: npm run bench -- [options]
   --peer-polling MODE  Node peers with Dawn's own busy polling (busy), with unmix's paced
                        polling (paced), or both, one after the other (default: both)
   --no-browser         skip headless Chromium
+  --no-peers           skip TensorFlow.js and jax-js in Node (the portable bundle has neither)
   --quick              shorter kernel timing budgets, a smaller peak matmul
   --full               the long run (several hours on lavapipe)
   --help`;
@@ -60,6 +61,7 @@ const { values: flags } = parseArgs({
     steps: { type: 'string' },
     'peer-polling': { type: 'string', default: 'both' },
     'no-browser': { type: 'boolean', default: false },
+    'no-peers': { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     full: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -204,7 +206,7 @@ async function trainSection(): Promise<void> {
   await unmixInNode('unmix', benchNetTrainConfig(trainBatch));
   await unmixInNode(defaultLabel, DEFAULT_TRAIN_CONFIG);
   // Each peer as it ships (Dawn's busy polling), then with the paced polling unmix's runtime uses.
-  for (const polling of peerPolling) {
+  for (const polling of flags['no-peers'] ? [] : peerPolling) {
     for (const peer of ['tfjs', 'jaxjs'] as const) {
       try {
         record(await nodePeer(peer, trainBatch, polling));
@@ -218,7 +220,9 @@ async function trainSection(): Promise<void> {
   await unmixInNode(UNMIX_AFTER, benchNetTrainConfig(trainBatch));
 
   let chromiumEnv: string | null = null;
-  if (flags['no-browser']) {
+  // Imported only when used: puppeteer and Vite's dev server are not in the portable bundle.
+  const { benchInChromium, CHROMIUM } = flags['no-browser'] ? { benchInChromium: null, CHROMIUM: '' } : await import('./browser.ts');
+  if (!benchInChromium) {
     log('\n== Chromium: skipped (--no-browser)');
   } else if (!existsSync(CHROMIUM)) {
     fail('all', 'Chromium', new Error(`${CHROMIUM} not found: apt-get install -y chromium (see shared/WEBGPU.md), or pass --no-browser`));
