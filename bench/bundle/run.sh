@@ -11,6 +11,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 OUT="$PWD/unmix-bench-$(date -u +%Y%m%d-%H%M%S)"
 DATA=""
 TRAIN_ARGS=""
+EVAL_ARGS=""
 TORCH=auto
 BENCH_ARGS="--full --warmup 10 --steps 50"
 
@@ -20,6 +21,7 @@ usage: $0 [options] [-- benchmark options]
   --out DIR          where the results go (default ./unmix-bench-<date-time>)
   --data DIR         a folder with mnist/ and fashion-mnist/: also train (the CLI's default preset) and evaluate
   --train-args "..." extra flags for the training command, e.g. "--steps 500 --batch 64"
+  --eval-args "..."  extra flags for the evaluation (default: the full protocol), e.g. "--repeats 3"
   --no-torch         skip the PyTorch peer even where python3 can import torch
   -- ARGS            the benchmark's flags instead of "$BENCH_ARGS" (see: $0 -- --help)
 Results: OUT/*.json in the format of npm run bench (peak, kernels, train-step), OUT/RESULTS.md,
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift 2 ;;
     --data) DATA=$(cd "$2" && pwd); shift 2 ;;
     --train-args) TRAIN_ARGS=$2; shift 2 ;;
+    --eval-args) EVAL_ARGS=$2; shift 2 ;;
     --no-torch) TORCH=no; shift ;;
     --help|-h) usage; exit 0 ;;
     --) shift; BENCH_ARGS=""; break ;;
@@ -106,7 +109,8 @@ if [ -n "$DATA" ]; then
   echo "== training the default preset on $DATA, then the evaluation protocol" >&2
   # shellcheck disable=SC2086 # TRAIN_ARGS is a list of flags
   (cd "$WORK" && "$NODE" app/train.mjs --data "$DATA" --out "$OUT/train" --eval-repeats 0 $TRAIN_ARGS) || status=$?
-  (cd "$WORK" && "$NODE" app/eval.mjs --data "$DATA" --weights "$OUT/train/latest.safetensors" --json --grid "$OUT/train/samples.png") \
+  # shellcheck disable=SC2086 # EVAL_ARGS is a list of flags
+  (cd "$WORK" && "$NODE" app/eval.mjs --data "$DATA" --weights "$OUT/train/latest.safetensors" --json --grid "$OUT/train/samples.png" $EVAL_ARGS) \
     >"$OUT/eval.json" || status=$?
 fi
 echo "results in $OUT" >&2
