@@ -49,8 +49,8 @@ export function exitOnError(): void {
   const fail = (e: unknown) => {
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K'); // clear a progress line
     console.error(formatError(e, debugRequested()));
-    const usage = e instanceof UserError ? e.exitCode === 2 : String((e as NodeJS.ErrnoException)?.code).startsWith('ERR_PARSE_ARGS_');
-    process.exit(usage ? 2 : 1);
+    const parseArgsError = String((e as NodeJS.ErrnoException)?.code).startsWith('ERR_PARSE_ARGS_');
+    process.exit(e instanceof UserError ? e.exitCode : parseArgsError ? 2 : 1);
   };
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
@@ -140,7 +140,8 @@ export function parseFlags(argv: string[], options: Options, usage: string): Rec
     }
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       const name = flag.replace(/^-+/, '');
-      const takes = all[name]?.type === 'boolean' ? 'takes no value' : `needs a value: ${FLAG_RULES[name]?.says ?? 'see the usage'}`;
+      const takes =
+        all[name]?.type === 'boolean' ? 'takes no value' : `needs a value${FLAG_RULES[name] ? `: ${FLAG_RULES[name].says}` : ''}`;
       throw new UsageError(`${flag} ${takes}`, help);
     }
     if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
