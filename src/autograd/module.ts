@@ -52,6 +52,6 @@ export abstract class Module {
   }
 
   destroy(): void {
-    for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) t.buffer.destroy();
+    for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) t.destroy();
   }
 }

@@ -144,8 +144,8 @@ export class Mixer {
 
   destroy(): void {
     for (const s of Object.values(this.splits)) {
-      s.digits.destroy();
-      s.items.destroy();
+      this.gpu.release(s.digits);
+      this.gpu.release(s.items);
     }
   }
 

@@ -1,6 +1,6 @@
 // The GPU runtime every op runs on, the same in a browser and in Node: compiled-once pipelines,
-// cached uniforms and bind groups, a buffer pool, one command encoder that collects a whole step's
-// dispatches, read-back, GPU timing and error reporting.
+// cached uniforms and bind groups (evicted with the buffers they bind), a buffer pool, one command
+// encoder that collects a whole step's dispatches, read-back, GPU timing and error reporting.
 import { type ParamsLayout, packParams, paramsLayout, type ShaderParams } from './params.ts';
 import { BufferPool } from './pool.ts';
 import { type Defines, specialize } from './shader.ts';
@@ -43,7 +43,9 @@ export class Gpu {
   /** Compiled pipelines with the parameter layout of their entry point, by shader, entry and defines. */
   private pipelines = new Map<string, { pipeline: GPUComputePipeline; params: ParamsLayout | null }>();
   private uniforms = new Map<string, GPUBuffer>();
-  private bindGroups = new Map<string, GPUBindGroup>();
+  private bindGroups = new Map<string, { group: GPUBindGroup; buffers: GPUBuffer[] }>();
+  /** Keys of the cached bind groups that bind each buffer, to evict them when it is released. */
+  private bindGroupsOf = new Map<GPUBuffer, Set<string>>();
   private ids = new WeakMap<object, number>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -62,7 +64,7 @@ export class Gpu {
     readonly info: GpuInfo,
     private shaderSources: Record<string, string>,
   ) {
-    this.pool = new BufferPool(device);
+    this.pool = new BufferPool(device, (buffer) => this.release(buffer));
     device.addEventListener('uncapturederror', (event) => {
       this.errors.push((event as GPUUncapturedErrorEvent).error.message);
     });
@@ -79,7 +81,7 @@ export class Gpu {
   empty(shape: Shape, requiresGrad = false): Tensor {
     checkShape('empty', shape);
     const buffer = this.pool.acquire(sizeOf(shape) * 4);
-    return new Tensor(this, shape, buffer, 0, requiresGrad, true);
+    return new Tensor(this, shape, buffer, 0, requiresGrad, true, this.pool.generation);
   }
 
   /** A persistent tensor that owns its buffer (parameters, optimizer state, test inputs). */
@@ -106,6 +108,7 @@ export class Gpu {
   /** Writes values into a tensor (or buffer) now, in queue order with submitted work. */
   write(target: Tensor | GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
     if (target instanceof Tensor) {
+      this.assertLive(target, 'write');
       this.device.queue.writeBuffer(target.buffer, target.byteOffset + byteOffset, data as GPUAllowSharedBufferSource);
     } else {
       this.device.queue.writeBuffer(target, byteOffset, data as GPUAllowSharedBufferSource);
@@ -116,6 +119,41 @@ export class Gpu {
   endStep(): void {
     this.submit();
     this.pool.releaseAll();
+  }
+
+  /** Destroys a buffer (a persistent tensor's, or one made with device.createBuffer and bound in
+   * dispatches) and drops the cached bind groups that bind it. */
+  release(buffer: GPUBuffer): void {
+    for (const key of this.bindGroupsOf.get(buffer) ?? []) {
+      for (const other of this.bindGroups.get(key)?.buffers ?? []) {
+        const keys = this.bindGroupsOf.get(other);
+        if (other === buffer || !keys) continue;
+        keys.delete(key);
+        if (keys.size === 0) this.bindGroupsOf.delete(other);
+      }
+      this.bindGroups.delete(key);
+    }
+    this.bindGroupsOf.delete(buffer);
+    buffer.destroy();
+  }
+
+  /** Gives back what the runtime holds for work that is over: the pool's idle buffers, idle
+   * read-back buffers, and parameter blocks no cached bind group uses. Call between models (a page
+   * that trains one after another); the next step allocates what it needs again. */
+  trim(): void {
+    this.pool.trim();
+    for (const buffer of this.staging.splice(0)) buffer.destroy();
+    const bound = new Set([...this.bindGroups.values()].flatMap((entry) => entry.buffers));
+    for (const [key, buffer] of this.uniforms) {
+      if (bound.has(buffer)) continue;
+      this.uniforms.delete(key);
+      this.release(buffer);
+    }
+  }
+
+  /** Entries of the runtime's caches and pool, to check that they come back down after trim(). */
+  cacheSizes(): { bindGroups: number; uniforms: number; pooled: number; staging: number } {
+    return { bindGroups: this.bindGroups.size, uniforms: this.uniforms.size, pooled: this.pool.size, staging: this.staging.length };
   }
 
   // ---------------------------------------------------------------- pipelines and dispatch
@@ -164,6 +202,7 @@ export class Gpu {
       throw new Error(`shaders/${args.shader}.wgsl (${args.entry}) reads no uniform at @group(0) @binding(0); pass no params`);
     }
     args.buffers.forEach((b, i) => {
+      if (b instanceof Tensor) this.assertLive(b, `${args.shader}.${args.entry} (binding ${i + 1})`);
       const resource = b instanceof Tensor ? b.binding : isGpuBuffer(b) ? { buffer: b } : b;
       entries.push({ binding: i + 1, resource });
     });
@@ -189,6 +228,8 @@ export class Gpu {
 
   copy(src: Tensor, dst: Tensor): void {
     if (src.size !== dst.size) throw new Error(`copy: sizes differ, ${src} vs ${dst}`);
+    this.assertLive(src, 'copy');
+    this.assertLive(dst, 'copy');
     this.encode((e) => e.copyBufferToBuffer(src.buffer, src.byteOffset, dst.buffer, dst.byteOffset, src.byteLength));
   }
 
@@ -210,6 +251,7 @@ export class Gpu {
   /** Copies a tensor back to the CPU (submits pending work first). Several reads may be in flight
    * at once: each takes its own staging buffer, so a caller can start a read and keep encoding. */
   async read(t: Tensor): Promise<Float32Array> {
+    this.assertLive(t, 'read');
     const bytes = t.byteLength;
     const staging = this.stagingBuffer(bytes);
     this.encode((e) => e.copyBufferToBuffer(t.buffer, t.byteOffset, staging, 0, bytes));
@@ -266,6 +308,16 @@ export class Gpu {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** A transient tensor is usable only in the step that made it: endStep() gives its buffer to others. */
+  private assertLive(t: Tensor, use: string): void {
+    if (t.transient && t.generation !== this.pool.generation) {
+      throw new Error(
+        `${use}: ${t} is a transient tensor of an earlier step, and gpu.endStep() has returned its buffer to the pool for other tensors; ` +
+          'use it before endStep(), or copy it into a persistent tensor (gpu.persistent, gpu.copy)',
+      );
+    }
+  }
 
   private throwErrors(): void {
     if (this.lost) throw new Error(this.lost);
@@ -355,10 +407,15 @@ export class Gpu {
       const r = e.resource as GPUBufferBinding;
       key += `|${this.id(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`;
     }
-    let group = this.bindGroups.get(key);
-    if (!group) {
-      group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-      this.bindGroups.set(key, group);
+    const cached = this.bindGroups.get(key);
+    if (cached) return cached.group;
+    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const buffers = entries.map((e) => (e.resource as GPUBufferBinding).buffer);
+    this.bindGroups.set(key, { group, buffers });
+    for (const buffer of buffers) {
+      let keys = this.bindGroupsOf.get(buffer);
+      if (!keys) this.bindGroupsOf.set(buffer, (keys = new Set()));
+      keys.add(key);
     }
     return group;
   }

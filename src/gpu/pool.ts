@@ -7,8 +7,21 @@ export class BufferPool {
   /** Buffers created since construction; a steady-state training step leaves this unchanged. */
   allocations = 0;
   bytesAllocated = 0;
+  /** Counts releaseAll() calls: a transient tensor of an earlier generation no longer owns its buffer. */
+  generation = 0;
 
-  constructor(private device: GPUDevice) {}
+  /** `release` destroys a buffer the pool gives up (the Gpu's, which also drops its bind groups). */
+  constructor(
+    private device: GPUDevice,
+    private release: (buffer: GPUBuffer) => void,
+  ) {}
+
+  /** Buffers the pool holds, in use or idle. */
+  get size(): number {
+    let idle = 0;
+    for (const list of this.free.values()) idle += list.length;
+    return idle + this.inUse.length;
+  }
 
   /** A buffer of at least `bytes` bytes, recycled when possible. Sizes round up to 256 bytes. */
   acquire(bytes: number, label = 'pooled'): GPUBuffer {
@@ -28,12 +41,18 @@ export class BufferPool {
       list.push(buffer);
     }
     this.inUse = [];
+    this.generation++;
+  }
+
+  /** Destroys the idle buffers, e.g. once a model is done: the next one may need other sizes. */
+  trim(): void {
+    for (const list of this.free.values()) for (const b of list) this.release(b);
+    this.free.clear();
   }
 
   destroy(): void {
     this.releaseAll();
-    for (const list of this.free.values()) for (const b of list) b.destroy();
-    this.free.clear();
+    this.trim();
   }
 
   private create(size: number, label: string): GPUBuffer {

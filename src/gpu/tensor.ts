@@ -22,6 +22,8 @@ export class Tensor {
     readonly byteOffset = 0,
     public requiresGrad = false,
     readonly transient = false,
+    /** For a transient tensor, the pool generation (step) whose end returns its buffer. */
+    readonly generation = 0,
   ) {}
 
   get size(): number {
@@ -39,6 +41,12 @@ export class Tensor {
 
   read(): Promise<Float32Array> {
     return this.gpu.read(this);
+  }
+
+  /** Frees a persistent tensor's buffer (and the runtime's bind groups for it). */
+  destroy(): void {
+    if (this.transient) throw new Error(`destroy: ${this} is transient; its buffer belongs to the pool, which reuses it after endStep()`);
+    this.gpu.release(this.buffer);
   }
 
   toString(): string {

@@ -117,7 +117,7 @@ export class Adam {
   }
 
   destroy(): void {
-    for (const t of this.state()) t.buffer.destroy();
+    for (const t of this.state()) t.destroy();
   }
 }
 

@@ -63,7 +63,7 @@ export class Ema {
   }
 
   destroy(): void {
-    for (const t of this.averages) t.buffer.destroy();
+    for (const t of this.averages) t.destroy();
   }
 
   private dispatchAll(entry: string, extra: Tensor[]): void {

@@ -189,8 +189,9 @@ export class Trainer {
   destroy(): void {
     this.model.destroy();
     this.adam.destroy();
-    this.lastLoss.buffer.destroy();
+    this.lastLoss.destroy();
     this.ema?.destroy();
+    this.gpu.trim();
   }
 
   /** Runs `fn` with the averaged weights in the model when there is an EMA. */
