@@ -1,7 +1,8 @@
 // The page once WebGPU is known to exist: controls, charts and images. All GPU work happens in the
 // worker (worker.ts); this file turns clicks into messages and messages into pixels.
 import { FASHION_CLASSES } from '../data/datasets.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/trainer.ts';
+import { isPresetName, PRESETS, type PresetName, presetForAdapter } from '../train/presets.ts';
+import type { TrainConfig } from '../train/trainer.ts';
 import { LossChart } from './chart.ts';
 import { DrawPad } from './draw.ts';
 import { drawSeparated } from './images.ts';
@@ -18,6 +19,7 @@ const app = {
   step: 0,
   history: { train: [], test: [] } as LossHistory,
   samplesPerSecond: 0,
+  secondsLeft: NaN,
   /** The live grid: test pairs (MNIST, Fashion-MNIST indices) and their separation at `step`. */
   grid: null as { step: number; digits: number[]; items: number[]; images: Separated } | null,
   /** The latest "try it yourself" separation. */
@@ -85,20 +87,42 @@ function showConfig(c: TrainConfig): void {
   field('seed').value = String(c.seed);
 }
 
+const selectedPreset = () => PRESETS[field('preset').value as PresetName];
+
 function readConfig(): TrainConfig {
   const num = (name: string) => Number(field(name).value);
+  const preset = selectedPreset().config;
   return {
-    model: { width: num('width'), depth: num('depth'), upsample: field('upsample').value as 'nearest' | 'bilinear' },
+    ...preset,
+    model: { ...preset.model, width: num('width'), depth: num('depth'), upsample: field('upsample').value as 'nearest' | 'bilinear' },
     steps: num('steps'),
     batch: num('batch'),
     lr: num('lr'),
     warmupSteps: num('warmupSteps'),
-    weightDecay: DEFAULT_TRAIN_CONFIG.weightDecay,
     seed: num('seed'),
   };
 }
 
-showConfig(DEFAULT_TRAIN_CONFIG);
+/** Minutes of training time, or undefined to train for the steps given. */
+function readMinutes(): number | undefined {
+  const text = field('minutes').value.trim();
+  return text === '' ? undefined : Number(text);
+}
+
+/** Fills the form from a preset: its config and its time budget (empty: train for its steps). */
+function choosePreset(name: PresetName): void {
+  field('preset').value = name;
+  const preset: { config: TrainConfig; minutes?: number } = PRESETS[name];
+  showConfig(preset.config);
+  field('minutes').value = preset.minutes === undefined ? '' : String(preset.minutes);
+}
+
+field('preset').append(...Object.entries(PRESETS).map(([name, p]) => new Option(`${name}: ${p.description}`, name)));
+field('preset').addEventListener('change', () => {
+  const name = field('preset').value;
+  if (isPresetName(name)) choosePreset(name);
+});
+choosePreset('default');
 
 const buttons = {
   start: $<HTMLButtonElement>('start'),
@@ -116,7 +140,7 @@ buttons.start.addEventListener('click', () => {
     return;
   app.evaluating = false;
   $('eval-result').textContent = '';
-  send({ type: 'start', config: readConfig() });
+  send({ type: 'start', config: readConfig(), minutes: readMinutes() });
   status('Starting…');
 });
 buttons.pause.addEventListener('click', () => send({ type: 'pause' }));
@@ -161,7 +185,7 @@ function updateStats(): void {
   $('stat-test').textContent = last(app.history.test)?.toFixed(5) ?? '–';
   const running = app.state === 'running' && app.samplesPerSecond > 0;
   $('stat-speed').textContent = running ? Math.round(app.samplesPerSecond).toLocaleString() : '–';
-  $('stat-left').textContent = running && c ? formatDuration(((c.steps - app.step) * c.batch) / app.samplesPerSecond) : '–';
+  $('stat-left').textContent = running ? formatDuration(app.secondsLeft) : '–';
 }
 
 // ---------------------------------------------------------------- evaluation and weights
@@ -257,6 +281,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
   switch (m.type) {
     case 'gpu':
       $('adapter').textContent = m.adapter;
+      choosePreset(presetForAdapter(m.adapter));
       dataStatus.textContent = 'Looking for the datasets on this server…';
       send({ type: 'load-data' });
       break;
@@ -303,8 +328,15 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     case 'loss':
       app.history.train.push(...m.train);
       app.history.test.push(...m.test);
-      app.samplesPerSecond = m.samplesPerSecond;
-      if (m.train.length) app.step = m.train[m.train.length - 1][0];
+      if (m.train.length) {
+        app.step = m.train[m.train.length - 1][0];
+        app.samplesPerSecond = m.samplesPerSecond;
+        app.secondsLeft = m.secondsLeft;
+      }
+      if (app.config && app.config.steps !== m.steps) {
+        app.config = { ...app.config, steps: m.steps };
+        field('steps').value = String(m.steps);
+      }
       chart.add(m.train, m.test);
       break;
     case 'grid':

@@ -23,7 +23,7 @@ export type RunState = 'none' | 'running' | 'paused' | 'stopped' | 'done';
 
 export type ToWorker =
   | { type: 'load-data'; files?: File[] } // no files: from the dev server's /data/
-  | { type: 'start'; config: TrainConfig }
+  | { type: 'start'; config: TrainConfig; minutes?: number } // minutes: a training-time budget
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -41,7 +41,9 @@ export type FromWorker =
   | { type: 'data-error'; message: string }
   | { type: 'model'; config: TrainConfig; step: number; parameterCount: number; history: LossHistory; origin: string }
   | { type: 'state'; state: RunState; step: number }
-  | { type: 'loss'; train: LossPoint[]; test: LossPoint[]; samplesPerSecond: number }
+  /** `steps`: the schedule's step count (a budget run fixes it after warm-up); samplesPerSecond 0
+   * and secondsLeft NaN with a test loss alone. */
+  | { type: 'loss'; train: LossPoint[]; test: LossPoint[]; samplesPerSecond: number; secondsLeft: number; steps: number }
   | { type: 'grid'; step: number; digits: number[]; items: number[]; images: Separated }
   | { type: 'eval-progress'; done: number; total: number }
   | { type: 'eval-result'; result: EvalResult; step: number }

@@ -1,19 +1,21 @@
 // The training worker: owns the GPU device, the datasets on it, the Mixer and the Trainer, so the
 // page never waits on the GPU. It answers the page's messages (protocol.ts) and, while running,
-// trains in chunks sized to take about a quarter of a second each, posting losses, a fresh grid
-// every few seconds and a checkpoint to IndexedDB every half minute.
+// trains through a TrainingSession in chunks sized to take about a quarter of a second each, posting
+// losses, a fresh grid every few seconds and a checkpoint to IndexedDB every half minute.
 import { DATASET_FILES, type Dataset, loadSourceImages, SOURCE_FILES, type SourceImages } from '../data/datasets.ts';
 import { gunzip, isGzip, sha256Hex } from '../data/idx.ts';
 import { Mixer } from '../data/mixer.ts';
 import { readBody } from '../data/read-body.ts';
-import { readSafetensors } from '../data/safetensors.ts';
 import { createBrowserGpu } from '../gpu/browser.ts';
 import type { Gpu } from '../gpu/gpu.ts';
-import { checkpointConfig, type TrainConfig, Trainer } from '../train/trainer.ts';
+import { TrainingSession } from '../train/session.ts';
+import { type TrainConfig, Trainer } from '../train/trainer.ts';
 import type { FromWorker, LossHistory, RunState, Separated, ToWorker } from './protocol.ts';
 import { loadRun, saveRun } from './store.ts';
 
 const CHUNK_SECONDS = 0.25;
+/** Chunks never exceed this many steps, however fast the GPU, so pause answers quickly. */
+const MAX_CHUNK_STEPS = 200;
 const TEST_LOSS_EVERY_S = 5;
 const GRID_EVERY_S = 3;
 const SAVE_EVERY_S = 30;
@@ -24,7 +26,8 @@ const PER_CLASS = 50;
 let gpu: Gpu | null = null;
 let images: SourceImages | null = null;
 let mixer: Mixer | null = null;
-let trainer: Trainer | null = null;
+/** The model and its training; its trainer is the model every message uses. */
+let session: TrainingSession | null = null;
 let history: LossHistory = { train: [], test: [] };
 let state: RunState = 'none';
 /** The fixed test pairs of the live grid: the first test digit of classes 0–7, each with an item. */
@@ -36,7 +39,7 @@ function post(message: FromWorker, transfer: Transferable[] = []): void {
 
 function setState(next: RunState): void {
   state = next;
-  post({ type: 'state', state, step: trainer?.step ?? 0 });
+  post({ type: 'state', state, step: session?.trainer.step ?? 0 });
 }
 
 function separatedTransfer(s: Separated): Transferable[] {
@@ -118,8 +121,8 @@ async function loadData(files?: File[]): Promise<void> {
     done = d;
     post({ type: 'data-progress', fraction: files ? 0.5 + d / total / 2 : d / total, file });
   });
-  trainer?.destroy();
-  trainer = null;
+  session?.trainer.destroy();
+  session = null;
   mixer?.destroy();
   images = loaded;
   mixer = new Mixer(g, loaded);
@@ -142,16 +145,48 @@ async function loadData(files?: File[]): Promise<void> {
 // ---------------------------------------------------------------- model and training
 
 function announceModel(origin: string): void {
-  const t = trainer!;
+  const t = session!.trainer;
   post({ type: 'model', config: t.config, step: t.step, parameterCount: t.parameterCount, history, origin });
 }
 
-async function useTrainer(next: Trainer, nextHistory: LossHistory, origin: string): Promise<void> {
-  trainer?.destroy();
-  trainer = next;
+/** The page's monitors while a session runs: the test loss, the grid (the session checkpoints). */
+let monitors: { testLoss: Every; grid: Every } | null = null;
+
+function openSession(trainer: Trainer, budgetSeconds?: number): TrainingSession {
+  const next = new TrainingSession(trainer, {
+    readBack: { mode: 'chunked', chunkSeconds: CHUNK_SECONDS, maxChunkSteps: MAX_CHUNK_STEPS },
+    checkpointEverySeconds: SAVE_EVERY_S,
+    budgetSeconds,
+    exclusive,
+  });
+  next.on('progress', async (p) => {
+    const last = history.train[history.train.length - 1];
+    if (last?.[0] === p.lossStep) return; // the session's closing report of a point already sent
+    history.train.push([p.lossStep, p.loss]);
+    post({
+      type: 'loss',
+      train: [[p.lossStep, p.loss]],
+      test: [],
+      samplesPerSecond: p.samplesPerSecond,
+      secondsLeft: p.secondsLeft,
+      steps: p.steps,
+    });
+    await monitors?.testLoss.maybe(next.complete);
+    await monitors?.grid.maybe();
+  });
+  next.on('checkpoint', ({ bytes }) => saveRun({ bytes, history, savedAt: Date.now() }));
+  next.on('error', ({ message }) =>
+    post({ type: 'error', message: `Training stopped: ${message}: lower the learning rate and start again` }),
+  );
+  return next;
+}
+
+async function useTrainer(next: Trainer, nextHistory: LossHistory, origin: string, budgetSeconds?: number): Promise<void> {
+  session?.trainer.destroy();
+  session = openSession(next, budgetSeconds);
   history = nextHistory;
   announceModel(origin);
-  setState(next.step >= next.config.steps ? 'done' : next.step > 0 ? 'paused' : 'none');
+  setState(session.complete ? 'done' : next.step > 0 ? 'paused' : 'none');
   await refreshGrid();
 }
 
@@ -159,8 +194,7 @@ async function restoreSavedRun(): Promise<void> {
   const saved = await loadRun().catch(() => null);
   if (!saved) return;
   try {
-    const config = checkpointConfig(readSafetensors(saved.bytes, 'saved checkpoint').metadata);
-    const restored = await Trainer.create(gpu!, mixer!, config, saved.bytes);
+    const restored = await Trainer.fromCheckpoint(gpu!, mixer!, saved.bytes, {}, 'saved checkpoint');
     await useTrainer(restored, saved.history, `restored from this browser's storage (saved ${new Date(saved.savedAt).toLocaleString()})`);
   } catch (e) {
     post({ type: 'error', message: `The checkpoint saved in this browser could not be restored: ${(e as Error).message}` });
@@ -168,41 +202,18 @@ async function restoreSavedRun(): Promise<void> {
 }
 
 async function saveCheckpoint(): Promise<void> {
-  if (!trainer) return;
-  await saveRun({ bytes: await trainer.checkpoint(), history, savedAt: Date.now() });
+  if (!session) return;
+  await saveRun({ bytes: await session.checkpoint(), history, savedAt: Date.now() });
 }
 
 async function refreshGrid(): Promise<void> {
-  if (!trainer) return;
-  const images = await trainer.predictPairs(gridPairs.digits, gridPairs.items);
-  post({ type: 'grid', step: trainer.step, ...gridPairs, images }, separatedTransfer(images));
-}
-
-let chunkSteps = 1;
-let samplesPerSecond = 0;
-
-/** Trains about CHUNK_SECONDS' worth of steps, then reads the last loss (which also waits for the GPU,
- * so no more than one chunk is ever queued). */
-async function trainChunk(): Promise<void> {
-  const t = trainer!;
-  const start = performance.now();
-  const first = t.step;
-  const last = Math.min(t.config.steps, first + chunkSteps);
-  while (t.step < last) t.trainStep();
-  const loss = await t.readLoss();
-  const seconds = (performance.now() - start) / 1000;
-  const steps = t.step - first;
-  chunkSteps = Math.max(1, Math.min(200, Math.round((steps * CHUNK_SECONDS) / Math.max(seconds, 1e-3))));
-  const rate = (steps * t.config.batch) / seconds;
-  samplesPerSecond = samplesPerSecond ? 0.7 * samplesPerSecond + 0.3 * rate : rate;
-  if (!Number.isFinite(loss))
-    throw new Error(`the training loss became ${loss} at step ${t.step}: lower the learning rate and start again`);
-  history.train.push([t.step, loss]);
-  post({ type: 'loss', train: [[t.step, loss]], test: [], samplesPerSecond });
+  if (!session) return;
+  const images = await session.trainer.predictPairs(gridPairs.digits, gridPairs.items);
+  post({ type: 'grid', step: session.trainer.step, ...gridPairs, images }, separatedTransfer(images));
 }
 
 /** Runs `fn` every `seconds`, or less often where it is slow: at most MONITOR_SHARE of the time
- * goes to each of the test loss, the grid and the checkpoint, so slow GPUs spend it on training. */
+ * goes to each of the test loss and the grid, so slow GPUs spend it on training. */
 class Every {
   private last: number;
   private cost = 0;
@@ -222,52 +233,50 @@ class Every {
   }
 }
 
-async function trainLoop(): Promise<void> {
-  const t = trainer!;
-  const testLoss = new Every(
-    TEST_LOSS_EVERY_S,
-    async () => {
-      const loss = await t.testLoss();
-      history.test.push([t.step, loss]);
-      post({ type: 'loss', train: [], test: [[t.step, loss]], samplesPerSecond });
-    },
-    true,
-  );
-  const gridImages = new Every(GRID_EVERY_S, refreshGrid, false);
-  const checkpoint = new Every(SAVE_EVERY_S, saveCheckpoint, false);
-  samplesPerSecond = 0;
-  chunkSteps = 1;
-  try {
-    while (state === 'running' && trainer === t && t.step < t.config.steps) {
-      await exclusive(trainChunk);
-      await testLoss.maybe(t.step >= t.config.steps);
-      await gridImages.maybe();
-      await checkpoint.maybe();
-    }
-  } catch (e) {
-    post({ type: 'error', message: `Training stopped: ${(e as Error).message}` });
-    state = 'paused';
-  }
-  await exclusive(async () => {
-    if (trainer !== t) return; // replaced by a new run or a loaded file meanwhile
-    if (t.step >= t.config.steps) state = 'done';
-    await refreshGrid();
-    await saveCheckpoint();
-    setState(state);
+async function trainLoop(s: TrainingSession): Promise<void> {
+  const t = s.trainer;
+  monitors = {
+    testLoss: new Every(
+      TEST_LOSS_EVERY_S,
+      async () => {
+        const loss = await t.testLoss();
+        history.test.push([t.step, loss]);
+        post({ type: 'loss', train: [], test: [[t.step, loss]], samplesPerSecond: 0, secondsLeft: NaN, steps: t.config.steps });
+      },
+      true,
+    ),
+    grid: new Every(GRID_EVERY_S, refreshGrid, false),
+  };
+  const done = await s.run().catch((e: Error) => {
+    post({ type: 'error', message: `Training stopped: ${e.message}` });
+    return null;
   });
+  monitors = null;
+  if (session !== s) return; // replaced by a new run or a loaded file meanwhile
+  await exclusive(refreshGrid);
+  setState(done?.reason === 'complete' || done?.reason === 'budget' ? 'done' : done?.reason === 'stopped' ? 'stopped' : 'paused');
 }
 
-async function start(config: TrainConfig): Promise<void> {
+async function start(config: TrainConfig, minutes?: number): Promise<void> {
   const fresh = await Trainer.create(need(gpu, 'open the GPU'), need(mixer, 'load the datasets'), config);
-  await useTrainer(fresh, { train: [], test: [] }, 'new');
+  await useTrainer(fresh, { train: [], test: [] }, 'new', minutes === undefined ? undefined : minutes * 60);
   resume();
 }
 
+/** The running training loop, awaited before its session is replaced. */
+let loop: Promise<void> = Promise.resolve();
+
 function resume(): void {
-  const t = need(trainer, 'start training');
-  if (state === 'running' || t.step >= t.config.steps) return;
+  const s = need(session, 'start training');
+  if (s.isRunning || s.complete) return;
   setState('running');
-  void trainLoop();
+  loop = trainLoop(s);
+}
+
+/** Ends the training loop, if one runs, with its checkpoint saved. */
+async function stopLoop(): Promise<void> {
+  session?.stop();
+  await loop;
 }
 
 // ---------------------------------------------------------------- trying the model
@@ -282,7 +291,7 @@ function padded(pixels: Uint8Array, index: number): Float32Array {
 }
 
 async function tryDrawn(digit: Float32Array, itemIndex: number): Promise<Separated> {
-  const t = need(trainer, 'train or load a model');
+  const t = need(session, 'train or load a model').trainer;
   const item = padded(need(images, 'load the datasets').fashionTest.pixels, itemIndex);
   const mixture = digit.map((d, i) => (d + item[i]) / 2);
   const { predDigit, predItem } = await t.predictMixture(mixture, 1);
@@ -301,19 +310,19 @@ async function handle(message: ToWorker): Promise<void> {
       }
       return;
     case 'start':
-      state = 'stopped'; // ends a running loop before the new model replaces it
-      return exclusive(() => start(message.config));
+      await stopLoop(); // before the new model replaces it
+      return exclusive(() => start(message.config, message.minutes));
     case 'pause':
-      if (state === 'running') state = 'paused'; // the loop saves and reports when it sees this
+      session?.pause(); // the loop saves and reports when it sees this
       return;
     case 'resume':
       return resume();
     case 'stop':
-      if (state === 'running') state = 'stopped';
+      if (session?.isRunning) session.stop();
       else if (state === 'paused') setState('stopped');
       return;
     case 'evaluate': {
-      const t = need(trainer, 'train or load a model');
+      const t = need(session, 'train or load a model').trainer;
       if (state === 'running') throw new Error('pause training before evaluating');
       const step = t.step;
       // 800 small messages over the whole protocol: cheap enough to post every one.
@@ -322,24 +331,30 @@ async function handle(message: ToWorker): Promise<void> {
       return;
     }
     case 'download': {
-      const t = need(trainer, 'train or load a model');
-      const bytes = await exclusive(() => t.checkpoint());
+      const s = need(session, 'train or load a model');
+      const t = s.trainer;
+      const bytes = await exclusive(() => s.checkpoint());
       const { width, depth } = t.config.model;
       post({ type: 'weights', bytes, name: `unmix-w${width}-d${depth}-step${t.step}.safetensors` }, [bytes.buffer]);
       return;
     }
     case 'load-weights': {
-      const config = checkpointConfig(readSafetensors(message.bytes, message.name).metadata);
-      state = 'stopped';
+      await stopLoop();
       await exclusive(async () => {
-        const loaded = await Trainer.create(need(gpu, 'open the GPU'), need(mixer, 'load the datasets'), config, message.bytes);
+        const loaded = await Trainer.fromCheckpoint(
+          need(gpu, 'open the GPU'),
+          need(mixer, 'load the datasets'),
+          message.bytes,
+          {},
+          message.name,
+        );
         await useTrainer(loaded, { train: [], test: [] }, `loaded from ${message.name}`);
         await saveCheckpoint();
       });
       return;
     }
     case 'try-pair': {
-      const t = need(trainer, 'train or load a model');
+      const t = need(session, 'train or load a model').trainer;
       const images = await exclusive(() => t.predictPairs([message.digit], [message.item]));
       post({ type: 'try-result', images }, separatedTransfer(images));
       return;

@@ -8,6 +8,7 @@ import { Mixer } from '../data/mixer.ts';
 import { readSafetensors } from '../data/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { createNodeGpu } from '../gpu/node.ts';
+import { isPresetName, PRESET_NAMES } from '../train/presets.ts';
 import { checkpointConfig, type TrainConfig } from '../train/trainer.ts';
 import { UsageError, UserError } from '../util/user-error.ts';
 
@@ -74,6 +75,8 @@ const NON_NEGATIVE: FlagRule = { says: 'a number >= 0', ok: (v) => isNumber(v) &
 
 /** Every valued flag of train and eval, checked as soon as the command line is read. */
 const FLAG_RULES: Record<string, FlagRule> = {
+  preset: { says: PRESET_NAMES.join(', '), ok: isPresetName },
+  minutes: POSITIVE,
   steps: POSITIVE_INTEGER,
   batch: POSITIVE_INTEGER,
   lr: POSITIVE,

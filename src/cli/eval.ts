@@ -31,11 +31,11 @@ const flags = parseFlags(
 );
 if (!flags.weights) throw new UsageError('--weights FILE is required', 'pass the .safetensors checkpoint to evaluate');
 const weightsFile = String(flags.weights);
-const { bytes, config } = readCheckpoint(weightsFile, '--weights');
+const { bytes } = readCheckpoint(weightsFile, '--weights');
 const json = Boolean(flags.json);
 
 const { gpu, mixer } = await setup(flags.data as string | undefined, json);
-const trainer = await Trainer.create(gpu, mixer, config, bytes);
+const trainer = await Trainer.fromCheckpoint(gpu, mixer, bytes, {}, weightsFile);
 const t0 = performance.now();
 const result = await trainer.evaluate({
   mixtures: numberFlag(flags, 'mixtures', PROTOCOL.mixtures),

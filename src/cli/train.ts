@@ -1,16 +1,32 @@
-// npm run train -- [flags]: trains the separator with Dawn in Node, checkpoints as .safetensors,
-// then evaluates with the task's protocol and writes a sample grid.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+// npm run train -- [flags]: trains the separator with Dawn in Node (a preset, flags overriding it),
+// checkpoints as .safetensors, evaluates with the task's protocol, writes a sample grid and appends
+// the run to the ledger.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { releaseNodeGpu } from '../gpu/node.ts';
 import { formatSummary, modelSummary } from '../model/summary.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig, Trainer } from '../train/trainer.ts';
-import { bar, duration, exitOnError, numberFlag, parseFlags, progressLine, readCheckpoint, setup } from './common.ts';
+import { isPresetName, PRESET_NAMES, PRESETS, type Preset } from '../train/presets.ts';
+import { type Done, TrainingSession } from '../train/session.ts';
+import { type EvalResult, type TrainConfig, Trainer } from '../train/trainer.ts';
+import { bar, duration, exitOnError, numberFlag, parseFlags, progressLine, readCheckpoint, setup, UsageError } from './common.ts';
+import { writeFileDurably } from './files.ts';
+import { appendLedger, DEFAULT_LEDGER } from './ledger.ts';
 import { formatEval, printModelSummary, writeSampleGrid } from './report.ts';
 
 exitOnError();
-const D = DEFAULT_TRAIN_CONFIG;
+/** Defaults of the flags that are not part of a training config. */
+const CLI_DEFAULTS = { checkpointEvery: 500, logEvery: 25, evalMixtures: 20_000, evalRepeats: 3 };
+
+const D = PRESETS.default.config;
+const presetList = PRESET_NAMES.map((name) => {
+  const p: Preset = PRESETS[name];
+  return `${name} (${p.description}${p.minutes ? `, ${p.minutes} min` : `, ${p.config.steps} steps`})`;
+}).join(', ');
 const USAGE = `usage: npm run train -- [flags]
+  --preset NAME         a named configuration, the flags below overriding its values (default: default):
+                        ${presetList}
+  --minutes X           train for X minutes of wall-clock time: warm-up is timed, then the step count that
+                        fits is fixed and recorded (replay it exactly with --steps); not with --steps
   --steps N             training steps (default ${D.steps})
   --batch N             mixtures per step (default ${D.batch})
   --lr X                peak learning rate, after linear warm-up, cosine-decayed (default ${D.lr})
@@ -20,24 +36,29 @@ const USAGE = `usage: npm run train -- [flags]
   --width N             channels of the first level, doubled per level (default ${D.model.width})
   --depth N             resolution levels, 2 to 4 (default ${D.model.depth})
   --upsample MODE       nearest | bilinear (default ${D.model.upsample})
-  --output MODE         independent | projected (onto digit + item = 2·mixture) (default independent)
-  --heads MODE          sigmoid | linear (linear needs --output projected) (default sigmoid)
+  --output MODE         independent | projected (onto digit + item = 2·mixture) (default ${D.model.output ?? 'independent'})
+  --heads MODE          sigmoid | linear (linear needs --output projected) (default ${D.model.heads ?? 'sigmoid'})
   --residual            residual connections inside the blocks
   --attention           attention gates on the skip connections
-  --ema X               decay of an exponential moving average of the weights, used to evaluate and checkpoint (default off)
+  --ema X               decay of an exponential moving average of the weights, used to evaluate and checkpoint (default ${D.ema ?? 'off'})
   --data DIR            folder with mnist/ and fashion-mnist/ (default: $UNMIX_DATA, installed packages, ../shared/data, the cache)
   --out DIR             where checkpoints go (default runs/<date-time>)
-  --checkpoint-every N  steps between checkpoints (default 500)
-  --log-every N         steps between loss read-backs (default 25)
-  --resume FILE         continue a run exactly from its checkpoint (its config wins over flags, except --steps)
-  --eval-mixtures N     test mixtures per evaluation repeat at the end (default 20000)
+  --checkpoint-every N  steps between checkpoints (default ${CLI_DEFAULTS.checkpointEvery})
+  --log-every N         steps between loss read-backs (default ${CLI_DEFAULTS.logEvery})
+  --resume FILE         continue a run exactly from its checkpoint, within the budget it records (its config
+                        wins over flags, except --steps and --minutes)
+  --eval-mixtures N     test mixtures per evaluation repeat at the end (default ${CLI_DEFAULTS.evalMixtures})
+  --eval-repeats N      evaluation repeats at the end (default ${CLI_DEFAULTS.evalRepeats} to keep CPU runs short; the full protocol
+                        is 10: npm run eval -- --weights FILE; 0 skips evaluation)
   --summary             print the model's layers, output shapes and parameters, and exit
-  --eval-repeats N      evaluation repeats at the end (default 3 to keep CPU runs short; the full protocol
-                        is 10: npm run eval -- --weights FILE; 0 skips evaluation)`;
+  --ledger FILE         the run ledger this run appends one JSON line to (default ${DEFAULT_LEDGER})`;
 
+const argv = process.argv.slice(2);
 const flags = parseFlags(
-  process.argv.slice(2),
+  argv,
   {
+    preset: { type: 'string' },
+    minutes: { type: 'string' },
     steps: { type: 'string' },
     batch: { type: 'string' },
     lr: { type: 'string' },
@@ -59,130 +80,175 @@ const flags = parseFlags(
     resume: { type: 'string' },
     'eval-mixtures': { type: 'string' },
     'eval-repeats': { type: 'string' },
+    ledger: { type: 'string' },
     summary: { type: 'boolean' },
   },
   USAGE,
 );
 
-const resumed = flags.resume ? readCheckpoint(String(flags.resume), '--resume') : undefined;
-const resumeBytes = resumed?.bytes;
-const base: TrainConfig = resumed?.config ?? D;
-const config: TrainConfig = resumeBytes
-  ? { ...base, steps: numberFlag(flags, 'steps', base.steps) }
-  : {
-      model: {
-        width: numberFlag(flags, 'width', D.model.width),
-        depth: numberFlag(flags, 'depth', D.model.depth),
-        upsample: (flags.upsample as 'nearest' | 'bilinear' | undefined) ?? D.model.upsample,
-        output: (flags.output as 'independent' | 'projected' | undefined) ?? D.model.output,
-        heads: (flags.heads as 'sigmoid' | 'linear' | undefined) ?? D.model.heads,
-        residual: Boolean(flags.residual ?? D.model.residual),
-        attention: Boolean(flags.attention ?? D.model.attention),
-      },
-      steps: numberFlag(flags, 'steps', D.steps),
-      batch: numberFlag(flags, 'batch', D.batch),
-      lr: numberFlag(flags, 'lr', D.lr),
-      warmupSteps: numberFlag(flags, 'warmup', D.warmupSteps),
-      weightDecay: numberFlag(flags, 'weight-decay', D.weightDecay),
-      seed: numberFlag(flags, 'seed', D.seed),
-      ...(flags.ema === undefined ? {} : { ema: numberFlag(flags, 'ema', 0) }),
-    };
-const checkpointEvery = numberFlag(flags, 'checkpoint-every', 500);
-const logEvery = numberFlag(flags, 'log-every', 25);
-const evalMixtures = numberFlag(flags, 'eval-mixtures', 20_000);
-const evalRepeats = numberFlag(flags, 'eval-repeats', 3);
-const outDir = String(flags.out ?? join('runs', new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')));
+const presetName = String(flags.preset ?? 'default');
+if (!isPresetName(presetName)) throw new UsageError(`--preset takes ${PRESET_NAMES.join(', ')}, not "${presetName}"`, 'see --help');
+const preset: Preset = PRESETS[presetName];
+if (flags.minutes !== undefined && flags.steps !== undefined)
+  throw new UsageError('--minutes and --steps both given', 'give --minutes or --steps, not both: a budget run fixes its own step count');
+const minutesFlag = flags.minutes === undefined ? undefined : numberFlag(flags, 'minutes', 0);
+/** undefined: the budget a resumed checkpoint records; null: no budget. */
+const budgetSeconds: number | null | undefined =
+  minutesFlag !== undefined
+    ? minutesFlag * 60
+    : flags.steps !== undefined
+      ? null
+      : flags.resume
+        ? undefined
+        : preset.minutes !== undefined
+          ? preset.minutes * 60
+          : null;
 
-if (flags.summary) await printModelSummary(config.model).then(() => process.exit(0));
+const P = preset.config;
+const config: TrainConfig = {
+  ...P,
+  model: {
+    ...P.model,
+    width: numberFlag(flags, 'width', P.model.width),
+    depth: numberFlag(flags, 'depth', P.model.depth),
+    upsample: (flags.upsample as 'nearest' | 'bilinear' | undefined) ?? P.model.upsample,
+    // The model's options, where given: a preset's config stays as it is written.
+    ...(flags.output === undefined ? {} : { output: flags.output as 'independent' | 'projected' }),
+    ...(flags.heads === undefined ? {} : { heads: flags.heads as 'sigmoid' | 'linear' }),
+    ...(flags.residual === undefined ? {} : { residual: true }),
+    ...(flags.attention === undefined ? {} : { attention: true }),
+  },
+  steps: numberFlag(flags, 'steps', P.steps),
+  batch: numberFlag(flags, 'batch', P.batch),
+  lr: numberFlag(flags, 'lr', P.lr),
+  warmupSteps: numberFlag(flags, 'warmup', P.warmupSteps),
+  weightDecay: numberFlag(flags, 'weight-decay', P.weightDecay),
+  seed: numberFlag(flags, 'seed', P.seed),
+  ...(flags.ema === undefined ? {} : { ema: numberFlag(flags, 'ema', 0) }),
+};
+const checkpointEvery = numberFlag(flags, 'checkpoint-every', CLI_DEFAULTS.checkpointEvery);
+const logEvery = numberFlag(flags, 'log-every', CLI_DEFAULTS.logEvery);
+const evalMixtures = numberFlag(flags, 'eval-mixtures', CLI_DEFAULTS.evalMixtures);
+const evalRepeats = numberFlag(flags, 'eval-repeats', CLI_DEFAULTS.evalRepeats);
+const ledgerFile = String(flags.ledger ?? DEFAULT_LEDGER);
+const outDir = String(flags.out ?? join('runs', new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')));
+const resumeFile = flags.resume === undefined ? null : String(flags.resume);
+const resumed = resumeFile ? readCheckpoint(resumeFile, '--resume') : null;
+
+if (flags.summary) await printModelSummary((resumed?.config ?? config).model).then(() => process.exit(0));
 const { gpu, mixer } = await setup(flags.data as string | undefined);
-const trainer = await Trainer.create(gpu, mixer, config, resumeBytes);
+const trainer =
+  resumeFile && resumed
+    ? await Trainer.fromCheckpoint(gpu, mixer, resumed.bytes, flags.steps === undefined ? {} : { steps: config.steps }, resumeFile)
+    : await Trainer.create(gpu, mixer, config);
+const session = new TrainingSession(trainer, {
+  readBack: { mode: 'lagged', everySteps: logEvery },
+  checkpointEverySteps: checkpointEvery,
+  budgetSeconds,
+});
+const run = trainer.config;
+
+if (resumeFile && session.complete) {
+  const budget = session.budgetSeconds;
+  console.error(
+    `${resumeFile}: this run is complete: ${
+      budget !== undefined && session.trainedSeconds >= budget
+        ? `it used its whole budget of ${duration(budget)} (step ${trainer.step})`
+        : `it reached its final step, ${trainer.step} of ${run.steps}`
+    }, so there is nothing to resume. To train it further, resume with more steps (--resume ${resumeFile} --steps ${2 * trainer.step}) or a longer budget (--minutes N); the learning rate then follows the longer schedule.`,
+  );
+  releaseNodeGpu(gpu);
+  process.exit(0);
+}
+
 mkdirSync(outDir, { recursive: true });
 console.error(formatSummary(modelSummary(trainer.model)));
+const length =
+  session.budgetSeconds !== undefined
+    ? `a budget of ${duration(session.budgetSeconds)}${session.stepsFixed ? ` (${run.steps} steps)` : ''}`
+    : `${run.steps} steps`;
 console.error(
-  `training ${config.steps} steps of batch ${config.batch}, lr ${config.lr}, seed ${config.seed}${resumeBytes ? `, resuming at step ${trainer.step}` : ''} → ${outDir}`,
+  `training preset ${presetName}: ${length} of batch ${run.batch}, lr ${run.lr}, seed ${run.seed}${resumeFile ? `, resuming at step ${trainer.step}` : ''} → ${outDir}`,
 );
 
 let lastGood: string | null = null;
-async function saveCheckpoint(): Promise<string> {
-  const bytes = await trainer.checkpoint();
-  const file = join(outDir, `step-${String(trainer.step).padStart(6, '0')}.safetensors`);
-  writeFileSync(`${file}.tmp`, bytes);
-  renameSync(`${file}.tmp`, file);
-  writeFileSync(join(outDir, 'latest.safetensors.tmp'), bytes);
-  renameSync(join(outDir, 'latest.safetensors.tmp'), join(outDir, 'latest.safetensors'));
-  return (lastGood = file);
-}
-
-let interrupted = false;
-process.on('SIGINT', () => {
-  if (interrupted) process.exit(130);
-  interrupted = true;
-  progressLine('Ctrl-C: saving a checkpoint before exiting (press again to quit at once)', true);
+session.on('checkpoint', ({ step, bytes }) => {
+  const file = join(outDir, `step-${String(step).padStart(6, '0')}.safetensors`);
+  writeFileDurably(file, bytes);
+  writeFileDurably(join(outDir, 'latest.safetensors'), bytes);
+  lastGood = file;
 });
-
-function failNonFinite(loss: number, step: number): never {
-  progressLine('', true);
+session.on('progress', (p) => {
+  const steps = session.stepsFixed ? `${p.steps}` : '?';
+  const fraction = session.budgetSeconds !== undefined ? p.trainedSeconds / session.budgetSeconds : p.step / p.steps;
+  progressLine(
+    `${bar(fraction)} step ${p.step}/${steps}  loss ${p.loss.toExponential(3)}  ${p.samplesPerSecond.toFixed(1)} samples/s  ${duration(p.trainedSeconds)} elapsed, ${duration(p.secondsLeft)} left`,
+  );
+});
+session.on('error', ({ message }) => {
+  progressLine('');
   console.error(
-    `error: the loss became ${loss} at step ${step}. Training stopped without saving this state; ` +
+    `error: ${message}. Training stopped without saving this state; ` +
       (lastGood ? `the last good checkpoint is ${lastGood} (resume with --resume ${lastGood}).` : 'no checkpoint was saved yet.') +
       ' Try a lower --lr or a longer --warmup.',
   );
-  process.exit(1);
-}
+});
 
-const startStep = trainer.step;
-const t0 = performance.now();
-let loss = NaN;
-// The read of step k's loss is started at k and awaited at k + logEvery, so the GPU always has work
-// queued while the CPU waits; the await also keeps the CPU from encoding far ahead of the GPU.
-let pending: { step: number; value: Promise<number> } | null = null;
-while (trainer.step < config.steps && !interrupted) {
-  trainer.trainStep();
-  const step = trainer.step;
-  if (step % logEvery === 0 || step === config.steps) {
-    if (pending) {
-      loss = await pending.value;
-      if (!Number.isFinite(loss)) failNonFinite(loss, pending.step);
-    }
-    pending = { step, value: trainer.readLoss() };
-    const seconds = (performance.now() - t0) / 1000;
-    const rate = ((step - startStep) * config.batch) / seconds;
-    const left = ((config.steps - step) * config.batch) / rate;
-    progressLine(
-      `${bar(step / config.steps)} step ${step}/${config.steps}  loss ${loss.toExponential(3)}  ${rate.toFixed(1)} samples/s  ${duration(seconds)} elapsed, ${duration(left)} left`,
+process.on('SIGINT', () => {
+  if (!session.isRunning) process.exit(130);
+  session.stop();
+  progressLine('Ctrl-C: saving a checkpoint before exiting (press again to quit at once)');
+  process.removeAllListeners('SIGINT');
+  process.on('SIGINT', () => process.exit(130));
+});
+
+const done: Done = await session.run();
+let evalSeconds: number | null = null;
+let result: EvalResult | null = null;
+if (done.reason !== 'diverged') {
+  progressLine('');
+  const budgetNote = done.reason === 'budget' ? ` (the budget ran out before step ${trainer.config.steps})` : '';
+  console.error(
+    `step ${done.step}: ${done.stepsRun} steps in ${duration(done.seconds)} (${((done.stepsRun * trainer.config.batch) / done.seconds).toFixed(1)} samples/s)${budgetNote}; training time ${duration(done.trainedSeconds)}`,
+  );
+  if (session.budgetSeconds !== undefined)
+    console.error(
+      `steps fixed by the budget: ${trainer.config.steps} (replay exactly with --steps ${trainer.config.steps} and the same other flags)`,
     );
+  console.error(`checkpoint: ${lastGood} (also ${join(outDir, 'latest.safetensors')})`);
+  if (done.reason !== 'stopped' && evalRepeats > 0) {
+    const t1 = performance.now();
+    result = await trainer.evaluate({
+      mixtures: evalMixtures,
+      repeats: evalRepeats,
+      onProgress: (n, total) => progressLine(`${bar(n / total)} evaluating ${n}/${total} test mixtures`),
+    });
+    evalSeconds = (performance.now() - t1) / 1000;
+    progressLine('');
+    writeFileSync(join(outDir, 'eval.json'), `${JSON.stringify(result, null, 2)}\n`);
+    console.log(formatEval(result, evalSeconds));
+    console.log(`evaluation time ${duration(evalSeconds)}, apart from the training time`);
+    console.log(`sample grid: ${await writeSampleGrid(trainer, join(outDir, 'samples.png'))}`);
   }
-  if (step % checkpointEvery === 0 && step < config.steps) {
-    const latest = await trainer.readLoss();
-    if (!Number.isFinite(latest)) failNonFinite(latest, step);
-    await saveCheckpoint();
-  }
 }
-const latest = await trainer.readLoss();
-if (!Number.isFinite(latest)) failNonFinite(latest, trainer.step);
-const seconds = (performance.now() - t0) / 1000;
-const file = await saveCheckpoint();
-progressLine('', true);
-console.error(
-  `step ${trainer.step}: loss ${latest.toExponential(3)}; ${duration(seconds)} for ${trainer.step - startStep} steps (${(((trainer.step - startStep) * config.batch) / seconds).toFixed(1)} samples/s)`,
-);
-console.error(`checkpoint: ${file} (also ${join(outDir, 'latest.safetensors')})`);
-
-if (interrupted) {
-  releaseNodeGpu(gpu);
-  process.exit(130);
-}
-if (evalRepeats > 0) {
-  const t1 = performance.now();
-  const result = await trainer.evaluate({
-    mixtures: evalMixtures,
-    repeats: evalRepeats,
-    onProgress: (done, total) => progressLine(`${bar(done / total)} evaluating ${done}/${total} test mixtures`),
-  });
-  progressLine('', true);
-  writeFileSync(join(outDir, 'eval.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(formatEval(result, (performance.now() - t1) / 1000));
-  console.log(`sample grid: ${await writeSampleGrid(trainer, join(outDir, 'samples.png'))}`);
-}
+appendLedger(ledgerFile, {
+  date: new Date().toISOString(),
+  command: argv,
+  preset: presetName,
+  config: trainer.config,
+  seed: trainer.config.seed,
+  budget_minutes: session.budgetSeconds === undefined ? null : session.budgetSeconds / 60,
+  outcome: done.reason === 'paused' ? 'stopped' : done.reason,
+  resumed_from: resumeFile,
+  steps_reached: done.step,
+  samples_seen: done.step * trainer.config.batch,
+  parameters: trainer.parameterCount,
+  train_seconds: done.trainedSeconds,
+  eval_seconds: evalSeconds,
+  adapter: gpu.info.description,
+  kernel_variants: {},
+  eval: result,
+  checkpoint: lastGood,
+});
 releaseNodeGpu(gpu);
-process.exit(0);
+process.exit(done.reason === 'diverged' ? 1 : done.reason === 'stopped' ? 130 : 0);

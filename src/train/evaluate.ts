@@ -26,6 +26,9 @@ export interface EvalResult {
 }
 
 export const PROTOCOL = { mixtures: 20_000, repeats: 10, seed: 20_000 };
+/** Mixtures per forward pass of the evaluation: large enough to keep the GPU busy, small enough for
+ * a browser's buffer limits at any width the page offers. */
+export const EVAL_BATCH = 250;
 
 /** Fixed test pairs (MNIST index, Fashion-MNIST index) shown in sample grids, in the CLI's PNG and
  * the page alike, so that grids of different runs and steps show the same mixtures. */
@@ -44,42 +47,34 @@ export async function evaluateProtocol(
   const mixtures = opts.mixtures ?? PROTOCOL.mixtures;
   const repeats = opts.repeats ?? PROTOCOL.repeats;
   const seed = opts.seed ?? PROTOCOL.seed;
-  const batch = Math.min(opts.batch ?? 250, mixtures);
+  const batch = Math.min(opts.batch ?? EVAL_BATCH, mixtures);
   if (!(mixtures > 0 && repeats > 0)) throw new Error(`evaluate: mixtures (${mixtures}) and repeats (${repeats}) must be positive`);
   const batches = Math.ceil(mixtures / batch);
-  // Per batch, the digit and item MSE land in slots of one buffer, read once per repeat.
-  const results = gpu.persistent([batches * 2], undefined, 'eval results');
   const digitMse: number[] = [];
   const itemMse: number[] = [];
-  try {
-    for (let r = 0; r < repeats; r++) {
-      const sizes: number[] = [];
-      for (let b = 0; b < batches; b++) {
+  for (let r = 0; r < repeats; r++) {
+    const sizes: number[] = [];
+    const values = await readLosses(
+      gpu,
+      batches,
+      2,
+      (b) => {
         const n = Math.min(batch, mixtures - b * batch);
         sizes.push(n);
         const { mixture, digit, item } = mixer.batch('test', n, seed + r, b);
         const pred = predict(mixture);
-        const dLoss = mseLoss(pred.digit, digit);
-        const iLoss = mseLoss(pred.item, item);
-        gpu.encode((e) => {
-          e.copyBufferToBuffer(dLoss.buffer, dLoss.byteOffset, results.buffer, 8 * b, 4);
-          e.copyBufferToBuffer(iLoss.buffer, iLoss.byteOffset, results.buffer, 8 * b + 4, 4);
-        });
-        gpu.endStep();
-        opts.onProgress?.(r * mixtures + b * batch + n, repeats * mixtures);
-      }
-      const values = await results.read();
-      let d = 0;
-      let i = 0;
-      sizes.forEach((n, b) => {
-        d += values[2 * b] * n;
-        i += values[2 * b + 1] * n;
-      });
-      digitMse.push(d / mixtures);
-      itemMse.push(i / mixtures);
-    }
-  } finally {
-    results.buffer.destroy();
+        return [mseLoss(pred.digit, digit), mseLoss(pred.item, item)];
+      },
+      (b) => opts.onProgress?.(r * mixtures + b * batch + sizes[b], repeats * mixtures),
+    );
+    let d = 0;
+    let i = 0;
+    sizes.forEach((n, b) => {
+      d += values[2 * b] * n;
+      i += values[2 * b + 1] * n;
+    });
+    digitMse.push(d / mixtures);
+    itemMse.push(i / mixtures);
   }
   const both = digitMse.map((d, r) => (d + itemMse[r]) / 2);
   return {
@@ -90,6 +85,34 @@ export async function evaluateProtocol(
     mixtures,
     repeats,
   };
+}
+
+/** Runs `passes` forward passes, each giving `perPass` scalar losses, copies every loss into a slot of
+ * one buffer on the GPU and reads them all back with a single wait: [pass 0's losses, pass 1's, …]. */
+export async function readLosses(
+  gpu: Gpu,
+  passes: number,
+  perPass: number,
+  pass: (index: number) => Tensor[],
+  afterPass?: (index: number) => void,
+): Promise<Float32Array> {
+  const slots = gpu.persistent([passes * perPass], undefined, 'loss slots');
+  try {
+    for (let p = 0; p < passes; p++) {
+      const losses = pass(p);
+      if (losses.length !== perPass) throw new Error(`readLosses: pass ${p} gave ${losses.length} losses, expected ${perPass}`);
+      gpu.encode((e) => {
+        losses.forEach((loss, k) => {
+          e.copyBufferToBuffer(loss.buffer, loss.byteOffset, slots.buffer, 4 * (p * perPass + k), 4);
+        });
+      });
+      gpu.endStep();
+      afterPass?.(p);
+    }
+    return await slots.read();
+  } finally {
+    slots.buffer.destroy();
+  }
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -10,7 +10,7 @@ import { Adam } from '../ops/adam.ts';
 import { concatChannels } from '../ops/concat.ts';
 import { mseLoss } from '../ops/mse.ts';
 import { Ema } from './ema.ts';
-import { type EvalOptions, type EvalResult, evaluateProtocol } from './evaluate.ts';
+import { type EvalOptions, type EvalResult, evaluateProtocol, readLosses } from './evaluate.ts';
 
 export type { EvalResult, ModelConfig };
 
@@ -18,7 +18,7 @@ export interface TrainConfig {
   model: ModelConfig;
   steps: number;
   batch: number;
-  /** Peak learning rate, reached after warm-up, then cosine-decayed to 5% of it at `steps`. */
+  /** Peak learning rate, reached after warm-up, then cosine-decayed to COSINE_FLOOR of it at `steps`. */
   lr: number;
   warmupSteps: number;
   /** AdamW's decoupled weight decay. */
@@ -45,12 +45,20 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 const CHECKPOINT_FORMAT = 'unmix-checkpoint-v1';
 /** Seeds of the held-out streams, far from any training seed's batches. */
 const TEST_LOSS_SEED = 777_777;
+/** Held-out batches averaged by testLoss (the page's test curve). */
+export const TEST_LOSS_BATCHES = 4;
+/** The learning rate at the last step, as a fraction of the peak: the cosine ends here, not at zero. */
+export const COSINE_FLOOR = 0.05;
 
 export function learningRate(c: TrainConfig, step: number): number {
   if (step < c.warmupSteps) return (c.lr * (step + 1)) / c.warmupSteps;
   const progress = Math.min(1, (step - c.warmupSteps) / Math.max(1, c.steps - c.warmupSteps));
-  return c.lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * progress)));
+  return c.lr * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + Math.cos(Math.PI * progress)));
 }
+
+/** Training-config fields a resumed run may change; the model, its averaging and the data stream
+ * stay the checkpoint's. */
+export type CheckpointOverrides = Partial<Omit<TrainConfig, 'model' | 'seed' | 'batch' | 'ema'>>;
 
 export function checkTrainConfig(c: TrainConfig): void {
   checkModelConfig(c.model);
@@ -76,11 +84,15 @@ export class Trainer {
   /** Averages of the model's parameters and buffers, in that order, when config.ema is set. */
   private readonly ema: Ema | null;
 
+  /** The metadata of the checkpoint this trainer was restored from (empty for a fresh model). */
+  metadata: Record<string, string> = {};
+
   private constructor(
     readonly gpu: Gpu,
     readonly mixer: Mixer,
-    readonly config: TrainConfig,
+    private settings: TrainConfig,
   ) {
+    const config = settings;
     checkTrainConfig(config);
     this.model = new Separator(gpu, config.model, config.seed);
     this.parameterCount = this.model.parameterCount();
@@ -90,14 +102,36 @@ export class Trainer {
     this.ema = config.ema ? new Ema(gpu, modelState, config.ema) : null;
   }
 
-  /** A fresh model, or one restored from a checkpoint (whose model config then wins). */
-  static async create(gpu: Gpu, mixer: Mixer, config: TrainConfig, checkpoint?: Uint8Array): Promise<Trainer> {
-    if (!checkpoint) return new Trainer(gpu, mixer, config);
-    const saved = readSafetensors(checkpoint, 'checkpoint');
-    const savedConfig = checkpointConfig(saved.metadata);
-    const trainer = new Trainer(gpu, mixer, { ...config, model: savedConfig.model });
+  /** A fresh model. */
+  static async create(gpu: Gpu, mixer: Mixer, config: TrainConfig): Promise<Trainer> {
+    return new Trainer(gpu, mixer, config);
+  }
+
+  /** A model restored from a checkpoint, with its config (`overrides` change e.g. the step count). */
+  static async fromCheckpoint(
+    gpu: Gpu,
+    mixer: Mixer,
+    bytes: Uint8Array,
+    overrides: CheckpointOverrides = {},
+    name = 'checkpoint',
+  ): Promise<Trainer> {
+    const saved = readSafetensors(bytes, name);
+    const trainer = new Trainer(gpu, mixer, { ...checkpointConfig(saved.metadata), ...overrides });
     trainer.restore(saved.tensors, saved.metadata);
+    trainer.metadata = saved.metadata;
     return trainer;
+  }
+
+  get config(): TrainConfig {
+    return this.settings;
+  }
+
+  /** Fixes the step count the schedule decays over (a time-budget run does so once warm-up has
+   * measured the throughput). */
+  setTotalSteps(steps: number): void {
+    const next = { ...this.settings, steps };
+    checkTrainConfig(next);
+    this.settings = next;
   }
 
   /** One training step, encoded and submitted; nothing is read back. */
@@ -126,20 +160,17 @@ export class Trainer {
   }
 
   /** Mean loss over fixed held-out test batches, with batch norm in evaluation mode. */
-  testLoss(batches = 4): Promise<number> {
+  testLoss(batches = TEST_LOSS_BATCHES): Promise<number> {
     return this.withEvalWeights(() => this.meanTestLoss(batches));
   }
 
   private async meanTestLoss(batches: number): Promise<number> {
-    let sum = 0;
-    for (let b = 0; b < batches; b++) {
+    const losses = await readLosses(this.gpu, batches, 1, (b) => {
       const { mixture, digit, item } = this.mixer.batch('test', this.config.batch, TEST_LOSS_SEED, b);
       const pred = this.model.forward(mixture, false);
-      const loss = mseLoss(concatChannels(pred.digit, pred.item), concatChannels(digit, item));
-      sum += (await loss.read())[0];
-      this.gpu.endStep();
-    }
-    return sum / batches;
+      return [mseLoss(concatChannels(pred.digit, pred.item), concatChannels(digit, item))];
+    });
+    return losses.reduce((a, b) => a + b, 0) / batches;
   }
 
   evaluate(opts?: EvalOptions): Promise<EvalResult> {
@@ -169,8 +200,9 @@ export class Trainer {
     return { predDigit, predItem };
   }
 
-  /** Weights, batch-norm statistics and optimizer state as .safetensors, with the config and step. */
-  async checkpoint(): Promise<Uint8Array> {
+  /** Weights, batch-norm statistics and optimizer state as .safetensors, with the config, the step
+   * and `extra` metadata (a training session's budget and time). */
+  async checkpoint(extra: Record<string, string> = {}): Promise<Uint8Array> {
     // All read-backs in flight together: one wait for the queue instead of one per tensor.
     const state = this.stateTensors();
     const data = await Promise.all(state.map(([, t]) => t.read()));
@@ -179,6 +211,7 @@ export class Trainer {
       tensors[name] = { shape: [...t.shape], data: data[i] };
     });
     return writeSafetensors(tensors, {
+      ...extra,
       format: CHECKPOINT_FORMAT,
       config: JSON.stringify(this.config),
       step: String(this.step),

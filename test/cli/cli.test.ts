@@ -1,10 +1,12 @@
 // The command-line interface other tools rely on: train writes .safetensors checkpoints into --out,
 // eval --json prints one JSON object; a diverging run stops and keeps its last good checkpoint.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readSafetensors } from '../../src/data/safetensors.ts';
+import { PRESETS } from '../../src/train/presets.ts';
 
 function run(script: string, args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], { encoding: 'utf8', timeout: 240_000 });
@@ -17,11 +19,24 @@ describe('command line', () => {
   const out = mkdtempSync(join(tmpdir(), 'unmix-cli-'));
 
   it('train writes checkpoints into --out and evaluates at the end; eval --json prints the metrics', () => {
-    const train = run('train', [...tinyRun, '--steps', '4', '--out', out, '--eval-mixtures', '64', '--eval-repeats', '2']);
+    const train = run('train', [
+      ...tinyRun,
+      '--steps',
+      '4',
+      '--out',
+      out,
+      '--eval-mixtures',
+      '64',
+      '--eval-repeats',
+      '2',
+      '--ledger',
+      join(out, 'ledger.jsonl'),
+    ]);
     expect(train.code, train.stderr).toBe(0);
     expect(readdirSync(out).sort()).toEqual([
       'eval.json',
       'latest.safetensors',
+      'ledger.jsonl',
       'samples.png',
       'step-000002.safetensors',
       'step-000004.safetensors',
@@ -44,6 +59,124 @@ describe('command line', () => {
     const result = JSON.parse(ev.stdout);
     for (const key of ['mse_mean', 'mse_std', 'mse_digit', 'mse_item']) expect(typeof result[key]).toBe('number');
     expect(result.step).toBe(4);
+
+    // The ledger: one line for the run, with everything needed to re-check it.
+    const lines = readFileSync(join(out, 'ledger.jsonl'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const record = JSON.parse(lines[0]);
+    expect(record.command).toContain('--steps');
+    expect(record).toMatchObject({
+      preset: 'default',
+      seed: PRESETS.default.config.seed,
+      budget_minutes: null,
+      outcome: 'complete',
+      steps_reached: 4,
+      samples_seen: 16,
+      kernel_variants: {},
+      checkpoint: join(out, 'step-000004.safetensors'),
+    });
+    expect(record.config).toEqual({
+      ...PRESETS.default.config,
+      model: { ...PRESETS.default.config.model, width: 2, depth: 2 },
+      steps: 4,
+      batch: 4,
+      warmupSteps: 1,
+    });
+    expect(record.eval).toMatchObject({ mixtures: 64, repeats: 2 });
+    for (const key of ['mse_mean', 'mse_std', 'mse_digit', 'mse_item']) expect(record.eval[key]).toBeGreaterThan(0);
+    expect(record.train_seconds).toBeGreaterThan(0);
+    expect(record.eval_seconds).toBeGreaterThan(0);
+    expect(record.adapter).toMatch(/\S/);
+    expect(Date.parse(record.date)).toBeGreaterThan(0);
+  });
+
+  it('--resume on a run already at its final step says it is complete and how to train further', () => {
+    const r = run('train', ['--resume', join(out, 'step-000004.safetensors'), '--out', out, '--ledger', join(out, 'unused.jsonl')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/this run is complete: it reached its final step, 4 of 4/);
+    expect(r.stderr).toMatch(/--steps 8/);
+    expect(r.stderr).not.toMatch(/NaN/);
+    expect(existsSync(join(out, 'unused.jsonl'))).toBe(false);
+  });
+
+  it('--minutes fixes and records the step count after warm-up; --steps with it replays the run bit for bit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'unmix-budget-'));
+    const ledger = join(dir, 'ledger.jsonl');
+    const common = [
+      '--batch',
+      '4',
+      '--width',
+      '2',
+      '--depth',
+      '2',
+      '--warmup',
+      '10',
+      '--checkpoint-every',
+      '100000',
+      '--eval-repeats',
+      '0',
+      '--ledger',
+      ledger,
+    ];
+    const budget = run('train', [...common, '--minutes', '0.1', '--out', join(dir, 'budget')]);
+    expect(budget.code, budget.stderr).toBe(0);
+    const first = JSON.parse(readFileSync(ledger, 'utf8').trim().split('\n')[0]);
+    expect(first.budget_minutes).toBe(0.1);
+    // Stopped at the budget: over it only by the steps in flight and the closing checkpoint (on a loaded machine).
+    expect(first.train_seconds).toBeLessThan(0.1 * 60 + 3);
+    const steps: number = first.config.steps;
+    // T is fitted to the budget from the warm-up's speed, so the run reaches it unless the machine slows down.
+    expect(first.outcome, `reached step ${first.steps_reached} of ${steps}`).toBe('complete');
+    expect(steps).toBeGreaterThan(10);
+    expect(budget.stderr).toContain(`replay exactly with --steps ${steps}`);
+    const saved = readSafetensors(new Uint8Array(readFileSync(join(dir, 'budget', 'latest.safetensors'))));
+    expect(saved.metadata.budget_seconds).toBe('6');
+    expect(JSON.parse(saved.metadata.config).steps).toBe(steps);
+
+    const replay = run('train', [...common, '--steps', String(steps), '--out', join(dir, 'replay')]);
+    expect(replay.code, replay.stderr).toBe(0);
+    const replayed = readSafetensors(new Uint8Array(readFileSync(join(dir, 'replay', 'latest.safetensors'))));
+    expect(replayed.metadata.step).toBe(saved.metadata.step);
+    expect(Object.keys(replayed.tensors).sort()).toEqual(Object.keys(saved.tensors).sort());
+    for (const [name, t] of Object.entries(saved.tensors))
+      expect(Array.from(replayed.tensors[name].data), name).toEqual(Array.from(t.data));
+  });
+
+  it('--preset takes its values and flags beside it override them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'unmix-preset-'));
+    const ledger = join(dir, 'ledger.jsonl');
+    const r = run('train', [
+      '--preset',
+      'hour',
+      '--steps',
+      '2',
+      '--width',
+      '2',
+      '--depth',
+      '2',
+      '--batch',
+      '2',
+      '--warmup',
+      '1',
+      '--eval-repeats',
+      '0',
+      '--out',
+      dir,
+      '--ledger',
+      ledger,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(readFileSync(ledger, 'utf8'));
+    const hour = PRESETS.hour.config;
+    expect(record.preset).toBe('hour');
+    expect(record.budget_minutes).toBeNull(); // --steps replaces the preset's budget
+    expect(record.config).toEqual({ ...hour, model: { ...hour.model, width: 2, depth: 2 }, steps: 2, batch: 2, warmupSteps: 1 });
+    const bad = run('train', ['--preset', 'fastest']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--preset takes default, hour, gpu, not "fastest"/);
+    const both = run('train', ['--minutes', '1', '--steps', '5']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--minutes or --steps, not both/);
   });
 
   it('--resume continues from a checkpoint to the new --steps', () => {
@@ -58,6 +191,8 @@ describe('command line', () => {
       '0',
       '--log-every',
       '2',
+      '--ledger',
+      join(out, 'resumed.jsonl'),
     ]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming at step 2/);
@@ -66,7 +201,21 @@ describe('command line', () => {
 
   it('stops with a clear message when the loss is no longer finite, keeping the last good checkpoint', () => {
     const dir = mkdtempSync(join(tmpdir(), 'unmix-nan-'));
-    const r = run('train', [...tinyRun, '--steps', '40', '--lr', '1e30', '--log-every', '1', '--checkpoint-every', '1', '--out', dir]);
+    const r = run('train', [
+      ...tinyRun,
+      '--steps',
+      '40',
+      '--lr',
+      '1e30',
+      '--log-every',
+      '1',
+      '--checkpoint-every',
+      '1',
+      '--out',
+      dir,
+      '--ledger',
+      join(dir, 'ledger.jsonl'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/the loss became (NaN|Infinity|-Infinity) at step \d+/);
     expect(r.stderr).toMatch(/last good checkpoint is .*step-\d+\.safetensors/);

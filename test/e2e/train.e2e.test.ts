@@ -211,7 +211,7 @@ describe('training in the browser', () => {
     const gpu = await createNodeGpu();
     try {
       const mixer = new Mixer(gpu, await loadSourceImagesNode());
-      const trainer = await Trainer.create(gpu, mixer, config, bytes);
+      const trainer = await Trainer.fromCheckpoint(gpu, mixer, bytes, {}, file);
       expect(trainer.step).toBe(STEPS);
       const node = await trainer.predictPairs(browser.digits, browser.items);
       expectClose(node.mixture, browser.mixture, { atol: 1e-6, rtol: 0 }, 'mixtures, Node vs browser');

@@ -101,7 +101,7 @@ describe('ema', () => {
 
       const first = await Trainer.create(g, mixer, config);
       for (let i = 0; i < 3; i++) first.trainStep();
-      const resumed = await Trainer.create(g, mixer, config, await first.checkpoint());
+      const resumed = await Trainer.fromCheckpoint(g, mixer, await first.checkpoint());
       for (let i = 0; i < 3; i++) resumed.trainStep();
       const actual = readSafetensors(await resumed.checkpoint()).tensors;
       expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
@@ -110,10 +110,9 @@ describe('ema', () => {
       // Evaluation uses the averages (which differ from the live weights, above): the same loss as a
       // trainer without an EMA given only them.
       const averagesOnly = Object.fromEntries(Object.entries(expected).filter(([name]) => !/^(live|optimizer)\./.test(name)));
-      const plain = await Trainer.create(
+      const plain = await Trainer.fromCheckpoint(
         g,
         mixer,
-        { ...config, ema: undefined },
         writeSafetensors(averagesOnly, { format: 'unmix-checkpoint-v1', config: JSON.stringify({ ...config, ema: undefined }) }),
       );
       expect(await plain.testLoss(1)).toBe(await straight.testLoss(1));

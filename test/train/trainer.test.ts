@@ -71,7 +71,7 @@ describe('training', () => {
     const first = await Trainer.create(gpu, mixer, config);
     for (let i = 0; i < 3; i++) first.trainStep();
     const saved = await first.checkpoint();
-    const resumed = await Trainer.create(gpu, mixer, config, saved);
+    const resumed = await Trainer.fromCheckpoint(gpu, mixer, saved);
     expect(resumed.step).toBe(3);
     for (let i = 0; i < 3; i++) resumed.trainStep();
     const actual = readSafetensors(await resumed.checkpoint()).tensors;
@@ -127,7 +127,7 @@ describe('training', () => {
     const bytes = await small.checkpoint();
     const other = readSafetensors(bytes);
     other.tensors['enc1.conv1.weight'] = { shape: [1, 1, 1, 1], data: new Float32Array(1) };
-    await expect(Trainer.create(gpu, mixer, tiny, writeSafetensors(other.tensors, other.metadata))).rejects.toThrow(
+    await expect(Trainer.fromCheckpoint(gpu, mixer, writeSafetensors(other.tensors, other.metadata))).rejects.toThrow(
       /enc1\.conv1\.weight has shape \[1,1,1,1\] in the file but \[4,1,3,3\] in the model/,
     );
     small.destroy();

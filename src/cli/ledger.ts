@@ -1,0 +1,37 @@
+// The run ledger: every `npm run train` appends one JSON line to it (runs/ledger.jsonl by default),
+// so that choices of configuration can be re-checked from what was actually run.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { EvalResult, TrainConfig } from '../train/trainer.ts';
+
+export const DEFAULT_LEDGER = 'runs/ledger.jsonl';
+
+export interface LedgerRecord {
+  date: string;
+  /** The command's arguments, as typed after `npm run train --`. */
+  command: string[];
+  preset: string;
+  config: TrainConfig;
+  seed: number;
+  /** The time budget of a --minutes run, null for a run of a fixed step count. */
+  budget_minutes: number | null;
+  outcome: 'complete' | 'budget' | 'stopped' | 'diverged';
+  resumed_from: string | null;
+  steps_reached: number;
+  samples_seen: number;
+  parameters: number;
+  /** Training time of the whole run (across resumes), and evaluation time, apart. */
+  train_seconds: number;
+  eval_seconds: number | null;
+  adapter: string;
+  /** Kernel variants chosen by the runtime, by op (none yet: every op has one variant). */
+  kernel_variants: Record<string, string>;
+  /** Test MSE of the end-of-run evaluation (mixtures × repeats inside), null when skipped. */
+  eval: EvalResult | null;
+  checkpoint: string | null;
+}
+
+export function appendLedger(file: string, record: LedgerRecord): void {
+  mkdirSync(dirname(file), { recursive: true });
+  appendFileSync(file, `${JSON.stringify(record)}\n`);
+}

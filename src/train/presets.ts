@@ -1,0 +1,53 @@
+// Training presets by name, for `npm run train -- --preset NAME` and the page. Each is a plain object:
+// edit its values here (flags given beside a preset override them). With `minutes`, the preset trains
+// for that wall-clock budget and its `steps` is only a fallback the budget replaces.
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './trainer.ts';
+
+export interface Preset {
+  description: string;
+  config: TrainConfig;
+  /** Training-time budget; absent: train for config.steps. */
+  minutes?: number;
+}
+
+export const PRESETS = {
+  default: {
+    description: "the README's short run",
+    config: DEFAULT_TRAIN_CONFIG,
+  },
+  hour: {
+    description: 'a one-hour run on a CPU adapter',
+    config: { ...DEFAULT_TRAIN_CONFIG, model: { ...DEFAULT_TRAIN_CONFIG.model, width: 16 }, warmupSteps: 200 },
+    minutes: 60,
+  },
+  gpu: {
+    description: 'an hour on a real GPU',
+    config: {
+      ...DEFAULT_TRAIN_CONFIG,
+      model: { ...DEFAULT_TRAIN_CONFIG.model, width: 32, depth: 4 },
+      batch: 64,
+      lr: 2e-3,
+      warmupSteps: 500,
+    },
+    minutes: 60,
+  },
+} satisfies Record<string, Preset>;
+
+export type PresetName = keyof typeof PRESETS;
+export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
+
+export function isPresetName(name: string): name is PresetName {
+  return Object.hasOwn(PRESETS, name);
+}
+
+/** Software rasterizers that WebGPU falls back to on machines without a GPU driver. */
+const CPU_ADAPTERS = /llvmpipe|lavapipe|swiftshader|basic render|warp/i;
+
+export function isCpuAdapter(description: string): boolean {
+  return CPU_ADAPTERS.test(description);
+}
+
+/** The preset that suits an adapter: the short default on a CPU, the GPU preset on a real GPU. */
+export function presetForAdapter(description: string): PresetName {
+  return isCpuAdapter(description) ? 'default' : 'gpu';
+}

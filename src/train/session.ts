@@ -1,0 +1,294 @@
+// A training session: the loop around Trainer that the command line and the page's worker share. It
+// trains in chunks of steps, reads the loss back (lagged, or awaited after each chunk), stops on a
+// non-finite loss, measures samples/s and the time left, checkpoints by step count or elapsed time,
+// pauses, resumes and stops, and can train for a wall-clock budget.
+//
+// A budget run stays exactly replayable: the learning rate during warm-up does not depend on the step
+// count, so the session times the warm-up, then fixes the total step count T that fits the budget
+// (config.steps = T, recorded in every checkpoint); `--steps T` replays the same run. Should the
+// machine slow down, the budget ends the run first and the checkpoint records the step reached.
+import type { Trainer } from './trainer.ts';
+
+export type ReadBack =
+  /** The read of a chunk's last loss starts with it and is awaited after the next chunk, so the GPU
+   * always has work queued while the CPU waits (the command line). */
+  | { mode: 'lagged'; everySteps: number }
+  /** Steps for about `chunkSeconds`, then the loss is awaited, so no more than one chunk is ever
+   * queued and the thread stays responsive (the page's worker). */
+  | { mode: 'chunked'; chunkSeconds: number; maxChunkSteps: number };
+
+export interface SessionOptions {
+  readBack: ReadBack;
+  checkpointEverySteps?: number;
+  checkpointEverySeconds?: number;
+  /** Training-time budget, across resumes. Absent: the budget the trainer's checkpoint records, if
+   * any; null: none (train for config.steps). */
+  budgetSeconds?: number | null;
+  /** Every piece of GPU work the session does runs through this (the page queues its other GPU work
+   * between the session's chunks). */
+  exclusive?: <T>(work: () => Promise<T>) => Promise<T>;
+}
+
+export interface Progress {
+  step: number;
+  /** The step count the schedule decays over (for a budget run, a guess until warm-up fixes it). */
+  steps: number;
+  /** The latest loss read back, and the step it belongs to (behind `step` when lagged). */
+  loss: number;
+  lossStep: number;
+  samplesPerSecond: number;
+  /** Training time of the run so far, across resumes. */
+  trainedSeconds: number;
+  secondsLeft: number;
+}
+
+export type StopReason = 'complete' | 'budget' | 'paused' | 'stopped' | 'diverged';
+
+export interface Done {
+  reason: StopReason;
+  step: number;
+  /** Steps and seconds of this call of run() (not of earlier sessions). */
+  stepsRun: number;
+  seconds: number;
+  trainedSeconds: number;
+}
+
+export interface SessionEvents {
+  progress: (p: Progress) => void | Promise<void>;
+  checkpoint: (c: { step: number; bytes: Uint8Array }) => void | Promise<void>;
+  error: (e: { step: number; loss: number; message: string }) => void | Promise<void>;
+  done: (d: Done) => void | Promise<void>;
+}
+
+/** Checkpoint metadata a session adds: its budget, its training time, whether T is fixed yet. */
+const META = { budget: 'budget_seconds', trained: 'trained_seconds', fixed: 'steps_fixed' } as const;
+
+/** The share of the budget left after warm-up that the fixed step count fills: read-backs and
+ * checkpoints take the rest, so a machine as fast as in warm-up reaches T within the budget. */
+export const BUDGET_FILL = 0.95;
+
+/** Budget runs need a measured warm-up: its first step (pipeline compilation) is left out of the timing. */
+export const MIN_BUDGET_WARMUP = 2;
+
+export class TrainingSession {
+  readonly budgetSeconds: number | undefined;
+  /** Training time before this run() and, while it runs, up to its last chunk. */
+  trainedSeconds: number;
+  /** Whether config.steps is final: always without a budget, after warm-up with one. */
+  stepsFixed: boolean;
+  private request: 'run' | 'pause' | 'stop' = 'run';
+  private running = false;
+  private readonly listeners: { [K in keyof SessionEvents]: SessionEvents[K][] } = {
+    progress: [],
+    checkpoint: [],
+    error: [],
+    done: [],
+  };
+
+  constructor(
+    readonly trainer: Trainer,
+    private readonly options: SessionOptions,
+  ) {
+    const m = trainer.metadata;
+    const recorded = m[META.budget] !== undefined ? Number(m[META.budget]) : undefined;
+    this.budgetSeconds = (options.budgetSeconds === undefined ? recorded : options.budgetSeconds) ?? undefined;
+    this.trainedSeconds = Number(m[META.trained] ?? 0);
+    this.stepsFixed = this.budgetSeconds === undefined || m[META.fixed] === 'true';
+    if (this.budgetSeconds !== undefined) {
+      if (!(this.budgetSeconds > 0)) throw new Error(`training session: the budget must be a positive time, got ${this.budgetSeconds} s`);
+      if (trainer.config.warmupSteps < MIN_BUDGET_WARMUP)
+        throw new Error(
+          `training session: a time budget needs at least ${MIN_BUDGET_WARMUP} warm-up steps (it times them to fix the step count), got ${trainer.config.warmupSteps}`,
+        );
+    }
+  }
+
+  on<K extends keyof SessionEvents>(event: K, listener: SessionEvents[K]): this {
+    this.listeners[event].push(listener);
+    return this;
+  }
+
+  /** Nothing left to train: the final step reached, or the budget spent. */
+  get complete(): boolean {
+    const t = this.trainer;
+    return (this.stepsFixed && t.step >= t.config.steps) || (this.budgetSeconds !== undefined && this.trainedSeconds >= this.budgetSeconds);
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Ends run() after the chunk in flight, with a checkpoint; run() again resumes. */
+  pause(): void {
+    if (this.running) this.request = 'pause';
+  }
+
+  stop(): void {
+    if (this.running) this.request = 'stop';
+  }
+
+  /** The session's metadata for a checkpoint of the trainer now. */
+  checkpointMetadata(): Record<string, string> {
+    const meta: Record<string, string> = { [META.trained]: this.trainedSeconds.toFixed(3) };
+    if (this.budgetSeconds !== undefined) {
+      meta[META.budget] = String(this.budgetSeconds);
+      meta[META.fixed] = String(this.stepsFixed);
+    }
+    return meta;
+  }
+
+  checkpoint(): Promise<Uint8Array> {
+    return this.trainer.checkpoint(this.checkpointMetadata());
+  }
+
+  /** Trains until the run is complete, the budget is spent, the loss diverges, or pause()/stop(). */
+  async run(): Promise<Done> {
+    if (this.running) throw new Error('training session: already running');
+    this.running = true;
+    this.request = 'run';
+    try {
+      return await this.loop();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async loop(): Promise<Done> {
+    const t = this.trainer;
+    const exclusive = this.options.exclusive ?? ((work) => work());
+    const { readBack } = this.options;
+    const firstStep = t.step;
+    const start = performance.now();
+    const trainedBefore = this.trainedSeconds;
+    const elapsed = () => (performance.now() - start) / 1000;
+    const budgetLeft = () => (this.budgetSeconds === undefined ? Infinity : this.budgetSeconds - trainedBefore - elapsed());
+    let chunkSteps = readBack.mode === 'lagged' ? readBack.everySteps : 1;
+    let pending: { step: number; value: Promise<number> } | null = null;
+    let loss = NaN;
+    let lossStep = firstStep;
+    let lastCheckpointStep = firstStep;
+    let lastCheckpointTime = performance.now();
+    /** The warm-up's timing (a budget run with T not yet fixed): from the end of its first step, or
+     * from here when a checkpoint taken during warm-up is resumed. */
+    let warmupTimer: { step: number; time: number } | null = t.step >= 1 ? { step: t.step, time: start } : null;
+
+    const finish = async (reason: StopReason): Promise<Done> => {
+      this.trainedSeconds = trainedBefore + elapsed();
+      const done = { reason, step: t.step, stepsRun: t.step - firstStep, seconds: elapsed(), trainedSeconds: this.trainedSeconds };
+      await this.emit('done', done);
+      return done;
+    };
+    const diverged = async (value: number, step: number): Promise<Done> => {
+      const message = `the loss became ${value} at step ${step}`;
+      await this.emit('error', { step, loss: value, message });
+      return finish('diverged');
+    };
+    const saveCheckpoint = async () => {
+      this.trainedSeconds = trainedBefore + elapsed();
+      const bytes = await exclusive(() => this.checkpoint());
+      lastCheckpointStep = t.step;
+      lastCheckpointTime = performance.now();
+      await this.emit('checkpoint', { step: t.step, bytes });
+    };
+
+    if (this.complete) return finish('complete');
+    let reason: StopReason | null = null;
+    while (reason === null) {
+      const warmup = t.config.warmupSteps;
+      // A budget run's warm-up is timed from the end of its first step to its end, each a sync point.
+      const syncAt = this.stepsFixed ? Infinity : t.step < 1 ? 1 : warmup;
+      const lastStep = Math.min(
+        this.stepsFixed ? t.config.steps : syncAt,
+        readBack.mode === 'lagged' ? (Math.floor(t.step / chunkSteps) + 1) * chunkSteps : t.step + chunkSteps,
+      );
+      const chunkStart = performance.now();
+      const chunkFirst = t.step;
+      const read = await exclusive(async () => {
+        while (t.step < lastStep) {
+          t.trainStep();
+          if (budgetLeft() <= 0) break;
+        }
+        const read = { step: t.step, value: t.readLoss() };
+        const awaitNow = readBack.mode === 'chunked' || t.step === syncAt;
+        const previous = pending;
+        pending = awaitNow ? null : read;
+        if (awaitNow) await read.value;
+        return awaitNow ? read : previous;
+      });
+      if (read) {
+        loss = await read.value;
+        lossStep = read.step;
+        if (!Number.isFinite(loss)) return diverged(loss, lossStep);
+      }
+      if (readBack.mode === 'chunked') {
+        const seconds = (performance.now() - chunkStart) / 1000;
+        const steps = t.step - chunkFirst;
+        chunkSteps = Math.max(1, Math.min(readBack.maxChunkSteps, Math.round((steps * readBack.chunkSeconds) / Math.max(seconds, 1e-3))));
+      }
+      if (!this.stepsFixed && t.step === syncAt) {
+        if (!warmupTimer) warmupTimer = { step: t.step, time: performance.now() };
+        else if (t.step === warmup) {
+          const secondsPerStep = (performance.now() - warmupTimer.time) / 1000 / (t.step - warmupTimer.step);
+          t.setTotalSteps(warmup + Math.max(0, Math.floor((BUDGET_FILL * budgetLeft()) / secondsPerStep)));
+          this.stepsFixed = true;
+        }
+      }
+      this.trainedSeconds = trainedBefore + elapsed();
+      await this.emit('progress', this.progress(loss, lossStep, firstStep, elapsed()));
+
+      if (budgetLeft() <= 0) {
+        reason = 'budget';
+        // Spent within warm-up: the steps reached are the run (warm-up's rates do not depend on T).
+        if (!this.stepsFixed && t.step > 0) {
+          t.setTotalSteps(t.step);
+          this.stepsFixed = true;
+        }
+      } else if (this.stepsFixed && t.step >= t.config.steps) reason = 'complete';
+      else if (this.request !== 'run') reason = this.request === 'pause' ? 'paused' : 'stopped';
+      else {
+        const { checkpointEverySteps: everySteps, checkpointEverySeconds: everySeconds } = this.options;
+        const byStep = everySteps !== undefined && Math.floor(t.step / everySteps) > Math.floor(lastCheckpointStep / everySteps);
+        const byTime = everySeconds !== undefined && performance.now() - lastCheckpointTime >= everySeconds * 1000;
+        if (byStep || byTime) {
+          const latest = await exclusive(() => t.readLoss());
+          if (!Number.isFinite(latest)) return diverged(latest, t.step);
+          await saveCheckpoint();
+        }
+      }
+    }
+    const pendingRead = pending as { step: number; value: Promise<number> } | null;
+    if (pendingRead) {
+      const value = await pendingRead.value;
+      if (!Number.isFinite(value)) return diverged(value, pendingRead.step);
+    }
+    if (t.step > firstStep) {
+      const latest = await exclusive(() => t.readLoss());
+      if (!Number.isFinite(latest)) return diverged(latest, t.step);
+      loss = latest;
+      lossStep = t.step;
+    }
+    await this.emit('progress', this.progress(loss, lossStep, firstStep, elapsed()));
+    await saveCheckpoint();
+    return finish(reason);
+  }
+
+  private progress(loss: number, lossStep: number, firstStep: number, seconds: number): Progress {
+    const t = this.trainer;
+    const samplesPerSecond = ((t.step - firstStep) * t.config.batch) / Math.max(seconds, 1e-9);
+    const bySteps = this.stepsFixed ? ((t.config.steps - t.step) * t.config.batch) / samplesPerSecond : Infinity;
+    const byBudget = this.budgetSeconds === undefined ? Infinity : Math.max(0, this.budgetSeconds - this.trainedSeconds);
+    return {
+      step: t.step,
+      steps: t.config.steps,
+      loss,
+      lossStep,
+      samplesPerSecond,
+      trainedSeconds: this.trainedSeconds,
+      secondsLeft: Math.min(bySteps, byBudget),
+    };
+  }
+
+  private async emit<K extends keyof SessionEvents>(event: K, value: Parameters<SessionEvents[K]>[0]): Promise<void> {
+    for (const listener of this.listeners[event]) await (listener as (v: typeof value) => void | Promise<void>)(value);
+  }
+}

@@ -1,0 +1,153 @@
+// The training session both the command line and the page drive: read-back policies, checkpoints by
+// step count and by time, pause and resume, a time budget that fixes the step count, divergence.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSourceImagesNode } from '../../src/data/locate.ts';
+import { Mixer } from '../../src/data/mixer.ts';
+import { readSafetensors } from '../../src/data/safetensors.ts';
+import type { Gpu } from '../../src/gpu/gpu.ts';
+import { createNodeGpu, releaseNodeGpu } from '../../src/gpu/node.ts';
+import { type Progress, type SessionOptions, TrainingSession } from '../../src/train/session.ts';
+import { type TrainConfig, Trainer } from '../../src/train/trainer.ts';
+
+const tiny: TrainConfig = {
+  model: { width: 2, depth: 2, upsample: 'nearest' },
+  steps: 12,
+  batch: 4,
+  lr: 5e-3,
+  warmupSteps: 3,
+  weightDecay: 1e-4,
+  seed: 9,
+};
+const lagged: SessionOptions = { readBack: { mode: 'lagged', everySteps: 4 } };
+const chunked: SessionOptions = { readBack: { mode: 'chunked', chunkSeconds: 0.05, maxChunkSteps: 3 } };
+
+describe('training session', () => {
+  let gpu: Gpu;
+  let mixer: Mixer;
+  beforeAll(async () => {
+    gpu = await createNodeGpu();
+    mixer = new Mixer(gpu, await loadSourceImagesNode());
+  });
+  afterAll(() => {
+    mixer.destroy();
+    releaseNodeGpu(gpu);
+  });
+
+  const weights = (bytes: Uint8Array) =>
+    Object.fromEntries(Object.entries(readSafetensors(bytes).tensors).map(([name, t]) => [name, Array.from(t.data)]));
+
+  it('lagged read-back: a loss every few steps, one behind; checkpoints by step count and at the end', async () => {
+    const trainer = await Trainer.create(gpu, mixer, tiny);
+    const session = new TrainingSession(trainer, { ...lagged, checkpointEverySteps: 5 });
+    const progress: Progress[] = [];
+    const checkpoints: number[] = [];
+    session.on('progress', (p) => void progress.push(p));
+    session.on('checkpoint', ({ step }) => void checkpoints.push(step));
+    const done = await session.run();
+    expect(done).toMatchObject({ reason: 'complete', step: 12, stepsRun: 12 });
+    expect(progress.map((p) => p.step)).toEqual([4, 8, 12, 12]);
+    expect(progress.map((p) => p.lossStep)).toEqual([0, 4, 8, 12]); // the first read is awaited a chunk later
+    for (const p of progress.slice(1)) expect(Number.isFinite(p.loss) && p.loss > 0).toBe(true);
+    expect(progress[1].samplesPerSecond).toBeGreaterThan(0);
+    expect(progress.at(-1)?.secondsLeft).toBe(0);
+    expect(checkpoints).toEqual([8, 12]);
+    expect(session.complete).toBe(true);
+    trainer.destroy();
+  });
+
+  it('chunked read-back, paused and resumed, ends on the same weights as a run straight through', async () => {
+    const straight = await Trainer.create(gpu, mixer, tiny);
+    await new TrainingSession(straight, lagged).run();
+    const expected = weights(await straight.checkpoint());
+
+    const trainer = await Trainer.create(gpu, mixer, tiny);
+    const session = new TrainingSession(trainer, chunked);
+    const steps: number[] = [];
+    session.on('progress', (p) => {
+      steps.push(p.step);
+      expect(p.lossStep).toBe(p.step); // awaited after each chunk
+      if (p.step >= 2) session.pause();
+    });
+    const paused = await session.run();
+    expect(paused.reason).toBe('paused');
+    expect(paused.step).toBeLessThan(tiny.steps);
+    expect(steps[0]).toBe(1); // the first chunk is one step, then sized by its time
+    expect(steps.every((s, i) => s - (steps[i - 1] ?? 0) <= 3)).toBe(true); // maxChunkSteps
+    const resumedSteps = steps.length;
+    const done = await new TrainingSession(trainer, chunked).run();
+    expect(done).toMatchObject({ reason: 'complete', step: tiny.steps });
+    expect(steps.length).toBe(resumedSteps); // a new session: the old one's listeners stay quiet
+    expect(weights(await trainer.checkpoint())).toEqual(expected);
+    for (const t of [straight, trainer]) t.destroy();
+  });
+
+  it('checkpoints by elapsed time; stop() ends the run with a checkpoint', async () => {
+    const trainer = await Trainer.create(gpu, mixer, { ...tiny, steps: 1000 });
+    const session = new TrainingSession(trainer, { ...chunked, checkpointEverySeconds: 0 });
+    const checkpoints: number[] = [];
+    session.on('checkpoint', ({ step }) => {
+      checkpoints.push(step);
+      if (checkpoints.length === 2) session.stop();
+    });
+    const done = await session.run();
+    expect(done.reason).toBe('stopped');
+    expect(checkpoints.length).toBe(3); // two by time, then the one that closes the run
+    expect(checkpoints[2]).toBe(done.step);
+    trainer.destroy();
+  });
+
+  it('a time budget fixes the step count after warm-up and records it with the budget', async () => {
+    const trainer = await Trainer.create(gpu, mixer, { ...tiny, steps: 1, warmupSteps: 4 });
+    const session = new TrainingSession(trainer, { ...lagged, budgetSeconds: 1.5 });
+    expect(session.stepsFixed).toBe(false);
+    const done = await session.run();
+    expect(['complete', 'budget']).toContain(done.reason);
+    expect(session.stepsFixed).toBe(true);
+    expect(trainer.config.steps).toBeGreaterThanOrEqual(4);
+    expect(done.step).toBeLessThanOrEqual(trainer.config.steps);
+    expect(done.trainedSeconds).toBeLessThan(1.5 + 1);
+    const saved = readSafetensors(await session.checkpoint());
+    expect(saved.metadata).toMatchObject({ budget_seconds: '1.5', steps_fixed: 'true', step: String(done.step) });
+    expect(JSON.parse(saved.metadata.config).steps).toBe(trainer.config.steps);
+    // Resumed from its checkpoint, the run is complete within its recorded budget or at its step count.
+    const resumed = await Trainer.fromCheckpoint(gpu, mixer, await session.checkpoint());
+    const again = new TrainingSession(resumed, lagged);
+    expect(again.budgetSeconds).toBe(1.5);
+    expect(again.complete).toBe(done.reason === 'complete' || done.trainedSeconds >= 1.5);
+    for (const t of [trainer, resumed]) t.destroy();
+  });
+
+  it('a budget needs a timed warm-up', async () => {
+    const trainer = await Trainer.create(gpu, mixer, { ...tiny, warmupSteps: 1 });
+    expect(() => new TrainingSession(trainer, { ...lagged, budgetSeconds: 10 })).toThrow(/at least 2 warm-up steps/);
+    trainer.destroy();
+  });
+
+  it('a non-finite loss ends the run with an error event and no checkpoint of that state', async () => {
+    const trainer = await Trainer.create(gpu, mixer, { ...tiny, steps: 40, lr: 1e30 });
+    const session = new TrainingSession(trainer, { readBack: { mode: 'lagged', everySteps: 1 }, checkpointEverySteps: 1 });
+    const errors: string[] = [];
+    let lastCheckpoint = -1;
+    session.on('checkpoint', ({ step }) => void (lastCheckpoint = step));
+    session.on('error', ({ message }) => void errors.push(message));
+    const done = await session.run();
+    expect(done.reason).toBe('diverged');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/the loss became (NaN|Infinity|-Infinity) at step \d+/);
+    expect(lastCheckpoint).toBeLessThan(Number(errors[0].match(/step (\d+)/)![1]));
+    trainer.destroy();
+  });
+
+  it('a run at its final step is complete: run() trains nothing and reports no loss', async () => {
+    const trainer = await Trainer.create(gpu, mixer, { ...tiny, steps: 2 });
+    await new TrainingSession(trainer, lagged).run();
+    const restored = await Trainer.fromCheckpoint(gpu, mixer, await trainer.checkpoint());
+    const session = new TrainingSession(restored, lagged);
+    expect(session.complete).toBe(true);
+    let reports = 0;
+    session.on('progress', () => void reports++);
+    expect(await session.run()).toMatchObject({ reason: 'complete', stepsRun: 0, step: 2 });
+    expect(reports).toBe(0);
+    for (const t of [trainer, restored]) t.destroy();
+  });
+});
