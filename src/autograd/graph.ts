@@ -64,7 +64,8 @@ function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-/** Clears gradients and graph links so the next step starts fresh (parameters keep no grad). */
+/** Drops the gradients of `tensors` (the parameters) so the next backward() starts from none. The
+ * graph links need no clearing: they live on the step's transient tensors, dropped with the step. */
 export function zeroGrads(tensors: Iterable<Tensor>): void {
   for (const t of tensors) t.grad = null;
 }

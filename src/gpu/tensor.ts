@@ -1,6 +1,9 @@
-// A tensor is a shape (NCHW, f32) over a range of a GPUBuffer, plus the autograd links that
-// record how it was made. Transient tensors come from the Gpu's pool and go back to it at the
-// end of a step; persistent ones (parameters, optimizer state, datasets) own their buffer.
+// A tensor is a shape (NCHW, f32) over a range of a GPUBuffer, plus the autograd fields that
+// src/autograd/graph.ts fills (grad, inputs, backwardRule, op). They stay on the tensor rather than
+// in a graph node beside it: the optimizer, the checkpoints and the tests all read .grad, and a node
+// per tensor would double a step's objects for four fields. Transient tensors come from the Gpu's
+// pool and go back to it at the end of a step; persistent ones (parameters, optimizer state,
+// datasets) own their buffer.
 import type { Gpu } from './gpu.ts';
 
 export type Shape = readonly number[];
