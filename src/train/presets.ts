@@ -47,7 +47,8 @@ export function isCpuAdapter(description: string): boolean {
   return CPU_ADAPTERS.test(description);
 }
 
-/** The preset that suits an adapter: the short default on a CPU, the GPU preset on a real GPU. */
+/** The preset that suits an adapter: the GPU preset on a real GPU, the short default on a CPU or
+ * where the browser keeps the adapter's name to itself (privacy). */
 export function presetForAdapter(description: string): PresetName {
-  return isCpuAdapter(description) ? 'default' : 'gpu';
+  return description.trim() === '' || isCpuAdapter(description) ? 'default' : 'gpu';
 }

@@ -52,6 +52,11 @@ describe('training in the browser', () => {
     await page.waitForFunction(() => window.unmix?.dataReady, { timeout: 60_000 }).catch(failWithLog('data never became ready'));
     expect(await page.$eval('#data-status', (e) => e.textContent)).toMatch(/loaded and verified/);
     expect(await page.$eval('#adapter', (e) => e.textContent)).not.toMatch(/checking/);
+    // The presets are offered, and on a CPU adapter (SwiftShader) the short default is chosen, by steps.
+    const presets = await page.$$eval('#config select[name="preset"] option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(presets).toEqual(['default', 'hour', 'gpu']);
+    expect(await page.$eval('#config select[name="preset"]', (e) => (e as HTMLSelectElement).value)).toBe('default');
+    expect(await page.$eval('#config input[name="minutes"]', (e) => (e as HTMLInputElement).value)).toBe('');
   });
 
   it('trains a tiny network, paused and resumed on the way: the train and test losses go down', async () => {
