@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
+import type { Tensor } from '../../src/gpu/tensor.ts';
 import { relu, sigmoid } from '../../src/ops/activations.ts';
 import { add } from '../../src/ops/add.ts';
+import { maxPool2d } from '../../src/ops/maxpool2d.ts';
+import { upsample2x } from '../../src/ops/upsample2d.ts';
 import { useGpu } from '../helpers/gpu.ts';
-import { checkOp } from '../helpers/gradcheck.ts';
+import { backwardDispatches, checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 describe('autograd graph', () => {
@@ -37,6 +40,23 @@ describe('autograd graph', () => {
         return add(h, relu(relu(h)));
       },
     });
+  });
+
+  it('records no backward rule for an op whose inputs need no gradient (max-pool, upsample: one input each)', () => {
+    const g = gpu();
+    // Inputs [2,3,8,8] and [2,3,4,4]; the op's input is the one that needs no gradient.
+    const shapes = [
+      [2, 3, 8, 8],
+      [2, 3, 4, 4],
+    ];
+    for (const [op, run, needs] of [
+      ['maxpool2d', ([x, b]: Tensor[]) => add(maxPool2d(x), b), [false, true]],
+      ['upsample2x', ([b, x]: Tensor[]) => add(b, upsample2x(x, 'bilinear')), [true, false]],
+    ] as const) {
+      // add passes dy on without a kernel: only the pool's or upsampling's backward dispatches.
+      expect(backwardDispatches(g, shapes, [true, true], run), op).toEqual({ dispatches: 1, gradients: [true, true] });
+      expect(backwardDispatches(g, shapes, [...needs], run), op).toEqual({ dispatches: 0, gradients: needs });
+    }
   });
 
   it('refuses a non-scalar root without a seed, and a root that needs no gradient', () => {
