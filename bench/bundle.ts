@@ -94,13 +94,12 @@ async function compress(from: string, to: string, kind: 'xz' | 'gzip'): Promise<
     await pipeline(createReadStream(from), createGzip({ level: 9 }), createWriteStream(`${to}.gz`));
     return `${to}.gz`;
   }
-  await new Promise<void>((done, fail) => {
-    const xz = spawn('xz', ['-6', '-T0', '-c', from], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const sink = createWriteStream(`${to}.xz`);
-    xz.stdout.pipe(sink);
+  const xz = spawn('xz', ['-6', '-T0', '-c', from], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((done, fail) => {
     xz.on('error', (e) => fail(new Error(`bench:bundle: cannot run xz (${e.message}); install xz-utils or pass --compression gzip`)));
-    xz.on('close', (code) => (code === 0 ? sink.on('finish', done) : fail(new Error(`bench:bundle: xz exited with ${code} on ${from}`))));
+    xz.on('close', (code) => (code === 0 ? done() : fail(new Error(`bench:bundle: xz exited with ${code} on ${from}`))));
   });
+  await Promise.all([pipeline(xz.stdout, createWriteStream(`${to}.xz`)), exited]);
   return `${to}.xz`;
 }
 
@@ -149,7 +148,7 @@ function componentSizes(out: string): Record<string, number> {
     'Vulkan loader': runtime('libvulkan'),
   };
   const counted = Object.values(sizes).reduce((a, b) => a + b, 0);
-  sizes['run.sh, PyTorch peer, bundle-id'] = size(filesUnder(out)) - counted;
+  sizes['run.sh, README, PyTorch peer, id'] = size(filesUnder(out)) - counted;
   return sizes;
 }
 
@@ -200,6 +199,7 @@ async function main(): Promise<void> {
   mkdirSync(join(out, 'bench/peers'), { recursive: true });
   copyFileSync(join(ROOT, 'bench/peers/torch_bench.py'), join(out, 'bench/peers/torch_bench.py'));
   copyFileSync(join(ROOT, 'bench/bundle/run.sh'), join(out, 'run.sh'));
+  copyFileSync(join(ROOT, 'bench/bundle/README.md'), join(out, 'README.md'));
 
   // The id names the folder run.sh unpacks into: a changed bundle never reuses an old unpacking.
   const hash = createHash('sha256');
