@@ -161,7 +161,18 @@ export class TrainingSession {
     const start = performance.now();
     const trainedBefore = this.trainedSeconds;
     const elapsed = () => (performance.now() - start) / 1000;
-    const budgetLeft = () => (this.budgetSeconds === undefined ? Infinity : this.budgetSeconds - trainedBefore - elapsed());
+    /** The first and the last step whose loss was read back (the GPU had done them), and when. */
+    let firstSync: { step: number; time: number } | null = null;
+    let synced = { step: firstStep, time: start };
+    /** The GPU's time for the steps encoded but not yet read back, at its speed since the first read
+     * (which leaves out pipeline compilation): the CPU runs ahead of the GPU by up to a chunk, and
+     * the budget is the GPU's time. */
+    const inFlightSeconds = () =>
+      firstSync && synced.step > firstSync.step
+        ? ((t.step - synced.step) * (synced.time - firstSync.time)) / 1000 / (synced.step - firstSync.step)
+        : 0;
+    const budgetLeft = () =>
+      this.budgetSeconds === undefined ? Infinity : this.budgetSeconds - trainedBefore - elapsed() - inFlightSeconds();
     let chunkSteps = readBack.mode === 'lagged' ? readBack.everySteps : 1;
     let pending: { step: number; value: Promise<number> } | null = null;
     let loss = NaN;
@@ -218,6 +229,8 @@ export class TrainingSession {
       if (read) {
         loss = await read.value;
         lossStep = read.step;
+        synced = { step: read.step, time: performance.now() };
+        firstSync ??= synced;
         if (!Number.isFinite(loss)) return diverged(loss, lossStep);
       }
       if (readBack.mode === 'chunked') {
