@@ -138,6 +138,7 @@ const py = (y: number) => H - M.bottom - ((y - yLo) / (yHi - yLo || 1)) * (H - M
 const yTicks = Array.from({ length: Math.round((yHi - yLo) * 4) + 1 }, (_, i) => yLo + i / 4);
 const xTicks = Array.from({ length: 6 }, (_, i) => (i * xMax) / 5);
 const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">
+<title>unmix: test MSE against training time</title>
 <rect width="${W}" height="${H}" fill="white"/>
 ${yTicks.map((y) => `<line x1="${M.left}" x2="${W - M.right}" y1="${py(y)}" y2="${py(y)}" stroke="#ddd"/><text x="${M.left - 6}" y="${py(y) + 4}" text-anchor="end">${sci(10 ** y, 1)}</text>`).join('\n')}
 ${xTicks.map((x) => `<text x="${px(x)}" y="${H - M.bottom + 16}" text-anchor="middle">${x.toFixed(0)}</text>`).join('\n')}
