@@ -12,6 +12,7 @@ OUT="$PWD/unmix-bench-$(date -u +%Y%m%d-%H%M%S)"
 DATA=""
 TRAIN_ARGS=""
 EVAL_ARGS=""
+TORCH_ARGS=""
 TORCH=auto
 BENCH_ARGS="--full --warmup 10 --steps 50"
 
@@ -22,6 +23,7 @@ usage: $0 [options] [-- benchmark options]
   --data DIR         a folder with mnist/ and fashion-mnist/: also train (the CLI's default preset) and evaluate
   --train-args "..." extra flags for the training command, e.g. "--steps 500 --batch 64"
   --eval-args "..."  extra flags for the evaluation (default: the full protocol), e.g. "--repeats 3"
+  --torch-args "..." flags for bench/peers/torch_bench.py (default: batch 64, 10 + 50 steps), e.g. "--device cpu"
   --no-torch         skip the PyTorch peer even where python3 can import torch
   -- ARGS            the benchmark's flags instead of "$BENCH_ARGS" (see: $0 -- --help)
 Results: OUT/*.json in the format of npm run bench (peak, kernels, train-step), OUT/RESULTS.md,
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
     --data) DATA=$(cd "$2" && pwd); shift 2 ;;
     --train-args) TRAIN_ARGS=$2; shift 2 ;;
     --eval-args) EVAL_ARGS=$2; shift 2 ;;
+    --torch-args) TORCH_ARGS=$2; shift 2 ;;
     --no-torch) TORCH=no; shift ;;
     --help|-h) usage; exit 0 ;;
     --) shift; BENCH_ARGS=""; break ;;
@@ -102,7 +105,8 @@ cp "$WORK/bench/RESULTS.md" "$OUT"/ 2>/dev/null || true
 
 if [ "$TORCH" = auto ] && command -v python3 >/dev/null 2>&1 && python3 -c 'import torch' 2>/dev/null; then
   echo "== PyTorch peer" >&2
-  python3 "$HERE/bench/peers/torch_bench.py" --out "$OUT/torch-train-step.json" || status=$?
+  # shellcheck disable=SC2086 # TORCH_ARGS is a list of flags
+  python3 "$HERE/bench/peers/torch_bench.py" --out "$OUT/torch-train-step.json" $TORCH_ARGS || status=$?
 fi
 
 if [ -n "$DATA" ]; then
