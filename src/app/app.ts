@@ -7,7 +7,7 @@ import { LossChart } from './chart.ts';
 import { DrawPad } from './draw.ts';
 import { drawSeparated } from './images.ts';
 import { showWebgpuMissing } from './missing.ts';
-import type { FromWorker, LossHistory, RunState, Separated, ToWorker } from './protocol.ts';
+import { type FromWorker, type LossHistory, type RunState, type Separated, SHIPPED_ORIGIN, type ToWorker } from './protocol.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -22,6 +22,8 @@ const app = {
   secondsLeft: NaN,
   /** The live grid: test pairs (MNIST, Fashion-MNIST indices) and their separation at `step`. */
   grid: null as { step: number; digits: number[]; items: number[]; images: Separated } | null,
+  /** Where the current model came from (the worker's words), e.g. SHIPPED_ORIGIN. */
+  origin: '',
   /** The latest "try it yourself" separation. */
   tried: null as Separated | null,
   evaluating: false,
@@ -136,7 +138,12 @@ const buttons = {
 
 buttons.start.addEventListener('click', () => {
   if (!form.reportValidity()) return;
-  if (app.config && app.step > 0 && !confirm('Start a new model? The current one is replaced (download its weights first to keep them).'))
+  if (
+    app.config &&
+    app.step > 0 &&
+    app.origin !== SHIPPED_ORIGIN &&
+    !confirm('Start a new model? The current one is replaced (download its weights first to keep them).')
+  )
     return;
   app.evaluating = false;
   $('eval-result').textContent = '';
@@ -299,7 +306,8 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       app.itemsByClass = m.itemsByClass;
       dataProgress.value = 1;
       dataStatus.textContent = 'MNIST and Fashion-MNIST loaded and verified (SHA-256).';
-      status('Data ready. Set the network up and press Start.');
+      // The worker announces a restored or shipped model first; its status stands.
+      if (!app.config) status('Data ready. Set the network up and press Start.');
       break;
     case 'data-error':
       dataProgress.value = 0;
@@ -309,6 +317,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       if (!app.dataReady) status('The datasets are needed: see 1 · Data.');
       break;
     case 'model':
+      app.origin = m.origin;
       app.config = m.config;
       app.step = m.step;
       app.history = m.history;
@@ -316,6 +325,8 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       showConfig(m.config);
       chart.set(m.history);
       $('stat-params').textContent = m.parameterCount.toLocaleString();
+      $('model-summary').textContent = m.summary;
+      $('summary-box').hidden = false;
       modelNote = m.origin === 'new' ? '' : `Model ${m.origin}, at step ${m.step.toLocaleString()}. `;
       break;
     case 'state':

@@ -2,6 +2,11 @@
 // device, the datasets on it, the Mixer and the Trainer; the page only draws what it is sent.
 import type { EvalResult, TrainConfig } from '../train/trainer.ts';
 
+/** The model the page ships (public/weights/: `npm run train` with the default preset; its command
+ * and score are in docs/QUALITY.md), and how the page names it. */
+export const SHIPPED_WEIGHTS = 'weights/default.safetensors';
+export const SHIPPED_ORIGIN = 'shipped with the page (the default preset, trained by npm run train)';
+
 /** The five images of a separation, each n·32·32 values in [0, 1]. */
 export interface Separated {
   mixture: Float32Array;
@@ -39,7 +44,7 @@ export type FromWorker =
   | { type: 'data-progress'; fraction: number; file: string }
   | { type: 'data-ready'; digitsByClass: number[][]; itemsByClass: number[][] }
   | { type: 'data-error'; message: string }
-  | { type: 'model'; config: TrainConfig; step: number; parameterCount: number; history: LossHistory; origin: string }
+  | { type: 'model'; config: TrainConfig; step: number; parameterCount: number; summary: string; history: LossHistory; origin: string }
   | { type: 'state'; state: RunState; step: number }
   /** `steps`: the schedule's step count (a budget run fixes it after warm-up); samplesPerSecond 0
    * and secondsLeft NaN with a test loss alone. */

@@ -8,9 +8,19 @@ import { Mixer } from '../data/mixer.ts';
 import { readBody } from '../data/read-body.ts';
 import { createBrowserGpu } from '../gpu/browser.ts';
 import type { Gpu } from '../gpu/gpu.ts';
+import { formatSummary, modelSummary } from '../model/summary.ts';
+import { DISPLAY_PAIRS } from '../train/evaluate.ts';
 import { TrainingSession } from '../train/session.ts';
 import { type TrainConfig, Trainer } from '../train/trainer.ts';
-import type { FromWorker, LossHistory, RunState, Separated, ToWorker } from './protocol.ts';
+import {
+  type FromWorker,
+  type LossHistory,
+  type RunState,
+  type Separated,
+  SHIPPED_ORIGIN,
+  SHIPPED_WEIGHTS,
+  type ToWorker,
+} from './protocol.ts';
 import { loadRun, saveRun } from './store.ts';
 
 const CHUNK_SECONDS = 0.25;
@@ -30,8 +40,6 @@ let mixer: Mixer | null = null;
 let session: TrainingSession | null = null;
 let history: LossHistory = { train: [], test: [] };
 let state: RunState = 'none';
-/** The fixed test pairs of the live grid: the first test digit of classes 0–7, each with an item. */
-let gridPairs: { digits: number[]; items: number[] } = { digits: [], items: [] };
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
   self.postMessage(message, { transfer });
@@ -134,19 +142,25 @@ async function loadData(files?: File[]): Promise<void> {
     });
   const digitsByClass = byClass(loaded.mnistTestLabels);
   const itemsByClass = byClass(loaded.fashionTestLabels);
-  gridPairs = {
-    digits: Array.from({ length: 8 }, (_, i) => digitsByClass[i][0]),
-    items: Array.from({ length: 8 }, (_, i) => itemsByClass[(i + 5) % 10][0]),
-  };
-  post({ type: 'data-ready', digitsByClass, itemsByClass });
+  // The model first: the page fills its form from it, and a visitor (or a test) who waits for the
+  // data to be ready finds the form settled.
   await restoreSavedRun();
+  post({ type: 'data-ready', digitsByClass, itemsByClass });
 }
 
 // ---------------------------------------------------------------- model and training
 
 function announceModel(origin: string): void {
   const t = session!.trainer;
-  post({ type: 'model', config: t.config, step: t.step, parameterCount: t.parameterCount, history, origin });
+  post({
+    type: 'model',
+    config: t.config,
+    step: t.step,
+    parameterCount: t.parameterCount,
+    summary: formatSummary(modelSummary(t.model)),
+    history,
+    origin,
+  });
 }
 
 /** The page's monitors while a session runs: the test loss, the grid (the session checkpoints). */
@@ -190,15 +204,29 @@ async function useTrainer(next: Trainer, nextHistory: LossHistory, origin: strin
   await refreshGrid();
 }
 
+/** The model trained from the last visit, kept in this browser; on a first visit, the shipped one. */
 async function restoreSavedRun(): Promise<void> {
   const saved = await loadRun().catch(() => null);
-  if (!saved) return;
+  if (!saved) return loadShippedModel();
   try {
     const restored = await Trainer.fromCheckpoint(gpu!, mixer!, saved.bytes, {}, 'saved checkpoint');
     await useTrainer(restored, saved.history, `restored from this browser's storage (saved ${new Date(saved.savedAt).toLocaleString()})`);
   } catch (e) {
     post({ type: 'error', message: `The checkpoint saved in this browser could not be restored: ${(e as Error).message}` });
   }
+}
+
+/** Weights that `npm run train` (the default preset) produced, served from public/: a first visit
+ * sees the separation and the drawing pad work before, or instead of, training a model of its own. */
+async function loadShippedModel(): Promise<void> {
+  const url = `${import.meta.env.BASE_URL}${SHIPPED_WEIGHTS}`;
+  const response = await fetch(url).catch(() => null);
+  if (!response?.ok || response.headers.get('Content-Type')?.startsWith('text/html')) {
+    post({ type: 'error', message: `The model shipped with the page (${url}) could not be fetched: train one, or load weights.` });
+    return;
+  }
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  await useTrainer(await Trainer.fromCheckpoint(gpu!, mixer!, bytes, {}, url), { train: [], test: [] }, SHIPPED_ORIGIN);
 }
 
 async function saveCheckpoint(): Promise<void> {
@@ -208,8 +236,8 @@ async function saveCheckpoint(): Promise<void> {
 
 async function refreshGrid(): Promise<void> {
   if (!session) return;
-  const images = await session.trainer.predictPairs(gridPairs.digits, gridPairs.items);
-  post({ type: 'grid', step: session.trainer.step, ...gridPairs, images }, separatedTransfer(images));
+  const images = await session.trainer.predictPairs(DISPLAY_PAIRS.digits, DISPLAY_PAIRS.items);
+  post({ type: 'grid', step: session.trainer.step, ...DISPLAY_PAIRS, images }, separatedTransfer(images));
 }
 
 /** Runs `fn` every `seconds`, or less often where it is slow: at most MONITOR_SHARE of the time

@@ -10,6 +10,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { createNodeGpu } from '../gpu/node.ts';
 import { isPresetName, PRESET_NAMES } from '../train/presets.ts';
 import { checkpointConfig, type TrainConfig } from '../train/trainer.ts';
+import { closestName } from '../util/closest.ts';
 import { UsageError, UserError } from '../util/user-error.ts';
 
 export { UsageError, UserError };
@@ -109,22 +110,6 @@ function joinNegativeValues(argv: string[], options: Options): string[] {
   return out;
 }
 
-/** The closest known flag to a mistyped one, if it is close (an edit or two away, or a prefix). */
-function closestFlag(name: string, known: string[]): string | undefined {
-  const distance = (a: string, b: string) => {
-    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      const next = [i];
-      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      row = next;
-    }
-    return row[b.length];
-  };
-  const scored = known.map((k) => ({ k, d: k.startsWith(name) || name.startsWith(k) ? 1 : distance(name, k) }));
-  const best = scored.sort((a, b) => a.d - b.d)[0];
-  return best && best.d <= 2 ? best.k : undefined;
-}
-
 /** Parses flags and checks every value against FLAG_RULES; a bad command line throws a UsageError
  * naming the flag and what it takes. `usage` starts "usage: <command> -- …"; --help prints it. */
 export function parseFlags(argv: string[], options: Options, usage: string): Record<string, string | boolean | undefined> {
@@ -138,7 +123,7 @@ export function parseFlags(argv: string[], options: Options, usage: string): Rec
     const { code, message } = e as { code?: string; message: string };
     const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? '';
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      const near = closestFlag(flag.replace(/^-+/, ''), Object.keys(all));
+      const near = closestName(flag.replace(/^-+/, ''), Object.keys(all));
       throw new UsageError(`unknown flag ${flag}${near ? ` (did you mean --${near}?)` : ''}`, help);
     }
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {

@@ -3,6 +3,8 @@
 // specialised WGSL source, lays it out with WGSL's alignment and size rules, and packs the values
 // with their declared types (u32, i32, f32, and vec2/3/4 of those).
 
+import { closestName } from '../util/closest.ts';
+
 export type ShaderParams = Readonly<Record<string, number | readonly number[]>>;
 
 type Scalar = 'u32' | 'i32' | 'f32';
@@ -125,27 +127,6 @@ function describe(layout: ParamsLayout): string {
   return `struct ${layout.struct} { ${layout.fields.map((f) => `${f.name}: ${f.type}`).join(', ')} }`;
 }
 
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length];
-}
-
-/** The candidate nearest to `name`, if it is near enough to be a misspelling. */
-function closest(name: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best;
-}
-
 function checkValue(where: string, field: Field, value: number): void {
   const range = field.scalar === 'u32' ? [0, 2 ** 32 - 1] : field.scalar === 'i32' ? [-(2 ** 31), 2 ** 31 - 1] : null;
   if (typeof value !== 'number' || (range ? !Number.isInteger(value) || value < range[0] || value > range[1] : Number.isNaN(value))) {
@@ -162,7 +143,7 @@ export function packParams(layout: ParamsLayout, entry: string, params: ShaderPa
   const missing = names.filter((n) => !Object.hasOwn(params, n));
   for (const name of Object.keys(params)) {
     if (names.includes(name)) continue;
-    const near = closest(name, missing.length ? missing : names);
+    const near = closestName(name, missing.length ? missing : names);
     const hint = near ? `; did you mean ${near}?` : '';
     throw new Error(`${where}: params field ${name} is not in ${describe(layout)}${hint}`);
   }

@@ -11,6 +11,8 @@ import { loadSourceImagesNode } from '../../src/data/locate.ts';
 import { Mixer } from '../../src/data/mixer.ts';
 import { readSafetensors } from '../../src/data/safetensors.ts';
 import { createNodeGpu, releaseNodeGpu } from '../../src/gpu/node.ts';
+import { DISPLAY_PAIRS } from '../../src/train/evaluate.ts';
+import { PRESETS } from '../../src/train/presets.ts';
 import { checkpointConfig, Trainer } from '../../src/train/trainer.ts';
 import { expectClose } from '../helpers/check.ts';
 import { openPage, ROOT, type Session } from './browser.ts';
@@ -54,9 +56,13 @@ describe('training in the browser', () => {
     expect(await page.$eval('#adapter', (e) => e.textContent)).not.toMatch(/checking/);
     // The presets are offered, and on a CPU adapter (SwiftShader) the short default is chosen, by steps.
     const presets = await page.$$eval('#config select[name="preset"] option', (os) => os.map((o) => (o as HTMLOptionElement).value));
-    expect(presets).toEqual(['default', 'hour', 'gpu']);
+    expect(presets).toEqual(Object.keys(PRESETS));
     expect(await page.$eval('#config select[name="preset"]', (e) => (e as HTMLSelectElement).value)).toBe('default');
     expect(await page.$eval('#config input[name="minutes"]', (e) => (e as HTMLInputElement).value)).toBe('');
+    // A first visit shows the model the page ships, separating at once; Start replaces it without asking.
+    expect(await page.$eval('#status', (e) => e.textContent)).toMatch(/^Model shipped with the page .*Training finished/);
+    expect(await page.evaluate(() => window.unmix.step)).toBe(PRESETS.default.config.steps);
+    await page.waitForFunction(() => window.unmix.grid !== null, { timeout: 30_000 });
   });
 
   it('trains a tiny network, paused and resumed on the way: the train and test losses go down', async () => {
@@ -119,6 +125,13 @@ describe('training in the browser', () => {
   it('draws the grid of eight test mixtures from the final weights', async () => {
     const { page } = session;
     await page.waitForFunction((steps) => window.unmix.grid?.step === steps, { timeout: 30_000 }, STEPS);
+    // the same fixed test pairs as the command line's PNG
+    const pairs = await page.evaluate(() => ({ digits: window.unmix.grid!.digits, items: window.unmix.grid!.items }));
+    expect(pairs).toEqual(DISPLAY_PAIRS);
+    // the model summary of the model being trained (width 4, depth 2)
+    const summary = await page.$eval('#model-summary', (e) => e.textContent ?? '');
+    expect(summary).toMatch(/enc1\.conv1 \(Conv2d 3×3\)\s+\[N, 4, 32, 32\]/);
+    expect(summary).toMatch(/Total params: [\d,]+/);
     // 5 columns × 8 rows of 32×32 images with 2-pixel gaps, with content in every column: sharp
     // sources and mixtures, and (after only 30 steps) blurry but not blank predictions.
     const canvas = await page.$eval('#grid', (c) => {
@@ -211,7 +224,7 @@ describe('training in the browser', () => {
     })) as PageGrid;
 
     const config = checkpointConfig(readSafetensors(bytes, file).metadata);
-    expect(config.model).toEqual({ width: 4, depth: 2, upsample: 'nearest' });
+    expect(config.model).toEqual({ ...PRESETS.default.config.model, width: 4, depth: 2 });
     expect(config.batch).toBe(8);
     const gpu = await createNodeGpu();
     try {
@@ -236,7 +249,7 @@ describe('training in the browser', () => {
     const after = await page.evaluate(() => ({ state: window.unmix.state, history: window.unmix.history, config: window.unmix.config }));
     expect(after.state).toBe('done');
     expect(after.history).toEqual(before);
-    expect(after.config?.model).toEqual({ width: 4, depth: 2, upsample: 'nearest' });
+    expect(after.config?.model).toEqual({ ...PRESETS.default.config.model, width: 4, depth: 2 });
     expect(await page.$eval('#status', (e) => e.textContent)).toMatch(/Training finished|restored/);
   });
 
