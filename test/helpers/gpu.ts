@@ -1,5 +1,7 @@
 // One Dawn device per test file, released afterwards so the worker can exit.
 import { afterAll, beforeAll } from 'vitest';
+import { loadSourceImagesNode } from '../../src/data/locate.ts';
+import { Mixer } from '../../src/data/mixer.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { createNodeGpu, releaseNodeGpu } from '../../src/gpu/node.ts';
 
@@ -14,5 +16,22 @@ export function useGpu(): () => Gpu {
   return () => {
     if (!gpu) throw new Error('useGpu(): the GPU is only available inside tests');
     return gpu;
+  };
+}
+
+/** One Dawn device with the real datasets on it (the training tests), released afterwards. */
+export function useGpuWithData(): () => { gpu: Gpu; mixer: Mixer } {
+  let env: { gpu: Gpu; mixer: Mixer } | null = null;
+  beforeAll(async () => {
+    const gpu = await createNodeGpu();
+    env = { gpu, mixer: new Mixer(gpu, await loadSourceImagesNode()) };
+  });
+  afterAll(() => {
+    env?.mixer.destroy();
+    if (env) releaseNodeGpu(env.gpu);
+  });
+  return () => {
+    if (!env) throw new Error('useGpuWithData(): the GPU is only available inside tests');
+    return env;
   };
 }

@@ -1,13 +1,12 @@
 // The training session both the command line and the page drive: read-back policies, checkpoints by
 // step count and by time, pause and resume, a time budget that fixes the step count, divergence.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSourceImagesNode } from '../../src/data/locate.ts';
-import { Mixer } from '../../src/data/mixer.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Mixer } from '../../src/data/mixer.ts';
 import { readSafetensors } from '../../src/data/safetensors.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
-import { createNodeGpu, releaseNodeGpu } from '../../src/gpu/node.ts';
 import { type Progress, type SessionOptions, TrainingSession } from '../../src/train/session.ts';
 import { type TrainConfig, Trainer } from '../../src/train/trainer.ts';
+import { useGpuWithData } from '../helpers/gpu.ts';
 
 const tiny: TrainConfig = {
   model: { width: 2, depth: 2, upsample: 'nearest' },
@@ -22,15 +21,11 @@ const lagged: SessionOptions = { readBack: { mode: 'lagged', everySteps: 4 } };
 const chunked: SessionOptions = { readBack: { mode: 'chunked', chunkSeconds: 0.05, maxChunkSteps: 3 } };
 
 describe('training session', () => {
+  const env = useGpuWithData();
   let gpu: Gpu;
   let mixer: Mixer;
-  beforeAll(async () => {
-    gpu = await createNodeGpu();
-    mixer = new Mixer(gpu, await loadSourceImagesNode());
-  });
-  afterAll(() => {
-    mixer.destroy();
-    releaseNodeGpu(gpu);
+  beforeAll(() => {
+    ({ gpu, mixer } = env());
   });
 
   const weights = (bytes: Uint8Array) =>

@@ -1,13 +1,12 @@
 // Training on the real data: the loss must fall well below the mixture baseline, and a run resumed
 // from a checkpoint must continue exactly as if it had never stopped.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSourceImagesNode } from '../../src/data/locate.ts';
-import { Mixer } from '../../src/data/mixer.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Mixer } from '../../src/data/mixer.ts';
 import { readSafetensors, writeSafetensors } from '../../src/data/safetensors.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
-import { createNodeGpu, releaseNodeGpu } from '../../src/gpu/node.ts';
 import { evaluateProtocol } from '../../src/train/evaluate.ts';
 import { learningRate, type TrainConfig, Trainer } from '../../src/train/trainer.ts';
+import { useGpuWithData } from '../helpers/gpu.ts';
 
 /** Predicting the mixture itself for both outputs scores 0.0363 on the task's protocol. */
 const MIXTURE_BASELINE = 0.0363;
@@ -23,15 +22,11 @@ const tiny: TrainConfig = {
 };
 
 describe('training', () => {
+  const env = useGpuWithData();
   let gpu: Gpu;
   let mixer: Mixer;
-  beforeAll(async () => {
-    gpu = await createNodeGpu();
-    mixer = new Mixer(gpu, await loadSourceImagesNode());
-  });
-  afterAll(() => {
-    mixer.destroy();
-    releaseNodeGpu(gpu);
+  beforeAll(() => {
+    ({ gpu, mixer } = env());
   });
 
   it('the evaluator scores the mixture-as-prediction baseline at 0.0363 ± 0.0001', async () => {
