@@ -1,9 +1,9 @@
 // Writes ledger records for runs made before `npm run train` kept a ledger, from what the run left:
 // the checkpoint's metadata (config, step), eval.json, and the log's final training line.
 //   tsx scripts/ledger-backfill.ts LEDGER RUN_DIR LOG -- ARGS…   (ARGS: the run's flags, as typed)
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LedgerRecord } from '../src/cli/ledger.ts';
+import { appendLedger, type LedgerRecord } from '../src/cli/ledger.ts';
 import { readSafetensors } from '../src/data/safetensors.ts';
 import { checkpointConfig } from '../src/train/trainer.ts';
 
@@ -41,5 +41,5 @@ const record: LedgerRecord = {
   eval: evalResult,
   checkpoint: join(runDir, 'latest.safetensors'),
 };
-appendFileSync(ledger, `${JSON.stringify(record)}\n`);
+appendLedger(ledger, record);
 console.log(`${ledger}: ${command.join(' ')} → ${evalResult.mse_mean.toExponential(3)}`);

@@ -2,24 +2,14 @@
 // configuration) and docs/quality-vs-time.svg (test MSE against training time, the presets marked)
 // from docs/quality/ledger.jsonl, the ledger that `npm run train -- --ledger …` appends to.
 // Nothing in those two files is typed by hand: rerun this script after adding runs.
-import { readFileSync, writeFileSync } from 'node:fs';
-import type { LedgerRecord } from '../src/cli/ledger.ts';
+import { writeFileSync } from 'node:fs';
+import { type LedgerRecord, readLedger } from '../src/cli/ledger.ts';
 
 const LEDGER = 'docs/quality/ledger.jsonl';
 const REPORT = 'docs/QUALITY.md';
 const PLOT = 'docs/quality-vs-time.svg';
 
-const records = readFileSync(LEDGER, 'utf8')
-  .split('\n')
-  .filter((line) => line.trim())
-  .map((line, i) => {
-    try {
-      return JSON.parse(line) as LedgerRecord;
-    } catch (e) {
-      throw new Error(`${LEDGER}:${i + 1}: not a JSON ledger record (${(e as Error).message})`);
-    }
-  })
-  .filter((r) => r.eval);
+const records = readLedger(LEDGER).filter((r) => r.eval);
 
 /** The configuration a row stands for: everything but the seed and the paths. */
 function variantKey(r: LedgerRecord): string {

@@ -1,6 +1,6 @@
 // The run ledger: every `npm run train` appends one JSON line to it (runs/ledger.jsonl by default),
 // so that choices of configuration can be re-checked from what was actually run.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { EvalResult, TrainConfig } from '../train/trainer.ts';
 
@@ -34,4 +34,19 @@ export interface LedgerRecord {
 export function appendLedger(file: string, record: LedgerRecord): void {
   mkdirSync(dirname(file), { recursive: true });
   appendFileSync(file, `${JSON.stringify(record)}\n`);
+}
+
+/** Every record of a ledger, in the order the runs ended; a line that is not a record names its place. */
+export function readLedger(file: string): LedgerRecord[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line, i): [string, number] => [line, i])
+    .filter(([line]) => line.trim())
+    .map(([line, i]) => {
+      try {
+        return JSON.parse(line) as LedgerRecord;
+      } catch (e) {
+        throw new Error(`${file}:${i + 1}: not a JSON ledger record (${(e as Error).message})`);
+      }
+    });
 }
