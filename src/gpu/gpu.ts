@@ -12,6 +12,11 @@ export interface GpuInfo {
   vendor: string;
   architecture: string;
   hasTimestamps: boolean;
+  /** The adapter has the 'subgroups' feature and the device was opened with it. */
+  hasSubgroups: boolean;
+  /** Lanes per subgroup the adapter may use (0 without subgroups). */
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
 }
 
 export interface DispatchArgs {
@@ -58,6 +63,8 @@ export class Gpu {
   private timerQueries: GPUQuerySet | null = null;
   /** Set while profile() runs: every dispatch gets a compute pass of its own with timestamps. */
   private profiler: { querySet: GPUQuerySet; labels: string[] } | null = null;
+  /** A hash of every shader source: tuned kernel choices are cached per version of the kernels. */
+  readonly shaderDigest: string;
 
   constructor(
     readonly device: GPUDevice,
@@ -65,6 +72,12 @@ export class Gpu {
     private shaderSources: Record<string, string>,
   ) {
     this.pool = new BufferPool(device, (buffer) => this.release(buffer));
+    this.shaderDigest = digest(
+      Object.keys(shaderSources)
+        .sort()
+        .map((name) => `${name}\n${shaderSources[name]}`)
+        .join('\n'),
+    );
     device.addEventListener('uncapturederror', (event) => {
       this.errors.push((event as GPUUncapturedErrorEvent).error.message);
     });
@@ -431,6 +444,13 @@ function isGpuBuffer(b: unknown): b is GPUBuffer {
   return typeof (b as GPUBuffer).mapAsync === 'function';
 }
 
+/** FNV-1a, 32 bits, as 8 hex digits: enough to tell versions of the shader sources apart. */
+function digest(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
 function checkShape(op: string, shape: Shape): void {
   if (shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d <= 0)) {
     throw new Error(`${op}: shape [${shape}] must be a non-empty list of positive integers`);
@@ -463,11 +483,21 @@ export function requiredLimits(adapter: GPUAdapter): Record<string, number> {
 /** Creates the device from an adapter with the features and limits unmix uses. */
 export async function openDevice(adapter: GPUAdapter, shaderSources: Record<string, string>): Promise<Gpu> {
   const hasTimestamps = adapter.features.has('timestamp-query');
-  const device = await adapter.requestDevice({
-    requiredFeatures: hasTimestamps ? ['timestamp-query'] : [],
-    requiredLimits: requiredLimits(adapter),
-  });
-  const a = adapter.info;
+  const hasSubgroups = adapter.features.has('subgroups');
+  const features: GPUFeatureName[] = [];
+  if (hasTimestamps) features.push('timestamp-query');
+  if (hasSubgroups) features.push('subgroups' as GPUFeatureName);
+  const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits: requiredLimits(adapter) });
+  const a = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
   const description = [a?.description || a?.device || 'unknown adapter', a?.vendor ? `(${a.vendor})` : ''].filter(Boolean).join(' ');
-  return new Gpu(device, { description, vendor: a?.vendor ?? '', architecture: a?.architecture ?? '', hasTimestamps }, shaderSources);
+  const info: GpuInfo = {
+    description,
+    vendor: a?.vendor ?? '',
+    architecture: a?.architecture ?? '',
+    hasTimestamps,
+    hasSubgroups,
+    subgroupMinSize: hasSubgroups ? (a?.subgroupMinSize ?? 0) : 0,
+    subgroupMaxSize: hasSubgroups ? (a?.subgroupMaxSize ?? 0) : 0,
+  };
+  return new Gpu(device, info, shaderSources);
 }

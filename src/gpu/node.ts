@@ -1,11 +1,13 @@
 // Node entry to the runtime: Dawn (npm `webgpu`) on whatever Vulkan driver is installed; on a
 // machine without a GPU that is Mesa's lavapipe. Shaders are read from shaders/ on disk.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { userCacheDir } from '../util/cache-dir.ts';
 import { UserError } from '../util/user-error.ts';
 import { type Gpu, openDevice } from './gpu.ts';
+import type { TunedChoice, TuningStore } from './tuner.ts';
 
 const SHADER_DIR = fileURLToPath(new URL('../../shaders/', import.meta.url));
 const LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json';
@@ -81,4 +83,31 @@ export async function createNodeGpu(): Promise<Gpu> {
 export function releaseNodeGpu(gpu: Gpu): void {
   gpu.destroy();
   dawn = null;
+}
+
+/** Tuned kernel choices in a JSON file, { adapter: { shape class: choice } }: by default
+ * tuning.json in the user cache ($XDG_CACHE_HOME/unmix or ~/.cache/unmix). Saving merges into what
+ * the file holds then (another process may have tuned other shapes), written whole and renamed into
+ * place; a file that does not parse is treated as empty and rewritten. */
+export function nodeTuningStore(file = userCacheDir('tuning.json')): TuningStore & { file: string } {
+  const readAll = (): Record<string, Record<string, TunedChoice>> => {
+    try {
+      const parsed = JSON.parse(readFileSync(file, 'utf8'));
+      return parsed && typeof parsed === 'object' ? parsed : {};
+    } catch {
+      return {};
+    }
+  };
+  return {
+    file,
+    load: async (adapter) => readAll()[adapter] ?? {},
+    save: async (adapter, choices) => {
+      const all = readAll();
+      all[adapter] = { ...all[adapter], ...choices };
+      mkdirSync(dirname(file), { recursive: true });
+      const temporary = `${file}.${process.pid}.tmp`;
+      writeFileSync(temporary, `${JSON.stringify(all, null, 1)}\n`);
+      renameSync(temporary, file);
+    },
+  };
 }

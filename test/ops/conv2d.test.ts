@@ -1,14 +1,15 @@
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import type { Gpu } from '../../src/gpu/gpu.ts';
 import { sizeOf, Tensor } from '../../src/gpu/tensor.ts';
+import { type AnyConvKernel, type Geometry, geometry } from '../../src/ops/conv2d/geometry.ts';
+import { CONV_KERNELS } from '../../src/ops/conv2d/kernels.ts';
 import {
   type Conv2dOptions,
   conv2d,
   conv2dBackwardBias,
   conv2dBackwardInput,
   conv2dBackwardWeight,
-  conv2dForward,
   conv2dOutputShape,
-  conv2dTuning,
 } from '../../src/ops/conv2d.ts';
 import { expectClose } from '../helpers/check.ts';
 import { useGpu } from '../helpers/gpu.ts';
@@ -122,66 +123,30 @@ describe('conv2d', () => {
     expect(conv2dOutputShape([2, 3, 9, 7], [4, 3, 3, 3], { stride: 2, padding: 0 })).toEqual([2, 4, 4, 3]);
   });
 
-  // Shapes past the small gradient-check ones: several row segments per row, several blocks of 8
-  // output channels, an odd channel count, and a weight gradient split into row slices. Each pass
-  // is compared with a direct f64 evaluation of its defining sum (tolerance as above, per term),
-  // with the conv kernel summing one kernel row of taps per accumulator update (lavapipe's choice)
-  // and all K rows (SwiftShader's).
-  for (const [xShape, cout, opts, tapRows] of [
-    [[2, 13, 20, 19], 17, {}, 'one'],
-    [[3, 9, 17, 21], 12, { stride: 2 }, 'one'],
-    [[2, 13, 20, 19], 17, {}, 'all'],
-    [[3, 9, 17, 21], 12, { stride: 2 }, 'all'],
-  ] as [number[], number, Conv2dOptions, 'one' | 'all'][]) {
-    it(`every pass against f64 sums, x ${xShape.join('×')} → ${cout} ch, stride ${opts.stride ?? 1}, taps of ${tapRows} kernel row(s) per update`, async () => {
-      const saved = conv2dTuning.convTapRows;
-      conv2dTuning.convTapRows = tapRows;
-      onTestFinished(() => {
-        conv2dTuning.convTapRows = saved;
-      });
-      const g = gpu();
-      const [n, cin, h, wd] = xShape;
-      const k = 3;
-      const pad = 1;
-      const s = opts.stride ?? 1;
-      const wShape = [cout, cin, k, k];
-      const yShape = conv2dOutputShape(xShape, wShape, opts);
-      const [, , oh, ow] = yShape;
-      const [x, w, b, dy] = [sizeOf(xShape), sizeOf(wShape), cout, sizeOf(yShape)].map((len) => rng.uniform(len));
-      const dx = new Float64Array(x.length);
-      const dw = new Float64Array(w.length);
-      const db = new Float64Array(cout);
-      for (let b0 = 0; b0 < n; b0++)
-        for (let co = 0; co < cout; co++)
-          for (let oy = 0; oy < oh; oy++)
-            for (let ox = 0; ox < ow; ox++) {
-              const g0 = dy[((b0 * cout + co) * oh + oy) * ow + ox];
-              db[co] += g0;
-              for (let ci = 0; ci < cin; ci++)
-                for (let ky = 0; ky < k; ky++)
-                  for (let kx = 0; kx < k; kx++) {
-                    const [iy, ix] = [oy * s - pad + ky, ox * s - pad + kx];
-                    if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-                    const xi = ((b0 * cin + ci) * h + iy) * wd + ix;
-                    const wi = ((co * cin + ci) * k + ky) * k + kx;
-                    dx[xi] += g0 * w[wi];
-                    dw[wi] += g0 * x[xi];
-                  }
-            }
-      const tol = (terms: number) => ({ atol: 1e-5 * Math.max(1, terms / 16), rtol: 1e-4 });
-      const [xt, wt, bt, dyt] = [
-        [xShape, x],
-        [wShape, w],
-        [[cout], b],
-        [yShape, dy],
-      ].map(([shape, data]) => g.persistent(shape as number[], Float32Array.from(data as Float64Array)));
-      expectClose(await conv2dForward(xt, wt, bt, opts).read(), convRef(x, xShape, w, wShape, b, opts), tol(cin * k * k), 'forward');
-      expectClose(await conv2dBackwardInput(dyt, wt, xShape, opts).read(), dx, tol(cout * k * k), 'dx');
-      expectClose(await conv2dBackwardWeight(dyt, xt, wShape, opts).read(), dw, tol(n * oh * ow), 'dW');
-      expectClose(await conv2dBackwardBias(dyt).read(), db, tol(n * oh * ow), 'dB');
-      g.endStep();
-      for (const t of [xt, wt, bt, dyt]) t.buffer.destroy();
-    });
+  // Every kernel variant of every pass, on shapes past the small gradient-check ones: several row
+  // segments per row, several blocks of 8 output channels, odd channel counts, a weight gradient
+  // split into row slices, and awkward ones (one channel, a 1-pixel-high image, K = 1 and 5,
+  // 'valid' and wider padding). Each is compared with a direct f64 evaluation of its defining sum
+  // (tolerance as above, per term). The variants run directly, not through the tuner.
+  const variantCases: [number[], number, number, Conv2dOptions][] = [
+    [[2, 13, 20, 19], 17, 3, {}],
+    [[3, 9, 17, 21], 12, 3, { stride: 2 }],
+    [[1, 1, 1, 9], 1, 3, {}],
+    [[2, 5, 7, 6], 3, 1, { padding: 'valid' }],
+    [[1, 3, 9, 11], 9, 5, { padding: 1 }],
+    [[2, 33, 6, 5], 40, 3, { stride: 2, padding: 'valid' }],
+  ];
+  for (const [xShape, cout, k, opts] of variantCases) {
+    const g = geometry('conv2d', xShape, [cout, xShape[1], k, k], opts);
+    for (const pass of ['forward', 'input', 'weight'] as const) {
+      for (const kernel of CONV_KERNELS[pass] as AnyConvKernel[]) {
+        it(`${pass} kernel '${kernel.name}' against f64 sums, x ${xShape.join('×')} → ${cout} ch, ${k}×${k}, stride ${g.stride}, pad ${g.pad}`, async () => {
+          const gp = gpu();
+          if (kernel.applies && !kernel.applies(gp, g)) return; // not on this adapter: the browser suite covers other adapters
+          await checkVariant(gp, kernel, g, rng);
+        });
+      }
+    }
   }
 
   it('a large batch folds its dispatch into 2-D (over 65535 workgroups)', async () => {
@@ -277,3 +242,67 @@ describe('conv2d', () => {
     }
   });
 });
+
+/** dx and dW from their defining sums in f64, beside y (convRef). */
+function convGradsRef(x: Float64Array, w: Float64Array, dy: Float64Array, g: Geometry): { dx: Float64Array; dw: Float64Array } {
+  const { n, cin, h, w: wd, cout, k, stride: s, pad, oh, ow } = g;
+  const dx = new Float64Array(x.length);
+  const dw = new Float64Array(w.length);
+  for (let b0 = 0; b0 < n; b0++)
+    for (let co = 0; co < cout; co++)
+      for (let oy = 0; oy < oh; oy++)
+        for (let ox = 0; ox < ow; ox++) {
+          const g0 = dy[((b0 * cout + co) * oh + oy) * ow + ox];
+          for (let ci = 0; ci < cin; ci++)
+            for (let ky = 0; ky < k; ky++)
+              for (let kx = 0; kx < k; kx++) {
+                const [iy, ix] = [oy * s - pad + ky, ox * s - pad + kx];
+                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                const xi = ((b0 * cin + ci) * h + iy) * wd + ix;
+                const wi = ((co * cin + ci) * k + ky) * k + kx;
+                dx[xi] += g0 * w[wi];
+                dw[wi] += g0 * x[xi];
+              }
+        }
+  return { dx, dw };
+}
+
+/** Runs one kernel variant of one pass on random data and compares it with the f64 sums. */
+async function checkVariant(gpu: Gpu, kernel: AnyConvKernel, g: Geometry, rng: Rng): Promise<void> {
+  const xShape = [g.n, g.cin, g.h, g.w];
+  const wShape = [g.cout, g.cin, g.k, g.k];
+  const yShape = [g.n, g.cout, g.oh, g.ow];
+  const [x, w, b, dy] = [sizeOf(xShape), sizeOf(wShape), g.cout, sizeOf(yShape)].map((len) => rng.uniform(len));
+  const [xt, wt, bt, dyt] = (
+    [
+      [xShape, x],
+      [wShape, w],
+      [[g.cout], b],
+      [yShape, dy],
+    ] as [number[], Float64Array][]
+  ).map(([shape, data]) => gpu.persistent(shape, Float32Array.from(data)));
+  const tol = (terms: number) => ({ atol: 1e-5 * Math.max(1, terms / 16), rtol: 1e-4 });
+  const what = `${kernel.pass} kernel '${kernel.name}'`;
+  try {
+    if (kernel.pass === 'forward') {
+      const y = kernel.run(gpu, { x: xt, w: wt, b: bt }, g).y;
+      expectClose(
+        await y.read(),
+        convRef(x, xShape, w, wShape, b, { stride: g.stride as 1 | 2, padding: g.pad }),
+        tol(g.cin * g.k * g.k),
+        what,
+      );
+    } else if (kernel.pass === 'input') {
+      const dx = kernel.run(gpu, { dy: dyt, w: wt }, g);
+      expect(dx.shape).toEqual(xShape);
+      expectClose(await dx.read(), convGradsRef(x, w, dy, g).dx, tol(g.cout * g.k * g.k), what);
+    } else {
+      const dw = kernel.run(gpu, { dy: dyt, x: xt }, g);
+      expect(dw.shape).toEqual(wShape);
+      expectClose(await dw.read(), convGradsRef(x, w, dy, g).dw, tol(g.n * g.oh * g.ow), what);
+    }
+  } finally {
+    gpu.endStep();
+    for (const t of [xt, wt, bt, dyt]) gpu.release(t.buffer);
+  }
+}

@@ -1,0 +1,174 @@
+// The autotuner: where an op has several kernels that compute the same thing (conv2d's variants),
+// it times them on the adapter in use and keeps the fastest, per shape class. Ops ask synchronously
+// while they encode (`pick`), so a shape met for the first time runs the default kernel and is
+// queued; `tunePending()` (the training session calls it after its first step) measures the queue
+// with GPU timestamps, candidates alternated round by round, the median per candidate, and a margin
+// in the default's favour so that noise does not flip a choice. Choices are cached per adapter (and
+// per version of the shader sources) in a store: a JSON file under the user cache in Node, IndexedDB
+// in the page.
+import type { Gpu } from './gpu.ts';
+
+/** How the tuner chooses: measure (cached choices first), measure again ignoring the cache, take
+ * every op's default kernel, or force one kernel by name wherever it applies. */
+export type TuneMode = { kind: 'tune' } | { kind: 'retune' } | { kind: 'default' } | { kind: 'force'; kernel: string };
+
+export interface TunedChoice {
+  kernel: string;
+  /** Median GPU milliseconds per run of each candidate at the tuning batch. */
+  ms: Record<string, number>;
+}
+
+/** Where choices persist between runs, for one adapter. */
+export interface TuningStore {
+  load(adapter: string): Promise<Record<string, TunedChoice>>;
+  save(adapter: string, choices: Record<string, TunedChoice>): Promise<void>;
+}
+
+export interface TuneRequest {
+  /** The op and shape class, e.g. "conv2d.forward 8→16 3×3 s1 @32×32". */
+  key: string;
+  /** Kernel names that apply here, the default first. */
+  candidates: string[];
+  /** Makes inputs for this shape class at the tuning batch; `run` encodes one run of a candidate. */
+  prepare: () => { run: (kernel: string) => void; dispose: () => void };
+}
+
+export type ChoiceSource = 'default' | 'forced' | 'cached' | 'tuned';
+
+export interface TuneReport {
+  /** Shape classes measured. */
+  tuned: number;
+  /** Wall-clock seconds, pipeline compiles included. */
+  seconds: number;
+}
+
+/** A challenger must be this much faster than the default to replace it. */
+export const TUNE_MARGIN = 0.05;
+/** Measurement rounds: each runs every candidate once, in an order rotated by one per round. */
+const TUNE_ROUNDS = 5;
+/** Runs per timed measurement are raised until the default's takes about this long. */
+const TUNE_MIN_MS = 2;
+const TUNE_MAX_REPEATS = 16;
+
+export class Tuner {
+  mode: TuneMode = { kind: 'default' };
+  private cache: Record<string, TunedChoice> = {};
+  private pending = new Map<string, TuneRequest>();
+  private picked = new Map<string, { kernel: string; source: ChoiceSource }>();
+  private store: TuningStore | null = null;
+
+  constructor(private gpu: Gpu) {}
+
+  /** The adapter and shader-source version choices are cached under. */
+  get adapterKey(): string {
+    const i = this.gpu.info;
+    return `${i.description} | ${i.architecture} | shaders ${this.gpu.shaderDigest}`;
+  }
+
+  /** Sets the mode and reads the cached choices from `store` (none: choices live as long as the process). */
+  async configure(mode: TuneMode, store: TuningStore | null): Promise<void> {
+    this.mode = mode;
+    this.store = store;
+    this.cache = store && mode.kind === 'tune' ? await store.load(this.adapterKey) : {};
+    this.picked.clear();
+    this.pending.clear();
+  }
+
+  /** The kernel to run for this request now. */
+  pick(request: TuneRequest): string {
+    const { key, candidates } = request;
+    const [fallback] = candidates;
+    const choose = (kernel: string, source: ChoiceSource) => {
+      this.picked.set(key, { kernel, source });
+      return kernel;
+    };
+    switch (this.mode.kind) {
+      case 'default':
+        return choose(fallback, 'default');
+      case 'force':
+        return candidates.includes(this.mode.kernel) ? choose(this.mode.kernel, 'forced') : choose(fallback, 'default');
+    }
+    const cached = this.cache[key];
+    if (cached && candidates.includes(cached.kernel)) return choose(cached.kernel, this.picked.get(key)?.source ?? 'cached');
+    if (candidates.length > 1) this.pending.set(key, request);
+    return choose(fallback, 'default');
+  }
+
+  /** Shape classes met but not measured yet. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Measures every queued shape class, keeps the choices and saves them to the store. */
+  async tunePending(onProgress?: (done: number, total: number, key: string) => void): Promise<TuneReport> {
+    const started = performance.now();
+    const queue = [...this.pending.values()];
+    this.pending.clear();
+    for (const [i, request] of queue.entries()) {
+      onProgress?.(i, queue.length, request.key);
+      const choice = await this.measure(request);
+      this.cache[request.key] = choice;
+      this.picked.set(request.key, { kernel: choice.kernel, source: 'tuned' });
+    }
+    if (queue.length && this.store) await this.store.save(this.adapterKey, this.cache);
+    return { tuned: queue.length, seconds: (performance.now() - started) / 1000 };
+  }
+
+  /** Every shape class picked so far: its kernel and where the choice came from. */
+  choices(): Record<string, { kernel: string; source: ChoiceSource; ms?: Record<string, number> }> {
+    const out: Record<string, { kernel: string; source: ChoiceSource; ms?: Record<string, number> }> = {};
+    for (const [key, p] of [...this.picked].sort(([a], [b]) => a.localeCompare(b))) {
+      const ms = p.source === 'cached' || p.source === 'tuned' ? this.cache[key]?.ms : undefined;
+      out[key] = ms ? { ...p, ms } : { ...p };
+    }
+    return out;
+  }
+
+  private async measure(request: TuneRequest): Promise<TunedChoice> {
+    const { candidates } = request;
+    const { run, dispose } = request.prepare();
+    try {
+      const time = async (kernel: string, repeats: number) => {
+        const start = performance.now();
+        const gpuMs = await this.gpu.timeGpu(() => {
+          for (let r = 0; r < repeats; r++) run(kernel);
+        });
+        this.gpu.endStep();
+        return (gpuMs ?? performance.now() - start) / repeats;
+      };
+      // A first run of each compiles its pipelines; the default's sets the repeats.
+      for (const kernel of candidates) await time(kernel, 1);
+      const first = await time(candidates[0], 1);
+      const repeats = Math.max(1, Math.min(TUNE_MAX_REPEATS, Math.ceil(TUNE_MIN_MS / Math.max(first, 1e-3))));
+      const samples = new Map(candidates.map((kernel) => [kernel, [] as number[]]));
+      for (let round = 0; round < TUNE_ROUNDS; round++) {
+        for (let j = 0; j < candidates.length; j++) {
+          const kernel = candidates[(round + j) % candidates.length];
+          samples.get(kernel)!.push(await time(kernel, repeats));
+        }
+      }
+      const ms = Object.fromEntries(candidates.map((kernel) => [kernel, median(samples.get(kernel)!)]));
+      const best = candidates.reduce((a, b) => (ms[b] < ms[a] ? b : a));
+      const kernel = ms[best] < ms[candidates[0]] * (1 - TUNE_MARGIN) ? best : candidates[0];
+      return { kernel, ms };
+    } finally {
+      dispose();
+      this.gpu.endStep();
+    }
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+const tuners = new WeakMap<Gpu, Tuner>();
+
+/** The tuner of a device (one per Gpu, made on first use, in 'default' mode until configured). */
+export function tunerOf(gpu: Gpu): Tuner {
+  let tuner = tuners.get(gpu);
+  if (!tuner) tuners.set(gpu, (tuner = new Tuner(gpu)));
+  return tuner;
+}

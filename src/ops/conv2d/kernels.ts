@@ -1,0 +1,17 @@
+// Every conv2d kernel variant, by pass. The first of each pass is its default: what runs before the
+// tuner has measured a shape class, with `--conv default`, and what a challenger must beat by the
+// tuner's margin. Adding a variant: its shader, its file here, one line below; the tests and the
+// benchmarks then check and time it (test/ops/conv2d.test.ts, bench/conv2d-variants.ts).
+import type { AnyConvKernel, ConvKernel, ConvPass } from './geometry.ts';
+import { PACKED_KERNELS } from './packed.ts';
+
+const ALL: AnyConvKernel[] = [...PACKED_KERNELS];
+
+export const CONV_KERNELS: { [P in ConvPass]: ConvKernel<P>[] } = {
+  forward: ALL.filter((k): k is ConvKernel<'forward'> => k.pass === 'forward'),
+  input: ALL.filter((k): k is ConvKernel<'input'> => k.pass === 'input'),
+  weight: ALL.filter((k): k is ConvKernel<'weight'> => k.pass === 'weight'),
+};
+
+/** Every kernel name, for `--conv NAME`. */
+export const CONV_KERNEL_NAMES = [...new Set(ALL.map((k) => k.name))];

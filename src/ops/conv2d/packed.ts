@@ -1,0 +1,233 @@
+// The packed conv2d kernels (shaders/conv2d.wgsl, conv2d_layout.wgsl, conv2d_weight.wgsl), shaped
+// for CPU drivers: the forward pass and the input gradient are both a 'valid' convolution of a
+// zero-padded source with repacked weights, 8 output channels × P pixels per invocation, vec4
+// loads and no bounds checks; dW is a sliced reduction. Measured on lavapipe and SwiftShader by
+// bench/conv2d-variants.ts; the shader headers say why this shape suits them.
+import { type Gpu, grid1d, MAX_WORKGROUPS } from '../../gpu/gpu.ts';
+import type { Tensor } from '../../gpu/tensor.ts';
+import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry } from './geometry.ts';
+
+const CONV_WORKGROUP = 64;
+/** Output pixels per conv invocation on rows wider than 8: 16 beat 8 by 1.25× on lavapipe (each
+ * weight load feeds twice the FMAs); 16 output channels instead of 8 did not pay on either driver. */
+const CONV_PIXELS = 16;
+/** dw_partial invocations to aim for when splitting the N·OH rows of dW into slices. */
+const WEIGHT_INVOCATIONS = 2048;
+const CHANNELS = 8; // output channels per conv invocation, fixed by the shader
+const WEIGHT_PIXELS = 8; // output pixels per dw_partial row segment, fixed by the shader
+const WEIGHT_CHANNELS = 8; // output channels per dw_partial invocation, fixed by the shader
+const LAYOUT_WG = 64;
+const DW_MAX_SLICES = 64;
+
+/** vec4 loads that cover the source values one `pixels`-wide output segment reads along a row. */
+function windowVec4s(k: number, stride: number, pixels: number): number {
+  return Math.ceil(((pixels - 1) * stride + k) / 4);
+}
+
+/** Output pixels per conv invocation: more pixels share each weight load (the loads, not the FMAs,
+ * bound a CPU driver), but a row narrower than the segment wastes the rest. */
+function convPixels(outW: number): number {
+  return outW <= 8 ? 8 : CONV_PIXELS;
+}
+
+/** Padded row length (floats) that lets every segment load its source window as whole vec4s. */
+function paddedWidth(segs: number, k: number, stride: number, pixels: number): number {
+  return (segs - 1) * pixels * stride + windowVec4s(k, stride, pixels) * 4;
+}
+
+/** Planes (N·C) each pad invocation copies: its index arithmetic, integer divisions included (a
+ * lane at a time on CPU drivers), is done once for all of them: 2× faster than one plane each. */
+const PAD_PLANES = 8;
+
+/** The source of a valid convolution: `src` with `top`/`left` zeros before it (negative: cropped),
+ * `dilation - 1` zeros between its pixels, and zeros after it up to `ph`×`pw` (pw a multiple of 4). */
+function padded(src: Tensor, ph: number, pw: number, top: number, left: number, dilation: number): Tensor {
+  const [n, c, h, w] = src.shape;
+  const out = src.gpu.empty([n, c, ph, pw]);
+  const cells = ph * (pw / 4);
+  src.gpu.dispatch({
+    shader: 'conv2d_layout',
+    entry: 'pad',
+    defines: { WG: LAYOUT_WG, D: dilation, BIAS: false }, // BIAS (of repack) is unused here but shares the file
+    params: { planes: n * c, h, w, pw4: pw / 4, cells, top, left },
+    buffers: [src, out],
+    workgroups: [Math.ceil(cells / LAYOUT_WG), Math.min(Math.ceil((n * c) / PAD_PLANES), MAX_WORKGROUPS), 1],
+  });
+  return out;
+}
+
+/** Packed weights: for each block of 8 output channels, [in][ky][kx][8] then one row of bias (zeros
+ * if null), written by one repack pass (the bias too: no copy that would split the compute pass).
+ * A block's weights are contiguous, so the 2·K vec4 a kernel row needs are neighbours. */
+interface Packed {
+  tensor: Tensor;
+  blocks: number;
+  /** Floats per block. */
+  block: number;
+}
+
+/** Weights repacked for the conv kernel; `flip` for the input gradient (in = Cout, out = Cin,
+ * rotated 180°). */
+function repacked(w: Tensor, bias: Tensor | null, flip: boolean): Packed {
+  const gpu = w.gpu;
+  const [cout, cin, k] = w.shape;
+  const [inC, outC] = flip ? [cout, cin] : [cin, cout];
+  const rows = inC * k * k + 1;
+  const block = rows * CHANNELS;
+  const blocks = Math.ceil(outC / CHANNELS);
+  const tensor = gpu.empty([blocks * block]);
+  gpu.dispatch({
+    shader: 'conv2d_layout',
+    entry: 'repack',
+    defines: { WG: LAYOUT_WG, D: 1, BIAS: bias !== null }, // D (of pad) is unused here but shares the file
+    params: { cout, cin, taps: k * k, flip: flip ? 1 : 0, rows, block, total: blocks * block },
+    buffers: bias ? [w, tensor, bias] : [w, tensor],
+    workgroups: grid1d(blocks * block, LAYOUT_WG),
+  });
+  return { tensor, blocks, block };
+}
+
+/** Valid convolution of a padded source `src` [N, inC, ph, pw] with packed weights into `out`,
+ * `pixels` output pixels per invocation (the source padded for that), each accumulator update
+ * summing the taps of `rows` kernel rows (1 or K: see the shader). */
+function validConv(src: Tensor, packed: Packed, out: Tensor, k: number, stride: number, pixels: number, rows: number): void {
+  const [n, inC, ph, pw] = src.shape;
+  const [, outC, outH, outW] = out.shape;
+  const segs = Math.ceil(outW / pixels);
+  const count = n * outH * segs;
+  const [x, y] = grid1d(count, CONV_WORKGROUP);
+  src.gpu.dispatch({
+    shader: 'conv2d',
+    entry: 'conv',
+    defines: {
+      K: k,
+      S: stride,
+      P: pixels,
+      P4: pixels / 4,
+      ROWS: rows,
+      ROW_LOOP: rows < k,
+      WG: CONV_WORKGROUP,
+      WIN4: windowVec4s(k, stride, pixels),
+    },
+    params: { in_c: inC, out_c: outC, out_h: outH, out_w: outW, ph, pw4: pw / 4, segs, count, block4: packed.block / 4 },
+    buffers: [src, packed.tensor, out],
+    workgroups: [x, y, packed.blocks],
+  });
+}
+
+/** The forward pass, returning the zero-padded x it read: the weight gradient can read the same
+ * padding (its rows are never wider) instead of padding x again. */
+function forward(rowsPerUpdate: 'one' | 'all'): ConvKernel<'forward'>['run'] {
+  return (gpu, { x, w, b }, g) => {
+    const yShape = [g.n, g.cout, g.oh, g.ow];
+    const pixels = convPixels(g.ow);
+    const segs = Math.ceil(g.ow / pixels);
+    const [ph, pw] = [(g.oh - 1) * g.stride + g.k, paddedWidth(segs, g.k, g.stride, pixels)];
+    assertBindable('conv2d', gpu, ['x', x.shape], ['y', yShape], ['zero-padded x', [g.n, g.cin, ph, pw]]);
+    const src = padded(x, ph, pw, g.pad, g.pad, 1);
+    const y = gpu.empty(yShape);
+    validConv(src, repacked(w, b, false), y, g.k, g.stride, pixels, rowsPerUpdate === 'all' ? g.k : 1);
+    return { y, xPadded: src };
+  };
+}
+
+/** dx is a stride-1 convolution of dy, dilated by S and padded by K-1-pad, with the weights
+ * transposed (Cin ↔ Cout) and rotated 180°. */
+function input(rowsPerUpdate: 'one' | 'all'): ConvKernel<'input'>['run'] {
+  return (gpu, { dy, w }, g) => {
+    const xShape = [g.n, g.cin, g.h, g.w];
+    const pixels = convPixels(g.w);
+    const segs = Math.ceil(g.w / pixels);
+    const [ph, pw] = [g.h - 1 + g.k, paddedWidth(segs, g.k, 1, pixels)];
+    assertBindable('conv2d backward input', gpu, ['dy', dy.shape], ['dx', xShape], ['zero-padded dy', [g.n, g.cout, ph, pw]]);
+    const edge = g.k - 1 - g.pad;
+    const src = padded(dy, ph, pw, edge, edge, g.stride);
+    const dx = gpu.empty(xShape);
+    validConv(src, repacked(w, null, true), dx, g.k, 1, pixels, rowsPerUpdate === 'all' ? g.k : 1);
+    return dx;
+  };
+}
+
+/** dw_reduce shares conv2d_weight.wgsl with dw_partial but uses none of its constants: fixed
+ * values keep it (and db in src/ops/conv2d.ts) to one compiled pipeline each. */
+export const WEIGHT_SUM_DEFINES = { K: 1, S: 1, CI2: false, WG: 64, CI_LANES: 64, WIN4: windowVec4s(1, 1, WEIGHT_PIXELS) };
+
+function weight(gpu: Gpu, { dy, x, xPadded }: { dy: Tensor; x: Tensor; xPadded?: Tensor }, g: Geometry): Tensor {
+  const segs = Math.ceil(g.ow / WEIGHT_PIXELS);
+  const pw = paddedWidth(segs, g.k, g.stride, WEIGHT_PIXELS);
+  const ph = (g.oh - 1) * g.stride + g.k;
+  assertBindable(
+    'conv2d backward weight',
+    gpu,
+    ['x', x.shape],
+    ['dy', dy.shape],
+    ['zero-padded x', [g.n, g.cin, ph, pw]],
+    ['padded dy', [g.n, g.cout, g.oh, segs * WEIGHT_PIXELS]],
+  );
+  // x as the forward pass padded it (`xPadded`: same border, rows at least as long), else padded here.
+  const reuse = xPadded && xPadded.shape[2] === ph && xPadded.shape[3] >= pw && xPadded.shape[3] % 4 === 0;
+  const xs = reuse ? xPadded : padded(x, ph, pw, g.pad, g.pad, 1);
+  // dy rows padded to whole segments; rows already a multiple of 8 wide are read as they are.
+  const dys = segs * WEIGHT_PIXELS === g.ow ? dy : padded(dy, g.oh, segs * WEIGHT_PIXELS, 0, 0, 1);
+  const size = g.cout * g.cin * g.k * g.k;
+  // Two input channels per invocation only where it pays for its compile time (see the shader).
+  const ci2 = g.k <= 3 && g.stride === 1;
+  const ciBlocks = Math.ceil(g.cin / (ci2 ? 2 : 1));
+  // Lanes span input-channel blocks first: a power of two up to 64 that divides them where there
+  // are 8 or more (no idle lanes); fewer leave the rest of a workgroup of 8 to row slices.
+  const wg = Math.max(8, Math.min(64, ciBlocks & -ciBlocks));
+  const ciLanes = Math.min(wg, 2 ** Math.ceil(Math.log2(ciBlocks)));
+  const sliceLanes = wg / ciLanes;
+  const groups = [Math.ceil(ciBlocks / ciLanes), Math.ceil(g.cout / WEIGHT_CHANNELS)];
+  const rows = g.n * g.oh;
+  const wanted = Math.min(Math.ceil(WEIGHT_INVOCATIONS / (groups[0] * ciLanes * groups[1])), rows, DW_MAX_SLICES);
+  const rowsPerSlice = Math.ceil(rows / wanted);
+  const slices = Math.ceil(rows / rowsPerSlice);
+  const dw = gpu.empty([g.cout, g.cin, g.k, g.k]);
+  const part = slices === 1 ? dw : gpu.empty([slices, size]);
+  gpu.dispatch({
+    shader: 'conv2d_weight',
+    entry: 'dw_partial',
+    defines: { K: g.k, S: g.stride, WG: wg, CI_LANES: ciLanes, CI2: ci2, WIN4: windowVec4s(g.k, g.stride, WEIGHT_PIXELS) },
+    params: {
+      in_c: g.cin,
+      out_c: g.cout,
+      out_h: g.oh,
+      segs,
+      ph,
+      pw4: xs.shape[3] / 4,
+      rows,
+      rows_per_slice: rowsPerSlice,
+      slices,
+      size,
+    },
+    buffers: [dys, xs, part],
+    workgroups: [groups[0], groups[1], Math.ceil(slices / sliceLanes)],
+  });
+  if (slices > 1) sumSlices(gpu, part, dw, slices);
+  return dw;
+}
+
+/** dw = the sum over `slices` rows of `part` [slices, dw.size]: the reduction that split weight
+ * gradients end with. */
+export function sumSlices(gpu: Gpu, part: Tensor, dw: Tensor, slices: number): void {
+  gpu.dispatch({
+    shader: 'conv2d_weight',
+    entry: 'dw_reduce',
+    defines: WEIGHT_SUM_DEFINES,
+    params: { size: dw.size, slices },
+    buffers: [part, dw],
+    workgroups: grid1d(dw.size, WEIGHT_SUM_DEFINES.WG),
+  });
+}
+
+/** 'packed' updates each accumulator once per kernel row (lavapipe's LLVM then keeps fewer values
+ * live: 1.45× faster there); 'packed-rows' once per K rows, written out with no row loop
+ * (SwiftShader's JIT keeps accumulators in memory, so fewer updates pay: 1.6× faster there). */
+export const PACKED_KERNELS: AnyConvKernel[] = [
+  { name: 'packed', pass: 'forward', run: forward('one') } satisfies ConvKernel<'forward'>,
+  { name: 'packed-rows', pass: 'forward', run: forward('all') } satisfies ConvKernel<'forward'>,
+  { name: 'packed', pass: 'input', run: input('one') } satisfies ConvKernel<'input'>,
+  { name: 'packed-rows', pass: 'input', run: input('all') } satisfies ConvKernel<'input'>,
+  { name: 'packed', pass: 'weight', run: weight } satisfies ConvKernel<'weight'>,
+];
