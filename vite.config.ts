@@ -14,5 +14,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Each pass's default kernel, not measured: tests stay fast and deterministic; the tuner's own
+    // tests (test/gpu/tuner.test.ts, test/cli/cli.test.ts) ask for it.
+    env: { UNMIX_CONV: 'default' },
   },
 });

@@ -24,7 +24,7 @@ const ARGS = [
 ];
 
 export interface BrowserRun {
-  fw: 'unmix' | 'unmix-after' | 'unmix-default' | 'tfjs' | 'jaxjs';
+  fw: 'unmix' | 'unmix-after' | 'unmix-hand-picked' | 'unmix-default' | 'tfjs' | 'jaxjs';
   batch: number;
   warmup: number;
   steps: number;

@@ -5,6 +5,7 @@
 import type { Gpu } from '../src/gpu/gpu.ts';
 import type { Shape, Tensor } from '../src/gpu/tensor.ts';
 import { sizeOf } from '../src/gpu/tensor.ts';
+import { tunerOf } from '../src/gpu/tuner.ts';
 import { BENCH_NET_CONFIG, Separator } from '../src/model/separator.ts';
 import { Adam } from '../src/ops/adam.ts';
 import { type KernelBench, OPS } from '../src/ops/index.ts';
@@ -21,6 +22,8 @@ export interface KernelResult {
   /** GFLOP/s for convolutions, GB/s for the rest. */
   rate: number;
   unit: 'GFLOP/s' | 'GB/s';
+  /** The kernel variant(s) the tuner chose for this row (conv2d), absent for ops with one kernel. */
+  variant?: string;
   /** rate / the adapter's peak in that unit. */
   fractionOfPeak: number;
   timing: Timing;
@@ -47,6 +50,18 @@ async function measure(
   encode: () => void,
   work: { flops: number } | { bytes: number },
 ): Promise<KernelResult> {
+  // The op's first run picks its kernel variants; new shape classes are measured before timing.
+  const tuner = tunerOf(gpu);
+  const picks = new Map<string, string>();
+  tuner.onPick = (key, kernel) => picks.set(key, kernel);
+  encode();
+  gpu.endStep();
+  if (tuner.pendingCount) await tuner.tunePending();
+  picks.clear();
+  encode();
+  gpu.endStep();
+  tuner.onPick = null;
+  const variant = [...new Set(picks.values())].join(' + ');
   const timing = await timeKernel(gpu, encode, opts);
   const isConv = 'flops' in work;
   const rate = (isConv ? work.flops : work.bytes) / timing.ms / 1e6;
@@ -57,11 +72,12 @@ async function measure(
     ms: timing.ms,
     rate,
     unit: isConv ? 'GFLOP/s' : 'GB/s',
+    ...(variant ? { variant } : {}),
     fractionOfPeak: rate / (isConv ? peak.matmul.gflops : peak.copy.gbps),
     timing,
   };
   log(
-    `  ${kernel.padEnd(24)} ${shape.padEnd(38)} ${r.ms.toFixed(2).padStart(10)} ms ${r.rate.toFixed(2).padStart(8)} ${r.unit.padEnd(7)} ${(100 * r.fractionOfPeak).toFixed(1).padStart(6)}% of peak`,
+    `  ${(variant ? `${kernel} [${variant}]` : kernel).padEnd(36)} ${shape.padEnd(38)} ${r.ms.toFixed(2).padStart(10)} ms ${r.rate.toFixed(2).padStart(8)} ${r.unit.padEnd(7)} ${(100 * r.fractionOfPeak).toFixed(1).padStart(6)}% of peak`,
   );
   return r;
 }

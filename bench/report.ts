@@ -145,15 +145,38 @@ export function profileTable(runs: TrainStepResult[], top = 10): string | null {
 
 export function kernelTable(kernels: KernelResult[]): string {
   return table(
-    ['kernel', 'where', 'batch', 'ms', 'rate', '% of peak'],
+    ['kernel', 'variant (tuner)', 'where', 'batch', 'ms', 'rate', '% of peak'],
     kernels.map((k) => [
       k.kernel,
+      k.variant ?? '—',
       k.shape,
       k.batch === null ? '—' : String(k.batch),
       fixed(k.ms),
       `${fixed(k.rate)} ${k.unit}`,
       fixed(100 * k.fractionOfPeak, 1),
     ]),
+  );
+}
+
+/** The conv kernel each shape class ran, one column per unmix run of the benchmark network, and a
+ * last row with the run's samples/s and tuning time: tuned beside hand-picked. */
+export function kernelChoiceTable(runs: TrainStepResult[]): string | null {
+  const withKernels = runs.filter(
+    (r) => r.kernels && Object.keys(r.kernels.variants).length && r.framework.startsWith('unmix') && !r.framework.includes('default model'),
+  );
+  if (!withKernels.length) return null;
+  const keys = [...new Set(withKernels.flatMap((r) => Object.keys(r.kernels!.variants)))].sort();
+  return table(
+    ['shape class', ...withKernels.map((r) => `${r.environment}, ${r.framework} (${r.kernels!.mode})`)],
+    [
+      ...keys.map((key) => [key, ...withKernels.map((r) => r.kernels!.variants[key] ?? '—')]),
+      [
+        'samples/s (tuning time)',
+        ...withKernels.map(
+          (r) => `${fixed(r.samplesPerS)} (${r.kernels!.tuningSeconds === null ? 'none' : `${fixed(r.kernels!.tuningSeconds, 1)} s`})`,
+        ),
+      ],
+    ],
   );
 }
 
@@ -170,6 +193,21 @@ export function comparisonLines(t: TrainFile): string[] {
     comparisonLine(t),
     ...(t.node_paced_peers ? [comparisonLine(t.node_paced_peers, ', peers also with paced Dawn polling')] : []),
     ...(t.chromium ? [comparisonLine(t.chromium)] : []),
+  ];
+}
+
+function kernelChoiceSection(runs: TrainStepResult[]): string[] {
+  const choices = kernelChoiceTable(runs);
+  if (!choices) return [];
+  return [
+    '',
+    '### Which conv kernel each shape class ran',
+    '',
+    'The tuner (src/gpu/tuner.ts) times the variants that apply on the adapter after the first step, at batch 8,',
+    'and keeps the fastest by a 10 % margin over the default; "hand-picked" is the choice that was hard-coded',
+    'before it (packed kernels; all K kernel rows per update on SwiftShader). Tuning time is not in the step time.',
+    '',
+    choices,
   ];
 }
 
@@ -231,6 +269,7 @@ export function writeMarkdown(): void {
       '105 MiB of MNIST + Fashion-MNIST images its mixer keeps on the GPU (the peers mix from a pool of 4',
       'batches of random images, which is counted).',
       ...profileSection(train.runs),
+      ...kernelChoiceSection(train.runs),
       '',
       '### What makes the step fast',
       '',

@@ -11,16 +11,19 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { exitOnError, UsageError } from '../src/cli/common.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
-import { createNodeGpu, releaseNodeGpu } from '../src/gpu/node.ts';
+import { createNodeGpu, nodeTuningStore, releaseNodeGpu } from '../src/gpu/node.ts';
+import { tunerOf } from '../src/gpu/tuner.ts';
+import { CONV_KERNEL_NAMES, convTuneMode } from '../src/ops/conv2d/kernels.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/trainer.ts';
 import type { BrowserOutcome, BrowserRun } from './browser.ts';
 import { benchAdam, benchKernels, type KernelResult } from './kernels.ts';
 import { measurePeak, type PeakResult } from './peak.ts';
-import { type TrainStepResult, UNMIX_AFTER } from './peers/bench-net.ts';
+import { type TrainStepResult, UNMIX_AFTER, UNMIX_HAND_PICKED } from './peers/bench-net.ts';
 import {
   compare,
   comparisonLines,
   type Failure,
+  kernelChoiceTable,
   kernelTable,
   type PeakFile,
   profileTable,
@@ -31,7 +34,7 @@ import {
   writeMarkdown,
 } from './report.ts';
 import type { TimingOptions } from './timing.ts';
-import { benchNetTrainConfig, benchUnmix, describeAdapter } from './train-unmix.ts';
+import { benchNetTrainConfig, benchUnmix, describeAdapter, handPickedKernels } from './train-unmix.ts';
 
 const USAGE = `usage: npm run bench -- [options]
   --only LIST          sections to run, comma-separated: peak,kernels,train (default: all;
@@ -45,6 +48,10 @@ const USAGE = `usage: npm run bench -- [options]
                        polling (paced), or both, one after the other (default: both)
   --no-browser         skip headless Chromium
   --no-peers           skip TensorFlow.js and jax-js in Node (the portable bundle has neither)
+  --conv MODE          unmix's conv kernels: auto (measured after the first step, cached in
+                       ~/.cache/unmix/tuning.json), default, or a variant forced (${CONV_KERNEL_NAMES.join(', ')});
+                       the training section also runs the kernels hand-picked before the tuner, to compare
+  --retune             measure the kernels again, ignoring the cache
   --quick              shorter kernel timing budgets, a smaller peak matmul
   --full               the long run (several hours on lavapipe)
   --help`;
@@ -64,6 +71,8 @@ const { values: flags } = parseArgs({
     'no-peers': { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     full: { type: 'boolean', default: false },
+    conv: { type: 'string', default: 'auto' },
+    retune: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
     debug: { type: 'boolean', default: false },
   },
@@ -96,6 +105,11 @@ const pollingFlag = flags['peer-polling'];
 if (!['busy', 'paced', 'both'].includes(pollingFlag)) {
   throw new UsageError(`--peer-polling takes busy, paced or both, not "${pollingFlag}"`, HELP);
 }
+const kernelModeOrNull = convTuneMode(flags.retune ? 'retune' : flags.conv);
+if (!kernelModeOrNull || (flags.retune && flags.conv !== 'auto')) {
+  throw new UsageError(`--conv takes auto, default or a kernel variant (${CONV_KERNEL_NAMES.join(', ')}), not "${flags.conv}"`, HELP);
+}
+const kernelMode = kernelModeOrNull;
 const peerPolling = pollingFlag === 'both' ? (['busy', 'paced'] as const) : [pollingFlag as 'busy' | 'paced'];
 const timing: TimingOptions = flags.quick
   ? { budgetMs: 300, maxIterations: 10, rounds: 2 }
@@ -135,6 +149,7 @@ async function peakSection(gpu: Gpu): Promise<PeakResult> {
 
 async function kernelSection(gpu: Gpu, peak: PeakResult): Promise<void> {
   const kernels: KernelResult[] = [];
+  await tunerOf(gpu).configure(kernelMode, nodeTuningStore());
   log(`\n== kernels (timing: ${gpu.info.hasTimestamps ? 'GPU timestamps' : 'wall clock'}, best of ${timing.rounds} rounds)`);
   kernels.push(await benchAdam(gpu, peak, timing, log));
   for (const batch of batches) {
@@ -192,11 +207,12 @@ async function trainSection(): Promise<void> {
   const env = 'Node + Dawn';
   const { width, depth, upsample } = DEFAULT_TRAIN_CONFIG.model;
   const defaultLabel = `unmix, default model (width ${width}, depth ${depth}, ${upsample})`;
-  const unmixInNode = async (label: string, config: TrainConfig) => {
+  const unmixInNode = async (label: string, config: TrainConfig, handPicked = false) => {
     // A fresh device per run, so its memory figure counts only its own buffers.
     const gpu = await createNodeGpu();
     try {
-      record(await benchUnmix(gpu, { config, warmup, steps, environment: env, label }));
+      const kernels = handPicked ? handPickedKernels(gpu.info) : kernelMode;
+      record(await benchUnmix(gpu, { config, warmup, steps, environment: env, label, kernels, store: nodeTuningStore() }));
     } catch (e) {
       fail(label, env, e);
     } finally {
@@ -204,6 +220,7 @@ async function trainSection(): Promise<void> {
     }
   };
   await unmixInNode('unmix', benchNetTrainConfig(trainBatch));
+  await unmixInNode(UNMIX_HAND_PICKED, benchNetTrainConfig(trainBatch), true);
   await unmixInNode(defaultLabel, DEFAULT_TRAIN_CONFIG);
   // Each peer as it ships (Dawn's busy polling), then with the paced polling unmix's runtime uses.
   for (const polling of flags['no-peers'] ? [] : peerPolling) {
@@ -228,7 +245,7 @@ async function trainSection(): Promise<void> {
     fail('all', 'Chromium', new Error(`${CHROMIUM} not found: apt-get install -y chromium (see shared/WEBGPU.md), or pass --no-browser`));
   } else {
     log(`\n== training step in headless Chromium (SwiftShader): batch ${browserBatch}`);
-    const browserRuns: BrowserRun[] = (['unmix', 'tfjs', 'jaxjs', 'unmix-after'] as const).map((fw) => ({
+    const browserRuns: BrowserRun[] = (['unmix', 'unmix-hand-picked', 'tfjs', 'jaxjs', 'unmix-after'] as const).map((fw) => ({
       fw,
       batch: browserBatch,
       warmup,
@@ -269,6 +286,8 @@ async function trainSection(): Promise<void> {
   const profile = profileTable(runs);
   if (profile) log(`\nunmix step by kernel (GPU timestamps per dispatch):\n${profile}`);
   for (const line of comparisonLines(file)) log(line);
+  const choices = kernelChoiceTable(runs);
+  if (choices) log(`\nconv kernels of each unmix run (tuned vs hand-picked):\n${choices}`);
 }
 
 // ---------------------------------------------------------------- main

@@ -4,6 +4,7 @@ import type { SourceImages } from '../src/data/datasets.ts';
 import type { IdxImages } from '../src/data/idx.ts';
 import { Mixer } from '../src/data/mixer.ts';
 import type { Gpu, GpuInfo } from '../src/gpu/gpu.ts';
+import { type TuneMode, type TuningStore, tunerOf } from '../src/gpu/tuner.ts';
 import { BENCH_NET_CONFIG } from '../src/model/separator.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig, Trainer } from '../src/train/trainer.ts';
 import { countBufferBytes } from './gpu-memory.ts';
@@ -15,6 +16,12 @@ export function describeAdapter(info: GpuInfo): string {
   return info.architecture && !info.description.toLowerCase().includes(info.architecture.toLowerCase())
     ? `${info.description}, ${info.architecture}`
     : info.description;
+}
+
+/** The kernel choice before the tuner (UNMIX_HAND_PICKED): the packed kernels, K rows per update on
+ * SwiftShader. */
+export function handPickedKernels(info: GpuInfo): TuneMode {
+  return info.architecture === 'swiftshader' ? { kind: 'force', kernel: 'packed-rows' } : { kind: 'default' };
 }
 
 /** The benchmark network under unmix's trainer: plain Adam at lr 1e-3 (no decay, no warm-up). */
@@ -57,8 +64,19 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 export async function benchUnmix(
   gpu: Gpu,
-  opts: { config: TrainConfig; warmup: number; steps: number; environment: string; label: string },
+  opts: {
+    config: TrainConfig;
+    warmup: number;
+    steps: number;
+    environment: string;
+    label: string;
+    /** How conv kernels are chosen; measured after the first step in 'tune' mode, cached in `store`. */
+    kernels: TuneMode;
+    store: TuningStore | null;
+  },
 ): Promise<TrainStepResult> {
+  const tuner = tunerOf(gpu);
+  await tuner.configure(opts.kernels, opts.store);
   const liveBytes = countBufferBytes(gpu.device);
   const poolBefore = gpu.pool.bytesAllocated;
   const mixer = new Mixer(gpu, syntheticImages());
@@ -73,6 +91,7 @@ export async function benchUnmix(
   trainer.trainStep();
   await trainer.readLoss();
   const firstStepMs = performance.now() - t0;
+  const tuningSeconds = tuner.pendingCount ? (await tuner.tunePending()).seconds : null;
   for (let s = 1; s < opts.warmup; s++) {
     trainer.trainStep();
     await trainer.readLoss();
@@ -95,6 +114,11 @@ export async function benchUnmix(
         `live bytes of the GPU buffers created for training (parameters, Adam moments, batch-norm statistics, uniforms, pool; the pool alone ${mib(pool)}), ` +
         `not counting the ${mib(datasetBytes)} of MNIST + Fashion-MNIST images the mixer keeps on the GPU`,
       loss,
+      kernels: {
+        mode: opts.kernels.kind === 'force' ? `force ${opts.kernels.kernel}` : opts.kernels.kind,
+        tuningSeconds,
+        variants: Object.fromEntries(Object.entries(tuner.choices()).map(([key, c]) => [key, c.kernel])),
+      },
       ...(dispatches ? { profile: byKernel(dispatches) } : {}),
     },
   );

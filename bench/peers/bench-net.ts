@@ -42,6 +42,11 @@ export const POOL_BATCHES = 4;
 /** unmix's second run in an environment, after the peers (the comparison uses the mean of both). */
 export const UNMIX_AFTER = 'unmix (again, after the peers)';
 
+/** unmix with the conv kernels chosen as they were before the tuner: the packed kernels everywhere,
+ * summing all K kernel rows per update on SwiftShader (one adapter check in src/ops/conv2d.ts). The
+ * bench runs it beside the tuned step to show that the tuner's choice is at least as fast. */
+export const UNMIX_HAND_PICKED = 'unmix (hand-picked kernels, as before the tuner)';
+
 /** What every peer (and unmix) reports for one training configuration. */
 export interface TrainStepResult {
   framework: string;
@@ -60,6 +65,10 @@ export interface TrainStepResult {
   /** unmix only: GPU time of one more step by kernel (shader.entry), from a timestamp around each
    * dispatch; absent without timestamps. */
   profile?: KernelShare[];
+  /** unmix only: how its conv kernels were chosen (src/gpu/tuner.ts), what tuning took after the
+   * first step (null: nothing to measure, the choices were cached or fixed), and the kernel each
+   * shape class ran. */
+  kernels?: { mode: string; tuningSeconds: number | null; variants: Record<string, string> };
   /** Bytes of GPU memory the framework holds after training, or null where it exposes none. */
   gpuMemoryBytes: number | null;
   memoryNote: string;
@@ -87,7 +96,7 @@ export function stepResult(
   framework: string,
   run: StepRun,
   timing: { firstStepMs: number; msPerStep: number },
-  own: Pick<TrainStepResult, 'gpuMemoryBytes' | 'memoryNote' | 'loss' | 'profile'> & { gpuMsPerStep?: number | null },
+  own: Pick<TrainStepResult, 'gpuMemoryBytes' | 'memoryNote' | 'loss' | 'profile' | 'kernels'> & { gpuMsPerStep?: number | null },
 ): TrainStepResult {
   return {
     framework,

@@ -147,7 +147,13 @@ buttons.start.addEventListener('click', () => {
     return;
   app.evaluating = false;
   $('eval-result').textContent = '';
-  send({ type: 'start', config: readConfig(), minutes: readMinutes() });
+  // ?conv=default|retune|<variant> chooses the conv kernels (measured and cached by default).
+  send({
+    type: 'start',
+    config: readConfig(),
+    minutes: readMinutes(),
+    conv: new URLSearchParams(location.search).get('conv') ?? undefined,
+  });
   status('Starting…');
 });
 buttons.pause.addEventListener('click', () => send({ type: 'pause' }));
@@ -315,6 +321,11 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
         ? `The datasets are not served here (${m.message}).\nPick the eight .gz files: MNIST from yann.lecun.com/exdb/mnist, Fashion-MNIST from github.com/zalandoresearch/fashion-mnist.`
         : m.message + (app.dataReady ? '\nThe datasets loaded before are still in use.' : '');
       if (!app.dataReady) status('The datasets are needed: see 1 · Data.');
+      break;
+    case 'kernels':
+      $('kernels-note').textContent = m.note;
+      if (m.lines.length) $('kernels').textContent = m.lines.join('\n');
+      $('kernels-box').hidden = false;
       break;
     case 'model':
       app.origin = m.origin;

@@ -28,7 +28,8 @@ export type RunState = 'none' | 'running' | 'paused' | 'stopped' | 'done';
 
 export type ToWorker =
   | { type: 'load-data'; files?: File[] } // no files: from the dev server's /data/
-  | { type: 'start'; config: TrainConfig; minutes?: number } // minutes: a training-time budget
+  /** minutes: a training-time budget; conv: the page's ?conv= (auto, retune, default or a kernel variant). */
+  | { type: 'start'; config: TrainConfig; minutes?: number; conv?: string }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -54,4 +55,6 @@ export type FromWorker =
   | { type: 'eval-result'; result: EvalResult; step: number }
   | { type: 'weights'; bytes: Uint8Array; name: string }
   | { type: 'try-result'; images: Separated }
+  /** The conv kernels the training runs: one line per shape class, and how they were chosen. */
+  | { type: 'kernels'; lines: string[]; note: string }
   | { type: 'error'; message: string };

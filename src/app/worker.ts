@@ -8,7 +8,9 @@ import { Mixer } from '../data/mixer.ts';
 import { readBody } from '../data/read-body.ts';
 import { createBrowserGpu } from '../gpu/browser.ts';
 import type { Gpu } from '../gpu/gpu.ts';
+import { formatChoices, tunerOf } from '../gpu/tuner.ts';
 import { formatSummary, modelSummary } from '../model/summary.ts';
+import { CONV_KERNEL_NAMES, convTuneMode } from '../ops/conv2d/kernels.ts';
 import { DISPLAY_PAIRS } from '../train/evaluate.ts';
 import { TrainingSession } from '../train/session.ts';
 import { type TrainConfig, Trainer } from '../train/trainer.ts';
@@ -21,7 +23,7 @@ import {
   SHIPPED_WEIGHTS,
   type ToWorker,
 } from './protocol.ts';
-import { loadRun, saveRun } from './store.ts';
+import { loadRun, saveRun, tuningStore } from './store.ts';
 
 const CHUNK_SECONDS = 0.25;
 /** Chunks never exceed this many steps, however fast the GPU, so pause answers quickly. */
@@ -189,6 +191,9 @@ function openSession(trainer: Trainer, budgetSeconds?: number): TrainingSession 
     await monitors?.grid.maybe();
   });
   next.on('checkpoint', ({ bytes }) => saveRun({ bytes, history, savedAt: Date.now() }));
+  next.on('tuning', ({ done, total, key }) => post({ type: 'kernels', lines: [], note: `Measuring kernels ${done + 1}/${total}: ${key}` }));
+  next.on('tuned', ({ tuned, seconds }) => postKernels(`measured ${tuned} shape classes in ${seconds.toFixed(1)} s on this adapter`));
+  next.on('done', () => postKernels(`mode ${tunerOf(next.trainer.gpu).mode.kind}`));
   next.on('error', ({ message }) =>
     post({ type: 'error', message: `Training stopped: ${message}: lower the learning rate and start again` }),
   );
@@ -285,7 +290,28 @@ async function trainLoop(s: TrainingSession): Promise<void> {
   setState(done?.reason === 'complete' || done?.reason === 'budget' ? 'done' : done?.reason === 'stopped' ? 'stopped' : 'paused');
 }
 
-async function start(config: TrainConfig, minutes?: number): Promise<void> {
+/** Chooses the conv kernels as the page's ?conv= asks: measured and cached in IndexedDB by default. */
+async function configureKernels(conv = 'auto'): Promise<void> {
+  const mode = convTuneMode(conv);
+  if (!mode) throw new Error(`?conv=${conv}: use auto, retune, default or a kernel variant (${CONV_KERNEL_NAMES.join(', ')})`);
+  const g = need(gpu, 'open the GPU');
+  const tuner = tunerOf(g);
+  if (kernelsConfigured && JSON.stringify(tuner.mode) === JSON.stringify(mode)) return;
+  kernelsConfigured = true;
+  try {
+    await tuner.configure(mode, tuningStore);
+  } catch {
+    await tuner.configure(mode, null); // no IndexedDB (a private window): choices last as long as the page
+  }
+}
+let kernelsConfigured = false;
+
+function postKernels(note: string): void {
+  post({ type: 'kernels', lines: formatChoices(tunerOf(need(gpu, 'open the GPU')).choices()), note });
+}
+
+async function start(config: TrainConfig, minutes?: number, conv?: string): Promise<void> {
+  await configureKernels(conv);
   const fresh = await Trainer.create(need(gpu, 'open the GPU'), need(mixer, 'load the datasets'), config);
   await useTrainer(fresh, { train: [], test: [] }, 'new', minutes === undefined ? undefined : minutes * 60);
   resume();
@@ -339,7 +365,7 @@ async function handle(message: ToWorker): Promise<void> {
       return;
     case 'start':
       await stopLoop(); // before the new model replaces it
-      return exclusive(() => start(message.config, message.minutes));
+      return exclusive(() => start(message.config, message.minutes, message.conv));
     case 'pause':
       session?.pause(); // the loop saves and reports when it sees this
       return;
@@ -401,6 +427,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
 
 try {
   gpu = await createBrowserGpu();
+  await configureKernels();
   const { description, architecture } = gpu.info;
   // Browsers often keep the description empty (privacy); the architecture may still say something.
   post({ type: 'gpu', adapter: architecture && !description.includes(architecture) ? `${description}, ${architecture}` : description });

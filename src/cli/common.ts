@@ -7,7 +7,9 @@ import { loadSourceImagesNode } from '../data/locate.ts';
 import { Mixer } from '../data/mixer.ts';
 import { readSafetensors } from '../data/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
-import { createNodeGpu } from '../gpu/node.ts';
+import { createNodeGpu, nodeTuningStore } from '../gpu/node.ts';
+import { tunerOf } from '../gpu/tuner.ts';
+import { CONV_KERNEL_NAMES, convTuneMode } from '../ops/conv2d/kernels.ts';
 import { isPresetName, PRESET_NAMES } from '../train/presets.ts';
 import { checkpointConfig, type TrainConfig } from '../train/trainer.ts';
 import { closestName } from '../util/closest.ts';
@@ -96,7 +98,26 @@ const FLAG_RULES: Record<string, FlagRule> = {
   'eval-repeats': { says: 'an integer >= 0 (0 skips the evaluation)', ok: COUNT.ok },
   mixtures: POSITIVE_INTEGER,
   repeats: POSITIVE_INTEGER,
+  conv: {
+    says: `auto, default or a kernel variant (${CONV_KERNEL_NAMES.join(', ')})`,
+    ok: (v) => v === 'auto' || v === 'default' || CONV_KERNEL_NAMES.includes(v),
+  },
 };
+
+/** The flags that choose kernels, for train, eval and bench; --conv defaults to $UNMIX_CONV, else auto. */
+export const KERNEL_FLAGS: Options = { conv: { type: 'string' }, retune: { type: 'boolean' } };
+export const KERNEL_USAGE = `  --conv MODE           conv2d kernels: auto (measured on this adapter, the choices cached in ~/.cache/unmix/tuning.json),
+                        default (each pass's default, not measured), or a variant forced wherever it applies:
+                        ${CONV_KERNEL_NAMES.join(', ')} (default: $UNMIX_CONV, else auto)
+  --retune              measure the kernels again, ignoring the cached choices`;
+
+/** Sets the device's tuner from --conv and --retune, with the Node cache file. */
+export async function configureKernels(gpu: Gpu, flags: Record<string, unknown>): Promise<void> {
+  const conv = String(flags.conv ?? process.env.UNMIX_CONV ?? 'auto');
+  if (!FLAG_RULES.conv.ok(conv)) throw new UsageError(`UNMIX_CONV takes ${FLAG_RULES.conv.says}, not "${conv}"`, 'unset it or fix it');
+  if (flags.retune && conv !== 'auto') throw new UsageError(`--retune measures kernels, but --conv ${conv} chooses them`, 'drop one');
+  await tunerOf(gpu).configure(convTuneMode(flags.retune ? 'retune' : conv)!, nodeTuningStore());
+}
 
 /** Node's parseArgs reads the "-1" of "--steps -1" as a flag of its own ("argument is ambiguous"):
  * a value that looks like a negative number is joined to its flag first ("--steps=-1"). */

@@ -1,8 +1,20 @@
 // npm run eval -- --weights FILE [--json]: the task's evaluation protocol on a trained checkpoint.
 import { releaseNodeGpu } from '../gpu/node.ts';
+import { CONV_KERNEL_NAMES } from '../ops/conv2d/kernels.ts';
 import { PROTOCOL } from '../train/evaluate.ts';
 import { Trainer } from '../train/trainer.ts';
-import { bar, exitOnError, numberFlag, parseFlags, progressLine, readCheckpoint, setup, UsageError } from './common.ts';
+import {
+  bar,
+  configureKernels,
+  exitOnError,
+  KERNEL_FLAGS,
+  numberFlag,
+  parseFlags,
+  progressLine,
+  readCheckpoint,
+  setup,
+  UsageError,
+} from './common.ts';
 import { formatEval, writeSampleGrid } from './report.ts';
 
 exitOnError();
@@ -14,7 +26,9 @@ const USAGE = `usage: npm run eval -- --weights FILE [flags]
   --seed N         seed of the draws (default ${PROTOCOL.seed})
   --grid FILE      PNG of 8 samples: mixture | predicted digit | true digit | predicted item | true item
                    (default: next to the weights, <weights>.samples.png; "none" to skip)
-  --data DIR       folder with mnist/ and fashion-mnist/`;
+  --data DIR       folder with mnist/ and fashion-mnist/
+  --conv MODE      conv2d kernels: auto (the choices training measured and cached), default, or a variant
+                   (${CONV_KERNEL_NAMES.join(', ')}); default: $UNMIX_CONV, else auto`;
 
 const flags = parseFlags(
   process.argv.slice(2),
@@ -26,6 +40,7 @@ const flags = parseFlags(
     seed: { type: 'string' },
     grid: { type: 'string' },
     data: { type: 'string' },
+    conv: KERNEL_FLAGS.conv,
   },
   USAGE,
 );
@@ -35,6 +50,7 @@ const { bytes } = readCheckpoint(weightsFile, '--weights');
 const json = Boolean(flags.json);
 
 const { gpu, mixer } = await setup(flags.data as string | undefined, json);
+await configureKernels(gpu, flags);
 const trainer = await Trainer.fromCheckpoint(gpu, mixer, bytes, {}, weightsFile);
 const t0 = performance.now();
 const result = await trainer.evaluate({

@@ -24,7 +24,7 @@ export interface LedgerRecord {
   train_seconds: number;
   eval_seconds: number | null;
   adapter: string;
-  /** Kernel variants chosen by the runtime, by op (none yet: every op has one variant). */
+  /** The kernel variant each shape class ran (src/gpu/tuner.ts), e.g. "conv2d.forward 8→16 3×3 s1 p1 @32×32": "packed". */
   kernel_variants: Record<string, string>;
   /** Test MSE of the end-of-run evaluation (mixtures × repeats inside), null when skipped. */
   eval: EvalResult | null;

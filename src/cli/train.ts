@@ -4,11 +4,25 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { releaseNodeGpu } from '../gpu/node.ts';
+import { formatChoices, tunerOf } from '../gpu/tuner.ts';
 import { formatSummary, modelSummary } from '../model/summary.ts';
 import { isPresetName, PRESET_NAMES, PRESETS, type Preset } from '../train/presets.ts';
 import { type Done, TrainingSession } from '../train/session.ts';
 import { type EvalResult, type TrainConfig, Trainer } from '../train/trainer.ts';
-import { bar, duration, exitOnError, numberFlag, parseFlags, progressLine, readCheckpoint, setup, UsageError } from './common.ts';
+import {
+  bar,
+  configureKernels,
+  duration,
+  exitOnError,
+  KERNEL_FLAGS,
+  KERNEL_USAGE,
+  numberFlag,
+  parseFlags,
+  progressLine,
+  readCheckpoint,
+  setup,
+  UsageError,
+} from './common.ts';
 import { writeFileDurably } from './files.ts';
 import { appendLedger, DEFAULT_LEDGER } from './ledger.ts';
 import { formatEval, printModelSummary, writeSampleGrid } from './report.ts';
@@ -50,6 +64,7 @@ const USAGE = `usage: npm run train -- [flags]
   --eval-mixtures N     test mixtures per evaluation repeat at the end (default ${CLI_DEFAULTS.evalMixtures})
   --eval-repeats N      evaluation repeats at the end (default ${CLI_DEFAULTS.evalRepeats} to keep CPU runs short; the full protocol
                         is 10: npm run eval -- --weights FILE; 0 skips evaluation)
+${KERNEL_USAGE}
   --summary             print the model's layers, output shapes and parameters, and exit
   --ledger FILE         the run ledger this run appends one JSON line to (default ${DEFAULT_LEDGER})`;
 
@@ -82,6 +97,7 @@ const flags = parseFlags(
     'eval-repeats': { type: 'string' },
     ledger: { type: 'string' },
     summary: { type: 'boolean' },
+    ...KERNEL_FLAGS,
   },
   USAGE,
 );
@@ -137,6 +153,7 @@ const resumed = resumeFile ? readCheckpoint(resumeFile, '--resume') : null;
 
 if (flags.summary) await printModelSummary((resumed?.config ?? config).model).then(() => process.exit(0));
 const { gpu, mixer } = await setup(flags.data as string | undefined);
+await configureKernels(gpu, flags);
 const trainer =
   resumeFile && resumed
     ? await Trainer.fromCheckpoint(gpu, mixer, resumed.bytes, flags.steps === undefined ? {} : { steps: config.steps }, resumeFile)
@@ -185,6 +202,11 @@ session.on('progress', (p) => {
     `${bar(fraction)} step ${p.step}/${steps}  loss ${p.loss.toExponential(3)}  ${p.samplesPerSecond.toFixed(1)} samples/s  ${duration(p.trainedSeconds)} elapsed, ${duration(p.secondsLeft)} left`,
   );
 });
+session.on('tuning', ({ done, total, key }) => progressLine(`${bar(done / total)} tuning kernels ${done + 1}/${total}: ${key}`));
+session.on('tuned', ({ tuned, seconds }) => {
+  progressLine('');
+  console.error(`kernels: measured ${tuned} shape classes in ${duration(seconds)} (not training time; cached for the next run)`);
+});
 session.on('error', ({ message }) => {
   progressLine('');
   console.error(
@@ -216,6 +238,11 @@ if (done.reason !== 'diverged') {
       `steps fixed by the budget: ${trainer.config.steps} (replay exactly with --steps ${trainer.config.steps} and the same other flags)`,
     );
   console.error(`checkpoint: ${lastGood} (also ${join(outDir, 'latest.safetensors')})`);
+  console.error(
+    `kernels (${tunerOf(gpu).mode.kind}):\n${formatChoices(tunerOf(gpu).choices())
+      .map((line) => `  ${line}`)
+      .join('\n')}`,
+  );
   if (done.reason !== 'stopped' && evalRepeats > 0) {
     const t1 = performance.now();
     result = await trainer.evaluate({
@@ -246,7 +273,7 @@ appendLedger(ledgerFile, {
   train_seconds: done.trainedSeconds,
   eval_seconds: evalSeconds,
   adapter: gpu.info.description,
-  kernel_variants: {},
+  kernel_variants: Object.fromEntries(Object.entries(tunerOf(gpu).choices()).map(([key, c]) => [key, c.kernel])),
   eval: result,
   checkpoint: lastGood,
 });

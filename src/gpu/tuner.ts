@@ -43,7 +43,7 @@ export interface TuneReport {
 }
 
 /** A challenger must be this much faster than the default to replace it. */
-export const TUNE_MARGIN = 0.05;
+export const TUNE_MARGIN = 0.1;
 /** Measurement rounds: each runs every candidate once, in an order rotated by one per round. */
 const TUNE_ROUNDS = 5;
 /** Runs per timed measurement are raised until the default's takes about this long. */
@@ -56,6 +56,8 @@ export class Tuner {
   private pending = new Map<string, TuneRequest>();
   private picked = new Map<string, { kernel: string; source: ChoiceSource }>();
   private store: TuningStore | null = null;
+  /** Called with every choice made (the kernel benchmark labels its rows with them). */
+  onPick: ((key: string, kernel: string) => void) | null = null;
 
   constructor(private gpu: Gpu) {}
 
@@ -80,6 +82,7 @@ export class Tuner {
     const [fallback] = candidates;
     const choose = (kernel: string, source: ChoiceSource) => {
       this.picked.set(key, { kernel, source });
+      this.onPick?.(key, kernel);
       return kernel;
     };
     switch (this.mode.kind) {
@@ -171,4 +174,20 @@ export function tunerOf(gpu: Gpu): Tuner {
   let tuner = tuners.get(gpu);
   if (!tuner) tuners.set(gpu, (tuner = new Tuner(gpu)));
   return tuner;
+}
+
+/** One line per shape class: the kernel, where the choice came from, and the measured times. */
+export function formatChoices(choices: ReturnType<Tuner['choices']>): string[] {
+  const keys = Object.keys(choices);
+  const width = Math.max(0, ...keys.map((k) => k.length));
+  return keys.map((key) => {
+    const { kernel, source, ms } = choices[key];
+    const times = ms
+      ? `: ${Object.entries(ms)
+          .sort(([, a], [, b]) => a - b)
+          .map(([name, t]) => `${name} ${t.toPrecision(3)} ms`)
+          .join(', ')}`
+      : '';
+    return `${key.padEnd(width)}  ${kernel} (${source}${times})`;
+  });
 }

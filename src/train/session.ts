@@ -7,6 +7,12 @@
 // count, so the session times the warm-up, then fixes the total step count T that fits the budget
 // (config.steps = T, recorded in every checkpoint); `--steps T` replays the same run. Should the
 // machine slow down, the budget ends the run first and the checkpoint records the step reached.
+//
+// Kernel tuning: the first step runs the default kernel wherever the tuner has not measured a shape
+// class yet (src/gpu/tuner.ts); right after it, the session has the tuner measure them, outside the
+// training time (as the page compiles its pipelines before training starts), and the steps after
+// run the chosen kernels. On a warm cache there is nothing to measure.
+import { type TuneReport, tunerOf } from '../gpu/tuner.ts';
 import type { Trainer } from './trainer.ts';
 
 export type ReadBack =
@@ -58,6 +64,9 @@ export interface SessionEvents {
   checkpoint: (c: { step: number; bytes: Uint8Array }) => void | Promise<void>;
   error: (e: { step: number; loss: number; message: string }) => void | Promise<void>;
   done: (d: Done) => void | Promise<void>;
+  /** Kernel tuning: each shape class as it starts, then the report. */
+  tuning: (t: { done: number; total: number; key: string }) => void | Promise<void>;
+  tuned: (report: TuneReport) => void | Promise<void>;
 }
 
 /** Checkpoint metadata a session adds: its budget, its training time, whether T is fixed yet. */
@@ -83,6 +92,8 @@ export class TrainingSession {
     checkpoint: [],
     error: [],
     done: [],
+    tuning: [],
+    tuned: [],
   };
 
   constructor(
@@ -158,7 +169,9 @@ export class TrainingSession {
     const exclusive = this.options.exclusive ?? ((work) => work());
     const { readBack } = this.options;
     const firstStep = t.step;
-    const start = performance.now();
+    const tuner = tunerOf(t.gpu);
+    /** Moved forward by the time kernel tuning takes, which is not training time. */
+    let start = performance.now();
     const trainedBefore = this.trainedSeconds;
     const elapsed = () => (performance.now() - start) / 1000;
     /** The first and the last step whose loss was read back (the GPU had done them), and when. */
@@ -206,10 +219,13 @@ export class TrainingSession {
     let reason: StopReason | null = null;
     while (reason === null) {
       const warmup = t.config.warmupSteps;
-      // A budget run's warm-up is timed from the end of its first step to its end, each a sync point.
-      const syncAt = this.stepsFixed ? Infinity : t.step < 1 ? 1 : warmup;
+      // A budget run's warm-up is timed from the end of its first step to its end, each a sync point;
+      // the first step of a session is one too while the tuner has shape classes to measure.
+      const tuneAt = t.step === firstStep && tuner.mode.kind !== 'default' && tuner.mode.kind !== 'force' ? firstStep + 1 : Infinity;
+      const syncAt = Math.min(tuneAt, this.stepsFixed ? Infinity : t.step < 1 ? 1 : warmup);
       const lastStep = Math.min(
-        this.stepsFixed ? t.config.steps : syncAt,
+        this.stepsFixed ? t.config.steps : Infinity,
+        syncAt,
         readBack.mode === 'lagged' ? (Math.floor(t.step / chunkSteps) + 1) * chunkSteps : t.step + chunkSteps,
       );
       const chunkStart = performance.now();
@@ -232,6 +248,15 @@ export class TrainingSession {
         synced = { step: read.step, time: performance.now() };
         firstSync ??= synced;
         if (!Number.isFinite(loss)) return diverged(loss, lossStep);
+      }
+      if (t.step === tuneAt && tuner.pendingCount > 0) {
+        const tuningStart = performance.now();
+        const report = await exclusive(() => tuner.tunePending((done, total, key) => this.emit('tuning', { done, total, key })));
+        const tuningMs = performance.now() - tuningStart;
+        start += tuningMs;
+        synced = { step: t.step, time: performance.now() };
+        firstSync = synced;
+        await this.emit('tuned', report);
       }
       if (readBack.mode === 'chunked') {
         const seconds = (performance.now() - chunkStart) / 1000;

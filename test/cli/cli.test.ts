@@ -8,8 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/data/safetensors.ts';
 import { PRESETS } from '../../src/train/presets.ts';
 
-function run(script: string, args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], { encoding: 'utf8', timeout: 240_000 });
+function run(script: string, args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
+    encoding: 'utf8',
+    timeout: 240_000,
+    env: { ...process.env, ...env },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -17,6 +21,33 @@ const tinyRun = ['--batch', '4', '--width', '2', '--depth', '2', '--warmup', '1'
 
 describe('command line', () => {
   const out = mkdtempSync(join(tmpdir(), 'unmix-cli-'));
+
+  it('train measures the conv kernels after its first step, caches the choices and records them; a second run reads them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'unmix-tune-'));
+    const env = { XDG_CACHE_HOME: join(dir, 'cache'), UNMIX_CONV: 'auto' };
+    const args = [...tinyRun, '--steps', '2', '--eval-repeats', '0', '--ledger', join(dir, 'ledger.jsonl')];
+    const cold = run('train', [...args, '--out', join(dir, 'cold')], env);
+    expect(cold.code, cold.stderr).toBe(0);
+    expect(cold.stderr).toMatch(/kernels: measured \d+ shape classes in \d+s \(not training time/);
+    expect(cold.stderr).toMatch(/conv2d\.forward 1→2 3×3 s1 p1 @32×32 +\S+ \(tuned: /);
+    const tuning = JSON.parse(readFileSync(join(dir, 'cache', 'unmix', 'tuning.json'), 'utf8'));
+    const [adapter] = Object.keys(tuning);
+    expect(Object.keys(tuning[adapter])).toContain('conv2d.forward 1→2 3×3 s1 p1 @32×32');
+
+    const warm = run('train', [...args, '--out', join(dir, 'warm')], env);
+    expect(warm.code, warm.stderr).toBe(0);
+    expect(warm.stderr).not.toMatch(/kernels: measured/);
+    expect(warm.stderr).toMatch(/conv2d\.forward 1→2 3×3 s1 p1 @32×32 +\S+ \(cached: /);
+    const records = readFileSync(join(dir, 'ledger.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    for (const r of records) expect(r.kernel_variants['conv2d.weight 2→2 3×3 s1 p1 @32×32']).toMatch(/^[a-z0-9-]+$/);
+
+    const forced = run('train', [...args, '--out', join(dir, 'forced'), '--conv', 'packed-rows'], env);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toMatch(/conv2d\.forward 1→2 3×3 s1 p1 @32×32 +packed-rows \(forced\)/);
+  });
 
   it('train writes checkpoints into --out and evaluates at the end; eval --json prints the metrics', () => {
     const train = run('train', [
@@ -72,7 +103,6 @@ describe('command line', () => {
       outcome: 'complete',
       steps_reached: 4,
       samples_seen: 16,
-      kernel_variants: {},
       checkpoint: join(out, 'step-000004.safetensors'),
     });
     expect(record.config).toEqual({

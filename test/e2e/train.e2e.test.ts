@@ -132,6 +132,11 @@ describe('training in the browser', () => {
     const summary = await page.$eval('#model-summary', (e) => e.textContent ?? '');
     expect(summary).toMatch(/enc1\.conv1 \(Conv2d 3×3\)\s+\[N, 4, 32, 32\]/);
     expect(summary).toMatch(/Total params: [\d,]+/);
+    // the conv kernels it trained with: measured on SwiftShader after the first step (a fresh
+    // profile has no cached choices), one line per shape class
+    const kernels = await page.$eval('#kernels', (e) => e.textContent ?? '');
+    expect(kernels).toMatch(/^conv2d\.forward 1→4 3×3 s1 p1 @32×32 +\S+ \((tuned|cached): /m);
+    expect(kernels).toMatch(/^conv2d\.weight 4→4 3×3 s1 p1 @32×32 +\S+ \(/m);
     // 5 columns × 8 rows of 32×32 images with 2-pixel gaps, with content in every column: sharp
     // sources and mixtures, and (after only 30 steps) blurry but not blank predictions.
     const canvas = await page.$eval('#grid', (c) => {

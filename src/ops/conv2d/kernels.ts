@@ -2,6 +2,7 @@
 // tuner has measured a shape class, with `--conv default`, and what a challenger must beat by the
 // tuner's margin. Adding a variant: its shader, its file here, one line below; the tests and the
 // benchmarks then check and time it (test/ops/conv2d.test.ts, bench/conv2d-variants.ts).
+import type { TuneMode } from '../../gpu/tuner.ts';
 import type { AnyConvKernel, ConvKernel, ConvPass } from './geometry.ts';
 import { PACKED_KERNELS } from './packed.ts';
 
@@ -15,3 +16,12 @@ export const CONV_KERNELS: { [P in ConvPass]: ConvKernel<P>[] } = {
 
 /** Every kernel name, for `--conv NAME`. */
 export const CONV_KERNEL_NAMES = [...new Set(ALL.map((k) => k.name))];
+
+/** The tuner's mode for a --conv value (or the page's ?conv=): auto (measure, cached), retune
+ * (measure again), default, or a kernel name to force; null for anything else. */
+export function convTuneMode(value: string): TuneMode | null {
+  if (value === 'auto') return { kind: 'tune' };
+  if (value === 'retune') return { kind: 'retune' };
+  if (value === 'default') return { kind: 'default' };
+  return CONV_KERNEL_NAMES.includes(value) ? { kind: 'force', kernel: value } : null;
+}

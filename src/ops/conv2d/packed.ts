@@ -223,11 +223,12 @@ export function sumSlices(gpu: Gpu, part: Tensor, dw: Tensor, slices: number): v
 
 /** 'packed' updates each accumulator once per kernel row (lavapipe's LLVM then keeps fewer values
  * live: 1.45× faster there); 'packed-rows' once per K rows, written out with no row loop
- * (SwiftShader's JIT keeps accumulators in memory, so fewer updates pay: 1.6× faster there). */
+ * (SwiftShader's JIT keeps accumulators in memory, so fewer updates pay: 1.6× faster there); with
+ * K = 1 the two are the same kernel. */
 export const PACKED_KERNELS: AnyConvKernel[] = [
   { name: 'packed', pass: 'forward', run: forward('one') } satisfies ConvKernel<'forward'>,
-  { name: 'packed-rows', pass: 'forward', run: forward('all') } satisfies ConvKernel<'forward'>,
+  { name: 'packed-rows', pass: 'forward', applies: (_, g) => g.k > 1, run: forward('all') } satisfies ConvKernel<'forward'>,
   { name: 'packed', pass: 'input', run: input('one') } satisfies ConvKernel<'input'>,
-  { name: 'packed-rows', pass: 'input', run: input('all') } satisfies ConvKernel<'input'>,
+  { name: 'packed-rows', pass: 'input', applies: (_, g) => g.k > 1, run: input('all') } satisfies ConvKernel<'input'>,
   { name: 'packed', pass: 'weight', run: weight } satisfies ConvKernel<'weight'>,
 ];

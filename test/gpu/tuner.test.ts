@@ -1,0 +1,131 @@
+// The autotuner (src/gpu/tuner.ts): modes, measurement, the margin, the cache and its store, and
+// the conv2d op asking it for a kernel per shape class.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { nodeTuningStore } from '../../src/gpu/node.ts';
+import { sumTensors } from '../../src/gpu/sum.ts';
+import { formatChoices, type TuneRequest, Tuner, tunerOf } from '../../src/gpu/tuner.ts';
+import { geometry } from '../../src/ops/conv2d/geometry.ts';
+import { conv2dForward, shapeClass } from '../../src/ops/conv2d.ts';
+import { useGpu } from '../helpers/gpu.ts';
+
+describe('the kernel tuner', () => {
+  const gpu = useGpu();
+
+  /** Candidates that sum a 64k-element tensor with itself `work[name]` times. */
+  function request(key: string, work: Record<string, number>, runs: string[] = []): TuneRequest {
+    return {
+      key,
+      candidates: Object.keys(work),
+      prepare: () => {
+        const a = gpu().persistent([1 << 16], new Float32Array(1 << 16).fill(1), 'tuner test');
+        return {
+          run: (kernel) => {
+            runs.push(kernel);
+            for (let i = 0; i < work[kernel]; i++) sumTensors(a, a);
+          },
+          dispose: () => gpu().release(a.buffer),
+        };
+      },
+    };
+  }
+
+  const tempStore = () => nodeTuningStore(join(mkdtempSync(join(tmpdir(), 'unmix-tuner-')), 'tuning.json'));
+
+  it("'default' mode runs the first candidate and measures nothing", async () => {
+    const tuner = new Tuner(gpu());
+    await tuner.configure({ kind: 'default' }, null);
+    expect(tuner.pick(request('k', { slow: 40, fast: 1 }))).toBe('slow');
+    expect(tuner.pendingCount).toBe(0);
+    expect(tuner.choices()).toEqual({ k: { kernel: 'slow', source: 'default' } });
+  });
+
+  it("'force' runs the named kernel where it is a candidate, the default elsewhere", async () => {
+    const tuner = new Tuner(gpu());
+    await tuner.configure({ kind: 'force', kernel: 'fast' }, null);
+    expect(tuner.pick(request('a', { slow: 1, fast: 1 }))).toBe('fast');
+    expect(tuner.pick(request('b', { slow: 1, other: 1 }))).toBe('slow');
+    expect(tuner.choices().a.source).toBe('forced');
+  });
+
+  it('measures a new shape class once asked, keeps the faster kernel, and saves it for the next process', async () => {
+    const store = tempStore();
+    const tuner = new Tuner(gpu());
+    await tuner.configure({ kind: 'tune' }, store);
+    const runs: string[] = [];
+    const req = request('shape A', { slow: 40, fast: 1 }, runs);
+    expect(tuner.pick(req)).toBe('slow'); // not measured yet: the default
+    expect(tuner.pick(req)).toBe('slow');
+    expect(tuner.pendingCount).toBe(1);
+    const progress: string[] = [];
+    const report = await tuner.tunePending((done, total, key) => progress.push(`${done}/${total} ${key}`));
+    expect(report.tuned).toBe(1);
+    expect(progress).toEqual(['0/1 shape A']);
+    // A first run of each (compiles), one more of the default (sets the repeats), then rounds of both.
+    expect(runs.slice(0, 3)).toEqual(['slow', 'fast', 'slow']);
+    expect(runs.filter((r) => r === 'slow').length).toBe(runs.filter((r) => r === 'fast').length + 1);
+    expect(tuner.pick(req)).toBe('fast');
+    const choice = tuner.choices()['shape A'];
+    expect(choice.kernel).toBe('fast');
+    expect(choice.source).toBe('tuned');
+    expect(choice.ms!.fast).toBeLessThan(choice.ms!.slow);
+    expect(formatChoices(tuner.choices())[0]).toMatch(/^shape A {2}fast \(tuned: fast [\d.]+ ms, slow [\d.]+ ms\)$/);
+
+    // A new process on the same adapter reads the choice and measures nothing.
+    const next = new Tuner(gpu());
+    await next.configure({ kind: 'tune' }, store);
+    expect(next.pick(req)).toBe('fast');
+    expect(next.pendingCount).toBe(0);
+    expect(next.choices()['shape A'].source).toBe('cached');
+    // --retune ignores the cache.
+    const again = new Tuner(gpu());
+    await again.configure({ kind: 'retune' }, store);
+    expect(again.pick(req)).toBe('slow');
+    expect(again.pendingCount).toBe(1);
+  });
+
+  it('keeps the default when a challenger is not faster by the margin (equal kernels)', async () => {
+    const tuner = new Tuner(gpu());
+    await tuner.configure({ kind: 'tune' }, null);
+    const req = request('equal', { first: 4, second: 4 });
+    tuner.pick(req);
+    await tuner.tunePending();
+    expect(tuner.pick(req)).toBe('first');
+  });
+
+  it('a cache file that does not parse is read as empty and rewritten whole', async () => {
+    const store = tempStore();
+    writeFileSync(store.file, '{ not json');
+    expect(await store.load('any adapter')).toEqual({});
+    await store.save('adapter', { k: { kernel: 'a', ms: { a: 1 } } });
+    await store.save('adapter', { j: { kernel: 'b', ms: { b: 2 } } });
+    expect(await store.load('adapter')).toEqual({ k: { kernel: 'a', ms: { a: 1 } }, j: { kernel: 'b', ms: { b: 2 } } });
+  });
+
+  it('choices are cached per adapter and version of the shader sources', () => {
+    const key = new Tuner(gpu()).adapterKey;
+    expect(key).toContain(gpu().info.description);
+    expect(key).toMatch(/shaders [0-9a-f]{8}$/);
+  });
+
+  it('conv2d asks the device tuner for each pass and shape class, batch left out', async () => {
+    const g = gpu();
+    const tuner = tunerOf(g);
+    await tuner.configure({ kind: 'tune' }, null);
+    const x = g.persistent([3, 2, 6, 6], new Float32Array(3 * 2 * 36).fill(1));
+    const w = g.persistent([4, 2, 3, 3], new Float32Array(4 * 2 * 9).fill(0.5));
+    const y = await conv2dForward(x, w, null).read();
+    g.endStep();
+    expect(y[3 * 6 + 3]).toBeCloseTo(2 * 9 * 0.5); // an interior pixel: all 18 taps
+    const key = shapeClass('forward', geometry('conv2d', [3, 2, 6, 6], [4, 2, 3, 3]));
+    expect(key).toBe('conv2d.forward 2→4 3×3 s1 p1 @6×6');
+    expect(tuner.choices()[key].source).toBe('default');
+    expect(tuner.pendingCount).toBe(1);
+    await tuner.tunePending();
+    expect(tuner.choices()[key].source).toBe('tuned');
+    await tuner.configure({ kind: 'default' }, null);
+    for (const t of [x, w]) g.release(t.buffer);
+  });
+});
