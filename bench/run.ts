@@ -47,7 +47,7 @@ const USAGE = `usage: npm run bench -- [options]
   --peer-polling MODE  Node peers with Dawn's own busy polling (busy), with unmix's paced
                        polling (paced), or both, one after the other (default: both)
   --no-browser         skip headless Chromium
-  --no-peers           skip TensorFlow.js and jax-js in Node (the portable bundle has neither)
+  --no-peers           skip TensorFlow.js and jax-js (the portable bundle has neither)
   --conv MODE          unmix's conv kernels: auto (measured after the first step, cached in
                        ~/.cache/unmix/tuning.json), default, or a variant forced (${CONV_KERNEL_NAMES.join(', ')});
                        the training section also runs the kernels hand-picked before the tuner, to compare
@@ -245,7 +245,10 @@ async function trainSection(): Promise<void> {
     fail('all', 'Chromium', new Error(`${CHROMIUM} not found: apt-get install -y chromium (see shared/WEBGPU.md), or pass --no-browser`));
   } else {
     log(`\n== training step in headless Chromium (SwiftShader): batch ${browserBatch}`);
-    const browserRuns: BrowserRun[] = (['unmix', 'unmix-hand-picked', 'tfjs', 'jaxjs', 'unmix-after'] as const).map((fw) => ({
+    const frameworks = flags['no-peers']
+      ? (['unmix', 'unmix-hand-picked'] as const)
+      : (['unmix', 'unmix-hand-picked', 'tfjs', 'jaxjs', 'unmix-after'] as const);
+    const browserRuns: BrowserRun[] = frameworks.map((fw) => ({
       fw,
       batch: browserBatch,
       warmup,

@@ -5,7 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { createNodeGpu, releaseNodeGpu } from '../../src/gpu/node.ts';
+import { type Conv2dOptions, geometry } from '../../src/ops/conv2d/geometry.ts';
+import { CONV_KERNELS } from '../../src/ops/conv2d/kernels.ts';
 import { expectClose, F32, type Tolerance } from '../helpers/check.ts';
+import { convVariantData, convVariantReference, convVariantTolerance } from '../helpers/conv-reference.ts';
 import { openPage, type Session } from './browser.ts';
 import { OP_CASES, type OpResult, runCase } from './op-cases.ts';
 
@@ -60,6 +63,37 @@ describe('the same kernels in Chromium (WebGPU on SwiftShader)', () => {
       });
     });
   });
+
+  // Every conv2d kernel variant that applies on SwiftShader, against the f64 sums, on two awkward
+  // shapes (odd sizes and channel counts, several blocks of channels, stride 2); the Node op tests
+  // run more shapes on lavapipe.
+  const convCases: [number[], number, number, Conv2dOptions][] = [
+    [[2, 13, 10, 19], 17, 3, {}],
+    [[3, 9, 9, 11], 12, 3, { stride: 2 }],
+  ];
+  for (const [xShape, cout, k, opts] of convCases) {
+    const g = geometry('conv2d', xShape, [cout, xShape[1], k, k], opts);
+    for (const pass of ['forward', 'input', 'weight'] as const) {
+      for (const kernel of CONV_KERNELS[pass]) {
+        it(`conv2d ${pass} kernel '${kernel.name}' in the browser vs f64, x ${xShape.join('×')} → ${cout} ch, stride ${g.stride}`, async () => {
+          const seed = xShape.reduce((a, b) => a * 31 + b, cout);
+          const got = await session.page.evaluate(
+            (...args) => window.kernels.convVariant(...args),
+            pass,
+            kernel.name,
+            xShape,
+            cout,
+            k,
+            opts,
+            seed,
+          );
+          if (got === null) return; // not on this adapter (its features)
+          const data = convVariantData(g, seed);
+          expectClose(got, convVariantReference(pass, g, data), convVariantTolerance(pass, g), `${pass} '${kernel.name}' in the browser`);
+        });
+      }
+    }
+  }
 
   it('reports an unknown op instead of failing silently', async () => {
     const error = await session.page.evaluate(() =>

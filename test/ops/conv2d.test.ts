@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/gpu.ts';
 import { sizeOf, Tensor } from '../../src/gpu/tensor.ts';
-import { type AnyConvKernel, type Geometry, geometry } from '../../src/ops/conv2d/geometry.ts';
+import { type AnyConvKernel, geometry } from '../../src/ops/conv2d/geometry.ts';
 import { CONV_KERNELS } from '../../src/ops/conv2d/kernels.ts';
 import {
   type Conv2dOptions,
@@ -12,44 +11,10 @@ import {
   conv2dOutputShape,
 } from '../../src/ops/conv2d.ts';
 import { expectClose } from '../helpers/check.ts';
+import { convRef, convVariantData, convVariantReference, convVariantTolerance, runConvVariant } from '../helpers/conv-reference.ts';
 import { useGpu } from '../helpers/gpu.ts';
 import { checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
-
-/** f64 reference: y[n, co, oy, ox] = b[co] + Σ x[n, ci, oy·S - pad + ky, ox·S - pad + kx] · w[co, ci, ky, kx]. */
-function convRef(
-  x: Float64Array,
-  xShape: number[],
-  w: Float64Array,
-  wShape: number[],
-  b: Float64Array | null,
-  opts: Conv2dOptions,
-): Float64Array {
-  const [n, cin, h, wd] = xShape;
-  const [cout, , k] = wShape;
-  const [, , oh, ow] = conv2dOutputShape(xShape, wShape, opts);
-  const s = opts.stride ?? 1;
-  const pad = opts.padding === 'valid' ? 0 : typeof opts.padding === 'number' ? opts.padding : (k - 1) / 2;
-  const y = new Float64Array(n * cout * oh * ow);
-  for (let b0 = 0; b0 < n; b0++)
-    for (let co = 0; co < cout; co++)
-      for (let oy = 0; oy < oh; oy++)
-        for (let ox = 0; ox < ow; ox++) {
-          let sum = b ? b[co] : 0;
-          for (let ci = 0; ci < cin; ci++)
-            for (let ky = 0; ky < k; ky++) {
-              const iy = oy * s - pad + ky;
-              if (iy < 0 || iy >= h) continue;
-              for (let kx = 0; kx < k; kx++) {
-                const ix = ox * s - pad + kx;
-                if (ix < 0 || ix >= wd) continue;
-                sum += x[((b0 * cin + ci) * h + iy) * wd + ix] * w[((co * cin + ci) * k + ky) * k + kx];
-              }
-            }
-          y[((b0 * cout + co) * oh + oy) * ow + ox] = sum;
-        }
-  return y;
-}
 
 interface Case {
   x: number[];
@@ -143,7 +108,14 @@ describe('conv2d', () => {
         it(`${pass} kernel '${kernel.name}' against f64 sums, x ${xShape.join('×')} → ${cout} ch, ${k}×${k}, stride ${g.stride}, pad ${g.pad}`, async () => {
           const gp = gpu();
           if (kernel.applies && !kernel.applies(gp, g)) return; // not on this adapter: the browser suite covers other adapters
-          await checkVariant(gp, kernel, g, rng);
+          const data = convVariantData(g, rng.int(1, 1e6));
+          const got = await runConvVariant(gp, kernel, g, data);
+          expectClose(
+            got,
+            convVariantReference(kernel.pass, g, data),
+            convVariantTolerance(kernel.pass, g),
+            `${pass} kernel '${kernel.name}'`,
+          );
         });
       }
     }
@@ -242,67 +214,3 @@ describe('conv2d', () => {
     }
   });
 });
-
-/** dx and dW from their defining sums in f64, beside y (convRef). */
-function convGradsRef(x: Float64Array, w: Float64Array, dy: Float64Array, g: Geometry): { dx: Float64Array; dw: Float64Array } {
-  const { n, cin, h, w: wd, cout, k, stride: s, pad, oh, ow } = g;
-  const dx = new Float64Array(x.length);
-  const dw = new Float64Array(w.length);
-  for (let b0 = 0; b0 < n; b0++)
-    for (let co = 0; co < cout; co++)
-      for (let oy = 0; oy < oh; oy++)
-        for (let ox = 0; ox < ow; ox++) {
-          const g0 = dy[((b0 * cout + co) * oh + oy) * ow + ox];
-          for (let ci = 0; ci < cin; ci++)
-            for (let ky = 0; ky < k; ky++)
-              for (let kx = 0; kx < k; kx++) {
-                const [iy, ix] = [oy * s - pad + ky, ox * s - pad + kx];
-                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-                const xi = ((b0 * cin + ci) * h + iy) * wd + ix;
-                const wi = ((co * cin + ci) * k + ky) * k + kx;
-                dx[xi] += g0 * w[wi];
-                dw[wi] += g0 * x[xi];
-              }
-        }
-  return { dx, dw };
-}
-
-/** Runs one kernel variant of one pass on random data and compares it with the f64 sums. */
-async function checkVariant(gpu: Gpu, kernel: AnyConvKernel, g: Geometry, rng: Rng): Promise<void> {
-  const xShape = [g.n, g.cin, g.h, g.w];
-  const wShape = [g.cout, g.cin, g.k, g.k];
-  const yShape = [g.n, g.cout, g.oh, g.ow];
-  const [x, w, b, dy] = [sizeOf(xShape), sizeOf(wShape), g.cout, sizeOf(yShape)].map((len) => rng.uniform(len));
-  const [xt, wt, bt, dyt] = (
-    [
-      [xShape, x],
-      [wShape, w],
-      [[g.cout], b],
-      [yShape, dy],
-    ] as [number[], Float64Array][]
-  ).map(([shape, data]) => gpu.persistent(shape, Float32Array.from(data)));
-  const tol = (terms: number) => ({ atol: 1e-5 * Math.max(1, terms / 16), rtol: 1e-4 });
-  const what = `${kernel.pass} kernel '${kernel.name}'`;
-  try {
-    if (kernel.pass === 'forward') {
-      const y = kernel.run(gpu, { x: xt, w: wt, b: bt }, g).y;
-      expectClose(
-        await y.read(),
-        convRef(x, xShape, w, wShape, b, { stride: g.stride as 1 | 2, padding: g.pad }),
-        tol(g.cin * g.k * g.k),
-        what,
-      );
-    } else if (kernel.pass === 'input') {
-      const dx = kernel.run(gpu, { dy: dyt, w: wt }, g);
-      expect(dx.shape).toEqual(xShape);
-      expectClose(await dx.read(), convGradsRef(x, w, dy, g).dx, tol(g.cout * g.k * g.k), what);
-    } else {
-      const dw = kernel.run(gpu, { dy: dyt, x: xt }, g);
-      expect(dw.shape).toEqual(wShape);
-      expectClose(await dw.read(), convGradsRef(x, w, dy, g).dw, tol(g.n * g.oh * g.ow), what);
-    }
-  } finally {
-    gpu.endStep();
-    for (const t of [xt, wt, bt, dyt]) gpu.release(t.buffer);
-  }
-}
