@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sizeOf, Tensor } from '../../src/gpu/tensor.ts';
-import { type AnyConvKernel, geometry } from '../../src/ops/conv2d/geometry.ts';
+import { type AnyConvKernel, type Geometry, geometry } from '../../src/ops/conv2d/geometry.ts';
 import { CONV_KERNELS } from '../../src/ops/conv2d/kernels.ts';
 import {
   type Conv2dOptions,
@@ -120,6 +120,21 @@ describe('conv2d', () => {
       }
     }
   }
+
+  it('the subgroup kernels apply where the device has subgroups (lavapipe does), so the checks above run them', () => {
+    const gp = gpu();
+    if (/llvmpipe/i.test(gp.info.description)) expect(gp.info.hasSubgroups).toBe(true);
+    if (!gp.info.hasSubgroups) return; // another adapter: the checks above skip them there
+    const names = (pass: 'forward' | 'input' | 'weight', g: Geometry) =>
+      (CONV_KERNELS[pass] as AnyConvKernel[]).filter((k) => k.applies?.(gp, g) ?? true).map((k) => k.name);
+    const stride1 = geometry('conv2d', [2, 13, 20, 19], [17, 13, 3, 3]);
+    const stride2 = geometry('conv2d', [3, 9, 17, 21], [12, 9, 3, 3], { stride: 2 });
+    for (const pass of ['forward', 'input', 'weight'] as const) expect(names(pass, stride1)).toContain('subgroup');
+    expect(names('forward', stride2)).toContain('subgroup');
+    expect(names('weight', stride2)).toContain('subgroup');
+    expect(names('input', stride2)).not.toContain('subgroup'); // stride 1 only (see the shader)
+    for (const pass of ['forward', 'input', 'weight'] as const) expect(names(pass, stride2)).toContain('direct');
+  });
 
   it('a large batch folds its dispatch into 2-D (over 65535 workgroups)', async () => {
     // 1×1 conv, y = 2x + 1: N·H·ceil(W/4) = 2^20 · 4 invocations = 65536 workgroups of 64.

@@ -3,10 +3,12 @@
 // tuner's margin. Adding a variant: its shader, its file here, one line below; the tests and the
 // benchmarks then check and time it (test/ops/conv2d.test.ts, bench/conv2d-variants.ts).
 import type { TuneMode } from '../../gpu/tuner.ts';
+import { DIRECT_KERNELS } from './direct.ts';
 import type { AnyConvKernel, ConvKernel, ConvPass } from './geometry.ts';
 import { PACKED_KERNELS } from './packed.ts';
+import { SUBGROUP_KERNELS } from './subgroup.ts';
 
-const ALL: AnyConvKernel[] = [...PACKED_KERNELS];
+const ALL: AnyConvKernel[] = [...PACKED_KERNELS, ...DIRECT_KERNELS, ...SUBGROUP_KERNELS];
 
 export const CONV_KERNELS: { [P in ConvPass]: ConvKernel<P>[] } = {
   forward: ALL.filter((k): k is ConvKernel<'forward'> => k.pass === 'forward'),
