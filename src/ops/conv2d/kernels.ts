@@ -4,11 +4,12 @@
 // benchmarks then check and time it (test/ops/conv2d.test.ts, bench/conv2d-variants.ts).
 import type { TuneMode } from '../../gpu/tuner.ts';
 import { DIRECT_KERNELS } from './direct.ts';
+import { GEMM_KERNELS } from './gemm.ts';
 import type { AnyConvKernel, ConvKernel, ConvPass } from './geometry.ts';
 import { PACKED_KERNELS } from './packed.ts';
 import { SUBGROUP_KERNELS } from './subgroup.ts';
 
-const ALL: AnyConvKernel[] = [...PACKED_KERNELS, ...DIRECT_KERNELS, ...SUBGROUP_KERNELS];
+const ALL: AnyConvKernel[] = [...PACKED_KERNELS, ...DIRECT_KERNELS, ...SUBGROUP_KERNELS, ...GEMM_KERNELS];
 
 export const CONV_KERNELS: { [P in ConvPass]: ConvKernel<P>[] } = {
   forward: ALL.filter((k): k is ConvKernel<'forward'> => k.pass === 'forward'),
