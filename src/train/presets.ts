@@ -15,7 +15,10 @@ export const PRESETS = {
     description: "the README's short run",
     // docs/QUALITY.md: at equal samples (64k), projecting the outputs onto digit + item = 2·mixture
     // took the test MSE from 1.95e-3 to 1.61e-3 (2 seeds), batch 32 at lr 1e-2 beat batch 16 at 5e-3
-    // per second; residual blocks (−3 %, 1 seed) and EMA (−1 %) did not pay for their extra dispatches.
+    // per second, lr 2e-2 did no better (1.61e-3); residual blocks (−3 %, 1 seed) and EMA (−1 %) did
+    // not pay for their extra dispatches. A budget rather than a step count: 7.5 minutes of training,
+    // with start-up, first-run kernel tuning (~30 s) and the 3-repeat evaluation (~1 min on lavapipe),
+    // end within 10 minutes on the 2-core CPU machine, and a faster machine trains more.
     config: {
       ...DEFAULT_TRAIN_CONFIG,
       model: { ...DEFAULT_TRAIN_CONFIG.model, output: 'projected' },
@@ -23,6 +26,7 @@ export const PRESETS = {
       batch: 32,
       lr: 1e-2,
     },
+    minutes: 7.5,
   },
   baseline: {
     description: 'the recipe before mixture-consistent outputs (for ablations)',

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ElementHandle } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHIPPED_WEIGHTS } from '../../src/app/protocol.ts';
 import { loadSourceImagesNode } from '../../src/data/locate.ts';
 import { Mixer } from '../../src/data/mixer.ts';
 import { readSafetensors } from '../../src/data/safetensors.ts';
@@ -54,14 +55,15 @@ describe('training in the browser', () => {
     await page.waitForFunction(() => window.unmix?.dataReady, { timeout: 60_000 }).catch(failWithLog('data never became ready'));
     expect(await page.$eval('#data-status', (e) => e.textContent)).toMatch(/loaded and verified/);
     expect(await page.$eval('#adapter', (e) => e.textContent)).not.toMatch(/checking/);
-    // The presets are offered, and on a CPU adapter (SwiftShader) the short default is chosen, by steps.
+    // The presets are offered, and on a CPU adapter (SwiftShader) the short default is chosen, with its time budget.
     const presets = await page.$$eval('#config select[name="preset"] option', (os) => os.map((o) => (o as HTMLOptionElement).value));
     expect(presets).toEqual(Object.keys(PRESETS));
     expect(await page.$eval('#config select[name="preset"]', (e) => (e as HTMLSelectElement).value)).toBe('default');
-    expect(await page.$eval('#config input[name="minutes"]', (e) => (e as HTMLInputElement).value)).toBe('');
+    expect(await page.$eval('#config input[name="minutes"]', (e) => (e as HTMLInputElement).value)).toBe(String(PRESETS.default.minutes));
     // A first visit shows the model the page ships, separating at once; Start replaces it without asking.
     expect(await page.$eval('#status', (e) => e.textContent)).toMatch(/^Model shipped with the page .*Training finished/);
-    expect(await page.evaluate(() => window.unmix.step)).toBe(PRESETS.default.config.steps);
+    const shipped = readSafetensors(new Uint8Array(readFileSync(join(ROOT, 'public', SHIPPED_WEIGHTS))), SHIPPED_WEIGHTS).metadata;
+    expect(await page.evaluate(() => window.unmix.step)).toBe(Number(shipped.step));
     await page.waitForFunction(() => window.unmix.grid !== null, { timeout: 30_000 });
   });
 
@@ -80,6 +82,9 @@ describe('training in the browser', () => {
       await page.keyboard.type(value);
     }
     await page.select('#config select[name="depth"]', '2');
+    // No time budget: train for the steps given.
+    await page.click('#config input[name="minutes"]', { count: 3 });
+    await page.keyboard.press('Backspace');
     await page.click('#start');
     // Pause as soon as it runs: the worker finishes the chunk in flight (however fast the GPU), then stops.
     await page

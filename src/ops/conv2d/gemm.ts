@@ -36,10 +36,15 @@ function defines(t: Tiles, g: Geometry, bias: boolean) {
 }
 
 /** Whether the adapter's workgroup limits hold the configuration (WebGPU's defaults do). */
+/** The tiles fit the device's workgroup limits, and the adapter is not SwiftShader: its JIT took
+ * 14 s to build the 64×64 kernel and lost the device after 160 s on the 32×32 one (Chromium 156,
+ * headless, 2 cores), for kernels that run at a tenth of 'packed' on CPU drivers anyway (lavapipe
+ * compiles them in 1-5 s, and the Node tests check them there). */
 function fits(t: Tiles): (gpu: Gpu) => boolean {
   return (gpu) => {
     const l = gpu.device.limits;
-    return lanes(t) <= l.maxComputeInvocationsPerWorkgroup && (t.tm + t.tn) * t.tk * 4 <= l.maxComputeWorkgroupStorageSize;
+    const fitsLimits = lanes(t) <= l.maxComputeInvocationsPerWorkgroup && (t.tm + t.tn) * t.tk * 4 <= l.maxComputeWorkgroupStorageSize;
+    return fitsLimits && gpu.info.architecture !== 'swiftshader';
   };
 }
 
