@@ -1,6 +1,6 @@
 // Times every conv2d kernel variant (src/ops/conv2d/kernels.ts) on the benchmark network's conv
 // shapes, pass by pass, with GPU timestamps, and prints GFLOP/s per shape, pass and variant, with
-// the tuner's choice for each (docs/BENCH_NET.md; the tuner's own runs are shorter and at batch 8).
+// the tuner's choice for each (docs/BENCH_NET.md; the tuner's own runs are shorter).
 //   npx tsx bench/conv2d-variants.ts [batch=8] [variant substring] [shape substring]
 //
 // Formulations tried on lavapipe and dropped before the variants were kept side by side (GFLOP/s

@@ -34,7 +34,8 @@ function describe(r: LedgerRecord): string {
   return parts.join(', ');
 }
 
-/** A run of a preset as it is, beside flags that change no value of its recipe. */
+/** A run of a preset as it is, beside flags that change no value of its recipe (kernel choices
+ * change the rounding, not the recipe). */
 const NEUTRAL_FLAGS = new Set([
   '--preset',
   '--out',
@@ -44,6 +45,8 @@ const NEUTRAL_FLAGS = new Set([
   '--eval-mixtures',
   '--log-every',
   '--checkpoint-every',
+  '--conv',
+  '--retune',
 ]);
 function isPresetRun(r: LedgerRecord): boolean {
   return r.preset !== 'baseline' && r.command.filter((a) => a.startsWith('--')).every((flag) => NEUTRAL_FLAGS.has(flag));

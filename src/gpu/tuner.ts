@@ -2,8 +2,9 @@
 // it times them on the adapter in use and keeps the fastest, per shape class. Ops ask synchronously
 // while they encode (`pick`), so a shape met for the first time runs the default kernel and is
 // queued; `tunePending()` (the training session calls it after its first step) measures the queue
-// with GPU timestamps, candidates alternated round by round, the median per candidate, and a margin
-// in the default's favour so that noise does not flip a choice. Choices are cached per adapter (and
+// with GPU timestamps at the shape itself: a first run of each candidate compiles it, a second
+// leaves out the hopeless ones, then the rest alternate round by round, the median per candidate,
+// with a margin in the default's favour so that noise does not flip a choice. Choices are cached per adapter (and
 // per version of the shader sources) in a store: a JSON file under the user cache in Node, IndexedDB
 // in the page.
 import type { Gpu } from './gpu.ts';
@@ -14,7 +15,8 @@ export type TuneMode = { kind: 'tune' } | { kind: 'retune' } | { kind: 'default'
 
 export interface TunedChoice {
   kernel: string;
-  /** Median GPU milliseconds per run of each candidate at the tuning batch. */
+  /** GPU milliseconds per run of each candidate: the median of the rounds, or the single timed run
+   * of one left out of them. */
   ms: Record<string, number>;
 }
 
@@ -29,7 +31,7 @@ export interface TuneRequest {
   key: string;
   /** Kernel names that apply here, the default first. */
   candidates: string[];
-  /** Makes inputs for this shape class at the tuning batch; `run` encodes one run of a candidate. */
+  /** Makes inputs of this shape class; `run` encodes one run of a candidate. */
   prepare: () => { run: (kernel: string) => void; dispose: () => void };
 }
 
@@ -46,6 +48,9 @@ export interface TuneReport {
 export const TUNE_MARGIN = 0.1;
 /** Measurement rounds: each runs every candidate once, in an order rotated by one per round. */
 const TUNE_ROUNDS = 5;
+/** Candidates whose timed first run is more than this many times the fastest's are left out of
+ * the rounds (on lavapipe: the shared-memory and subgroup kernels, at 3-40× 'packed'). */
+const TUNE_PRUNE = 2;
 /** Runs per timed measurement are raised until the default's takes about this long. */
 const TUNE_MIN_MS = 2;
 const TUNE_MAX_REPEATS = 16;
@@ -139,19 +144,26 @@ export class Tuner {
         this.gpu.endStep();
         return (gpuMs ?? performance.now() - start) / repeats;
       };
-      // A first run of each compiles its pipelines; the default's sets the repeats.
+      // A first run of each compiles its pipelines. A second, timed, sets the repeats from the
+      // default's time and leaves out candidates far slower than the fastest (the default stays).
       for (const kernel of candidates) await time(kernel, 1);
-      const first = await time(candidates[0], 1);
+      const probe = new Map<string, number>();
+      for (const kernel of candidates) probe.set(kernel, await time(kernel, 1));
+      const fastest = Math.min(...probe.values());
+      const contenders = candidates.filter((kernel, i) => i === 0 || probe.get(kernel)! <= TUNE_PRUNE * fastest);
+      const first = probe.get(candidates[0])!;
       const repeats = Math.max(1, Math.min(TUNE_MAX_REPEATS, Math.ceil(TUNE_MIN_MS / Math.max(first, 1e-3))));
-      const samples = new Map(candidates.map((kernel) => [kernel, [] as number[]]));
+      const samples = new Map(contenders.map((kernel) => [kernel, [] as number[]]));
       for (let round = 0; round < TUNE_ROUNDS; round++) {
-        for (let j = 0; j < candidates.length; j++) {
-          const kernel = candidates[(round + j) % candidates.length];
+        for (let j = 0; j < contenders.length; j++) {
+          const kernel = contenders[(round + j) % contenders.length];
           samples.get(kernel)!.push(await time(kernel, repeats));
         }
       }
-      const ms = Object.fromEntries(candidates.map((kernel) => [kernel, median(samples.get(kernel)!)]));
-      const best = candidates.reduce((a, b) => (ms[b] < ms[a] ? b : a));
+      const ms = Object.fromEntries(
+        candidates.map((kernel) => [kernel, samples.has(kernel) ? median(samples.get(kernel)!) : probe.get(kernel)!]),
+      );
+      const best = contenders.reduce((a, b) => (ms[b] < ms[a] ? b : a));
       const kernel = ms[best] < ms[candidates[0]] * (1 - TUNE_MARGIN) ? best : candidates[0];
       return { kernel, ms };
     } finally {

@@ -22,13 +22,12 @@ export function conv2dOutputShape(xShape: Shape, wShape: Shape, opts?: Conv2dOpt
 
 // ---------------------------------------------------------------- choosing a kernel
 
-/** The batch the tuner times candidates at: small, so that tuning is quick; the shape class leaves
- * the batch out. */
-const TUNE_BATCH = 8;
-
-/** The tuner's name for a shape class of one pass: everything but the batch. */
+/** The tuner's name for a shape class of one pass: every size, the batch included. Timings at a
+ * small batch did not carry over: at batch 8 the tuner chose 'direct' for the 1×1 heads' weight
+ * gradient, whose parallelism is fixed by the weight count (32 invocations), and at batch 64 that
+ * choice cost the benchmark network's step 3 % (bench/RESULTS.md). */
 export function shapeClass(pass: ConvPass, g: Geometry): string {
-  return `conv2d.${pass} ${g.cin}→${g.cout} ${g.k}×${g.k} s${g.stride} p${g.pad} @${g.h}×${g.w}`;
+  return `conv2d.${pass} ${g.cin}→${g.cout} ${g.k}×${g.k} s${g.stride} p${g.pad} @${g.h}×${g.w} batch ${g.n}`;
 }
 
 /** The kernels of a pass that run on this adapter and geometry, the default first. */
@@ -41,12 +40,12 @@ function chooseKernel<P extends ConvPass>(gpu: Gpu, pass: P, g: Geometry): ConvK
   const name = tunerOf(gpu).pick({
     key: shapeClass(pass, g),
     candidates: kernels.map((k) => k.name),
-    prepare: () => tuningInputs(gpu, pass, { ...g, n: Math.min(g.n, TUNE_BATCH) }, kernels),
+    prepare: () => tuningInputs(gpu, pass, g, kernels),
   });
   return kernels.find((k) => k.name === name)!;
 }
 
-/** Random inputs of a shape class at the tuning batch, and a run of each candidate on them. */
+/** Random inputs of a shape class, and a run of each candidate on them. */
 function tuningInputs<P extends ConvPass>(gpu: Gpu, pass: P, g: Geometry, kernels: ConvKernel<P>[]) {
   const rng = new Rng(1);
   const tensor = (shape: number[]) => gpu.persistent(shape, Float32Array.from(rng.uniform(sizeOf(shape))), 'tuning input');

@@ -29,24 +29,24 @@ describe('command line', () => {
     const cold = run('train', [...args, '--out', join(dir, 'cold')], env);
     expect(cold.code, cold.stderr).toBe(0);
     expect(cold.stderr).toMatch(/kernels: measured \d+ shape classes in \d+s \(not training time/);
-    expect(cold.stderr).toMatch(/conv2d\.forward 1→2 3×3 s1 p1 @32×32 +\S+ \(tuned: /);
+    expect(cold.stderr).toMatch(/conv2d\.forward 1→2 3×3 s1 p1 @32×32 batch 4 +\S+ \(tuned: /);
     const tuning = JSON.parse(readFileSync(join(dir, 'cache', 'unmix', 'tuning.json'), 'utf8'));
     const [adapter] = Object.keys(tuning);
-    expect(Object.keys(tuning[adapter])).toContain('conv2d.forward 1→2 3×3 s1 p1 @32×32');
+    expect(Object.keys(tuning[adapter])).toContain('conv2d.forward 1→2 3×3 s1 p1 @32×32 batch 4');
 
     const warm = run('train', [...args, '--out', join(dir, 'warm')], env);
     expect(warm.code, warm.stderr).toBe(0);
     expect(warm.stderr).not.toMatch(/kernels: measured/);
-    expect(warm.stderr).toMatch(/conv2d\.forward 1→2 3×3 s1 p1 @32×32 +\S+ \(cached: /);
+    expect(warm.stderr).toMatch(/conv2d\.forward 1→2 3×3 s1 p1 @32×32 batch 4 +\S+ \(cached: /);
     const records = readFileSync(join(dir, 'ledger.jsonl'), 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    for (const r of records) expect(r.kernel_variants['conv2d.weight 2→2 3×3 s1 p1 @32×32']).toMatch(/^[a-z0-9-]+$/);
+    for (const r of records) expect(r.kernel_variants['conv2d.weight 2→2 3×3 s1 p1 @32×32 batch 4']).toMatch(/^[a-z0-9-]+$/);
 
     const forced = run('train', [...args, '--out', join(dir, 'forced'), '--conv', 'packed-rows'], env);
     expect(forced.code, forced.stderr).toBe(0);
-    expect(forced.stderr).toMatch(/conv2d\.forward 1→2 3×3 s1 p1 @32×32 +packed-rows \(forced\)/);
+    expect(forced.stderr).toMatch(/conv2d\.forward 1→2 3×3 s1 p1 @32×32 batch 4 +packed-rows \(forced\)/);
   });
 
   it('train writes checkpoints into --out and evaluates at the end; eval --json prints the metrics', () => {

@@ -140,8 +140,8 @@ describe('training in the browser', () => {
     // the conv kernels it trained with: measured on SwiftShader after the first step (a fresh
     // profile has no cached choices), one line per shape class
     const kernels = await page.$eval('#kernels', (e) => e.textContent ?? '');
-    expect(kernels).toMatch(/^conv2d\.forward 1→4 3×3 s1 p1 @32×32 +\S+ \((tuned|cached): /m);
-    expect(kernels).toMatch(/^conv2d\.weight 4→4 3×3 s1 p1 @32×32 +\S+ \(/m);
+    expect(kernels).toMatch(/^conv2d\.forward 1→4 3×3 s1 p1 @32×32 batch 8 +\S+ \((tuned|cached): /m);
+    expect(kernels).toMatch(/^conv2d\.weight 4→4 3×3 s1 p1 @32×32 batch 8 +\S+ \(/m);
     // 5 columns × 8 rows of 32×32 images with 2-pixel gaps, with content in every column: sharp
     // sources and mixtures, and (after only 30 steps) blurry but not blank predictions.
     const canvas = await page.$eval('#grid', (c) => {

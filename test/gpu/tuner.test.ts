@@ -63,9 +63,10 @@ describe('the kernel tuner', () => {
     const report = await tuner.tunePending((done, total, key) => progress.push(`${done}/${total} ${key}`));
     expect(report.tuned).toBe(1);
     expect(progress).toEqual(['0/1 shape A']);
-    // A first run of each (compiles), one more of the default (sets the repeats), then rounds of both.
-    expect(runs.slice(0, 3)).toEqual(['slow', 'fast', 'slow']);
-    expect(runs.filter((r) => r === 'slow').length).toBe(runs.filter((r) => r === 'fast').length + 1);
+    // A first run of each (compiles), a timed one of each, then rounds of both (the default is never
+    // left out, however slow).
+    expect(runs.slice(0, 4)).toEqual(['slow', 'fast', 'slow', 'fast']);
+    expect(runs.filter((r) => r === 'slow').length).toBe(runs.filter((r) => r === 'fast').length);
     expect(tuner.pick(req)).toBe('fast');
     const choice = tuner.choices()['shape A'];
     expect(choice.kernel).toBe('fast');
@@ -84,6 +85,18 @@ describe('the kernel tuner', () => {
     await again.configure({ kind: 'retune' }, store);
     expect(again.pick(req)).toBe('slow');
     expect(again.pendingCount).toBe(1);
+  });
+
+  it('leaves a hopeless candidate out of the rounds after its timed first run', async () => {
+    const tuner = new Tuner(gpu());
+    await tuner.configure({ kind: 'tune' }, null);
+    const runs: string[] = [];
+    const req = request('prune', { fallback: 2, quick: 1, hopeless: 60 }, runs);
+    tuner.pick(req);
+    await tuner.tunePending();
+    expect(runs.filter((r) => r === 'hopeless')).toHaveLength(2); // compile, then the timed probe
+    expect(runs.filter((r) => r === 'quick').length).toBeGreaterThan(2);
+    expect(tuner.choices().prune.ms!.hopeless).toBeGreaterThan(tuner.choices().prune.ms!.quick);
   });
 
   it('keeps the default when a challenger is not faster by the margin (equal kernels)', async () => {
@@ -110,7 +123,7 @@ describe('the kernel tuner', () => {
     expect(key).toMatch(/shaders [0-9a-f]{8}$/);
   });
 
-  it('conv2d asks the device tuner for each pass and shape class, batch left out', async () => {
+  it('conv2d asks the device tuner for each pass and shape class', async () => {
     const g = gpu();
     const tuner = tunerOf(g);
     await tuner.configure({ kind: 'tune' }, null);
@@ -120,7 +133,7 @@ describe('the kernel tuner', () => {
     g.endStep();
     expect(y[3 * 6 + 3]).toBeCloseTo(2 * 9 * 0.5); // an interior pixel: all 18 taps
     const key = shapeClass('forward', geometry('conv2d', [3, 2, 6, 6], [4, 2, 3, 3]));
-    expect(key).toBe('conv2d.forward 2→4 3×3 s1 p1 @6×6');
+    expect(key).toBe('conv2d.forward 2→4 3×3 s1 p1 @6×6 batch 3');
     expect(tuner.choices()[key].source).toBe('default');
     expect(tuner.pendingCount).toBe(1);
     await tuner.tunePending();
