@@ -117,7 +117,7 @@ export async function benchUnmix(
       kernels: {
         mode: opts.kernels.kind === 'force' ? `force ${opts.kernels.kernel}` : opts.kernels.kind,
         tuningSeconds,
-        variants: Object.fromEntries(Object.entries(tuner.choices()).map(([key, c]) => [key, c.kernel])),
+        variants: tuner.variants(),
       },
       ...(dispatches ? { profile: byKernel(dispatches) } : {}),
     },

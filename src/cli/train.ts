@@ -273,7 +273,7 @@ appendLedger(ledgerFile, {
   train_seconds: done.trainedSeconds,
   eval_seconds: evalSeconds,
   adapter: gpu.info.description,
-  kernel_variants: Object.fromEntries(Object.entries(tunerOf(gpu).choices()).map(([key, c]) => [key, c.kernel])),
+  kernel_variants: tunerOf(gpu).variants(),
   eval: result,
   checkpoint: lastGood,
 });

@@ -27,7 +27,7 @@ export interface TuningStore {
 }
 
 export interface TuneRequest {
-  /** The op and shape class, e.g. "conv2d.forward 8→16 3×3 s1 @32×32". */
+  /** The op and shape class, e.g. "conv2d.forward 8→16 3×3 s1 p1 @32×32 batch 32". */
   key: string;
   /** Kernel names that apply here, the default first. */
   candidates: string[];
@@ -130,6 +130,11 @@ export class Tuner {
       out[key] = ms ? { ...p, ms } : { ...p };
     }
     return out;
+  }
+
+  /** The kernel each shape class picked so far runs, by shape class (what run records keep). */
+  variants(): Record<string, string> {
+    return Object.fromEntries([...this.picked].map(([key, p]) => [key, p.kernel]));
   }
 
   private async measure(request: TuneRequest): Promise<TunedChoice> {
