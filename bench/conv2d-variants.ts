@@ -14,22 +14,11 @@ import { createNodeGpu, nodeTuningStore, releaseNodeGpu } from '../src/gpu/node.
 import { tunerOf } from '../src/gpu/tuner.ts';
 import { type AnyConvKernel, type ConvPass, geometry } from '../src/ops/conv2d/geometry.ts';
 import { applicableKernels, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, shapeClass } from '../src/ops/conv2d.ts';
+import { BENCH_CONVS } from '../src/ops/index.ts';
 
 const batch = Number(process.argv[2] ?? 8);
 const only = process.argv[3];
 const onlyShape = process.argv[4];
-// Cin → Cout at H×W, 3×3 'same' (the 1×1 heads last), as in docs/BENCH_NET.md.
-const shapes: [number, number, number, number][] = [
-  [1, 32, 32, 3],
-  [32, 32, 32, 3],
-  [96, 32, 32, 3],
-  [32, 64, 16, 3],
-  [64, 64, 16, 3],
-  [192, 64, 16, 3],
-  [64, 128, 8, 3],
-  [128, 128, 8, 3],
-  [32, 1, 32, 1],
-];
 
 const gpu = await createNodeGpu();
 const tuner = tunerOf(gpu);
@@ -55,7 +44,7 @@ async function time(fn: () => void, iters: number): Promise<number> {
 
 const rand = (n: number) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
 console.log(['shape', 'pass', 'variant', 'GFLOP/s', 'tuner'].join('\t'));
-for (const [cin, cout, hw, k] of shapes) {
+for (const [, cin, cout, hw, k] of BENCH_CONVS) {
   if (onlyShape && !`${cin}→${cout} ${hw}×${hw}`.includes(onlyShape)) continue;
   const x = gpu.persistent([batch, cin, hw, hw], rand(batch * cin * hw * hw));
   const w = gpu.persistent([cout, cin, k, k], rand(cout * cin * k * k));

@@ -46,7 +46,7 @@ export interface OpEntry {
 const f32 = (shape: Shape) => 4 * sizeOf(shape);
 
 /** The benchmark network's convolutions, one per distinct shape: [name, cin, cout, size, kernel]. */
-const BENCH_CONVS: [string, number, number, number, number][] = [
+export const BENCH_CONVS: [string, number, number, number, number][] = [
   ['enc1.conv1', 1, 32, 32, 3],
   ['enc1.conv2, dec1.conv2', 32, 32, 32, 3],
   ['enc2.conv1', 32, 64, 16, 3],
