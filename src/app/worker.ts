@@ -221,7 +221,7 @@ async function restoreSavedRun(): Promise<void> {
   }
 }
 
-/** Weights that `npm run train` (the default preset) produced, served from public/: a first visit
+/** Weights that `npm run train -- --preset hour` produced, served from public/: a first visit
  * sees the separation and the drawing pad work before, or instead of, training a model of its own. */
 async function loadShippedModel(): Promise<void> {
   const url = `${import.meta.env.BASE_URL}${SHIPPED_WEIGHTS}`;
