@@ -11,13 +11,13 @@ const PLOT = 'docs/quality-vs-time.svg';
 
 const records = readLedger(LEDGER).filter((r) => r.eval);
 
-/** The configuration a row stands for: everything but the seed and the paths. */
+/** The configuration a row stands for: everything but the seed, the paths and the preset it started from. */
 function variantKey(r: LedgerRecord): string {
   const { seed: _seed, model: m, ema, ...rest } = r.config;
   // Options a run left out take their defaults, so older records group with newer ones.
   const model = { ...m, output: m.output ?? 'independent', heads: m.heads ?? 'sigmoid', residual: !!m.residual, attention: !!m.attention };
   const sorted = (o: object) => JSON.stringify(Object.fromEntries(Object.entries(o).sort()));
-  return `${sorted(model)} ${sorted(rest)} ema ${ema ?? 0} budget ${r.budget_minutes} ${r.preset}`;
+  return `${sorted(model)} ${sorted(rest)} ema ${ema ?? 0} budget ${r.budget_minutes}`;
 }
 
 /** Only what differs from today's default model, so a row reads as its change. */
