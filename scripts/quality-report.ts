@@ -2,14 +2,23 @@
 // configuration) and docs/quality-vs-time.svg (test MSE against training time, the presets marked)
 // from docs/quality/ledger.jsonl, the ledger that `npm run train -- --ledger …` appends to.
 // Nothing in those two files is typed by hand: rerun this script after adding runs.
-import { writeFileSync } from 'node:fs';
-import { type LedgerRecord, readLedger } from '../src/cli/ledger.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { SHIPPED_WEIGHTS } from '../src/app/protocol.ts';
+import { fullProtocolRun, type LedgerRecord, readLedger } from '../src/cli/ledger.ts';
+import { readSafetensors } from '../src/data/safetensors.ts';
+import { checkpointConfig } from '../src/train/trainer.ts';
 
 const LEDGER = 'docs/quality/ledger.jsonl';
 const REPORT = 'docs/QUALITY.md';
 const PLOT = 'docs/quality-vs-time.svg';
 
 const records = readLedger(LEDGER).filter((r) => r.eval);
+
+/** The run behind the weights the page ships, found by the checkpoint's config and step. */
+const shippedFile = `public/${SHIPPED_WEIGHTS}`;
+const shippedMetadata = readSafetensors(new Uint8Array(readFileSync(shippedFile)), shippedFile).metadata;
+const shipped = fullProtocolRun(records, checkpointConfig(shippedMetadata), Number(shippedMetadata.step));
+if (!shipped) throw new Error(`${shippedFile}: no full-protocol run of its config at step ${shippedMetadata.step} in ${LEDGER}`);
 
 /** The configuration a row stands for: everything but the seed, the paths and the preset it started from. */
 function variantKey(r: LedgerRecord): string {
@@ -112,6 +121,13 @@ ${header}
 ${rows.map((r) => `| ${r} |`).join('\n')}
 
 ![test MSE against training time](quality-vs-time.svg)
+
+## The weights the page ships
+
+[\`${shippedFile}\`](../${shippedFile}): the \`${shipped.preset}\` preset, ${describe(shipped)}, ${shipped.parameters.toLocaleString('en')}
+parameters, test MSE ${sci(shipped.eval!.mse_mean)} ± ${sci(shipped.eval!.mse_std, 1)} on ${shipped.eval!.repeats} × ${shipped.eval!.mixtures.toLocaleString('en')}
+(digit ${sci(shipped.eval!.mse_digit)}, item ${sci(shipped.eval!.mse_item)}). Made by \`npm run train -- ${shipped.command.join(' ')}\`;
+\`--steps ${shipped.steps_reached}\` with the same other flags replays it.
 
 ## The commands
 ${commands.join('\n')}

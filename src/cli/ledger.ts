@@ -50,3 +50,9 @@ export function readLedger(file: string): LedgerRecord[] {
       }
     });
 }
+
+/** The run that made a checkpoint of `config` at `step` and scored it on the full protocol (10 repeats):
+ * how the shipped weights are traced to their command and score. */
+export function fullProtocolRun(records: LedgerRecord[], config: TrainConfig, step: number): LedgerRecord | undefined {
+  return records.find((r) => JSON.stringify(r.config) === JSON.stringify(config) && r.steps_reached === step && r.eval?.repeats === 10);
+}

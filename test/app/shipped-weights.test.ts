@@ -3,7 +3,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SHIPPED_WEIGHTS } from '../../src/app/protocol.ts';
-import { readLedger } from '../../src/cli/ledger.ts';
+import { fullProtocolRun, readLedger } from '../../src/cli/ledger.ts';
 import { loadSourceImagesNode } from '../../src/data/locate.ts';
 import { Mixer } from '../../src/data/mixer.ts';
 import { Trainer } from '../../src/train/trainer.ts';
@@ -22,10 +22,7 @@ describe('shipped weights', () => {
     const bytes = new Uint8Array(readFileSync(FILE));
     const mixer = new Mixer(gpu(), await loadSourceImagesNode());
     const trainer = await Trainer.fromCheckpoint(gpu(), mixer, bytes, {}, FILE);
-    const records = readLedger(LEDGER);
-    const run = records.find(
-      (r) => JSON.stringify(r.config) === JSON.stringify(trainer.config) && r.steps_reached === trainer.step && r.eval?.repeats === 10,
-    );
+    const run = fullProtocolRun(readLedger(LEDGER), trainer.config, trainer.step);
     expect(run, `no full-protocol run of ${JSON.stringify(trainer.config)} at step ${trainer.step} in ${LEDGER}`).toBeDefined();
     expect(run!.command.length).toBeGreaterThan(0);
     const quick = await trainer.evaluate({ mixtures: 5000, repeats: 1 });
