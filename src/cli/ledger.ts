@@ -2,6 +2,7 @@
 // so that choices of configuration can be re-checked from what was actually run.
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { PROTOCOL } from '../train/evaluate.ts';
 import type { EvalResult, TrainConfig } from '../train/trainer.ts';
 
 export const DEFAULT_LEDGER = 'runs/ledger.jsonl';
@@ -51,8 +52,10 @@ export function readLedger(file: string): LedgerRecord[] {
     });
 }
 
-/** The run that made a checkpoint of `config` at `step` and scored it on the full protocol (10 repeats):
+/** The run that made a checkpoint of `config` at `step` and scored it on the full protocol's repeats:
  * how the shipped weights are traced to their command and score. */
 export function fullProtocolRun(records: LedgerRecord[], config: TrainConfig, step: number): LedgerRecord | undefined {
-  return records.find((r) => JSON.stringify(r.config) === JSON.stringify(config) && r.steps_reached === step && r.eval?.repeats === 10);
+  return records.find(
+    (r) => JSON.stringify(r.config) === JSON.stringify(config) && r.steps_reached === step && r.eval?.repeats === PROTOCOL.repeats,
+  );
 }
