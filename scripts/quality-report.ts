@@ -34,7 +34,7 @@ function describe(r: LedgerRecord): string {
   const m = r.config.model;
   const parts = [`w${m.width} d${m.depth}`, `b${r.config.batch}`, `lr ${r.config.lr}`, `${r.steps_reached} steps`];
   if (m.upsample !== 'nearest') parts.push(m.upsample);
-  if (m.output === 'projected') parts.push('projected');
+  if (m.output === 'projected' || m.output === 'share') parts.push(m.output === 'share' ? 'share output' : 'projected');
   if (m.heads === 'linear') parts.push('linear heads');
   if (m.residual) parts.push('residual');
   if (m.attention) parts.push('attention');

@@ -9,6 +9,7 @@ import { readSafetensors } from '../data/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { createNodeGpu, nodeTuningStore } from '../gpu/node.ts';
 import { tunerOf } from '../gpu/tuner.ts';
+import { MODEL_OUTPUTS } from '../model/separator.ts';
 import { CONV_KERNEL_NAMES, convTuneMode } from '../ops/conv2d/kernels.ts';
 import { isPresetName, PRESET_NAMES } from '../train/presets.ts';
 import { checkpointConfig, type TrainConfig } from '../train/trainer.ts';
@@ -89,7 +90,7 @@ const FLAG_RULES: Record<string, FlagRule> = {
   width: { says: 'an integer from 1 to 512', ok: integerIn(1, 512) },
   depth: { says: '2, 3 or 4 (resolution levels of a 32×32 input)', ok: integerIn(2, 4) },
   upsample: { says: 'nearest or bilinear', ok: (v) => v === 'nearest' || v === 'bilinear' },
-  output: { says: 'independent or projected', ok: (v) => v === 'independent' || v === 'projected' },
+  output: { says: MODEL_OUTPUTS.join(', '), ok: (v) => (MODEL_OUTPUTS as readonly string[]).includes(v) },
   heads: { says: 'sigmoid or linear', ok: (v) => v === 'sigmoid' || v === 'linear' },
   ema: { says: 'a decay in [0, 1), e.g. 0.999', ok: (v) => isNumber(v) && Number(v) >= 0 && Number(v) < 1 },
   'checkpoint-every': POSITIVE_INTEGER,

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { releaseNodeGpu } from '../gpu/node.ts';
 import { formatChoices, tunerOf } from '../gpu/tuner.ts';
+import type { ModelOutput } from '../model/separator.ts';
 import { formatSummary, modelSummary } from '../model/summary.ts';
 import { isPresetName, PRESET_NAMES, PRESETS, type Preset } from '../train/presets.ts';
 import { type Done, TrainingSession } from '../train/session.ts';
@@ -50,7 +51,8 @@ const USAGE = `usage: npm run train -- [flags]
   --width N             channels of the first level, doubled per level (default ${D.model.width})
   --depth N             resolution levels, 2 to 4 (default ${D.model.depth})
   --upsample MODE       nearest | bilinear (default ${D.model.upsample})
-  --output MODE         independent | projected (onto digit + item = 2·mixture) (default ${D.model.output ?? 'independent'})
+  --output MODE         independent | projected (onto digit + item = 2·mixture) | share (both from the digit's
+                        share of the mixture) (default ${D.model.output ?? 'independent'})
   --heads MODE          sigmoid | linear (linear needs --output projected) (default ${D.model.heads ?? 'sigmoid'})
   --residual            residual connections inside the blocks
   --attention           attention gates on the skip connections
@@ -129,7 +131,7 @@ const config: TrainConfig = {
     depth: numberFlag(flags, 'depth', P.model.depth),
     upsample: (flags.upsample as 'nearest' | 'bilinear' | undefined) ?? P.model.upsample,
     // The model's options, where given: a preset's config stays as it is written.
-    ...(flags.output === undefined ? {} : { output: flags.output as 'independent' | 'projected' }),
+    ...(flags.output === undefined ? {} : { output: flags.output as ModelOutput }),
     ...(flags.heads === undefined ? {} : { heads: flags.heads as 'sigmoid' | 'linear' }),
     ...(flags.residual === undefined ? {} : { residual: true }),
     ...(flags.attention === undefined ? {} : { attention: true }),

@@ -2,7 +2,9 @@
 // level (max-pool) while doubling the width; the decoder upsamples ×2 and concatenates the encoder
 // features of the same resolution (skip connections) before each block; two 1×1 heads give the
 // digit and the item, through a sigmoid each (`heads`), optionally made consistent with the
-// mixture (`output: 'projected'`: the two estimates are projected onto digit + item = 2·mixture).
+// mixture (`output: 'projected'`: the two estimates are projected onto digit + item = 2·mixture);
+// or one 1×1 head gives the digit's share of the mixture, from which both sources follow
+// (`output: 'share'`: consistent with the mixture and in [0, 1] by construction).
 // Options: residual blocks (`residual`), attention gates on the skip connections (`attention`).
 //
 //   depth 3, width w:  enc1 block(1,w) ─pool→ enc2 block(w,2w) ─pool→ mid block(2w,4w)
@@ -14,9 +16,13 @@ import { sigmoid } from '../ops/activations.ts';
 import { concatChannels } from '../ops/concat.ts';
 import { maxPool2d } from '../ops/maxpool2d.ts';
 import { projectOntoMixture } from '../ops/projection.ts';
+import { shareOfMixture } from '../ops/share.ts';
 import { type UpsampleMode, upsample2x } from '../ops/upsample2d.ts';
 import { Rng } from '../util/rng.ts';
 import { AttentionGate, Conv2d, ConvBlock } from './layers.ts';
+
+export const MODEL_OUTPUTS = ['independent', 'projected', 'share'] as const;
+export type ModelOutput = (typeof MODEL_OUTPUTS)[number];
 
 export interface ModelConfig {
   /** Channels of the first encoder level; each level down doubles it. */
@@ -25,8 +31,10 @@ export interface ModelConfig {
   depth: number;
   upsample: UpsampleMode;
   /** 'independent' (default): the heads' outputs as they are. 'projected': both are projected onto
-   * the constraint digit + item = 2·mixture (half the residual added to each) and clamped to [0, 1]. */
-  output?: 'independent' | 'projected';
+   * the constraint digit + item = 2·mixture (half the residual added to each) and clamped to [0, 1].
+   * 'share': a single head's sigmoid is the digit's share of the range the mixture leaves it, and
+   * the item takes the rest (ops/share.ts). */
+  output?: ModelOutput;
   /** The heads' activation, before any projection: 'sigmoid' (default), or 'linear', allowed only
    * with output 'projected', whose clamp then bounds the outputs (its gradient is 0 where it clamps). */
   heads?: 'sigmoid' | 'linear';
@@ -49,8 +57,8 @@ export function checkModelConfig(c: ModelConfig): void {
   }
   if (c.upsample !== 'nearest' && c.upsample !== 'bilinear')
     throw new Error(`model: upsample must be 'nearest' or 'bilinear', got ${c.upsample}`);
-  if (c.output !== undefined && c.output !== 'independent' && c.output !== 'projected')
-    throw new Error(`model: output must be 'independent' or 'projected', got ${c.output}`);
+  if (c.output !== undefined && !MODEL_OUTPUTS.includes(c.output))
+    throw new Error(`model: output must be one of ${MODEL_OUTPUTS.join(', ')}, got ${c.output}`);
   if (c.heads !== undefined && c.heads !== 'sigmoid' && c.heads !== 'linear')
     throw new Error(`model: heads must be 'sigmoid' or 'linear', got ${c.heads}`);
   for (const flag of ['residual', 'attention'] as const) {
@@ -73,8 +81,9 @@ export class Separator extends Module {
   private readonly decoders: ConvBlock[] = [];
   /** One per decoder, in the same order, when config.attention is set. */
   private readonly gates: AttentionGate[] = [];
+  /** The digit's head; with output 'share', the head of the digit's share (the only one). */
   private readonly digitHead: Conv2d;
-  private readonly itemHead: Conv2d;
+  private readonly itemHead: Conv2d | null;
 
   constructor(
     gpu: Gpu,
@@ -93,8 +102,13 @@ export class Separator extends Module {
       if (config.attention) this.gates.push(this.child(`attention${i + 1}`, new AttentionGate(gpu, rng, widths[i], widths[i + 1])));
       this.decoders.push(this.child(`dec${i + 1}`, new ConvBlock(gpu, rng, widths[i + 1] + widths[i], widths[i], config.residual)));
     }
-    this.digitHead = this.child('digit_head', new Conv2d(gpu, rng, config.width, 1, 1));
-    this.itemHead = this.child('item_head', new Conv2d(gpu, rng, config.width, 1, 1));
+    if (config.output === 'share') {
+      this.digitHead = this.child('share_head', new Conv2d(gpu, rng, config.width, 1, 1));
+      this.itemHead = null;
+    } else {
+      this.digitHead = this.child('digit_head', new Conv2d(gpu, rng, config.width, 1, 1));
+      this.itemHead = this.child('item_head', new Conv2d(gpu, rng, config.width, 1, 1));
+    }
   }
 
   /** mixture [N,1,32,32] → digit and item, each [N,1,32,32] in [0, 1]. */
@@ -112,6 +126,10 @@ export class Separator extends Module {
       const skip = skips.pop()!;
       h = decoder.forward(concatChannels(up, this.gates.length ? this.gates[i].forward(skip, up) : skip), training);
     });
+    if (!this.itemHead) {
+      const logit = this.digitHead.forward(h);
+      return { digit: shareOfMixture(mixture, logit, 'own'), item: shareOfMixture(mixture, logit, 'rest') };
+    }
     const activation = this.config.heads === 'linear' ? (t: Tensor) => t : sigmoid;
     const digit = activation(this.digitHead.forward(h));
     const item = activation(this.itemHead.forward(h));

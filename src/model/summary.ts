@@ -6,7 +6,7 @@
 
 import { SIZE } from '../data/mixer.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import type { Separator } from './separator.ts';
+import type { ModelOutput, Separator } from './separator.ts';
 
 export interface SummaryRow {
   /** A module's path (enc1.conv1), or the op between blocks (maxpool, upsample, concat). */
@@ -26,7 +26,8 @@ export interface ModelSummary {
   stateValues: number;
 }
 
-const HEADS = ['digit_head', 'item_head'];
+const OUTPUT_TITLES: Record<ModelOutput, string> = { independent: '', projected: ', projected outputs', share: ', outputs from a share' };
+const HEADS = ['digit_head', 'item_head', 'share_head'];
 
 /** Resolution level of a top-level block: encN, attentionN and decN at N - 1, mid at the bottom. */
 function levelOf(block: string, depth: number): number {
@@ -100,7 +101,8 @@ export function modelSummary(model: Separator): ModelSummary {
       gated = 0;
     }
     if (HEADS.includes(block)) {
-      for (const [layer, params] of layers) conv(layer, params, trunk.channels, level, heads === 'linear' ? '' : ' + sigmoid');
+      const activation = block === 'share_head' ? ' (logit of the share)' : heads === 'linear' ? '' : ' + sigmoid';
+      for (const [layer, params] of layers) conv(layer, params, trunk.channels, level, activation);
       continue;
     }
     // A ConvBlock: conv1 → bn1 + ReLU → conv2 → bn2 (+ ReLU, or + the shortcut, then ReLU).
@@ -115,8 +117,9 @@ export function modelSummary(model: Separator): ModelSummary {
     trunk.channels = channels;
   }
   if (output === 'projected') push('projection', 'Project onto digit + item = 2·mixture', 1, 0);
+  if (output === 'share') push('share', "Digit and item from the digit's share of the mixture", 1, 0);
   return {
-    title: `separator: width ${width}, depth ${depth}, ${upsample} upsampling${residual ? ', residual' : ''}${model.config.attention ? ', attention gates' : ''}${output === 'projected' ? ', projected outputs' : ''} — ${model.parameterCount().toLocaleString('en')} parameters`,
+    title: `separator: width ${width}, depth ${depth}, ${upsample} upsampling${residual ? ', residual' : ''}${model.config.attention ? ', attention gates' : ''}${OUTPUT_TITLES[output ?? 'independent']} — ${model.parameterCount().toLocaleString('en')} parameters`,
     rows,
     params: model.parameterCount(),
     stateValues: model.namedBuffers().reduce((n, [, t]) => n + t.size, 0),

@@ -16,6 +16,7 @@ import { gate } from './gate.ts';
 import { maxPool2d, maxPool2dBackward, maxPool2dForward } from './maxpool2d.ts';
 import { mseLoss, mseLossBackward, mseLossForward } from './mse.ts';
 import { projectOntoMixture } from './projection.ts';
+import { shareOfMixture } from './share.ts';
 import { upsample2x, upsample2xBackward, upsample2xForward } from './upsample2d.ts';
 
 /** A small run of an op through autograd: all inputs get gradients. */
@@ -242,6 +243,18 @@ export const OPS: OpEntry[] = [
           [2, 1, 6, 5],
         ],
         run: (_, [x, own, other]) => projectOntoMixture(x, own, other),
+      },
+    },
+  },
+  {
+    name: 'share',
+    cases: {
+      'source from its share of the mixture': {
+        inputs: [
+          [2, 1, 6, 5],
+          [2, 1, 6, 5],
+        ],
+        run: (_, [x, logit]) => shareOfMixture(x, logit, 'rest'),
       },
     },
   },

@@ -65,4 +65,16 @@ describe('model summary', () => {
     mixture.buffer.destroy();
     model.destroy();
   });
+
+  it('shows the one share head and the op that turns its logit into both sources', () => {
+    const model = new Separator(gpu(), { width: 8, depth: 3, upsample: 'nearest', output: 'share' }, 1);
+    const s = modelSummary(model);
+    expect(s.title).toBe('separator: width 8, depth 3, nearest upsampling, outputs from a share — 29,937 parameters');
+    expect(s.rows.filter((r) => r.name.endsWith('_head'))).toEqual([
+      { name: 'share_head', type: 'Conv2d 1×1 (logit of the share)', outputShape: ['N', 1, 32, 32], params: 9 },
+    ]);
+    expect(s.rows.at(-1)).toMatchObject({ name: 'share', outputShape: ['N', 1, 32, 32], params: 0 });
+    expect(s.rows.reduce((n, r) => n + r.params, 0)).toBe(model.parameterCount());
+    model.destroy();
+  });
 });
