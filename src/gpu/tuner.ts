@@ -168,14 +168,19 @@ export class Tuner {
       const ms = Object.fromEntries(
         candidates.map((kernel) => [kernel, samples.has(kernel) ? median(samples.get(kernel)!) : probe.get(kernel)!]),
       );
-      const best = contenders.reduce((a, b) => (ms[b] < ms[a] ? b : a));
-      const kernel = ms[best] < ms[candidates[0]] * (1 - TUNE_MARGIN) ? best : candidates[0];
-      return { kernel, ms };
+      return { kernel: chooseKernel(candidates[0], contenders, ms), ms };
     } finally {
       dispose();
       this.gpu.endStep();
     }
   }
+}
+
+/** The fastest contender by its median time, where it beats the default by more than the margin;
+ * otherwise the default (noise between equal kernels must not flip a choice). */
+export function chooseKernel(fallback: string, contenders: string[], ms: Record<string, number>): string {
+  const best = contenders.reduce((a, b) => (ms[b] < ms[a] ? b : a));
+  return ms[best] < ms[fallback] * (1 - TUNE_MARGIN) ? best : fallback;
 }
 
 function median(values: number[]): number {
