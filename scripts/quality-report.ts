@@ -24,7 +24,14 @@ if (!shipped) throw new Error(`${shippedFile}: no full-protocol run of its confi
 function variantKey(r: LedgerRecord): string {
   const { seed: _seed, model: m, ema, ...rest } = r.config;
   // Options a run left out take their defaults, so older records group with newer ones.
-  const model = { ...m, output: m.output ?? 'independent', heads: m.heads ?? 'sigmoid', residual: !!m.residual, attention: !!m.attention };
+  const model = {
+    ...m,
+    output: m.output ?? 'independent',
+    heads: m.heads ?? 'sigmoid',
+    residual: !!m.residual,
+    attention: !!m.attention,
+    patch: m.patch ?? 1,
+  };
   const sorted = (o: object) => JSON.stringify(Object.fromEntries(Object.entries(o).sort()));
   return `${sorted(model)} ${sorted(rest)} ema ${ema ?? 0} budget ${r.budget_minutes}`;
 }
@@ -38,6 +45,7 @@ function describe(r: LedgerRecord): string {
   if (m.heads === 'linear') parts.push('linear heads');
   if (m.residual) parts.push('residual');
   if (m.attention) parts.push('attention');
+  if ((m.patch ?? 1) > 1) parts.push(`${m.patch}×${m.patch} patches`);
   if (r.config.ema) parts.push(`EMA ${r.config.ema}`);
   if (r.budget_minutes) parts.push(`${r.budget_minutes} min budget`);
   return parts.join(', ');

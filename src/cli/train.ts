@@ -56,6 +56,8 @@ const USAGE = `usage: npm run train -- [flags]
   --heads MODE          sigmoid | linear (linear needs --output projected) (default ${D.model.heads ?? 'sigmoid'})
   --residual            residual connections inside the blocks
   --attention           attention gates on the skip connections
+  --patch N             pixels per block side the network works on: 1, or 2 (pixel-unshuffled into 4
+                        channels at 16×16, the heads shuffled back; 2× the width for the same cost)
   --ema X               decay of an exponential moving average of the weights, used to evaluate and checkpoint (default ${D.ema ?? 'off'})
   --data DIR            folder with mnist/ and fashion-mnist/ (default: $UNMIX_DATA, installed packages, ../shared/data, the cache)
   --out DIR             where checkpoints go (default runs/<date-time>)
@@ -89,6 +91,7 @@ const flags = parseFlags(
     heads: { type: 'string' },
     residual: { type: 'boolean' },
     attention: { type: 'boolean' },
+    patch: { type: 'string' },
     ema: { type: 'string' },
     data: { type: 'string' },
     out: { type: 'string' },
@@ -135,6 +138,7 @@ const config: TrainConfig = {
     ...(flags.heads === undefined ? {} : { heads: flags.heads as 'sigmoid' | 'linear' }),
     ...(flags.residual === undefined ? {} : { residual: true }),
     ...(flags.attention === undefined ? {} : { attention: true }),
+    ...(flags.patch === undefined ? {} : { patch: numberFlag(flags, 'patch', 1) }),
   },
   steps: numberFlag(flags, 'steps', P.steps),
   batch: numberFlag(flags, 'batch', P.batch),

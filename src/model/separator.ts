@@ -5,7 +5,9 @@
 // mixture (`output: 'projected'`: the two estimates are projected onto digit + item = 2·mixture);
 // or one 1×1 head gives the digit's share of the mixture, from which both sources follow
 // (`output: 'share'`: consistent with the mixture and in [0, 1] by construction).
-// Options: residual blocks (`residual`), attention gates on the skip connections (`attention`).
+// Options: residual blocks (`residual`), attention gates on the skip connections (`attention`), and
+// `patch`: the network works on patch×patch blocks of pixels, the mixture pixel-unshuffled into
+// patch² channels at 1/patch of the size and each head's patch² channels shuffled back.
 //
 //   depth 3, width w:  enc1 block(1,w) ─pool→ enc2 block(w,2w) ─pool→ mid block(2w,4w)
 //                      dec2 block(4w+2w, 2w) ←up─┘   dec1 block(2w+w, w) ←up   → heads
@@ -15,6 +17,7 @@ import type { Tensor } from '../gpu/tensor.ts';
 import { sigmoid } from '../ops/activations.ts';
 import { concatChannels } from '../ops/concat.ts';
 import { maxPool2d } from '../ops/maxpool2d.ts';
+import { pixelShuffle, pixelUnshuffle } from '../ops/pixelshuffle.ts';
 import { projectOntoMixture } from '../ops/projection.ts';
 import { shareOfMixture } from '../ops/share.ts';
 import { type UpsampleMode, upsample2x } from '../ops/upsample2d.ts';
@@ -44,7 +47,13 @@ export interface ModelConfig {
   /** Attention gates (Attention U-Net) on the skip connections, gated by the upsampled decoder
    * features. Default false. */
   attention?: boolean;
+  /** Side of the pixel blocks the network works on: 1 (default), full resolution; 2, a pixel
+   * unshuffle makes the 32×32 mixture 4 channels at 16×16, and each head's 4 channels are shuffled
+   * back to 32×32 (as FFDNet does): a quarter of the positions, so 2× the width costs the same. */
+  patch?: number;
 }
+
+export const MODEL_PATCHES = [1, 2] as const;
 
 /** The network of docs/BENCH_NET.md, which the benchmarks compare on (472,290 parameters). */
 export const BENCH_NET_CONFIG: ModelConfig = { width: 32, depth: 3, upsample: 'nearest' };
@@ -64,6 +73,10 @@ export function checkModelConfig(c: ModelConfig): void {
   for (const flag of ['residual', 'attention'] as const) {
     if (c[flag] !== undefined && typeof c[flag] !== 'boolean') throw new Error(`model: ${flag} must be true or false, got ${c[flag]}`);
   }
+  if (c.patch !== undefined && !(MODEL_PATCHES as readonly number[]).includes(c.patch)) {
+    throw new Error(`model: patch must be ${MODEL_PATCHES.join(' or ')} (pixels per block side), got ${c.patch}`);
+  }
+  if (c.patch === 2 && c.depth > 4) throw new Error(`model: patch 2 leaves 16×16, pooled at most 3 times: depth ≤ 4, got ${c.depth}`);
   if (c.heads === 'linear' && c.output !== 'projected') {
     throw new Error(
       `model: linear heads need output 'projected' (its clamp keeps the outputs in [0, 1]); got output ${c.output ?? 'independent'}`,
@@ -93,28 +106,30 @@ export class Separator extends Module {
     super(gpu);
     checkModelConfig(config);
     const rng = new Rng(seed);
+    const patch = config.patch ?? 1;
     const widths = Array.from({ length: config.depth }, (_, i) => config.width << i);
     widths.forEach((w, i) => {
       const name = i === config.depth - 1 ? 'mid' : `enc${i + 1}`;
-      this.encoders.push(this.child(name, new ConvBlock(gpu, rng, i === 0 ? 1 : widths[i - 1], w, config.residual)));
+      this.encoders.push(this.child(name, new ConvBlock(gpu, rng, i === 0 ? patch * patch : widths[i - 1], w, config.residual)));
     });
     for (let i = config.depth - 2; i >= 0; i--) {
       if (config.attention) this.gates.push(this.child(`attention${i + 1}`, new AttentionGate(gpu, rng, widths[i], widths[i + 1])));
       this.decoders.push(this.child(`dec${i + 1}`, new ConvBlock(gpu, rng, widths[i + 1] + widths[i], widths[i], config.residual)));
     }
     if (config.output === 'share') {
-      this.digitHead = this.child('share_head', new Conv2d(gpu, rng, config.width, 1, 1));
+      this.digitHead = this.child('share_head', new Conv2d(gpu, rng, config.width, patch * patch, 1));
       this.itemHead = null;
     } else {
-      this.digitHead = this.child('digit_head', new Conv2d(gpu, rng, config.width, 1, 1));
-      this.itemHead = this.child('item_head', new Conv2d(gpu, rng, config.width, 1, 1));
+      this.digitHead = this.child('digit_head', new Conv2d(gpu, rng, config.width, patch * patch, 1));
+      this.itemHead = this.child('item_head', new Conv2d(gpu, rng, config.width, patch * patch, 1));
     }
   }
 
   /** mixture [N,1,32,32] → digit and item, each [N,1,32,32] in [0, 1]. */
   forward(mixture: Tensor, training: boolean): Separation {
+    const patch = this.config.patch ?? 1;
     const skips: Tensor[] = [];
-    let h = mixture;
+    let h = patch > 1 ? pixelUnshuffle(mixture, patch) : mixture;
     this.encoders.forEach((encoder, i) => {
       if (i > 0) h = maxPool2d(h);
       h = encoder.forward(h, training);
@@ -126,13 +141,14 @@ export class Separator extends Module {
       const skip = skips.pop()!;
       h = decoder.forward(concatChannels(up, this.gates.length ? this.gates[i].forward(skip, up) : skip), training);
     });
+    const head = (conv: Conv2d) => (patch > 1 ? pixelShuffle(conv.forward(h), patch) : conv.forward(h));
     if (!this.itemHead) {
-      const logit = this.digitHead.forward(h);
+      const logit = head(this.digitHead);
       return { digit: shareOfMixture(mixture, logit, 'own'), item: shareOfMixture(mixture, logit, 'rest') };
     }
     const activation = this.config.heads === 'linear' ? (t: Tensor) => t : sigmoid;
-    const digit = activation(this.digitHead.forward(h));
-    const item = activation(this.itemHead.forward(h));
+    const digit = activation(head(this.digitHead));
+    const item = activation(head(this.itemHead));
     if (this.config.output !== 'projected') return { digit, item };
     return { digit: projectOntoMixture(mixture, digit, item), item: projectOntoMixture(mixture, item, digit) };
   }

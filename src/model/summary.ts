@@ -40,6 +40,7 @@ function levelOf(block: string, depth: number): number {
 
 export function modelSummary(model: Separator): ModelSummary {
   const { width, depth, upsample, residual, heads, output } = model.config;
+  const patch = model.config.patch ?? 1;
   // Parameters grouped by block and by the module that owns them: "enc1.conv1.weight" → enc1 → conv1 → weight.
   const blocks = new Map<string, Map<string, Map<string, Tensor>>>();
   for (const [path, t] of model.namedParameters()) {
@@ -52,10 +53,12 @@ export function modelSummary(model: Separator): ModelSummary {
     layers.get(layer)!.set(parts[parts.length - 1], t);
   }
 
-  const side = (level: number) => SIZE >> level;
+  // Level 0 is the network's finest, SIZE / patch; level -1 the full SIZE, where a patch is undone.
+  const side = (level: number) => (level < 0 ? SIZE : SIZE / patch) >> Math.max(level, 0);
   const rows: SummaryRow[] = [{ name: 'mixture', type: 'Input', outputShape: ['N', 1, SIZE, SIZE], params: 0 }];
   const push = (name: string, type: string, channels: number, level: number, params = 0) =>
     rows.push({ name, type, outputShape: ['N', channels, side(level), side(level)], params });
+  if (patch > 1) push('unshuffle', `PixelUnshuffle ${patch}×${patch}`, patch * patch, 0);
   const size = (params: Map<string, Tensor>) => [...params.values()].reduce((n, t) => n + t.size, 0);
   /** A 1×1 or 3×3 convolution's row, checking that it reads the channels it is given. */
   const conv = (layer: string, params: Map<string, Tensor>, cin: number, level: number, note = '') => {
@@ -65,7 +68,7 @@ export function modelSummary(model: Separator): ModelSummary {
     return cout;
   };
 
-  let channels = 1; // what the next block reads
+  let channels = patch * patch; // what the next block reads
   let level = 0;
   let upsampled = false; // the decoder's input already upsampled (by its attention gate's row)
   let gated = 0; // channels of the gated skip, when an attention gate ran
@@ -102,7 +105,10 @@ export function modelSummary(model: Separator): ModelSummary {
     }
     if (HEADS.includes(block)) {
       const activation = block === 'share_head' ? ' (logit of the share)' : heads === 'linear' ? '' : ' + sigmoid';
-      for (const [layer, params] of layers) conv(layer, params, trunk.channels, level, activation);
+      for (const [layer, params] of layers) {
+        conv(layer, params, trunk.channels, level, patch > 1 ? '' : activation);
+        if (patch > 1) push(`${layer}.shuffle`, `PixelShuffle ${patch}×${patch}${activation}`, 1, -1);
+      }
       continue;
     }
     // A ConvBlock: conv1 → bn1 + ReLU → conv2 → bn2 (+ ReLU, or + the shortcut, then ReLU).
@@ -116,10 +122,10 @@ export function modelSummary(model: Separator): ModelSummary {
     if (block.startsWith('enc')) skips.set(level, { block, channels });
     trunk.channels = channels;
   }
-  if (output === 'projected') push('projection', 'Project onto digit + item = 2·mixture', 1, 0);
-  if (output === 'share') push('share', "Digit and item from the digit's share of the mixture", 1, 0);
+  if (output === 'projected') push('projection', 'Project onto digit + item = 2·mixture', 1, -1);
+  if (output === 'share') push('share', "Digit and item from the digit's share of the mixture", 1, -1);
   return {
-    title: `separator: width ${width}, depth ${depth}, ${upsample} upsampling${residual ? ', residual' : ''}${model.config.attention ? ', attention gates' : ''}${OUTPUT_TITLES[output ?? 'independent']} — ${model.parameterCount().toLocaleString('en')} parameters`,
+    title: `separator: width ${width}, depth ${depth}, ${upsample} upsampling${residual ? ', residual' : ''}${model.config.attention ? ', attention gates' : ''}${patch > 1 ? `, ${patch}×${patch} patches` : ''}${OUTPUT_TITLES[output ?? 'independent']} — ${model.parameterCount().toLocaleString('en')} parameters`,
     rows,
     params: model.parameterCount(),
     stateValues: model.namedBuffers().reduce((n, [, t]) => n + t.size, 0),

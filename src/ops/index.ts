@@ -15,6 +15,7 @@ import { conv2d, conv2dBackwardBias, conv2dBackwardInput, conv2dBackwardWeight, 
 import { gate } from './gate.ts';
 import { maxPool2d, maxPool2dBackward, maxPool2dForward } from './maxpool2d.ts';
 import { mseLoss, mseLossBackward, mseLossForward } from './mse.ts';
+import { pixelShuffle, pixelUnshuffle } from './pixelshuffle.ts';
 import { projectOntoMixture } from './projection.ts';
 import { shareOfMixture } from './share.ts';
 import { upsample2x, upsample2xBackward, upsample2xForward } from './upsample2d.ts';
@@ -256,6 +257,13 @@ export const OPS: OpEntry[] = [
         ],
         run: (_, [x, logit]) => shareOfMixture(x, logit, 'rest'),
       },
+    },
+  },
+  {
+    name: 'pixelshuffle',
+    cases: {
+      'pixel unshuffle ×2': { inputs: [[2, 3, 6, 4]], run: (_, [x]) => pixelUnshuffle(x, 2) },
+      'pixel shuffle ×2': { inputs: [[2, 8, 3, 5]], run: (_, [x]) => pixelShuffle(x, 2) },
     },
   },
   // The optimizer: its kernel runs over a whole model's parameters (bench/kernels.ts benchAdam).

@@ -104,6 +104,32 @@ describe('separator', () => {
     model.destroy();
   });
 
+  it('patch 2: the mixture pixel-unshuffled into 4 channels at 16×16, each head 4 channels shuffled back to [N,1,32,32]', async () => {
+    const g = gpu();
+    const full = new Separator(g, { width: 8, depth: 3, upsample: 'nearest', output: 'share' }, 3);
+    const patched = new Separator(g, { width: 8, depth: 3, upsample: 'nearest', output: 'share', patch: 2 }, 3);
+    // enc1.conv1 reads 4 channels instead of 1 (3 more 3×3 taps per output channel), the head gives
+    // 4 channels instead of 1 (3 more 1×1 convs of width 8, with their biases).
+    expect(patched.parameterCount()).toBe(full.parameterCount() + 3 * 9 * 8 + 3 * (8 + 1));
+    const shapes = Object.fromEntries(patched.namedParameters().map(([n, t]) => [n, t.shape]));
+    expect(shapes['enc1.conv1.weight']).toEqual([8, 4, 3, 3]);
+    expect(shapes['share_head.weight']).toEqual([4, 8, 1, 1]);
+    const mixture = Float32Array.from(new Rng(4).uniform(3 * 1024, 0, 1));
+    const p = patched.forward(g.persistent([3, 1, 32, 32], mixture), true);
+    expect(p.digit.shape).toEqual([3, 1, 32, 32]);
+    const [digit, item] = await Promise.all([p.digit.read(), p.item.read()]);
+    g.endStep();
+    for (let k = 0; k < digit.length; k++) expect(digit[k] + item[k]).toBeCloseTo(2 * mixture[k], 5);
+    full.destroy();
+    patched.destroy();
+  });
+
+  it('rejects a patch other than 1 or 2', () => {
+    expect(() => new Separator(gpu(), { width: 2, depth: 2, upsample: 'nearest', patch: 3 }, 0)).toThrow(
+      /model: patch must be 1 or 2 \(pixels per block side\), got 3/,
+    );
+  });
+
   // At width 8, depth 3 the blocks map 1→8, 8→16, 16→32 (encoder) and 48→16, 24→8 (decoder).
   const conv1x1 = (cin: number, cout: number) => cin * cout + cout;
   const shortcuts = conv1x1(1, 8) + conv1x1(8, 16) + conv1x1(16, 32) + conv1x1(48, 16) + conv1x1(24, 8);
@@ -150,6 +176,7 @@ describe('separator', () => {
     [{ width: 2, depth: 3, upsample: 'nearest', output: 'share' }, 4, 5],
     [{ width: 2, depth: 3, upsample: 'nearest', residual: true }, 4],
     [{ width: 2, depth: 3, upsample: 'nearest', attention: true }, 4],
+    [{ width: 2, depth: 2, upsample: 'nearest', output: 'share', patch: 2 }, 4],
   ] satisfies [ModelConfig, number, number?][]) {
     it(`parameter gradients match finite differences (${JSON.stringify(config)})`, async () => {
       const g = gpu();

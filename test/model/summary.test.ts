@@ -77,4 +77,23 @@ describe('model summary', () => {
     expect(s.rows.reduce((n, r) => n + r.params, 0)).toBe(model.parameterCount());
     model.destroy();
   });
+
+  it('with 2×2 patches: the unshuffle first, each level at half the size, the head shuffled back', () => {
+    const model = new Separator(gpu(), { width: 16, depth: 3, upsample: 'nearest', output: 'share', patch: 2 }, 1);
+    const s = modelSummary(model);
+    expect(s.title).toBe('separator: width 16, depth 3, nearest upsampling, 2×2 patches, outputs from a share — 119,108 parameters');
+    expect(s.rows.slice(0, 3)).toEqual([
+      { name: 'mixture', type: 'Input', outputShape: ['N', 1, 32, 32], params: 0 },
+      { name: 'unshuffle', type: 'PixelUnshuffle 2×2', outputShape: ['N', 4, 16, 16], params: 0 },
+      { name: 'enc1.conv1', type: 'Conv2d 3×3', outputShape: ['N', 16, 16, 16], params: 16 * 4 * 9 + 16 },
+    ]);
+    expect(s.rows.find((r) => r.name === 'mid.conv2')?.outputShape).toEqual(['N', 64, 4, 4]);
+    expect(s.rows.slice(-3)).toEqual([
+      { name: 'share_head', type: 'Conv2d 1×1', outputShape: ['N', 4, 16, 16], params: 4 * 16 + 4 },
+      { name: 'share_head.shuffle', type: 'PixelShuffle 2×2 (logit of the share)', outputShape: ['N', 1, 32, 32], params: 0 },
+      { name: 'share', type: "Digit and item from the digit's share of the mixture", outputShape: ['N', 1, 32, 32], params: 0 },
+    ]);
+    expect(s.rows.reduce((n, r) => n + r.params, 0)).toBe(model.parameterCount());
+    model.destroy();
+  });
 });
