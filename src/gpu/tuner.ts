@@ -107,6 +107,11 @@ export class Tuner {
     return this.pending.size;
   }
 
+  /** Forgets the queued shape classes, unmeasured (met again, they queue again). */
+  discardPending(): void {
+    this.pending.clear();
+  }
+
   /** Measures every queued shape class, keeps the choices and saves them to the store. */
   async tunePending(onProgress?: (done: number, total: number, key: string) => void): Promise<TuneReport> {
     const started = performance.now();

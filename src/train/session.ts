@@ -170,6 +170,9 @@ export class TrainingSession {
     const { readBack } = this.options;
     const firstStep = t.step;
     const tuner = tunerOf(t.gpu);
+    // Shapes queued before this session (the page drawing the grid or the pad with another model)
+    // are not worth holding up training to measure: the first step measures only its own.
+    tuner.discardPending();
     /** Moved forward by the time kernel tuning takes, which is not training time. */
     let start = performance.now();
     const trainedBefore = this.trainedSeconds;

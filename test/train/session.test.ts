@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Mixer } from '../../src/data/mixer.ts';
 import { readSafetensors } from '../../src/data/safetensors.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
+import { tunerOf } from '../../src/gpu/tuner.ts';
 import { type Progress, type SessionOptions, TrainingSession } from '../../src/train/session.ts';
 import { type TrainConfig, Trainer } from '../../src/train/trainer.ts';
 import { useGpuWithData } from '../helpers/gpu.ts';
@@ -131,6 +132,30 @@ describe('training session', () => {
     expect(errors[0]).toMatch(/the loss became (NaN|Infinity|-Infinity) at step \d+/);
     expect(lastCheckpoint).toBeLessThan(Number(errors[0].match(/step (\d+)/)![1]));
     trainer.destroy();
+  });
+
+  it('the first step measures the shape classes training meets, not those queued before the session', async () => {
+    const tuner = tunerOf(gpu);
+    await tuner.configure({ kind: 'tune' }, null);
+    try {
+      // What the page queues drawing the grid with another model before Start.
+      const stale = 'conv2d.forward 1→16 3×3 s1 p1 @32×32 batch 8 (another model)';
+      tuner.pick({ key: stale, candidates: ['a', 'b'], prepare: () => expect.unreachable(`measured ${stale}`) });
+      const trainer = await Trainer.create(gpu, mixer, { ...tiny, steps: 2 });
+      const session = new TrainingSession(trainer, lagged);
+      const measured: string[] = [];
+      session.on('tuning', ({ key }) => void measured.push(key));
+      await session.run();
+      expect(measured.length).toBeGreaterThan(0);
+      expect(
+        measured.every((key) => key.startsWith('conv2d.') && key.endsWith('batch 4')),
+        measured.join('\n'),
+      ).toBe(true);
+      expect(tuner.choices()[stale].source).toBe('default');
+      trainer.destroy();
+    } finally {
+      await tuner.configure({ kind: 'default' }, null);
+    }
   });
 
   it('a run at its final step is complete: run() trains nothing and reports no loss', async () => {
