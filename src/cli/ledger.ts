@@ -11,6 +11,7 @@ export interface LedgerRecord {
   date: string;
   /** The command's arguments, as typed after `npm run train --`. */
   command: string[];
+  /** The preset the run started from; 'resumed' for a run resumed from a checkpoint, whose config it keeps. */
   preset: string;
   config: TrainConfig;
   seed: number;

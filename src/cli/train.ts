@@ -110,6 +110,8 @@ const flags = parseFlags(
 const presetName = String(flags.preset ?? 'default');
 if (!isPresetName(presetName)) throw new UsageError(`--preset takes ${PRESET_NAMES.join(', ')}, not "${presetName}"`, 'see --help');
 const preset: Preset = PRESETS[presetName];
+if (flags.resume !== undefined && flags.preset !== undefined)
+  throw new UsageError('--preset with --resume', 'leave out --preset: a resumed run keeps the config its checkpoint records');
 if (flags.minutes !== undefined && flags.steps !== undefined)
   throw new UsageError('--minutes and --steps both given', 'give --minutes or --steps, not both: a budget run fixes its own step count');
 const minutesFlag = flags.minutes === undefined ? undefined : numberFlag(flags, 'minutes', 0);
@@ -191,7 +193,7 @@ const length =
     ? `a budget of ${duration(session.budgetSeconds)}${session.stepsFixed ? ` (${run.steps} steps)` : ''}`
     : `${run.steps} steps`;
 console.error(
-  `training preset ${presetName}: ${length} of batch ${run.batch}, lr ${run.lr}, seed ${run.seed}${resumeFile ? `, resuming at step ${trainer.step}` : ''} → ${outDir}`,
+  `${resumeFile ? `resuming ${resumeFile} at step ${trainer.step}` : `training preset ${presetName}`}: ${length} of batch ${run.batch}, lr ${run.lr}, seed ${run.seed} → ${outDir}`,
 );
 
 let lastGood: string | null = null;
@@ -267,7 +269,7 @@ if (done.reason !== 'diverged') {
 appendLedger(ledgerFile, {
   date: new Date().toISOString(),
   command: argv,
-  preset: presetName,
+  preset: resumeFile ? 'resumed' : presetName,
   config: trainer.config,
   seed: trainer.config.seed,
   budget_minutes: session.budgetSeconds === undefined ? null : session.budgetSeconds / 60,

@@ -233,8 +233,12 @@ describe('command line', () => {
       join(out, 'resumed.jsonl'),
     ]);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/resuming at step 2/);
+    expect(resumed.stderr).toContain(`resuming ${join(out, 'step-000002.safetensors')} at step 2: 6 steps`);
     expect(existsSync(join(out, 'step-000006.safetensors'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'resumed.jsonl'), 'utf8')).preset).toBe('resumed');
+    const withPreset = run('train', ['--resume', join(out, 'step-000002.safetensors'), '--preset', 'hour']);
+    expect(withPreset.code).toBe(2);
+    expect(withPreset.stderr).toContain('--preset with --resume; leave out --preset');
   });
 
   it('stops with a clear message when the loss is no longer finite, keeping the last good checkpoint', () => {
