@@ -144,7 +144,9 @@ function run(cli: keyof typeof SCRIPTS, args: string[], env: Record<string, stri
     });
     let stderr = '';
     child.stderr!.on('data', (chunk: string) => (stderr += chunk));
-    child.on('exit', (status) => resolve({ status: status ?? -1, stderr }));
+    // 'close', not 'exit': a process can exit before its stderr has been read, and under load the
+    // test then saw an empty message (CI, stop 16).
+    child.on('close', (status, signal) => resolve({ status: status ?? -1, stderr: signal ? `${stderr}[killed by ${signal}]` : stderr }));
   });
 }
 
