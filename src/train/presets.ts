@@ -17,14 +17,15 @@ export const PRESETS = {
     // of the mixture (1.56e-3) beat projecting two heads onto digit + item = 2·mixture (1.61e-3),
     // which beat independent heads (1.95e-3); batch 32 at lr 1e-2 beat batch 16 at 5e-3 per second,
     // batch 64 did worse (1.68e-3); lr 2e-2 did no better with the projection (1.61e-3) but did
-    // with the share (1.52e-3 against 1.56e-3; at 3,238 steps 1.397e-3 against 1.412e-3); residual
-    // blocks (1.57e-3), depth 4 (1.60e-3) and EMA (1.60e-3) did not pay for their extra dispatches, and attention gates
-    // (1.63e-3), bilinear upsampling (1.64e-3) and width 16 on 2×2 patches at the same cost
-    // (1.78e-3) lost. Width 16 with residual blocks, at the 37k samples it trains in this budget,
-    // scored 1.42e-3 (1 seed), 3 % better, but its evaluation takes 3× as long. A budget rather than
-    // a step count: 7.5 minutes of training, with start-up, first-run kernel tuning (~30 s) and the
-    // 3-repeat evaluation (~1 min on lavapipe), end within 10 minutes on the 2-core CPU machine, and
-    // a faster machine trains more.
+    // with the share (1.52e-3 against 1.56e-3; at 3,238 steps 1.397e-3 against 1.412e-3), and 3e-2
+    // tied it (1.52e-3); batch 16 at 1e-2 matched it per sample (1.52e-3, 1 seed) at half the
+    // samples/s. Residual blocks (1.57e-3), depth 4 (1.60e-3) and EMA (1.60e-3) did not pay for
+    // their extra dispatches, and attention gates (1.63e-3), bilinear upsampling (1.64e-3) and
+    // width 16 on 2×2 patches at the same cost (1.78e-3) lost. Width 16 with residual blocks, at the
+    // 37k samples it trains in this budget, scored 1.42e-3 (1 seed), 3 % better, but its evaluation
+    // takes 3× as long. A budget rather than a step count: 7.5 minutes of training, with start-up,
+    // first-run kernel tuning (~30 s) and the 3-repeat evaluation (~1 min on lavapipe), end within
+    // 10 minutes on the 2-core CPU machine, and a faster machine trains more.
     config: {
       ...DEFAULT_TRAIN_CONFIG,
       model: { ...DEFAULT_TRAIN_CONFIG.model, output: 'share' },
