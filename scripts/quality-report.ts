@@ -6,6 +6,7 @@
 // Nothing in those two files is typed by hand: rerun this script after adding runs.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { SHIPPED_WEIGHTS } from '../src/app/protocol.ts';
+import { duration } from '../src/cli/common.ts';
 import { fullProtocolRun, type LedgerRecord, readLedger } from '../src/cli/ledger.ts';
 import { fitPowerLaw, inverse, type Point, type PowerLaw, predict } from '../src/cli/scaling.ts';
 import { readSafetensors } from '../src/data/safetensors.ts';
@@ -164,12 +165,6 @@ const families: Family[] = [...byFamily.values()]
 function count(n: number): string {
   const [scale, unit] = n >= 1e9 ? [1e9, 'G'] : n >= 1e6 ? [1e6, 'M'] : [1e3, 'k'];
   return `${+(n / scale).toPrecision(3)}${unit}`;
-}
-function duration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return 'never';
-  if (seconds < 90 * 60) return `${(seconds / 60).toFixed(0)} min`;
-  if (seconds < 48 * 3600) return `${(seconds / 3600).toFixed(1)} h`;
-  return `${(seconds / 86400).toFixed(0)} days`;
 }
 const scalingRows = families.map(({ runs, law, fastest }) => {
   const sizes = [...new Set(runs.map((r) => r.samples_seen))].sort((a, b) => a - b);

@@ -43,6 +43,11 @@ export abstract class Module {
     ];
   }
 
+  /** This module and every module below it. */
+  modules(): Module[] {
+    return [this, ...this.children.flatMap(([, m]) => m.modules())];
+  }
+
   parameters(): Tensor[] {
     return this.namedParameters().map(([, t]) => t);
   }

@@ -99,6 +99,7 @@ const FLAG_RULES: Record<string, FlagRule> = {
   'eval-repeats': { says: 'an integer >= 0 (0 skips the evaluation)', ok: COUNT.ok },
   mixtures: POSITIVE_INTEGER,
   repeats: POSITIVE_INTEGER,
+  'recalibrate-bn': POSITIVE_INTEGER,
   conv: {
     says: `auto, default or a kernel variant (${CONV_KERNEL_NAMES.join(', ')})`,
     ok: (v) => v === 'auto' || v === 'default' || CONV_KERNEL_NAMES.includes(v),

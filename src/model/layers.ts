@@ -31,7 +31,11 @@ export class Conv2d extends Module {
   }
 }
 
+/** Weight of each training batch's statistics in the running ones (PyTorch's default). */
+export const DEFAULT_BN_MOMENTUM = 0.1;
+
 export class BatchNorm2d extends Module {
+  momentum = DEFAULT_BN_MOMENTUM;
   readonly gamma: Tensor;
   readonly beta: Tensor;
   readonly runningMean: Tensor;
@@ -47,7 +51,8 @@ export class BatchNorm2d extends Module {
 
   /** `relu`: output max(y, 0), fused into the batch norm's own passes. */
   forward(x: Tensor, training: boolean, relu = false): Tensor {
-    return batchNorm2d(x, this.gamma, this.beta, { runningMean: this.runningMean, runningVar: this.runningVar }, { training, relu });
+    const state = { runningMean: this.runningMean, runningVar: this.runningVar };
+    return batchNorm2d(x, this.gamma, this.beta, state, { training, relu, momentum: this.momentum });
   }
 }
 

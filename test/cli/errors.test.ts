@@ -128,6 +128,13 @@ const CASES: Case[] = [
     cause: /--mixtures takes a positive integer, not "0"/,
     fix: help('eval'),
   },
+  {
+    cli: 'eval',
+    args: ['--weights', truncated, '--recalibrate-bn', '0'],
+    status: 2,
+    cause: /--recalibrate-bn takes a positive integer, not "0"/,
+    fix: help('eval'),
+  },
   { cli: 'eval', args: ['--json=yes'], status: 2, cause: /--json takes no value/, fix: help('eval') },
   { cli: 'fetch-data', args: ['--dri', dir], status: 2, cause: /unknown flag --dri \(did you mean --dir\?\)/, fix: help('fetch-data') },
   { cli: 'fetch-data', args: ['--dir'], status: 2, cause: /--dir needs a value/, fix: help('fetch-data') },

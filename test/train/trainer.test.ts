@@ -109,6 +109,39 @@ describe('training', () => {
     trainer.destroy();
   });
 
+  it('recalibrating batch norm replaces the running statistics, whatever they held, and nothing else', async () => {
+    const trained = await Trainer.create(gpu, mixer, { ...tiny, steps: 4, batch: 4 });
+    for (let i = 0; i < 4; i++) trained.trainStep();
+    const saved = readSafetensors(await trained.checkpoint());
+    const isStatistic = (name: string) => /running_(mean|var)$/.test(name);
+    // The same weights with nonsense statistics: recalibration must not depend on them.
+    const scrambled = Object.fromEntries(
+      Object.entries(saved.tensors).map(([name, t]) => [
+        name,
+        isStatistic(name) ? { ...t, data: new Float32Array(t.data.length).fill(7) } : t,
+      ]),
+    );
+    const recalibrated = await Promise.all(
+      [writeSafetensors(saved.tensors, saved.metadata), writeSafetensors(scrambled, saved.metadata)].map(async (bytes) => {
+        const t = await Trainer.fromCheckpoint(gpu, mixer, bytes);
+        await t.recalibrateBatchNorm(3);
+        const state = readSafetensors(await t.checkpoint()).tensors;
+        t.destroy();
+        return state;
+      }),
+    );
+    const statistics = Object.keys(saved.tensors).filter(isStatistic);
+    expect(statistics.length).toBe(2 * 2 * 5); // mean and var of 2 batch norms in each of 5 blocks
+    for (const [name, t] of Object.entries(saved.tensors)) {
+      const [a, b] = recalibrated.map((state) => Array.from(state[name].data));
+      expect(a, name).toEqual(b);
+      if (isStatistic(name)) expect(a, name).not.toEqual(Array.from(t.data));
+      else expect(a, name).toEqual(Array.from(t.data));
+    }
+    await expect(trained.recalibrateBatchNorm(0)).rejects.toThrow(/batches must be a positive integer, got 0/);
+    trained.destroy();
+  });
+
   it('the learning rate warms up linearly, then decays by a cosine to 5%', () => {
     const c = { ...tiny, lr: 1, warmupSteps: 10, steps: 110 };
     expect(learningRate(c, 0)).toBeCloseTo(0.1);
