@@ -70,6 +70,7 @@ function describe(r: LedgerRecord, anyLength = false): string {
   if (m.attention) parts.push('attention');
   if ((m.patch ?? 1) > 1) parts.push(`${m.patch}×${m.patch} patches`);
   if (r.config.ema) parts.push(`EMA ${r.config.ema}`);
+  if (r.config.cooldown !== undefined && r.config.cooldown < 1) parts.push(`decay over the last ${r.config.cooldown * 100} %`);
   if (r.budget_minutes && !anyLength) parts.push(`${r.budget_minutes} min budget`);
   return parts.join(', ');
 }

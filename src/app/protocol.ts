@@ -47,7 +47,7 @@ export type FromWorker =
   | { type: 'data-error'; message: string }
   | { type: 'model'; config: TrainConfig; step: number; parameterCount: number; summary: string; history: LossHistory; origin: string }
   | { type: 'state'; state: RunState; step: number }
-  /** `steps`: the schedule's step count (a budget run fixes it after warm-up); samplesPerSecond 0
+  /** `steps`: the schedule's step count (a budget run estimates it until the decay starts); samplesPerSecond 0
    * and secondsLeft NaN with a test loss alone. */
   | { type: 'loss'; train: LossPoint[]; test: LossPoint[]; samplesPerSecond: number; secondsLeft: number; steps: number }
   | { type: 'grid'; step: number; digits: number[]; items: number[]; images: Separated }

@@ -92,6 +92,7 @@ const FLAG_RULES: Record<string, FlagRule> = {
   upsample: { says: 'nearest or bilinear', ok: (v) => v === 'nearest' || v === 'bilinear' },
   output: { says: MODEL_OUTPUTS.join(', '), ok: (v) => (MODEL_OUTPUTS as readonly string[]).includes(v) },
   heads: { says: 'sigmoid or linear', ok: (v) => v === 'sigmoid' || v === 'linear' },
+  cooldown: { says: 'a share of the steps in (0, 1], e.g. 0.2', ok: (v) => isNumber(v) && Number(v) > 0 && Number(v) <= 1 },
   ema: { says: 'a decay in [0, 1), e.g. 0.999', ok: (v) => isNumber(v) && Number(v) >= 0 && Number(v) < 1 },
   'checkpoint-every': POSITIVE_INTEGER,
   'log-every': POSITIVE_INTEGER,

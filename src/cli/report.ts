@@ -10,7 +10,7 @@ import type { EvalResult, Trainer } from '../train/trainer.ts';
 
 export function formatEval(r: EvalResult, seconds: number): string {
   return [
-    `test MSE ${r.mse_mean.toExponential(3)} ± ${r.mse_std.toExponential(1)}  (digit ${r.mse_digit.toExponential(3)}, item ${r.mse_item.toExponential(3)})`,
+    `test MSE ${r.mse_mean.toExponential(3)}${r.repeats > 1 ? ` ± ${r.mse_std.toExponential(1)}` : ''}  (digit ${r.mse_digit.toExponential(3)}, item ${r.mse_item.toExponential(3)})`,
     `  ${r.repeats} × ${r.mixtures.toLocaleString('en')} random test mixtures, ${seconds.toFixed(1)} s`,
   ].join('\n');
 }

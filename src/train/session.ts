@@ -3,17 +3,20 @@
 // non-finite loss, measures samples/s and the time left, checkpoints by step count or elapsed time,
 // pauses, resumes and stops, and can train for a wall-clock budget.
 //
-// A budget run stays exactly replayable: the learning rate during warm-up does not depend on the step
-// count, so the session times the warm-up, then fixes the total step count T that fits the budget
-// (config.steps = T, recorded in every checkpoint); `--steps T` replays the same run. Should the
-// machine slow down, the budget ends the run first and the checkpoint records the step reached.
+// A budget run stays exactly replayable: no learning rate before the decay starts depends on the
+// step count (trainer.ts, decayStart), so the session times the steps, estimates the total T that
+// fits the budget (config.steps = T, recorded in every checkpoint) and refines it at every read-back
+// until the decay starts, where it fixes T; `--steps T` replays the same run. With the default cosine
+// the decay starts right after warm-up, so T is fixed there; with a shorter cooldown T follows the
+// machine's speed for most of the run. Should the machine slow down after T is fixed, the budget
+// ends the run first and the checkpoint records the step reached.
 //
 // Kernel tuning: the first step runs the default kernel wherever the tuner has not measured a shape
 // class yet (src/gpu/tuner.ts); right after it, the session has the tuner measure them, outside the
 // training time (as the page compiles its pipelines before training starts), and the steps after
 // run the chosen kernels. On a warm cache there is nothing to measure.
 import { type TuneReport, tunerOf } from '../gpu/tuner.ts';
-import type { Trainer } from './trainer.ts';
+import { decayStart, type Trainer } from './trainer.ts';
 
 export type ReadBack =
   /** The read of a chunk's last loss starts with it and is awaited after the next chunk, so the GPU
@@ -37,7 +40,7 @@ export interface SessionOptions {
 
 export interface Progress {
   step: number;
-  /** The step count the schedule decays over (for a budget run, a guess until warm-up fixes it). */
+  /** The step count the schedule decays over (for a budget run, an estimate until the decay starts). */
   steps: number;
   /** The latest loss read back, and the step it belongs to (behind `step` when lagged). */
   loss: number;
@@ -72,8 +75,8 @@ export interface SessionEvents {
 /** Checkpoint metadata a session adds: its budget, its training time, whether T is fixed yet. */
 const META = { budget: 'budget_seconds', trained: 'trained_seconds', fixed: 'steps_fixed' } as const;
 
-/** The share of the budget left after warm-up that the fixed step count fills: read-backs and
- * checkpoints take the rest, so a machine as fast as in warm-up reaches T within the budget. */
+/** The share of the budget left that the estimated step count fills: read-backs and checkpoints
+ * take the rest, so a machine as fast as so far reaches T within the budget. */
 export const BUDGET_FILL = 0.95;
 
 /** Budget runs need a measured warm-up: its first step (pipeline compilation) is left out of the timing. */
@@ -83,7 +86,7 @@ export class TrainingSession {
   readonly budgetSeconds: number | undefined;
   /** Training time before this run() and, while it runs, up to its last chunk. */
   trainedSeconds: number;
-  /** Whether config.steps is final: always without a budget, after warm-up with one. */
+  /** Whether config.steps is final: always without a budget, from the decay's start with one. */
   stepsFixed: boolean;
   private request: 'run' | 'pause' | 'stop' = 'run';
   private running = false;
@@ -225,12 +228,12 @@ export class TrainingSession {
       // A budget run's warm-up is timed from the end of its first step to its end, each a sync point;
       // the first step of a session is one too while the tuner has shape classes to measure.
       const tuneAt = t.step === firstStep && tuner.mode.kind !== 'default' && tuner.mode.kind !== 'force' ? firstStep + 1 : Infinity;
-      const syncAt = Math.min(tuneAt, this.stepsFixed ? Infinity : t.step < 1 ? 1 : warmup);
-      const lastStep = Math.min(
-        this.stepsFixed ? t.config.steps : Infinity,
-        syncAt,
-        readBack.mode === 'lagged' ? (Math.floor(t.step / chunkSteps) + 1) * chunkSteps : t.step + chunkSteps,
-      );
+      const chunkEnd = readBack.mode === 'lagged' ? (Math.floor(t.step / chunkSteps) + 1) * chunkSteps : t.step + chunkSteps;
+      // While T is an estimate, every chunk ends in a read-back that refines it, and none crosses
+      // the decay's start: the steps T changes the rates of are only taken once T is fixed.
+      const estimateAt = t.step < 1 ? 1 : t.step < warmup ? warmup : Math.min(chunkEnd, Math.max(t.step, decayStart(t.config)));
+      const syncAt = Math.min(tuneAt, this.stepsFixed ? Infinity : estimateAt);
+      const lastStep = Math.min(this.stepsFixed ? t.config.steps : Infinity, syncAt, chunkEnd);
       const chunkStart = performance.now();
       const chunkFirst = t.step;
       const read = await exclusive(async () => {
@@ -268,20 +271,18 @@ export class TrainingSession {
       }
       if (!this.stepsFixed && t.step === syncAt) {
         if (!warmupTimer) warmupTimer = { step: t.step, time: performance.now() };
-        else if (t.step === warmup) {
-          const secondsPerStep = (performance.now() - warmupTimer.time) / 1000 / (t.step - warmupTimer.step);
-          t.setTotalSteps(warmup + Math.max(0, Math.floor((BUDGET_FILL * budgetLeft()) / secondsPerStep)));
-          this.stepsFixed = true;
-        }
+        else if (t.step >= warmup)
+          this.estimateSteps((performance.now() - warmupTimer.time) / 1000 / (t.step - warmupTimer.step), budgetLeft());
       }
       this.trainedSeconds = trainedBefore + elapsed();
       await this.emit('progress', this.progress(loss, lossStep, firstStep, elapsed()));
 
       if (budgetLeft() <= 0) {
         reason = 'budget';
-        // Spent within warm-up: the steps reached are the run (warm-up's rates do not depend on T).
+        // Spent before the decay started: within warm-up, the steps reached are the run (its rates
+        // do not depend on T); later, the estimate the run was following is.
         if (!this.stepsFixed && t.step > 0) {
-          t.setTotalSteps(t.step);
+          if (t.step < warmup) t.setTotalSteps(t.step);
           this.stepsFixed = true;
         }
       } else if (this.stepsFixed && t.step >= t.config.steps) reason = 'complete';
@@ -311,6 +312,20 @@ export class TrainingSession {
     await this.emit('progress', this.progress(loss, lossStep, firstStep, elapsed()));
     await saveCheckpoint();
     return finish(reason);
+  }
+
+  /** Re-estimates T at the current step from the time a step takes, and fixes it once the decay
+   * would start: T is then at least what keeps every step taken so far before the decay. */
+  private estimateSteps(secondsPerStep: number, secondsLeft: number): void {
+    const t = this.trainer;
+    const { warmupSteps: warmup, cooldown = 1 } = t.config;
+    const fits = t.step + Math.max(0, Math.floor((BUDGET_FILL * secondsLeft) / secondsPerStep));
+    // The smallest T whose decay starts at this step or later (any T at the end of warm-up, for a
+    // cosine); the loop settles the rounding of decayStart's floor.
+    let least = cooldown < 1 ? warmup + Math.floor((t.step - warmup) / (1 - cooldown)) : t.step;
+    while (decayStart({ ...t.config, steps: least }) < t.step) least++;
+    t.setTotalSteps(Math.max(1, fits, least));
+    if (decayStart(t.config) <= t.step) this.stepsFixed = true;
   }
 
   private progress(loss: number, lossStep: number, firstStep: number, seconds: number): Progress {

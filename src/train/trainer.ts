@@ -22,6 +22,11 @@ export interface TrainConfig {
   /** Peak learning rate, reached after warm-up, then cosine-decayed to COSINE_FLOOR of it at `steps`. */
   lr: number;
   warmupSteps: number;
+  /** The share of the steps after warm-up that the decay takes (warm-up, stable, decay): the
+   * learning rate holds its peak until the last `cooldown` of them. Absent: 1, a cosine over all of
+   * them. Below 1, a time budget can keep refining the step count until the decay begins, since no
+   * earlier rate depends on it (src/train/session.ts). */
+  cooldown?: number;
   /** AdamW's decoupled weight decay. */
   weightDecay: number;
   seed: number;
@@ -55,8 +60,14 @@ export const COSINE_FLOOR = 0.05;
 
 export function learningRate(c: TrainConfig, step: number): number {
   if (step < c.warmupSteps) return (c.lr * (step + 1)) / c.warmupSteps;
-  const progress = Math.min(1, (step - c.warmupSteps) / Math.max(1, c.steps - c.warmupSteps));
+  const start = decayStart(c);
+  const progress = Math.min(1, Math.max(0, step - start) / Math.max(1, c.steps - start));
   return c.lr * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + Math.cos(Math.PI * progress)));
+}
+
+/** The first step whose learning rate depends on config.steps: the decay's start. */
+export function decayStart(c: TrainConfig): number {
+  return c.warmupSteps + Math.floor((1 - (c.cooldown ?? 1)) * Math.max(0, c.steps - c.warmupSteps));
 }
 
 /** Training-config fields a resumed run may change; the model, its averaging and the data stream
@@ -73,6 +84,8 @@ export function checkTrainConfig(c: TrainConfig): void {
   if (!(c.lr > 0 && Number.isFinite(c.lr))) throw new Error(`train config: lr must be a positive number, got ${c.lr}`);
   if (!(c.warmupSteps >= 0)) throw new Error(`train config: warmupSteps must be >= 0, got ${c.warmupSteps}`);
   if (!(c.weightDecay >= 0)) throw new Error(`train config: weightDecay must be >= 0, got ${c.weightDecay}`);
+  if (c.cooldown !== undefined && !(c.cooldown > 0 && c.cooldown <= 1))
+    throw new Error(`train config: cooldown must be a share of the steps in (0, 1], got ${c.cooldown}`);
   if (!Number.isInteger(c.seed) || c.seed < 0) throw new Error(`train config: seed must be a non-negative integer, got ${c.seed}`);
   if (c.ema !== undefined && !(c.ema >= 0 && c.ema < 1)) throw new Error(`train config: ema must be a decay in [0, 1), got ${c.ema}`);
 }

@@ -6,7 +6,7 @@ import { readSafetensors } from '../../src/data/safetensors.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { tunerOf } from '../../src/gpu/tuner.ts';
 import { type Progress, type SessionOptions, TrainingSession } from '../../src/train/session.ts';
-import { type TrainConfig, Trainer } from '../../src/train/trainer.ts';
+import { decayStart, type TrainConfig, Trainer } from '../../src/train/trainer.ts';
 import { useGpuWithData } from '../helpers/gpu.ts';
 
 const tiny: TrainConfig = {
@@ -111,6 +111,30 @@ describe('training session', () => {
     expect(again.budgetSeconds).toBe(1.5);
     expect(again.complete).toBe(done.reason === 'complete' || done.trainedSeconds >= 1.5);
     for (const t of [trainer, resumed]) t.destroy();
+  });
+
+  it('with a cooldown, a budget refines the step count past warm-up until the decay, and --steps replays it exactly', async () => {
+    const config = { ...tiny, steps: 1, warmupSteps: 4, cooldown: 0.5 };
+    const trainer = await Trainer.create(gpu, mixer, config);
+    const session = new TrainingSession(trainer, { ...lagged, budgetSeconds: 3 });
+    const estimates: { step: number; steps: number; fixed: boolean }[] = [];
+    session.on('progress', (p) => {
+      estimates.push({ step: p.step, steps: p.steps, fixed: session.stepsFixed });
+    });
+    const done = await session.run();
+    expect(done.trainedSeconds).toBeLessThan(3 + 1);
+    const open = estimates.filter((e) => !e.fixed);
+    // Still an estimate after warm-up, and fixed where the decay starts.
+    expect(open.some((e) => e.step > config.warmupSteps)).toBe(true);
+    const fixedAt = estimates.find((e) => e.fixed)!.step;
+    expect(decayStart(trainer.config)).toBe(fixedAt);
+    expect(fixedAt).toBeGreaterThanOrEqual(Math.max(...open.map((e) => e.step)));
+    expect(done.step).toBeLessThanOrEqual(trainer.config.steps);
+
+    const replay = await Trainer.create(gpu, mixer, { ...config, steps: trainer.config.steps });
+    for (let i = 0; i < done.step; i++) replay.trainStep();
+    expect(weights(await replay.checkpoint())).toEqual(weights(await trainer.checkpoint()));
+    for (const t of [trainer, replay]) t.destroy();
   });
 
   it('a budget needs a timed warm-up', async () => {

@@ -5,7 +5,7 @@ import type { Mixer } from '../../src/data/mixer.ts';
 import { readSafetensors, writeSafetensors } from '../../src/data/safetensors.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { evaluateProtocol } from '../../src/train/evaluate.ts';
-import { learningRate, type TrainConfig, Trainer } from '../../src/train/trainer.ts';
+import { checkTrainConfig, decayStart, learningRate, type TrainConfig, Trainer } from '../../src/train/trainer.ts';
 import { useGpuWithData } from '../helpers/gpu.ts';
 
 /** Predicting the mixture itself for both outputs scores 0.0363 on the task's protocol. */
@@ -148,6 +148,23 @@ describe('training', () => {
     expect(learningRate(c, 9)).toBeCloseTo(1);
     expect(learningRate(c, 60)).toBeCloseTo(0.525);
     expect(learningRate(c, 110)).toBeCloseTo(0.05);
+  });
+
+  it('with a cooldown, the rate holds its peak until the decay, which then ends at 5% on the same cosine', () => {
+    const c = { ...tiny, lr: 1, warmupSteps: 10, steps: 110, cooldown: 0.2 };
+    expect(decayStart(c)).toBe(90);
+    expect(decayStart({ ...c, cooldown: undefined })).toBe(10);
+    for (const step of [10, 50, 89, 90]) expect(learningRate(c, step)).toBeCloseTo(1);
+    expect(learningRate(c, 100)).toBeCloseTo(0.525);
+    expect(learningRate(c, 110)).toBeCloseTo(0.05);
+    // Before the decay, no rate depends on the step count: a longer run takes the same steps there.
+    for (let step = 0; step < 90; step++) expect(learningRate({ ...c, steps: 500 }, step)).toBe(learningRate(c, step));
+    expect(learningRate({ ...c, cooldown: 1 }, 60)).toBe(learningRate({ ...c, cooldown: undefined }, 60));
+    for (const cooldown of [0, 1.5]) {
+      expect(() => checkTrainConfig({ ...c, cooldown })).toThrow(
+        new RegExp(`cooldown must be a share of the steps in \\(0, 1\\], got ${cooldown}`),
+      );
+    }
   });
 
   it('rejects a checkpoint of another architecture, naming the tensor', async () => {
