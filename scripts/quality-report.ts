@@ -150,7 +150,9 @@ const speedKey = (r: LedgerRecord) => `${modelKey(r)} batch ${r.config.batch}`;
 const fastest = new Map<string, number>();
 for (const r of records) fastest.set(speedKey(r), Math.max(fastest.get(speedKey(r)) ?? 0, r.samples_seen / r.train_seconds));
 const byFamily = new Map<string, LedgerRecord[]>();
-for (const r of records) {
+// A run its budget cut before the end of its schedule never decayed its learning rate: it is not
+// a point of its recipe's curve.
+for (const r of records.filter((r) => r.steps_reached === r.config.steps)) {
   const key = variantKey(r, true);
   byFamily.set(key, [...(byFamily.get(key) ?? []), r]);
 }
@@ -209,8 +211,8 @@ ${rows.map((r) => `| ${r} |`).join('\n')}
 
 ## What the targets cost
 
-For each configuration trained at two or more lengths, one point per run (test MSE against the samples
-it trained on) fits MSE ≈ a · samples^−b, least squares on the logs: each doubling of the samples
+For each configuration trained at two or more lengths, one point per run that reached the end of its
+schedule (test MSE against the samples it trained on) fits MSE ≈ a · samples^−b, least squares on the logs: each doubling of the samples
 divides the MSE by 2^b. The samples a target needs follow from the fit, which extrapolates beyond the
 runs: read them as an order of magnitude, and as a lower bound, since real curves flatten towards the
 task's irreducible error where a power law keeps falling. The time is those samples at the fastest
