@@ -225,8 +225,8 @@ export class TrainingSession {
     let reason: StopReason | null = null;
     while (reason === null) {
       const warmup = t.config.warmupSteps;
-      // A budget run's warm-up is timed from the end of its first step to its end, each a sync point;
-      // the first step of a session is one too while the tuner has shape classes to measure.
+      // A budget run's steps are timed from the end of its first step, a sync point like the end of
+      // warm-up; the first step of a session is one too while the tuner has shape classes to measure.
       const tuneAt = t.step === firstStep && tuner.mode.kind !== 'default' && tuner.mode.kind !== 'force' ? firstStep + 1 : Infinity;
       const chunkEnd = readBack.mode === 'lagged' ? (Math.floor(t.step / chunkSteps) + 1) * chunkSteps : t.step + chunkSteps;
       // While T is an estimate, every chunk ends in a read-back that refines it, and none crosses
