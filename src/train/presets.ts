@@ -26,9 +26,10 @@ export const PRESETS = {
     // takes 3× as long. A budget rather than a step count: 7.5 minutes of training, with start-up,
     // first-run kernel tuning (~50 s) and the 1-repeat evaluation (~1 min on a slow day), end within
     // 10 minutes on the 2-core CPU machine, and a faster machine trains more. The rate decays over
-    // the last 20 % of the steps (1.501/1.516e-3 against the full cosine's 1.532/1.513e-3 at 64k),
-    // so the budget keeps fitting the step count to the machine's speed until then: with the full
-    // cosine, a run fixed 1,592 steps from its warm-up, slowed down and was cut at step 996 (1.98e-3).
+    // the last 20 % of the steps (1.501/1.516e-3 against the full cosine's 1.532/1.513e-3 at 64k;
+    // 1.382e-3 against 1.397e-3 on the full protocol at 3,238 steps), so the budget keeps fitting
+    // the step count to the machine's speed until then: with the full cosine, a run fixed 1,592 steps
+    // from its warm-up, slowed down and was cut at step 996 (1.98e-3).
     config: {
       ...DEFAULT_TRAIN_CONFIG,
       model: { ...DEFAULT_TRAIN_CONFIG.model, output: 'share' },
