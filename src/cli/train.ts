@@ -29,9 +29,9 @@ import { appendLedger, DEFAULT_LEDGER } from './ledger.ts';
 import { formatEval, printModelSummary, writeSampleGrid } from './report.ts';
 
 exitOnError();
-/** Defaults of the flags that are not part of a training config. */
-/** One evaluation repeat at the end: its spread over repeats is under 1 % of the MSE, and on the
- * 2-core CPU three repeats took 2m54s, which pushed the default run past 10 minutes. */
+/** Defaults of the flags that are not part of a training config. One evaluation repeat at the end:
+ * its spread over repeats is under 1 % of the MSE, and on the 2-core CPU three repeats took 2m54s,
+ * which pushed the default run past 10 minutes. */
 const CLI_DEFAULTS = { checkpointEvery: 500, logEvery: 25, evalMixtures: 20_000, evalRepeats: 1 };
 
 const D = PRESETS.default.config;
@@ -50,7 +50,7 @@ const USAGE = `usage: npm run train -- [flags]
   --lr X                peak learning rate, after linear warm-up, cosine-decayed (default ${D.lr})
   --warmup N            warm-up steps (default ${D.warmupSteps})
   --cooldown X          share of the steps after warm-up that the decay takes, the rate holding its peak
-                        before (default 1: a cosine over all of them)
+                        before (default ${D.cooldown ?? 1}; 1: a cosine over all of them)
   --weight-decay X      AdamW weight decay (default ${D.weightDecay})
   --seed N              seed of the initial weights and of the training mixtures (default ${D.seed})
   --width N             channels of the first level, doubled per level (default ${D.model.width})

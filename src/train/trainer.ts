@@ -184,15 +184,18 @@ export class Trainer {
     if (!Number.isInteger(batches) || batches < 1)
       throw new Error(`recalibrateBatchNorm: batches must be a positive integer, got ${batches}`);
     const norms = this.model.modules().filter((m) => m instanceof BatchNorm2d);
-    await this.withEvalWeights(async () => {
-      for (let k = 0; k < batches; k++) {
-        // Momentum 1/(k+1) makes the running statistics the mean over the batches so far.
-        for (const bn of norms) bn.momentum = 1 / (k + 1);
-        this.model.forward(this.mixer.batch('train', this.config.batch, RECALIBRATION_SEED, k).mixture, true);
-        this.gpu.endStep();
-      }
-    });
-    for (const bn of norms) bn.momentum = DEFAULT_BN_MOMENTUM;
+    try {
+      await this.withEvalWeights(async () => {
+        for (let k = 0; k < batches; k++) {
+          // Momentum 1/(k+1) makes the running statistics the mean over the batches so far.
+          for (const bn of norms) bn.momentum = 1 / (k + 1);
+          this.model.forward(this.mixer.batch('train', this.config.batch, RECALIBRATION_SEED, k).mixture, true);
+          this.gpu.endStep();
+        }
+      });
+    } finally {
+      for (const bn of norms) bn.momentum = DEFAULT_BN_MOMENTUM;
+    }
   }
 
   /** Mean loss over fixed held-out test batches, with batch norm in evaluation mode. */
