@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Mixer } from '../../src/data/mixer.ts';
 import { readSafetensors, writeSafetensors } from '../../src/data/safetensors.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
-import { evaluateProtocol } from '../../src/train/evaluate.ts';
+import { evaluateProtocol, mixtureAsPrediction } from '../../src/train/evaluate.ts';
 import { checkTrainConfig, decayStart, learningRate, type TrainConfig, Trainer } from '../../src/train/trainer.ts';
 import { useGpuWithData } from '../helpers/gpu.ts';
 
@@ -30,11 +30,32 @@ describe('training', () => {
   });
 
   it('the evaluator scores the mixture-as-prediction baseline at 0.0363 ± 0.0001', async () => {
-    const r = await evaluateProtocol(gpu, mixer, (m) => ({ digit: m, item: m }), { mixtures: 20_000, repeats: 3, batch: 1000 });
+    const r = await evaluateProtocol(gpu, mixer, mixtureAsPrediction, { mixtures: 20_000, repeats: 3, batch: 1000 });
     expect(r.mse_mean).toBeGreaterThan(0.0358);
     expect(r.mse_mean).toBeLessThan(0.0368);
     expect(r.mse_std).toBeLessThan(0.0005);
     expect(r.mse_std).toBeGreaterThan(0);
+  });
+
+  it('evaluation progress counts mixtures the GPU has finished, in order, up to the total; an abort ends it', async () => {
+    const seen: number[] = [];
+    const opts = { mixtures: 1000, repeats: 2, batch: 100 };
+    await evaluateProtocol(gpu, mixer, mixtureAsPrediction, { ...opts, onProgress: (done) => seen.push(done) });
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, k) => 100 * (k + 1)));
+
+    const abort = new AbortController();
+    const before: number[] = [];
+    const cancelled = evaluateProtocol(gpu, mixer, mixtureAsPrediction, {
+      ...opts,
+      signal: abort.signal,
+      onProgress: (done) => {
+        before.push(done);
+        abort.abort();
+      },
+    });
+    await expect(cancelled).rejects.toThrow(/evaluation cancelled/);
+    // Aborted at the first finished batch: no more than the few batches queued meanwhile finish.
+    expect(before.length).toBeLessThanOrEqual(4);
   });
 
   it(`a small network trained for ${tiny.steps} steps beats the mixture baseline by far`, async () => {
