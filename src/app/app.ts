@@ -13,7 +13,10 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 
 /** What the page knows, readable from the console and by the end-to-end tests (window.unmix). */
 const app = {
+  /** The full datasets are loaded: training and evaluation can run. */
   dataReady: false,
+  /** Test images to show and try are loaded: the sample shipped with the page, or the full test sets. */
+  samplesReady: false,
   state: 'none' as RunState,
   config: null as TrainConfig | null,
   step: 0,
@@ -27,6 +30,9 @@ const app = {
   /** The latest "try it yourself" separation. */
   tried: null as Separated | null,
   evaluating: false,
+  /** The step of the model shown that is kept outside this page (downloaded, or loaded from a file);
+   * null when none is: Start, Load and Restore ask before replacing it. */
+  keptStep: null as number | null,
   digitsByClass: [] as number[][],
   itemsByClass: [] as number[][],
 };
@@ -134,17 +140,24 @@ const buttons = {
   evaluate: $<HTMLButtonElement>('evaluate'),
   download: $<HTMLButtonElement>('download'),
   another: $<HTMLButtonElement>('another'),
+  cancelEval: $<HTMLButtonElement>('cancel-eval'),
+  restoreShipped: $<HTMLButtonElement>('restore-shipped'),
 };
+
+/** Asks before the model shown is replaced, unless it is kept elsewhere (a file); true: go ahead. */
+function mayReplaceModel(action: string): boolean {
+  if (!app.config) return true;
+  if (app.origin === SHIPPED_ORIGIN)
+    return confirm(`${action} replaces the model shipped with the page. (Restore the shipped model brings it back at any time.)`);
+  if (app.keptStep === app.step) return true;
+  return confirm(
+    `${action} replaces the current model, at step ${app.step.toLocaleString()}, which is not saved: download its weights first to keep them. Replace it?`,
+  );
+}
 
 buttons.start.addEventListener('click', () => {
   if (!form.reportValidity()) return;
-  if (
-    app.config &&
-    app.step > 0 &&
-    app.origin !== SHIPPED_ORIGIN &&
-    !confirm('Start a new model? The current one is replaced (download its weights first to keep them).')
-  )
-    return;
+  if (!mayReplaceModel('Starting a new model')) return;
   app.evaluating = false;
   $('eval-result').textContent = '';
   // ?conv=default|retune|<variant> chooses the conv kernels (measured and cached by default).
@@ -167,11 +180,13 @@ function updateControls(): void {
   buttons.pause.disabled = !running;
   buttons.resume.disabled = app.state !== 'paused' || app.evaluating;
   buttons.stop.disabled = !(running || app.state === 'paused');
-  buttons.evaluate.disabled = !hasModel || running || app.evaluating;
+  buttons.evaluate.disabled = !hasModel || !app.dataReady || running || app.evaluating;
+  buttons.cancelEval.hidden = !app.evaluating;
   buttons.download.disabled = !hasModel;
-  buttons.another.disabled = !hasModel;
-  $<HTMLInputElement>('weights-file').disabled = !app.dataReady || running;
-  $('weights-label').classList.toggle('disabled', !app.dataReady || running);
+  buttons.another.disabled = !hasModel || !app.samplesReady;
+  buttons.restoreShipped.disabled = !app.samplesReady || running || app.evaluating || app.origin === SHIPPED_ORIGIN;
+  $<HTMLInputElement>('weights-file').disabled = !app.samplesReady || running || app.evaluating;
+  $('weights-label').classList.toggle('disabled', !app.samplesReady || running || app.evaluating);
   $<HTMLInputElement>('data-files').disabled = running;
   $('data-label').classList.toggle('disabled', running);
   for (const el of form.elements) (el as HTMLInputElement).disabled = running;
@@ -212,13 +227,23 @@ buttons.evaluate.addEventListener('click', () => {
   $('eval-result').textContent = 'Evaluating…';
   send({ type: 'evaluate' });
 });
+buttons.cancelEval.addEventListener('click', () => send({ type: 'cancel-evaluation' }));
 
 buttons.download.addEventListener('click', () => send({ type: 'download' }));
+buttons.restoreShipped.addEventListener('click', () => {
+  if (!mayReplaceModel('Restoring the shipped model')) return;
+  status('Restoring the shipped model…');
+  send({ type: 'restore-shipped' });
+});
 
 $<HTMLInputElement>('weights-file').addEventListener('change', async (e) => {
   const input = e.target as HTMLInputElement;
   const file = input.files?.[0];
   if (!file) return;
+  if (!mayReplaceModel(`Loading ${file.name}`)) {
+    input.value = '';
+    return;
+  }
   const bytes = new Uint8Array(await file.arrayBuffer());
   input.value = '';
   status(`Loading ${file.name}…`);
@@ -249,7 +274,7 @@ const pad = new DrawPad($<HTMLCanvasElement>('pad'), () => tryIt());
 const drawMode = () => (document.querySelector('input[name="digit-source"]:checked') as HTMLInputElement).value === 'draw';
 
 function tryIt(): void {
-  if (!app.config || !app.itemsByClass.length) return;
+  if (!app.config || !app.samplesReady) return;
   const items = app.itemsByClass[Number(itemClass.value)];
   const item = items[example % items.length];
   if (drawMode()) {
@@ -307,27 +332,37 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       dataStatus.textContent = `Loading ${m.file}…`;
       break;
     case 'data-ready':
-      app.dataReady = true;
+      app.samplesReady = true;
       app.digitsByClass = m.digitsByClass;
       app.itemsByClass = m.itemsByClass;
-      dataProgress.value = 1;
-      dataStatus.textContent = 'MNIST and Fashion-MNIST loaded and verified (SHA-256).';
-      // The worker announces a restored or shipped model first; its status stands.
-      if (!app.config) status('Data ready. Set the network up and press Start.');
+      if (m.full) {
+        app.dataReady = true;
+        dataProgress.value = 1;
+        dataStatus.textContent = 'MNIST and Fashion-MNIST loaded and verified (SHA-256).';
+        $('data-sources').hidden = true;
+        // The worker announces a restored or shipped model first; its status stands.
+        if (!app.config) status('Data ready. Set the network up and press Start.');
+      }
       break;
     case 'data-error':
       dataProgress.value = 0;
-      dataStatus.textContent = m.message.startsWith('/data/')
-        ? `The datasets are not served here (${m.message}).\nPick the eight .gz files: MNIST from yann.lecun.com/exdb/mnist, Fashion-MNIST from github.com/zalandoresearch/fashion-mnist.`
+      dataStatus.textContent = m.notServed
+        ? `The datasets are not on this host (${m.message}). The model shown works on a sample of the test sets; to train or evaluate, pick the files.`
         : m.message + (app.dataReady ? '\nThe datasets loaded before are still in use.' : '');
-      if (!app.dataReady) status('The datasets are needed: see 1 · Data.');
+      $('data-sources').hidden = app.dataReady;
+      if (!app.dataReady && !app.config) status('The datasets are needed: see Data.');
       break;
     case 'kernels':
       $('kernels-note').textContent = m.note;
       if (m.lines.length) $('kernels').textContent = m.lines.join('\n');
       $('kernels-box').hidden = false;
+      // Measuring comes before the first step, for a minute or more on a CPU adapter: say so where
+      // the training status is.
+      if (m.measuring) status(`Measuring the conv kernels for this GPU (once per adapter), before step 1: ${m.note}`);
+      else if (app.state === 'running') status(STATE_TEXT.running);
       break;
     case 'model':
+      app.keptStep = m.inFile ? m.step : null;
       app.origin = m.origin;
       app.config = m.config;
       app.step = m.step;
@@ -368,7 +403,10 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       break;
     case 'eval-progress':
       $<HTMLProgressElement>('eval-progress').value = m.done / m.total;
-      $('eval-result').textContent = `Evaluating… ${m.done.toLocaleString()} / ${m.total.toLocaleString()} mixtures`;
+      $('eval-result').textContent =
+        m.what === 'model'
+          ? `Evaluating… ${m.done.toLocaleString()} / ${m.total.toLocaleString()} mixtures finished`
+          : `Scoring the mixture itself first, for reference… ${m.done.toLocaleString()} / ${m.total.toLocaleString()} mixtures finished`;
       break;
     case 'eval-result': {
       const r = m.result;
@@ -379,8 +417,18 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
         `over ${r.repeats} × ${r.mixtures.toLocaleString()} test mixtures, at step ${m.step.toLocaleString()}.`;
       break;
     }
+    case 'eval-reference':
+      $('eval-reference').textContent =
+        `For reference, the mixture itself as the prediction of both sources scores ${m.mixtureScore.toFixed(4)} on the same mixtures.`;
+      break;
+    case 'eval-cancelled':
+      app.evaluating = false;
+      $('eval-progress').hidden = true;
+      $('eval-result').textContent = 'Evaluation cancelled.';
+      break;
     case 'weights':
       saveFile(m.bytes, m.name);
+      app.keptStep = app.step;
       status(`Saved ${m.name}.`);
       break;
     case 'try-result':
@@ -398,5 +446,6 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
   }
   updateStats();
   updateControls();
-  if (m.type === 'grid') tryIt(); // new weights: separate the chosen pair again
+  // New weights, or the test images they are tried on: separate the chosen pair again.
+  if (m.type === 'grid' || m.type === 'data-ready') tryIt();
 };

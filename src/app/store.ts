@@ -1,5 +1,5 @@
-// What the page keeps in IndexedDB: the latest checkpoint, so a reload or a crashed tab comes back
-// where it was (one record: the .safetensors bytes with weights, batch-norm statistics, Adam state,
+// What the page keeps in IndexedDB: the checkpoint of the model shown (none while it is the shipped
+// one), so a reload or a crashed tab comes back where it was (one record: the .safetensors bytes with weights, batch-norm statistics, Adam state,
 // config and step, and the loss curves drawn so far); and the tuned kernel choices per adapter.
 import type { TunedChoice, TuningStore } from '../gpu/tuner.ts';
 import type { LossHistory } from './protocol.ts';
@@ -8,6 +8,8 @@ export interface StoredRun {
   bytes: Uint8Array;
   history: LossHistory;
   savedAt: number;
+  /** Stopped by the visitor (else it resumes from here). */
+  stopped?: boolean;
 }
 
 const DB = 'unmix';
@@ -44,6 +46,11 @@ async function transact<T>(mode: IDBTransactionMode, fn: (store: IDBObjectStore)
 
 export async function saveRun(run: StoredRun): Promise<void> {
   await transact('readwrite', (s) => s.put(run, KEY));
+}
+
+/** Forgets the run: the next visit starts from the shipped model. */
+export async function clearRun(): Promise<void> {
+  await transact('readwrite', (s) => s.delete(KEY));
 }
 
 export async function loadRun(): Promise<StoredRun | null> {

@@ -2,16 +2,30 @@
 // page never waits on the GPU. It answers the page's messages (protocol.ts) and, while running,
 // trains through a TrainingSession in chunks sized to take about a quarter of a second each, posting
 // losses, a fresh grid every few seconds and a checkpoint to IndexedDB every half minute.
-import { DATASET_FILES, type Dataset, loadSourceImages, SOURCE_FILES, type SourceImages } from '../data/datasets.ts';
+//
+// It starts on the small test sample that travels with the page (src/data/test-sample.ts), so the
+// model shown separates at once on any host; the full datasets, once served or picked, replace the
+// sample under the same model.
+import {
+  DATA_DIR,
+  DATA_MANIFEST,
+  DATASET_FILES,
+  type DataManifest,
+  type Dataset,
+  loadSourceImages,
+  SOURCE_FILES,
+  type SourceImages,
+} from '../data/datasets.ts';
 import { gunzip, isGzip, sha256Hex } from '../data/idx.ts';
 import { Mixer } from '../data/mixer.ts';
 import { readBody } from '../data/read-body.ts';
+import { SAMPLE_DISPLAY_PAIRS, TEST_SAMPLE_FILE, type TestSample, testSampleImages } from '../data/test-sample.ts';
 import { createBrowserGpu } from '../gpu/browser.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { formatChoices, tunerOf } from '../gpu/tuner.ts';
 import { formatSummary, modelSummary } from '../model/summary.ts';
 import { CONV_KERNEL_NAMES, convTuneMode } from '../ops/conv2d/kernels.ts';
-import { DISPLAY_PAIRS } from '../train/evaluate.ts';
+import { DISPLAY_PAIRS, evaluateProtocol, mixtureAsPrediction } from '../train/evaluate.ts';
 import { TrainingSession } from '../train/session.ts';
 import { type TrainConfig, Trainer } from '../train/trainer.ts';
 import {
@@ -23,7 +37,7 @@ import {
   SHIPPED_WEIGHTS,
   type ToWorker,
 } from './protocol.ts';
-import { loadRun, saveRun, tuningStore } from './store.ts';
+import { clearRun, loadRun, saveRun, tuningStore } from './store.ts';
 
 const CHUNK_SECONDS = 0.25;
 /** Chunks never exceed this many steps, however fast the GPU, so pause answers quickly. */
@@ -38,6 +52,14 @@ const PER_CLASS = 50;
 let gpu: Gpu | null = null;
 let images: SourceImages | null = null;
 let mixer: Mixer | null = null;
+/** Whether the mixer holds the full datasets (training and evaluation need them), not the sample. */
+let fullData = false;
+/** Where the display pairs sit in the mixer's test split (DISPLAY_PAIRS in the full test sets). */
+let displayAt = SAMPLE_DISPLAY_PAIRS;
+/** The protocol's score of the mixture itself, on the full test sets: every result's reference. */
+let mixtureScore: number | null = null;
+/** Aborts the evaluation in progress. */
+let evaluation: AbortController | null = null;
 /** The model and its training; its trainer is the model every message uses. */
 let session: TrainingSession | null = null;
 let history: LossHistory = { train: [], test: [] };
@@ -72,14 +94,14 @@ function need<T>(value: T | null, what: string): T {
 
 // ---------------------------------------------------------------- datasets
 
-/** Reads a dataset file from the dev server (src/app/data-plugin.ts), reporting bytes as they come. */
+/** Reads a dataset file that the dev server (src/app/data-plugin.ts) or a build serves, reporting
+ * bytes as they come. Any type but a page will do: hosts label .gz files variously. */
 async function fetchDataFile(dataset: Dataset, file: string, onFraction: (f: number) => void): Promise<Uint8Array> {
-  const url = `/data/${dataset}/${file}`;
+  const url = `${import.meta.env.BASE_URL}${DATA_DIR}${dataset}/${file}`;
   const response = await fetch(url);
   const type = response.headers.get('Content-Type') ?? '';
-  if (!response.ok || !type.startsWith('application/octet-stream')) {
-    // The dev server's plugin says why in plain text; a static host answers 404 or its index page.
-    const why = type.startsWith('text/plain') ? await response.text() : `HTTP ${response.status} ${type || ''}, not a dataset file`;
+  if (!response.ok || type.startsWith('text/')) {
+    const why = type.startsWith('text/plain') ? await response.text() : `HTTP ${response.status} ${type}, not a dataset file`;
     throw new Error(`${url}: ${why}`);
   }
   return readBody(response, (received, total) => {
@@ -124,6 +146,7 @@ async function loadData(files?: File[]): Promise<void> {
     const picked = await identifyFiles(files);
     read = async (dataset, file) => picked.get(`${dataset}/${file}`)!;
   } else {
+    await checkDataServed();
     read = (dataset, file) =>
       fetchDataFile(dataset, file, (f) => post({ type: 'data-progress', fraction: (done + f) / total, file: `${dataset}/${file}` }));
   }
@@ -131,28 +154,71 @@ async function loadData(files?: File[]): Promise<void> {
     done = d;
     post({ type: 'data-progress', fraction: files ? 0.5 + d / total / 2 : d / total, file });
   });
-  session?.trainer.destroy();
-  session = null;
-  mixer?.destroy();
+  await useImages(g, loaded, true);
+}
+
+/** The served datasets, as the build or the dev server lists them (data/datasets.json): asked first,
+ * so a host without them answers one small file rather than 404s. */
+async function checkDataServed(): Promise<void> {
+  const url = `${import.meta.env.BASE_URL}${DATA_DIR}${DATA_MANIFEST}`;
+  const response = await fetch(url).catch(() => null);
+  const listed =
+    response?.ok && response.headers.get('Content-Type')?.includes('json') ? ((await response.json()) as DataManifest).files : [];
+  const missing = SOURCE_FILES.map((f) => `${f.dataset}/${f.file}`).filter((name) => !listed.includes(name));
+  if (missing.length) throw new DataNotServed(`${url} lists ${listed.length ? `not ${missing.join(', ')}` : 'no dataset files'}`);
+}
+
+/** The datasets are not on this host: the page then asks for the files. */
+class DataNotServed extends Error {}
+
+/** The small test sample that travels with the page: the model shown separates before the datasets come. */
+async function loadSample(): Promise<void> {
+  const url = `${import.meta.env.BASE_URL}${TEST_SAMPLE_FILE}`;
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}; the page's test sample is missing from this host`);
+  await useImages(need(gpu, 'open the GPU'), testSampleImages((await response.json()) as TestSample), false);
+}
+
+/** Puts images on the GPU for the model shown (the full datasets, or the sample) and tells the page
+ * which test images each class offers. The model stays what it was: it moves onto the new mixer. */
+async function useImages(g: Gpu, loaded: SourceImages, full: boolean): Promise<void> {
+  const previous = mixer;
   images = loaded;
   mixer = new Mixer(g, loaded);
+  fullData = full;
+  displayAt = full ? DISPLAY_PAIRS : SAMPLE_DISPLAY_PAIRS;
+  mixtureScore = null;
   const byClass = (labels: Uint8Array) =>
     Array.from({ length: 10 }, (_, c) => {
       const out: number[] = [];
       for (let i = 0; i < labels.length && out.length < PER_CLASS; i++) if (labels[i] === c) out.push(i);
       return out;
     });
-  const digitsByClass = byClass(loaded.mnistTestLabels);
-  const itemsByClass = byClass(loaded.fashionTestLabels);
   // The model first: the page fills its form from it, and a visitor (or a test) who waits for the
   // data to be ready finds the form settled.
-  await restoreSavedRun();
-  post({ type: 'data-ready', digitsByClass, itemsByClass });
+  if (session) await moveModelTo(mixer);
+  else await restoreSavedRun();
+  previous?.destroy();
+  post({ type: 'data-ready', full, digitsByClass: byClass(loaded.mnistTestLabels), itemsByClass: byClass(loaded.fashionTestLabels) });
+}
+
+/** The model shown, with its optimizer state, step and curves, on another mixer. */
+async function moveModelTo(next: Mixer): Promise<void> {
+  const s = need(session, 'train or load a model');
+  const bytes = await s.checkpoint();
+  const wasStopped = state === 'stopped';
+  await useTrainer(await Trainer.fromCheckpoint(need(gpu, 'open the GPU'), next, bytes, {}, 'the model shown'), history, origin);
+  if (wasStopped) setState('stopped');
 }
 
 // ---------------------------------------------------------------- model and training
 
-function announceModel(origin: string): void {
+/** Where the model shown came from (the page's words), e.g. SHIPPED_ORIGIN. */
+let origin = '';
+/** How a model loaded from a file is named: LOADED_FROM + the file's name. */
+const LOADED_FROM = 'loaded from ';
+
+function announceModel(): void {
   const t = session!.trainer;
   post({
     type: 'model',
@@ -162,6 +228,7 @@ function announceModel(origin: string): void {
     summary: formatSummary(modelSummary(t.model)),
     history,
     origin,
+    inFile: origin.startsWith(LOADED_FROM),
   });
 }
 
@@ -191,7 +258,9 @@ function openSession(trainer: Trainer, budgetSeconds?: number): TrainingSession 
     await monitors?.grid.maybe();
   });
   next.on('checkpoint', ({ bytes }) => saveRun({ bytes, history, savedAt: Date.now() }));
-  next.on('tuning', ({ done, total, key }) => post({ type: 'kernels', lines: [], note: `Measuring kernels ${done + 1}/${total}: ${key}` }));
+  next.on('tuning', ({ done, total, key }) =>
+    post({ type: 'kernels', lines: [], note: `shape class ${done + 1} of ${total}, ${key}`, measuring: true }),
+  );
   next.on('tuned', ({ tuned, seconds }) => postKernels(`measured ${tuned} shape classes in ${seconds.toFixed(1)} s on this adapter`));
   next.on('done', () => postKernels(`mode ${tunerOf(next.trainer.gpu).mode.kind}`));
   next.on('error', ({ message }) =>
@@ -200,22 +269,25 @@ function openSession(trainer: Trainer, budgetSeconds?: number): TrainingSession 
   return next;
 }
 
-async function useTrainer(next: Trainer, nextHistory: LossHistory, origin: string, budgetSeconds?: number): Promise<void> {
+async function useTrainer(next: Trainer, nextHistory: LossHistory, nextOrigin: string, budgetSeconds?: number): Promise<void> {
   session?.trainer.destroy();
   session = openSession(next, budgetSeconds);
   history = nextHistory;
-  announceModel(origin);
+  origin = nextOrigin;
+  announceModel();
   setState(session.complete ? 'done' : next.step > 0 ? 'paused' : 'none');
   await refreshGrid();
 }
 
-/** The model trained from the last visit, kept in this browser; on a first visit, the shipped one. */
+/** The model shown at the end of the last visit, kept in this browser; on a first visit, or after
+ * the shipped model was restored, the shipped one. */
 async function restoreSavedRun(): Promise<void> {
   const saved = await loadRun().catch(() => null);
   if (!saved) return loadShippedModel();
   try {
     const restored = await Trainer.fromCheckpoint(gpu!, mixer!, saved.bytes, {}, 'saved checkpoint');
     await useTrainer(restored, saved.history, `restored from this browser's storage (saved ${new Date(saved.savedAt).toLocaleString()})`);
+    if (saved.stopped) setState('stopped');
   } catch (e) {
     post({ type: 'error', message: `The checkpoint saved in this browser could not be restored: ${(e as Error).message}` });
   }
@@ -234,14 +306,15 @@ async function loadShippedModel(): Promise<void> {
   await useTrainer(await Trainer.fromCheckpoint(gpu!, mixer!, bytes, {}, url), { train: [], test: [] }, SHIPPED_ORIGIN);
 }
 
+/** Keeps the model shown in this browser, so that a reload shows it again (stopped, if it was). */
 async function saveCheckpoint(): Promise<void> {
   if (!session) return;
-  await saveRun({ bytes: await session.checkpoint(), history, savedAt: Date.now() });
+  await saveRun({ bytes: await session.checkpoint(), history, savedAt: Date.now(), stopped: state === 'stopped' });
 }
 
 async function refreshGrid(): Promise<void> {
   if (!session) return;
-  const images = await session.trainer.predictPairs(DISPLAY_PAIRS.digits, DISPLAY_PAIRS.items);
+  const images = await session.trainer.predictPairs(displayAt.digits, displayAt.items);
   post({ type: 'grid', step: session.trainer.step, ...DISPLAY_PAIRS, images }, separatedTransfer(images));
 }
 
@@ -288,6 +361,7 @@ async function trainLoop(s: TrainingSession): Promise<void> {
   if (session !== s) return; // replaced by a new run or a loaded file meanwhile
   await exclusive(refreshGrid);
   setState(done?.reason === 'complete' || done?.reason === 'budget' ? 'done' : done?.reason === 'stopped' ? 'stopped' : 'paused');
+  if (state === 'stopped') await exclusive(saveCheckpoint); // a reload shows it stopped, not paused
 }
 
 /** Chooses the conv kernels as the page's ?conv= asks: measured and cached in IndexedDB by default. */
@@ -307,10 +381,11 @@ async function configureKernels(conv = 'auto'): Promise<void> {
 let kernelsConfigured = false;
 
 function postKernels(note: string): void {
-  post({ type: 'kernels', lines: formatChoices(tunerOf(need(gpu, 'open the GPU')).choices()), note });
+  post({ type: 'kernels', lines: formatChoices(tunerOf(need(gpu, 'open the GPU')).choices()), note, measuring: false });
 }
 
 async function start(config: TrainConfig, minutes?: number, conv?: string): Promise<void> {
+  if (!fullData) throw new Error('Training needs the datasets: see Data');
   await configureKernels(conv);
   const fresh = await Trainer.create(need(gpu, 'open the GPU'), need(mixer, 'load the datasets'), config);
   await useTrainer(fresh, { train: [], test: [] }, 'new', minutes === undefined ? undefined : minutes * 60);
@@ -331,6 +406,40 @@ function resume(): void {
 async function stopLoop(): Promise<void> {
   session?.stop();
   await loop;
+}
+
+/** The protocol on the mixture itself (once per datasets: the reference every score is read
+ * against), then on the model shown; progress counts mixtures the GPU has finished, and
+ * 'cancel-evaluation' ends it within a few batches. */
+async function evaluate(): Promise<void> {
+  need(session, 'train or load a model');
+  if (!fullData) throw new Error('Evaluation needs the test set: load the datasets (see Data)');
+  if (state === 'running') throw new Error('pause training before evaluating');
+  const abort = new AbortController();
+  evaluation = abort;
+  // 800 small messages over the whole protocol: cheap enough to post every one.
+  const onProgress = (what: 'model' | 'mixture') => (done: number, total: number) => post({ type: 'eval-progress', what, done, total });
+  try {
+    mixtureScore ??= (
+      await exclusive(() =>
+        evaluateProtocol(need(gpu, 'open the GPU'), need(mixer, 'load the datasets'), mixtureAsPrediction, {
+          onProgress: onProgress('mixture'),
+          signal: abort.signal,
+        }),
+      )
+    ).mse_mean;
+    post({ type: 'eval-reference', mixtureScore });
+    const { result, step } = await exclusive(async () => {
+      const t = need(session, 'train or load a model').trainer;
+      return { result: await t.evaluate({ onProgress: onProgress('model'), signal: abort.signal }), step: t.step };
+    });
+    post({ type: 'eval-result', result, step });
+  } catch (e) {
+    if (!abort.signal.aborted) throw e;
+    post({ type: 'eval-cancelled' });
+  } finally {
+    if (evaluation === abort) evaluation = null;
+  }
 }
 
 // ---------------------------------------------------------------- trying the model
@@ -360,7 +469,7 @@ async function handle(message: ToWorker): Promise<void> {
       try {
         await exclusive(() => loadData(message.files));
       } catch (e) {
-        post({ type: 'data-error', message: (e as Error).message });
+        post({ type: 'data-error', message: (e as Error).message, notServed: e instanceof DataNotServed });
       }
       return;
     case 'start':
@@ -373,23 +482,31 @@ async function handle(message: ToWorker): Promise<void> {
       return resume();
     case 'stop':
       if (session?.isRunning) session.stop();
-      else if (state === 'paused') setState('stopped');
+      else if (state === 'paused') {
+        setState('stopped');
+        await exclusive(saveCheckpoint);
+      }
       return;
-    case 'evaluate': {
-      const t = need(session, 'train or load a model').trainer;
-      if (state === 'running') throw new Error('pause training before evaluating');
-      const step = t.step;
-      // 800 small messages over the whole protocol: cheap enough to post every one.
-      const result = await exclusive(() => t.evaluate({ onProgress: (done, total) => post({ type: 'eval-progress', done, total }) }));
-      post({ type: 'eval-result', result, step });
+    case 'evaluate':
+      return evaluate();
+    case 'cancel-evaluation':
+      evaluation?.abort();
       return;
-    }
+    case 'restore-shipped':
+      await stopLoop();
+      await exclusive(async () => {
+        await clearRun(); // storage keeps the model shown: after a reload, the shipped one again
+        await loadShippedModel();
+      });
+      return;
     case 'download': {
-      const s = need(session, 'train or load a model');
-      const t = s.trainer;
-      const bytes = await exclusive(() => s.checkpoint());
-      const { width, depth } = t.config.model;
-      post({ type: 'weights', bytes, name: `unmix-w${width}-d${depth}-step${t.step}.safetensors` }, [bytes.buffer]);
+      // The session is looked up once the GPU is free: the model shown may have moved meanwhile.
+      const { bytes, name } = await exclusive(async () => {
+        const s = need(session, 'train or load a model');
+        const { width, depth } = s.trainer.config.model;
+        return { bytes: await s.checkpoint(), name: `unmix-w${width}-d${depth}-step${s.trainer.step}.safetensors` };
+      });
+      post({ type: 'weights', bytes, name }, [bytes.buffer]);
       return;
     }
     case 'load-weights': {
@@ -402,14 +519,13 @@ async function handle(message: ToWorker): Promise<void> {
           {},
           message.name,
         );
-        await useTrainer(loaded, { train: [], test: [] }, `loaded from ${message.name}`);
+        await useTrainer(loaded, { train: [], test: [] }, `${LOADED_FROM}${message.name}`);
         await saveCheckpoint();
       });
       return;
     }
     case 'try-pair': {
-      const t = need(session, 'train or load a model').trainer;
-      const images = await exclusive(() => t.predictPairs([message.digit], [message.item]));
+      const images = await exclusive(() => need(session, 'train or load a model').trainer.predictPairs([message.digit], [message.item]));
       post({ type: 'try-result', images }, separatedTransfer(images));
       return;
     }
@@ -434,3 +550,5 @@ try {
 } catch (e) {
   post({ type: 'fatal', message: (e as Error).message });
 }
+// The sample before the datasets: the page shows the separation while they load, or without them.
+if (gpu) await exclusive(loadSample).catch((e: Error) => post({ type: 'error', message: e.message }));

@@ -40,6 +40,15 @@ export const DATASET_FILES: DatasetFile[] = [
   },
 ];
 
+/** Where a build (and the dev server) serves the dataset files, relative to the page: DATA_DIR +
+ * dataset/official name, beside DATA_MANIFEST, which lists the files there (src/app/data-plugin.ts). */
+export const DATA_DIR = 'data/';
+export const DATA_MANIFEST = 'datasets.json';
+export interface DataManifest {
+  /** 'dataset/file' of each file served. */
+  files: string[];
+}
+
 /** Fashion-MNIST's class names, by label. */
 export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 

@@ -44,7 +44,11 @@ export async function openPage(path: string, webgpu: WebGpuMode = 'swiftshader',
     logLevel: 'error',
   });
   await server.listen();
-  const url = server.resolvedUrls!.local[0];
+  return openUrl(server.resolvedUrls!.local[0], path, webgpu, () => server.close());
+}
+
+/** Starts Chromium and opens `path` on the server at `url`; closing the session calls closeServer. */
+export async function openUrl(url: string, path: string, webgpu: WebGpuMode, closeServer: () => Promise<void>): Promise<Session> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'unmix-chromium-'));
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
@@ -66,7 +70,7 @@ export async function openPage(path: string, webgpu: WebGpuMode = 'swiftshader',
     log,
     async close() {
       await browser.close();
-      await server.close();
+      await closeServer();
       rmSync(userDataDir, { recursive: true, force: true });
     },
   };

@@ -30,11 +30,11 @@ describe('picking the dataset files', () => {
       pattern.source,
     );
 
-  it('says the datasets are not served and where to get them', async () => {
-    await dataStatus(/not served here/);
-    const text = await session.page.$eval('#data-status', (e) => e.textContent);
-    expect(text).toMatch(/Pick the eight \.gz files/);
-    expect(text).toMatch(/yann\.lecun\.com\/exdb\/mnist/);
+  it('says the datasets are not on this host and links to where to get them', async () => {
+    await dataStatus(/not on this host/);
+    expect(await session.page.$eval('#data-status', (e) => e.textContent)).toMatch(/pick the files/);
+    const links = await session.page.$$eval('#data-sources a', (as) => as.map((a) => (a as HTMLAnchorElement).href));
+    expect(links).toEqual(['https://yann.lecun.com/exdb/mnist/', 'https://github.com/zalandoresearch/fashion-mnist']);
     expect(await session.page.$eval('#start', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
   });
 
@@ -56,6 +56,7 @@ describe('picking the dataset files', () => {
     await input.uploadFile(...gz(dirs.mnist), ...gz(dirs.fashion));
     await session.page.waitForFunction(() => window.unmix.dataReady, { timeout: 90_000 });
     expect(await session.page.$eval('#data-status', (e) => e.textContent)).toMatch(/loaded and verified/);
+    expect(await session.page.$eval('#data-sources', (e) => (e as HTMLElement).hidden)).toBe(true);
     expect(await session.page.$eval('#start', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
   });
 });

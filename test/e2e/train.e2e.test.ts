@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ElementHandle } from 'puppeteer';
+import type { Dialog, ElementHandle } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHIPPED_WEIGHTS } from '../../src/app/protocol.ts';
 import { loadSourceImagesNode } from '../../src/data/locate.ts';
@@ -60,7 +60,7 @@ describe('training in the browser', () => {
     expect(presets).toEqual(Object.keys(PRESETS));
     expect(await page.$eval('#config select[name="preset"]', (e) => (e as HTMLSelectElement).value)).toBe('default');
     expect(await page.$eval('#config input[name="minutes"]', (e) => (e as HTMLInputElement).value)).toBe(String(PRESETS.default.minutes));
-    // A first visit shows the model the page ships, separating at once; Start replaces it without asking.
+    // A first visit shows the model the page ships, separating at once.
     expect(await page.$eval('#status', (e) => e.textContent)).toMatch(/^Model shipped with the page .*Training finished/);
     const shipped = readSafetensors(new Uint8Array(readFileSync(join(ROOT, 'public', SHIPPED_WEIGHTS))), SHIPPED_WEIGHTS).metadata;
     expect(await page.evaluate(() => window.unmix.step)).toBe(Number(shipped.step));
@@ -85,6 +85,27 @@ describe('training in the browser', () => {
     // No time budget: train for the steps given.
     await page.click('#config input[name="minutes"]', { count: 3 });
     await page.keyboard.press('Backspace');
+    // Every status line shown, to find the kernel measuring's progress among them.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { statuses: string[] }).statuses = seen;
+      const status = document.getElementById('status')!;
+      new MutationObserver(() => seen.push(status.textContent!)).observe(status, { childList: true, characterData: true, subtree: true });
+    });
+    // Start over the shipped model asks first; dismissed, nothing happens; accepted, it trains.
+    const asked: string[] = [];
+    const answer = (accept: boolean) =>
+      page.once('dialog', (d) => {
+        asked.push(d.message());
+        void (accept ? d.accept() : d.dismiss());
+      });
+    answer(false);
+    await page.click('#start');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatch(/replaces the model shipped with the page.*Restore the shipped model/);
+    expect(await page.evaluate(() => window.unmix.state)).toBe('done');
+    answer(true);
     await page.click('#start');
     // Pause as soon as it runs: the worker finishes the chunk in flight (however fast the GPU), then stops.
     await page
@@ -125,6 +146,9 @@ describe('training in the browser', () => {
     expect(test[test.length - 1][1]).toBeLessThan(test[0][1]);
     expect(await page.$eval('#stat-step', (e) => e.textContent)).toBe(`${STEPS} / ${STEPS}`);
     expect(await page.$eval('#status', (e) => e.textContent)).toBe('Training finished.');
+    // A fresh profile measures its conv kernels before step 1, and the status says how far it is.
+    const statuses = await page.evaluate(() => (window as unknown as { statuses: string[] }).statuses);
+    expect(statuses.some((t) => /^Measuring the conv kernels for this GPU .*: shape class \d+ of \d+, conv2d/.test(t))).toBe(true);
   });
 
   it('draws the grid of eight test mixtures from the final weights', async () => {
@@ -265,6 +289,13 @@ describe('training in the browser', () => {
 
   it('loads the downloaded weights back, and names a file that is not a checkpoint', async () => {
     const { page } = session;
+    // The model restored from storage is not the file downloaded before: loading asks, every time.
+    const asked: string[] = [];
+    const accept = (d: Dialog) => {
+      asked.push(d.message());
+      void d.accept();
+    };
+    page.on('dialog', accept);
     const before = await page.evaluate(() => Array.from(window.unmix.grid!.images.predItem));
     const input = (await page.$('#weights-file')) as ElementHandle<HTMLInputElement>;
     const broken = join(downloads, 'broken.safetensors');
@@ -285,19 +316,32 @@ describe('training in the browser', () => {
       STEPS,
     );
     expect(await page.evaluate(() => Array.from(window.unmix.grid!.images.predItem))).toEqual(before);
+    page.off('dialog', accept);
+    expect(asked).toHaveLength(2);
+    expect(asked[0]).toMatch(/^Loading broken\.safetensors replaces the current model, at step 30, which is not saved/);
   });
 
-  it('starts the evaluation protocol with progress (10 × 20,000 mixtures: too long to wait for on SwiftShader)', async () => {
+  it("evaluates with the mixture's own score first, counts finished mixtures, and cancels (the whole protocol is too long on SwiftShader)", async () => {
     const { page } = session;
     await page.click('#evaluate');
+    // The reference, computed on the same protocol: 0.0363 (test/train/trainer.test.ts).
+    await page
+      .waitForFunction(() => /scores 0\.036\d on the same mixtures/.test(document.getElementById('eval-reference')!.textContent!), {
+        timeout: 150_000,
+      })
+      .catch(failWithLog('no reference score'));
     await page.waitForFunction(
-      () => /^Evaluating… [\d,]+ \/ 200,000 mixtures$/.test(document.getElementById('eval-result')!.textContent!),
-      { timeout: 30_000 },
+      () => /^Evaluating… [1-9][\d,]* \/ 200,000 mixtures finished$/.test(document.getElementById('eval-result')!.textContent!),
+      { timeout: 60_000 },
     );
     expect(await page.$eval('#eval-progress', (p) => !(p as HTMLProgressElement).hidden && (p as HTMLProgressElement).value > 0)).toBe(
       true,
     );
     // Nothing else may use the model meanwhile.
     expect(await page.$$eval('#evaluate, #start', (bs) => bs.map((b) => (b as HTMLButtonElement).disabled))).toEqual([true, true]);
+    await page.click('#cancel-eval');
+    await page.waitForFunction(() => document.getElementById('eval-result')!.textContent === 'Evaluation cancelled.', { timeout: 30_000 });
+    expect(await page.$$eval('#evaluate, #start', (bs) => bs.map((b) => (b as HTMLButtonElement).disabled))).toEqual([false, false]);
+    expect(await page.$eval('#cancel-eval', (b) => (b as HTMLElement).hidden)).toBe(true);
   });
 });
