@@ -14,8 +14,14 @@ import { findDataDirs, findIdxFile } from '../data/locate.ts';
 
 const DATA_URL = `/${DATA_DIR}`;
 
-/** Where each file the page reads lies on this machine, found as the CLI finds them; why not, if not. */
-function locateSourceFiles(): { found: { file: DatasetFile; path: string }[]; why: string } {
+/** The files the page reads that lie on this machine, and why not all of them, if not. */
+export interface LocatedFiles {
+  found: { file: DatasetFile; path: string }[];
+  why: string;
+}
+
+/** Where each file the page reads lies on this machine, found as the CLI finds them. */
+function locateSourceFiles(): LocatedFiles {
   try {
     const dirs = findDataDirs();
     const found = SOURCE_FILES.map((file) => ({
@@ -60,8 +66,8 @@ function serveDatasets(req: IncomingMessage, res: ServerResponse, next: () => vo
 
 /** Copies the datasets into outDir/data/ after checking each one's SHA-256 (gzipped, as their names
  * say, where found raw), and lists them; copies nothing, and says so, where some are missing. */
-async function copyDatasets(outDir: string, warn: (message: string) => void): Promise<void> {
-  const { found, why } = locateSourceFiles();
+export async function copyDatasets(outDir: string, located: LocatedFiles, warn: (message: string) => void): Promise<void> {
+  const { found, why } = located;
   const copied: string[] = [];
   if (found.length === SOURCE_FILES.length) {
     for (const { file, path } of found) {
@@ -89,7 +95,7 @@ export function datasetFiles(): Plugin {
     configureServer: (server) => void server.middlewares.use(serveDatasets),
     configurePreviewServer: (server) => void server.middlewares.use(serveDatasets),
     async writeBundle() {
-      await copyDatasets(outDir, (message) => this.warn(message));
+      await copyDatasets(outDir, locateSourceFiles(), (message) => this.warn(message));
     },
   };
 }
