@@ -4,7 +4,7 @@ import { datasetFiles } from './src/app/data-plugin.ts';
 export default defineConfig({
   root: '.',
   plugins: [datasetFiles()],
-  // Only the project itself: the datasets come through the plugin's eight known names, never /@fs/.
+  // Only the project itself: the datasets come through the plugin's known names, never /@fs/.
   server: { fs: { strict: true, allow: ['.'] } },
   build: { outDir: 'dist', target: 'es2022' },
   worker: { format: 'es' },

@@ -289,7 +289,12 @@ async function restoreSavedRun(): Promise<void> {
     await useTrainer(restored, saved.history, `restored from this browser's storage (saved ${new Date(saved.savedAt).toLocaleString()})`);
     if (saved.stopped) setState('stopped');
   } catch (e) {
-    post({ type: 'error', message: `The checkpoint saved in this browser could not be restored: ${(e as Error).message}` });
+    // Said, not silent: the status names the failure, and the shipped model is shown instead.
+    await loadShippedModel();
+    post({
+      type: 'error',
+      message: `The model saved in this browser could not be restored (${(e as Error).message}); showing the shipped model`,
+    });
   }
 }
 
