@@ -94,12 +94,9 @@ describe('the built site on a plain static host', () => {
     writeFileSync(join(dist, DATA_DIR, DATA_MANIFEST), `${JSON.stringify({ files: [] })}\n`);
     await page.reload({ waitUntil: 'load' });
     await page
-      .waitForFunction(
-        () => window.unmix?.grid !== null && window.unmix.tried !== null && !document.getElementById('data-sources')!.hidden,
-        {
-          timeout: 90_000,
-        },
-      )
+      .waitForFunction(() => Boolean(window.unmix?.grid && window.unmix.tried) && !document.getElementById('data-sources')!.hidden, {
+        timeout: 90_000,
+      })
       .catch(failWithLog('no separation without the datasets'));
     expect(await page.$eval('#data-status', (e) => e.textContent)).toMatch(/not on this host/);
     const links = await page.$$eval('#data-sources a', (as) => as.map((a) => (a as HTMLAnchorElement).href));

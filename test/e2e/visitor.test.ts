@@ -44,7 +44,7 @@ describe('the page as a visitor meets it', () => {
   it('shows the separation first, and "try it yourself" filled, before the datasets are in', async () => {
     const { page } = session;
     await page
-      .waitForFunction(() => window.unmix?.grid !== null && window.unmix.tried !== null, { timeout: 90_000 })
+      .waitForFunction(() => Boolean(window.unmix?.grid && window.unmix.tried), { timeout: 90_000 })
       .catch(failWithLog('no separation'));
     const top = (selector: string) => page.$eval(selector, (e) => e.getBoundingClientRect().top);
     expect(await top('#grid')).toBeLessThan(450);
@@ -55,7 +55,7 @@ describe('the page as a visitor meets it', () => {
     // Still filled after the datasets replaced the sample, and after a reload.
     await page.waitForFunction(() => window.unmix.dataReady, { timeout: 120_000 }).catch(failWithLog('the datasets did not load'));
     await page.reload({ waitUntil: 'load' });
-    await page.waitForFunction(() => window.unmix?.tried !== null, { timeout: 90_000 }).catch(failWithLog('no "try it" after a reload'));
+    await page.waitForFunction(() => Boolean(window.unmix?.tried), { timeout: 90_000 }).catch(failWithLog('no "try it" after a reload'));
   }, 360_000); // the datasets load twice meanwhile: minutes when the machine is busy
 
   it('says six of the eight files are used, shows each preset whole and a focus ring of at least 3:1', async () => {
