@@ -205,8 +205,8 @@ async function trainSection(): Promise<void> {
 
   log(`\n== training step in Node + Dawn: batch ${trainBatch}, ${warmup} warm-up + ${steps} timed steps`);
   const env = 'Node + Dawn';
-  const { width, depth, upsample } = DEFAULT_TRAIN_CONFIG.model;
-  const defaultLabel = `unmix, default model (width ${width}, depth ${depth}, ${upsample})`;
+  const { width, depth } = DEFAULT_TRAIN_CONFIG.model;
+  const defaultLabel = `unmix, default model (width ${width}, depth ${depth}, nearest)`;
   const unmixInNode = async (label: string, config: TrainConfig, handPicked = false) => {
     // A fresh device per run, so its memory figure counts only its own buffers.
     const gpu = await createNodeGpu();

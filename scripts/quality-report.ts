@@ -36,12 +36,16 @@ if (!shipped) throw new Error(`${shippedFile}: no full-protocol run of its confi
 
 const sorted = (o: object) => JSON.stringify(Object.fromEntries(Object.entries(o).sort()));
 
+/** A ledger record's model, with the options it may record that were removed after c8291d8. */
+type RecordedModel = LedgerRecord['config']['model'] & { upsample?: string; heads?: string; attention?: boolean; patch?: number };
+
 /** The network a run trained. Options a run left out take their defaults, so older records group
  * with newer ones. */
 function modelKey(r: LedgerRecord): string {
-  const m = r.config.model;
+  const m: RecordedModel = r.config.model;
   return sorted({
     ...m,
+    upsample: m.upsample ?? 'nearest',
     output: m.output ?? 'independent',
     heads: m.heads ?? 'sigmoid',
     residual: !!m.residual,
@@ -60,10 +64,10 @@ function variantKey(r: LedgerRecord, anyLength = false): string {
 
 /** Only what differs from today's default model, so a row reads as its change. */
 function describe(r: LedgerRecord, anyLength = false): string {
-  const m = r.config.model;
+  const m: RecordedModel = r.config.model;
   const parts = [`w${m.width} d${m.depth}`, `b${r.config.batch}`, `lr ${r.config.lr}`];
   if (!anyLength) parts.push(`${r.steps_reached} steps`);
-  if (m.upsample !== 'nearest') parts.push(m.upsample);
+  if (m.upsample && m.upsample !== 'nearest') parts.push(m.upsample);
   if (m.output === 'projected' || m.output === 'share') parts.push(m.output === 'share' ? 'share output' : 'projected');
   if (m.heads === 'linear') parts.push('linear heads');
   if (m.residual) parts.push('residual');
@@ -202,7 +206,12 @@ run used: screening runs use 1 × 20,000, finalists the full 10 × 20,000. Rows 
 different seeds sit together; "across seeds" is their mean ± std. Train time and samples/s are the wall
 clock of that run on its machine, which other work may have shared: compare quality at equal samples,
 and speed only from runs on a quiet machine. Runs made before the CLI kept a ledger were entered from
-their run folders (checkpoint metadata, eval.json and the log) by \`scripts/ledger-backfill.ts\`.
+their run folders (checkpoint metadata, eval.json and the log) by a back-fill script that last lived
+at commit c8291d8. The options that lost here (attention gates, bilinear upsampling, linear heads,
+2×2 patches), the leaky ReLU op that no model used, and \`npm run eval -- --recalibrate-bn\` (precise BN: at 200 batches on 1 × 20,000 the
+default's 3,238-step checkpoint went 1.385e-3 → 1.384e-3 and the shipped hour weights 8.385e-4 →
+8.399e-4) were removed after commit c8291d8, where their code last lived, and so was the \`baseline\`
+preset (the recipe before mixture-consistent outputs, beaten by every later one); their rows stay.
 
 ${header}
 ${rows.map((r) => `| ${r} |`).join('\n')}

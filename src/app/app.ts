@@ -81,7 +81,6 @@ const field = (name: string) => form.elements.namedItem(name) as HTMLInputElemen
 function showConfig(c: TrainConfig): void {
   field('width').value = String(c.model.width);
   field('depth').value = String(c.model.depth);
-  field('upsample').value = c.model.upsample;
   field('batch').value = String(c.batch);
   field('lr').value = String(c.lr);
   field('warmupSteps').value = String(c.warmupSteps);
@@ -96,7 +95,7 @@ function readConfig(): TrainConfig {
   const preset = selectedPreset().config;
   return {
     ...preset,
-    model: { ...preset.model, width: num('width'), depth: num('depth'), upsample: field('upsample').value as 'nearest' | 'bilinear' },
+    model: { ...preset.model, width: num('width'), depth: num('depth') },
     steps: num('steps'),
     batch: num('batch'),
     lr: num('lr'),

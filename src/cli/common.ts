@@ -89,9 +89,7 @@ const FLAG_RULES: Record<string, FlagRule> = {
   seed: SEED,
   width: { says: 'an integer from 1 to 512', ok: integerIn(1, 512) },
   depth: { says: '2, 3 or 4 (resolution levels of a 32×32 input)', ok: integerIn(2, 4) },
-  upsample: { says: 'nearest or bilinear', ok: (v) => v === 'nearest' || v === 'bilinear' },
   output: { says: MODEL_OUTPUTS.join(', '), ok: (v) => (MODEL_OUTPUTS as readonly string[]).includes(v) },
-  heads: { says: 'sigmoid or linear', ok: (v) => v === 'sigmoid' || v === 'linear' },
   cooldown: { says: 'a share of the steps in (0, 1], e.g. 0.2', ok: (v) => isNumber(v) && Number(v) > 0 && Number(v) <= 1 },
   ema: { says: 'a decay in [0, 1), e.g. 0.999', ok: (v) => isNumber(v) && Number(v) >= 0 && Number(v) < 1 },
   'checkpoint-every': POSITIVE_INTEGER,
@@ -100,7 +98,6 @@ const FLAG_RULES: Record<string, FlagRule> = {
   'eval-repeats': { says: 'an integer >= 0 (0 skips the evaluation)', ok: COUNT.ok },
   mixtures: POSITIVE_INTEGER,
   repeats: POSITIVE_INTEGER,
-  'recalibrate-bn': POSITIVE_INTEGER,
   conv: {
     says: `auto, default or a kernel variant (${CONV_KERNEL_NAMES.join(', ')})`,
     ok: (v) => v === 'auto' || v === 'default' || CONV_KERNEL_NAMES.includes(v),

@@ -26,11 +26,6 @@ const USAGE = `usage: npm run eval -- --weights FILE [flags]
   --seed N         seed of the draws (default ${PROTOCOL.seed})
   --grid FILE      PNG of 8 samples: mixture | predicted digit | true digit | predicted item | true item
                    (default: next to the weights, <weights>.samples.png; "none" to skip)
-  --recalibrate-bn N
-                   first re-estimate the batch norms' running statistics as their mean over N
-                   training batches with the final weights ("precise BN"). Measured at N = 200 on
-                   1 × 20,000: the default preset's 3,238-step checkpoint 1.385e-3 → 1.384e-3, the
-                   shipped hour weights 8.385e-4 → 8.399e-4, so training does not do it
   --data DIR       folder with mnist/ and fashion-mnist/
   --conv MODE      conv2d kernels: auto (the choices training measured and cached), default, or a variant
                    (${CONV_KERNEL_NAMES.join(', ')}); default: $UNMIX_CONV, else auto`;
@@ -44,7 +39,6 @@ const flags = parseFlags(
     repeats: { type: 'string' },
     seed: { type: 'string' },
     grid: { type: 'string' },
-    'recalibrate-bn': { type: 'string' },
     data: { type: 'string' },
     conv: KERNEL_FLAGS.conv,
   },
@@ -58,7 +52,6 @@ const json = Boolean(flags.json);
 const { gpu, mixer } = await setup(flags.data as string | undefined, json);
 await configureKernels(gpu, flags);
 const trainer = await Trainer.fromCheckpoint(gpu, mixer, bytes, {}, weightsFile);
-if (flags['recalibrate-bn'] !== undefined) await trainer.recalibrateBatchNorm(numberFlag(flags, 'recalibrate-bn', 0));
 const t0 = performance.now();
 const result = await trainer.evaluate({
   mixtures: numberFlag(flags, 'mixtures', PROTOCOL.mixtures),

@@ -55,14 +55,9 @@ const USAGE = `usage: npm run train -- [flags]
   --seed N              seed of the initial weights and of the training mixtures (default ${D.seed})
   --width N             channels of the first level, doubled per level (default ${D.model.width})
   --depth N             resolution levels, 2 to 4 (default ${D.model.depth})
-  --upsample MODE       nearest | bilinear (default ${D.model.upsample})
   --output MODE         independent | projected (onto digit + item = 2·mixture) | share (both from the digit's
                         share of the mixture) (default ${D.model.output ?? 'independent'})
-  --heads MODE          sigmoid | linear (linear needs --output projected) (default ${D.model.heads ?? 'sigmoid'})
   --residual            residual connections inside the blocks
-  --attention           attention gates on the skip connections
-  --patch N             pixels per block side the network works on: 1, or 2 (pixel-unshuffled into 4
-                        channels at 16×16, the heads shuffled back; 2× the width for the same cost)
   --ema X               decay of an exponential moving average of the weights, used to evaluate and checkpoint (default ${D.ema ?? 'off'})
   --data DIR            folder with mnist/ and fashion-mnist/ (default: $UNMIX_DATA, installed packages, ../shared/data, the cache)
   --out DIR             where checkpoints go (default runs/<date-time>)
@@ -92,12 +87,8 @@ const flags = parseFlags(
     seed: { type: 'string' },
     width: { type: 'string' },
     depth: { type: 'string' },
-    upsample: { type: 'string' },
     output: { type: 'string' },
-    heads: { type: 'string' },
     residual: { type: 'boolean' },
-    attention: { type: 'boolean' },
-    patch: { type: 'string' },
     ema: { type: 'string' },
     data: { type: 'string' },
     out: { type: 'string' },
@@ -140,13 +131,9 @@ const config: TrainConfig = {
     ...P.model,
     width: numberFlag(flags, 'width', P.model.width),
     depth: numberFlag(flags, 'depth', P.model.depth),
-    upsample: (flags.upsample as 'nearest' | 'bilinear' | undefined) ?? P.model.upsample,
     // The model's options, where given: a preset's config stays as it is written.
     ...(flags.output === undefined ? {} : { output: flags.output as ModelOutput }),
-    ...(flags.heads === undefined ? {} : { heads: flags.heads as 'sigmoid' | 'linear' }),
     ...(flags.residual === undefined ? {} : { residual: true }),
-    ...(flags.attention === undefined ? {} : { attention: true }),
-    ...(flags.patch === undefined ? {} : { patch: numberFlag(flags, 'patch', 1) }),
   },
   steps: numberFlag(flags, 'steps', P.steps),
   batch: numberFlag(flags, 'batch', P.batch),

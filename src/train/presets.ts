@@ -40,10 +40,6 @@ export const PRESETS = {
     },
     minutes: 7.5,
   },
-  baseline: {
-    description: 'the recipe before mixture-consistent outputs (for ablations)',
-    config: DEFAULT_TRAIN_CONFIG,
-  },
   hour: {
     description: 'a one-hour run on a CPU adapter',
     // docs/QUALITY.md: at 64k samples, width 16 with residual blocks beat width 8 by a quarter

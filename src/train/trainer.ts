@@ -5,7 +5,6 @@ import type { Mixer } from '../data/mixer.ts';
 import { type NamedTensor, readSafetensors, writeSafetensors } from '../data/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { BatchNorm2d, DEFAULT_BN_MOMENTUM } from '../model/layers.ts';
 import { checkModelConfig, type ModelConfig, Separator } from '../model/separator.ts';
 import { Adam } from '../ops/adam.ts';
 import { concatChannels } from '../ops/concat.ts';
@@ -39,7 +38,7 @@ export interface TrainConfig {
  * 4× cheaper per sample than width 16 and, in equal time, reaches a lower MSE (smaller nets take
  * more steps); batch 16 beat batch 32 in equal time, and depth 4 did not pay. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  model: { width: 8, depth: 3, upsample: 'nearest' },
+  model: { width: 8, depth: 3 },
   steps: 2000,
   batch: 16,
   lr: 5e-3,
@@ -51,8 +50,6 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 const CHECKPOINT_FORMAT = 'unmix-checkpoint-v1';
 /** Seeds of the held-out streams, far from any training seed's batches. */
 const TEST_LOSS_SEED = 777_777;
-/** The training images' stream that recalibrateBatchNorm draws, apart from any training seed's. */
-const RECALIBRATION_SEED = 555_555;
 /** Held-out batches averaged by testLoss (the page's test curve). */
 export const TEST_LOSS_BATCHES = 4;
 /** The learning rate at the last step, as a fraction of the peak: the cosine ends here, not at zero. */
@@ -173,29 +170,6 @@ export class Trainer {
   /** Loss of the latest step. The copy is encoded now, so a caller may keep training and await later. */
   async readLoss(): Promise<number> {
     return (await this.gpu.read(this.lastLoss))[0];
-  }
-
-  /** Re-estimates every batch norm's running statistics from the final weights: the plain average
-   * of their statistics over `batches` fresh training batches (of the training batch size, drawn
-   * from a stream of their own), instead of the moving average that training left, which weighs
-   * its last ~10 batches and the weights they were taken with ("precise BN", Wu & Johnson 2021).
-   * Only the statistics change; with an EMA, the averaged model's. */
-  async recalibrateBatchNorm(batches: number): Promise<void> {
-    if (!Number.isInteger(batches) || batches < 1)
-      throw new Error(`recalibrateBatchNorm: batches must be a positive integer, got ${batches}`);
-    const norms = this.model.modules().filter((m) => m instanceof BatchNorm2d);
-    try {
-      await this.withEvalWeights(async () => {
-        for (let k = 0; k < batches; k++) {
-          // Momentum 1/(k+1) makes the running statistics the mean over the batches so far.
-          for (const bn of norms) bn.momentum = 1 / (k + 1);
-          this.model.forward(this.mixer.batch('train', this.config.batch, RECALIBRATION_SEED, k).mixture, true);
-          this.gpu.endStep();
-        }
-      });
-    } finally {
-      for (const bn of norms) bn.momentum = DEFAULT_BN_MOMENTUM;
-    }
   }
 
   /** Mean loss over fixed held-out test batches, with batch norm in evaluation mode. */
@@ -321,6 +295,27 @@ export function checkpointConfig(metadata: Record<string, string>): TrainConfig 
     );
   }
   const config = JSON.parse(metadata.config) as TrainConfig;
+  const current = withoutRetiredOptions(config.model);
+  if ('retired' in current) {
+    throw new Error(
+      `checkpoint: its model uses ${current.retired}, an option removed after commit c8291d8 (docs/QUALITY.md keeps its results); evaluate it with that commit`,
+    );
+  }
+  config.model = current.model;
   checkTrainConfig(config);
   return config;
+}
+
+/** Model options that lost their ablations and last lived at c8291d8, with the value that means "off":
+ * checkpoints and ledger records written before they went record them. */
+const RETIRED_MODEL_OPTIONS: Record<string, unknown> = { upsample: 'nearest', heads: 'sigmoid', attention: false, patch: 1 };
+
+/** A recorded model config without the retired options it has off, or the first one it has on. */
+export function withoutRetiredOptions(model: ModelConfig): { model: ModelConfig } | { retired: string } {
+  const kept: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(model)) {
+    if (!Object.hasOwn(RETIRED_MODEL_OPTIONS, name)) kept[name] = value;
+    else if (value !== RETIRED_MODEL_OPTIONS[name]) return { retired: `${name} ${JSON.stringify(value)}` };
+  }
+  return { model: kept as unknown as ModelConfig };
 }
