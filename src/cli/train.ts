@@ -5,8 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { releaseNodeGpu } from '../gpu/node.ts';
 import { formatChoices, tunerOf } from '../gpu/tuner.ts';
-import type { ModelOutput } from '../model/separator.ts';
 import { formatSummary, modelSummary } from '../model/summary.ts';
+import { fromText, OPTIONS, valueIn, withOptions } from '../train/options.ts';
 import { isPresetName, PRESET_NAMES, PRESETS, type Preset } from '../train/presets.ts';
 import { type Done, TrainingSession } from '../train/session.ts';
 import { type EvalResult, type TrainConfig, Trainer } from '../train/trainer.ts';
@@ -23,6 +23,7 @@ import {
   readCheckpoint,
   setup,
   UsageError,
+  usageLine,
 } from './common.ts';
 import { writeFileDurably } from './files.ts';
 import { appendLedger, DEFAULT_LEDGER } from './ledger.ts';
@@ -45,26 +46,13 @@ const USAGE = `usage: npm run train -- [flags]
   --minutes X           train for X minutes of wall-clock time: the steps are timed and the step count that
                         fits is estimated until the decay starts, then fixed and recorded (replay it exactly
                         with --steps); not with --steps
-  --steps N             training steps (default ${D.steps})
-  --batch N             mixtures per step (default ${D.batch})
-  --lr X                peak learning rate, after linear warm-up, cosine-decayed (default ${D.lr})
-  --warmup N            warm-up steps (default ${D.warmupSteps})
-  --cooldown X          share of the steps after warm-up that the decay takes, the rate holding its peak
-                        before (default ${D.cooldown ?? 1}; 1: a cosine over all of them)
-  --weight-decay X      AdamW weight decay (default ${D.weightDecay})
-  --seed N              seed of the initial weights and of the training mixtures (default ${D.seed})
-  --width N             channels of the first level, doubled per level (default ${D.model.width})
-  --depth N             resolution levels, 2 to 4 (default ${D.model.depth})
-  --output MODE         independent | projected (onto digit + item = 2·mixture) | share (both from the digit's
-                        share of the mixture) (default ${D.model.output ?? 'independent'})
-  --residual            residual connections inside the blocks
-  --ema X               decay of an exponential moving average of the weights, used to evaluate and checkpoint (default ${D.ema ?? 'off'})
+${OPTIONS.map((row) => usageLine(row, valueIn(D, row) ?? row.absent)).join('\n')}
   --data DIR            folder with mnist/ and fashion-mnist/ (default: $UNMIX_DATA, installed packages, ../shared/data, the cache)
   --out DIR             where checkpoints go (default runs/<date-time>)
   --checkpoint-every N  steps between checkpoints (default ${CLI_DEFAULTS.checkpointEvery})
   --log-every N         steps between loss read-backs (default ${CLI_DEFAULTS.logEvery})
-  --resume FILE         continue a run exactly from its checkpoint, within the budget it records (its config
-                        wins over flags, except --steps and --minutes)
+  --resume FILE         continue a run exactly from its checkpoint, within the budget it records; only --steps
+                        and --minutes may change it
   --eval-mixtures N     test mixtures per evaluation repeat at the end (default ${CLI_DEFAULTS.evalMixtures})
   --eval-repeats N      evaluation repeats at the end (default ${CLI_DEFAULTS.evalRepeats}, to keep CPU runs short; the full
                         protocol is 10: npm run eval -- --weights FILE; 0 skips evaluation)
@@ -78,18 +66,7 @@ const flags = parseFlags(
   {
     preset: { type: 'string' },
     minutes: { type: 'string' },
-    steps: { type: 'string' },
-    batch: { type: 'string' },
-    lr: { type: 'string' },
-    warmup: { type: 'string' },
-    cooldown: { type: 'string' },
-    'weight-decay': { type: 'string' },
-    seed: { type: 'string' },
-    width: { type: 'string' },
-    depth: { type: 'string' },
-    output: { type: 'string' },
-    residual: { type: 'boolean' },
-    ema: { type: 'string' },
+    ...Object.fromEntries(OPTIONS.map((row) => [row.flag, { type: row.values.type === 'boolean' ? 'boolean' : 'string' } as const])),
     data: { type: 'string' },
     out: { type: 'string' },
     'checkpoint-every': { type: 'string' },
@@ -109,6 +86,16 @@ if (!isPresetName(presetName)) throw new UsageError(`--preset takes ${PRESET_NAM
 const preset: Preset = PRESETS[presetName];
 if (flags.resume !== undefined && flags.preset !== undefined)
   throw new UsageError('--preset with --resume', 'leave out --preset: a resumed run keeps the config its checkpoint records');
+if (flags.resume !== undefined) {
+  const changed = OPTIONS.find((row) => row.flag !== 'steps' && flags[row.flag] !== undefined);
+  if (changed) {
+    const why = changed.fixedByCheckpoint ? 'the checkpoint fixes it' : 'a resumed run continues its recorded schedule exactly';
+    throw new UsageError(
+      `--${changed.flag} with --resume: ${why}`,
+      `leave out --${changed.flag} (only --steps and --minutes may change a resumed run)`,
+    );
+  }
+}
 if (flags.minutes !== undefined && flags.steps !== undefined)
   throw new UsageError('--minutes and --steps both given', 'give --minutes or --steps, not both: a budget run fixes its own step count');
 const minutesFlag = flags.minutes === undefined ? undefined : numberFlag(flags, 'minutes', 0);
@@ -124,26 +111,17 @@ const budgetSeconds: number | null | undefined =
           ? preset.minutes * 60
           : null;
 
-const P = preset.config;
-const config: TrainConfig = {
-  ...P,
-  model: {
-    ...P.model,
-    width: numberFlag(flags, 'width', P.model.width),
-    depth: numberFlag(flags, 'depth', P.model.depth),
-    // The model's options, where given: a preset's config stays as it is written.
-    ...(flags.output === undefined ? {} : { output: flags.output as ModelOutput }),
-    ...(flags.residual === undefined ? {} : { residual: true }),
-  },
-  steps: numberFlag(flags, 'steps', P.steps),
-  batch: numberFlag(flags, 'batch', P.batch),
-  lr: numberFlag(flags, 'lr', P.lr),
-  warmupSteps: numberFlag(flags, 'warmup', P.warmupSteps),
-  weightDecay: numberFlag(flags, 'weight-decay', P.weightDecay),
-  seed: numberFlag(flags, 'seed', P.seed),
-  ...(flags.ema === undefined ? {} : { ema: numberFlag(flags, 'ema', 0) }),
-  ...(flags.cooldown === undefined ? {} : { cooldown: numberFlag(flags, 'cooldown', 1) }),
-};
+// The preset's config with the options the command line gives (a preset's config stays as it is
+// written where no flag is given).
+const config: TrainConfig = withOptions(
+  preset.config,
+  Object.fromEntries(
+    OPTIONS.filter((row) => flags[row.flag] !== undefined).map((row) => {
+      const given = flags[row.flag];
+      return [row.flag, typeof given === 'string' ? fromText(row, given) : Boolean(given)];
+    }),
+  ),
+);
 const checkpointEvery = numberFlag(flags, 'checkpoint-every', CLI_DEFAULTS.checkpointEvery);
 const logEvery = numberFlag(flags, 'log-every', CLI_DEFAULTS.logEvery);
 const evalMixtures = numberFlag(flags, 'eval-mixtures', CLI_DEFAULTS.evalMixtures);

@@ -28,7 +28,8 @@ export type ModelOutput = (typeof MODEL_OUTPUTS)[number];
 export interface ModelConfig {
   /** Channels of the first encoder level; each level down doubles it. */
   width: number;
-  /** Resolution levels including the bottleneck (2 to 4 for 32×32 inputs). */
+  /** Resolution levels including the bottleneck (2 to 4 for 32×32 inputs). The values' ranges are
+   * src/train/options.ts's, which checkTrainConfig checks. */
   depth: number;
   /** 'independent' (default): the heads' outputs as they are. 'projected': both are projected onto
    * the constraint digit + item = 2·mixture (half the residual added to each) and clamped to [0, 1].
@@ -42,18 +43,6 @@ export interface ModelConfig {
 
 /** The network of docs/BENCH_NET.md, which the benchmarks compare on (472,290 parameters). */
 export const BENCH_NET_CONFIG: ModelConfig = { width: 32, depth: 3 };
-
-export function checkModelConfig(c: ModelConfig): void {
-  if (!Number.isInteger(c.width) || c.width < 1 || c.width > 512)
-    throw new Error(`model: width must be an integer in 1..512, got ${c.width}`);
-  if (!Number.isInteger(c.depth) || c.depth < 2 || c.depth > 4) {
-    throw new Error(`model: depth must be 2, 3 or 4 (levels of a 32×32 input, pooled at most 3 times), got ${c.depth}`);
-  }
-  if (c.output !== undefined && !MODEL_OUTPUTS.includes(c.output))
-    throw new Error(`model: output must be one of ${MODEL_OUTPUTS.join(', ')}, got ${c.output}`);
-  if (c.residual !== undefined && typeof c.residual !== 'boolean')
-    throw new Error(`model: residual must be true or false, got ${c.residual}`);
-}
 
 export interface Separation {
   digit: Tensor;
@@ -73,7 +62,6 @@ export class Separator extends Module {
     seed: number,
   ) {
     super(gpu);
-    checkModelConfig(config);
     const rng = new Rng(seed);
     const widths = Array.from({ length: config.depth }, (_, i) => config.width << i);
     widths.forEach((w, i) => {

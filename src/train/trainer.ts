@@ -5,12 +5,13 @@ import type { Mixer } from '../data/mixer.ts';
 import { type NamedTensor, readSafetensors, writeSafetensors } from '../data/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { checkModelConfig, type ModelConfig, Separator } from '../model/separator.ts';
+import { type ModelConfig, Separator } from '../model/separator.ts';
 import { Adam } from '../ops/adam.ts';
 import { concatChannels } from '../ops/concat.ts';
 import { mseLoss } from '../ops/mse.ts';
 import { Ema } from './ema.ts';
 import { type EvalOptions, type EvalResult, evaluateProtocol, readLosses } from './evaluate.ts';
+import { checkTrainConfig } from './options.ts';
 
 export type { EvalResult, ModelConfig };
 
@@ -70,22 +71,6 @@ export function decayStart(c: TrainConfig): number {
 /** Training-config fields a resumed run may change; the model, its averaging and the data stream
  * stay the checkpoint's. */
 export type CheckpointOverrides = Partial<Omit<TrainConfig, 'model' | 'seed' | 'batch' | 'ema'>>;
-
-export function checkTrainConfig(c: TrainConfig): void {
-  checkModelConfig(c.model);
-  const positiveInt = (name: string, v: number) => {
-    if (!Number.isInteger(v) || v <= 0) throw new Error(`train config: ${name} must be a positive integer, got ${v}`);
-  };
-  positiveInt('steps', c.steps);
-  positiveInt('batch', c.batch);
-  if (!(c.lr > 0 && Number.isFinite(c.lr))) throw new Error(`train config: lr must be a positive number, got ${c.lr}`);
-  if (!(c.warmupSteps >= 0)) throw new Error(`train config: warmupSteps must be >= 0, got ${c.warmupSteps}`);
-  if (!(c.weightDecay >= 0)) throw new Error(`train config: weightDecay must be >= 0, got ${c.weightDecay}`);
-  if (c.cooldown !== undefined && !(c.cooldown > 0 && c.cooldown <= 1))
-    throw new Error(`train config: cooldown must be a share of the steps in (0, 1], got ${c.cooldown}`);
-  if (!Number.isInteger(c.seed) || c.seed < 0) throw new Error(`train config: seed must be a non-negative integer, got ${c.seed}`);
-  if (c.ema !== undefined && !(c.ema >= 0 && c.ema < 1)) throw new Error(`train config: ema must be a decay in [0, 1), got ${c.ema}`);
-}
 
 export class Trainer {
   /** Steps completed (the next step's index). */

@@ -59,6 +59,13 @@ const CASES: Case[] = [
     fix: help('train'),
   },
   { cli: 'train', args: ['--ema', '1'], status: 2, cause: /--ema takes a decay in \[0, 1\), e\.g\. 0\.999, not "1"/, fix: help('train') },
+  {
+    cli: 'train',
+    args: ['--resume', 'runs/x/latest.safetensors', '--width', '4'],
+    status: 2,
+    cause: /--width with --resume: the checkpoint fixes it/,
+    fix: /leave out --width \(only --steps and --minutes may change a resumed run\)/,
+  },
   { cli: 'train', args: ['--stepz', '10'], status: 2, cause: /unknown flag --stepz \(did you mean --steps\?\)/, fix: help('train') },
   { cli: 'train', args: ['--steps'], status: 2, cause: /--steps needs a value: a positive integer/, fix: help('train') },
   { cli: 'train', args: ['10'], status: 2, cause: /unexpected argument "10"/, fix: help('train') },

@@ -1,8 +1,9 @@
 // Presets: each a valid training config; the page's choice by adapter.
 import { describe, expect, it } from 'vitest';
+import { checkTrainConfig } from '../../src/train/options.ts';
 import { PRESET_NAMES, PRESETS, presetForAdapter } from '../../src/train/presets.ts';
 import { MIN_BUDGET_WARMUP } from '../../src/train/session.ts';
-import { checkTrainConfig, type DEFAULT_TRAIN_CONFIG } from '../../src/train/trainer.ts';
+import type { DEFAULT_TRAIN_CONFIG } from '../../src/train/trainer.ts';
 
 describe('presets', () => {
   it('are valid configs; budget presets have a warm-up the session can time; default takes both sources from the share of the digit', () => {

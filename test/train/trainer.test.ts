@@ -5,7 +5,8 @@ import type { Mixer } from '../../src/data/mixer.ts';
 import { readSafetensors, writeSafetensors } from '../../src/data/safetensors.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { evaluateProtocol } from '../../src/train/evaluate.ts';
-import { checkpointConfig, checkTrainConfig, decayStart, learningRate, type TrainConfig, Trainer } from '../../src/train/trainer.ts';
+import { checkTrainConfig } from '../../src/train/options.ts';
+import { checkpointConfig, decayStart, learningRate, type TrainConfig, Trainer } from '../../src/train/trainer.ts';
 import { useGpuWithData } from '../helpers/gpu.ts';
 
 /** Predicting the mixture itself for both outputs scores 0.0363 on the task's protocol. */
@@ -142,7 +143,7 @@ describe('training', () => {
     expect(learningRate({ ...c, cooldown: 1 }, 60)).toBe(learningRate({ ...c, cooldown: undefined }, 60));
     for (const cooldown of [0, 1.5]) {
       expect(() => checkTrainConfig({ ...c, cooldown })).toThrow(
-        new RegExp(`cooldown must be a share of the steps in \\(0, 1\\], got ${cooldown}`),
+        new RegExp(`train config: cooldown must be a share of the steps in \\(0, 1\\], e\\.g\\. 0\\.2, got ${cooldown}`),
       );
     }
   });
