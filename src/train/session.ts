@@ -15,7 +15,7 @@
 // class yet (src/gpu/tuner.ts); right after it, the session has the tuner measure them, outside the
 // training time (as the page compiles its pipelines before training starts), and the steps after
 // run the chosen kernels. On a warm cache there is nothing to measure.
-import { type TuneReport, tunerOf } from '../gpu/tuner.ts';
+import { type SessionTuning, type TuneReport, tunerOf } from '../gpu/tuner.ts';
 import { decayStart, type Trainer } from './trainer.ts';
 
 export type ReadBack =
@@ -172,7 +172,7 @@ export class TrainingSession {
     const exclusive = this.options.exclusive ?? ((work) => work());
     const { readBack } = this.options;
     const firstStep = t.step;
-    const tuner = tunerOf(t.gpu);
+    const tuner: SessionTuning = tunerOf(t.gpu);
     // Shapes queued before this session (the page drawing the grid or the pad with another model)
     // are not worth holding up training to measure: the first step measures only its own.
     tuner.discardPending();
@@ -227,7 +227,7 @@ export class TrainingSession {
       const warmup = t.config.warmupSteps;
       // A budget run's steps are timed from the end of its first step, a sync point like the end of
       // warm-up; the first step of a session is one too while the tuner has shape classes to measure.
-      const tuneAt = t.step === firstStep && tuner.mode.kind !== 'default' && tuner.mode.kind !== 'force' ? firstStep + 1 : Infinity;
+      const tuneAt = t.step === firstStep && tuner.measures ? firstStep + 1 : Infinity;
       const chunkEnd = readBack.mode === 'lagged' ? (Math.floor(t.step / chunkSteps) + 1) * chunkSteps : t.step + chunkSteps;
       // While T is an estimate, every chunk ends in a read-back that refines it, and none crosses
       // the decay's start: the steps T changes the rates of are only taken once T is fixed.
