@@ -35,10 +35,11 @@ export interface TrainConfig {
   ema?: number;
 }
 
-/** Chosen by measurement of test MSE per second of training on lavapipe (2 CPU cores): width 8 is
- * 4× cheaper per sample than width 16 and, in equal time, reaches a lower MSE (smaller nets take
- * more steps); batch 16 beat batch 32 in equal time, and depth 4 did not pay. */
-export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+/** The values the presets start from (src/train/presets.ts overrides what each changes), and the
+ * benchmarks' "unmix, default model". The project's first recipe: width 8, depth 3, batch 16 at lr
+ * 5e-3, independent heads; the default preset has since moved to share outputs at batch 32 and lr
+ * 2e-2 (docs/QUALITY.md says why). */
+export const BASE_TRAIN_CONFIG: TrainConfig = {
   model: { width: 8, depth: 3 },
   steps: 2000,
   batch: 16,
