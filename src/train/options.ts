@@ -1,6 +1,6 @@
 // The options of a training configuration, one row each: what values an option takes, its help line,
-// whether it shapes the model or the training, whether a checkpoint fixes it, and whether the page
-// shows it. The CLI's flags, usage lines and flag errors, the configuration check (checkTrainConfig)
+// whether it shapes the model or the training, whether a checkpoint fixes it, and the page's label
+// for it where the page shows it. The CLI's flags, usage lines and flag errors, the configuration check (checkTrainConfig)
 // and the page's form are derived from this table, so adding or removing an option is one row here
 // plus the code that uses it. Options of a run that are not part of its configuration (paths, budget,
 // logging) are the CLI's own.
@@ -29,8 +29,9 @@ export interface OptionRow {
   absent?: number | string | boolean;
   /** A resumed run keeps the checkpoint's value: the model, its averaging and the data stream. */
   fixedByCheckpoint: boolean;
-  /** The page's form has a field for it. */
-  onPage: boolean;
+  /** The label of its field in the page's form (named `field`); absent: the page takes it from the
+   * preset or the loaded model. */
+  page?: string;
 }
 
 export const OPTIONS: readonly OptionRow[] = [
@@ -42,7 +43,7 @@ export const OPTIONS: readonly OptionRow[] = [
     says: 'an integer from 1 to 512',
     help: 'channels of the first level, doubled per level',
     fixedByCheckpoint: true,
-    onPage: true,
+    page: 'Width',
   },
   {
     flag: 'depth',
@@ -52,7 +53,7 @@ export const OPTIONS: readonly OptionRow[] = [
     says: '2, 3 or 4 (resolution levels of a 32×32 input, pooled at most 3 times)',
     help: 'resolution levels, 2 to 4',
     fixedByCheckpoint: true,
-    onPage: true,
+    page: 'Depth',
   },
   {
     flag: 'output',
@@ -63,7 +64,6 @@ export const OPTIONS: readonly OptionRow[] = [
     help: "independent | projected (onto digit + item = 2·mixture) | share (both from the digit's share of the mixture)",
     absent: 'independent',
     fixedByCheckpoint: true,
-    onPage: false,
   },
   {
     flag: 'residual',
@@ -74,7 +74,6 @@ export const OPTIONS: readonly OptionRow[] = [
     help: 'residual connections inside the blocks',
     absent: false,
     fixedByCheckpoint: true,
-    onPage: false,
   },
   {
     flag: 'steps',
@@ -84,7 +83,7 @@ export const OPTIONS: readonly OptionRow[] = [
     says: 'a positive integer',
     help: 'training steps',
     fixedByCheckpoint: false,
-    onPage: true,
+    page: 'Steps',
   },
   {
     flag: 'batch',
@@ -94,7 +93,7 @@ export const OPTIONS: readonly OptionRow[] = [
     says: 'a positive integer',
     help: 'mixtures per step',
     fixedByCheckpoint: true,
-    onPage: true,
+    page: 'Batch size',
   },
   {
     flag: 'lr',
@@ -104,7 +103,7 @@ export const OPTIONS: readonly OptionRow[] = [
     says: 'a number > 0',
     help: 'peak learning rate, after linear warm-up, cosine-decayed',
     fixedByCheckpoint: false,
-    onPage: true,
+    page: 'Learning rate',
   },
   {
     flag: 'warmup',
@@ -114,7 +113,7 @@ export const OPTIONS: readonly OptionRow[] = [
     says: 'an integer >= 0',
     help: 'warm-up steps',
     fixedByCheckpoint: false,
-    onPage: true,
+    page: 'Warm-up steps',
   },
   {
     flag: 'cooldown',
@@ -125,7 +124,6 @@ export const OPTIONS: readonly OptionRow[] = [
     help: 'share of the steps after warm-up that the decay takes, the rate holding its peak before (1: a cosine over all of them)',
     absent: 1,
     fixedByCheckpoint: false,
-    onPage: false,
   },
   {
     flag: 'weight-decay',
@@ -135,7 +133,6 @@ export const OPTIONS: readonly OptionRow[] = [
     says: 'a number >= 0',
     help: 'AdamW weight decay',
     fixedByCheckpoint: false,
-    onPage: false,
   },
   {
     flag: 'seed',
@@ -145,7 +142,7 @@ export const OPTIONS: readonly OptionRow[] = [
     says: 'an integer from 0 to 4294967295',
     help: 'seed of the initial weights and of the training mixtures',
     fixedByCheckpoint: true,
-    onPage: true,
+    page: 'Seed',
   },
   {
     flag: 'ema',
@@ -156,7 +153,6 @@ export const OPTIONS: readonly OptionRow[] = [
     help: 'decay of an exponential moving average of the weights, used to evaluate and checkpoint (0: none)',
     absent: 0,
     fixedByCheckpoint: true,
-    onPage: false,
   },
 ];
 
