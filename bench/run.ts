@@ -14,7 +14,7 @@ import type { Gpu } from '../src/gpu/gpu.ts';
 import { createNodeGpu, nodeTuningStore, releaseNodeGpu } from '../src/gpu/node.ts';
 import { tunerOf } from '../src/gpu/tuner.ts';
 import { CONV_KERNEL_NAMES, convTuneMode } from '../src/ops/conv2d/kernels.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/trainer.ts';
+import { BASE_TRAIN_CONFIG, type TrainConfig } from '../src/train/trainer.ts';
 import type { BrowserOutcome, BrowserRun } from './browser.ts';
 import { benchAdam, benchKernels, type KernelResult } from './kernels.ts';
 import { measurePeak, type PeakResult } from './peak.ts';
@@ -205,8 +205,8 @@ async function trainSection(): Promise<void> {
 
   log(`\n== training step in Node + Dawn: batch ${trainBatch}, ${warmup} warm-up + ${steps} timed steps`);
   const env = 'Node + Dawn';
-  const { width, depth, upsample } = DEFAULT_TRAIN_CONFIG.model;
-  const defaultLabel = `unmix, default model (width ${width}, depth ${depth}, ${upsample})`;
+  const { width, depth } = BASE_TRAIN_CONFIG.model;
+  const defaultLabel = `unmix, default model (width ${width}, depth ${depth}, nearest)`;
   const unmixInNode = async (label: string, config: TrainConfig, handPicked = false) => {
     // A fresh device per run, so its memory figure counts only its own buffers.
     const gpu = await createNodeGpu();
@@ -221,7 +221,7 @@ async function trainSection(): Promise<void> {
   };
   await unmixInNode('unmix', benchNetTrainConfig(trainBatch));
   await unmixInNode(UNMIX_HAND_PICKED, benchNetTrainConfig(trainBatch), true);
-  await unmixInNode(defaultLabel, DEFAULT_TRAIN_CONFIG);
+  await unmixInNode(defaultLabel, BASE_TRAIN_CONFIG);
   // Each peer as it ships (Dawn's busy polling), then with the paced polling unmix's runtime uses.
   for (const polling of flags['no-peers'] ? [] : peerPolling) {
     for (const peer of ['tfjs', 'jaxjs'] as const) {

@@ -6,7 +6,7 @@ import { Mixer } from '../src/data/mixer.ts';
 import type { Gpu, GpuInfo } from '../src/gpu/gpu.ts';
 import { type TuneMode, type TuningStore, tunerOf } from '../src/gpu/tuner.ts';
 import { BENCH_NET_CONFIG } from '../src/model/separator.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig, Trainer } from '../src/train/trainer.ts';
+import { BASE_TRAIN_CONFIG, type TrainConfig, Trainer } from '../src/train/trainer.ts';
 import { countBufferBytes } from './gpu-memory.ts';
 import { type KernelShare, LR, PARAMETERS, stepResult, type TrainStepResult } from './peers/bench-net.ts';
 
@@ -26,7 +26,7 @@ export function handPickedKernels(info: GpuInfo): TuneMode {
 
 /** The benchmark network under unmix's trainer: plain Adam at lr 1e-3 (no decay, no warm-up). */
 export function benchNetTrainConfig(batch: number): TrainConfig {
-  return { ...DEFAULT_TRAIN_CONFIG, model: BENCH_NET_CONFIG, batch, lr: LR, warmupSteps: 0, weightDecay: 0 };
+  return { ...BASE_TRAIN_CONFIG, model: BENCH_NET_CONFIG, batch, lr: LR, warmupSteps: 0, weightDecay: 0 };
 }
 
 /** Random 28×28 images in the datasets' sizes: the mixer's work does not depend on the pixels, and

@@ -1,6 +1,6 @@
 // Element-wise activations and their gradients. Forward: x@1 -> y@2. Backward: dx = dy * f'(.)
-// where f' is computed from x (relu, leaky_relu) or from the saved output y (sigmoid).
-struct Params { n: u32, alpha: f32 }
+// where f' is computed from x (relu) or from the saved output y (sigmoid).
+struct Params { n: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -22,21 +22,6 @@ fn relu_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   let i = index(gid, nwg);
   if (i >= p.n) { return; }
   dx[i] = select(0.0, dy[i], x[i] > 0.0);
-}
-
-@compute @workgroup_size(${WG})
-fn leaky_relu_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= p.n) { return; }
-  let v = x[i];
-  y[i] = select(p.alpha * v, v, v > 0.0);
-}
-
-@compute @workgroup_size(${WG})
-fn leaky_relu_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= p.n) { return; }
-  dx[i] = select(p.alpha * dy[i], dy[i], x[i] > 0.0);
 }
 
 @compute @workgroup_size(${WG})

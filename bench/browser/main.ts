@@ -3,7 +3,7 @@
 
 import { tuningStore } from '../../src/app/store.ts';
 import { createBrowserGpu } from '../../src/gpu/browser.ts';
-import { DEFAULT_TRAIN_CONFIG } from '../../src/train/trainer.ts';
+import { BASE_TRAIN_CONFIG } from '../../src/train/trainer.ts';
 import { type TrainStepResult, UNMIX_AFTER, UNMIX_HAND_PICKED } from '../peers/bench-net.ts';
 import { benchNetTrainConfig, benchUnmix, describeAdapter, handPickedKernels } from '../train-unmix.ts';
 
@@ -29,7 +29,7 @@ async function run(): Promise<TrainStepResult> {
   const environment = q.get('env') ?? navigator.userAgent;
   const gpu = await createBrowserGpu();
   if (fw === 'unmix' || fw === 'unmix-after' || fw === 'unmix-hand-picked' || fw === 'unmix-default') {
-    const config = fw === 'unmix-default' ? DEFAULT_TRAIN_CONFIG : benchNetTrainConfig(batch);
+    const config = fw === 'unmix-default' ? BASE_TRAIN_CONFIG : benchNetTrainConfig(batch);
     const label = {
       unmix: 'unmix',
       'unmix-after': UNMIX_AFTER,

@@ -1,6 +1,7 @@
 // The page once WebGPU is known to exist: controls, charts and images. All GPU work happens in the
 // worker (worker.ts); this file turns clicks into messages and messages into pixels.
 import { FASHION_CLASSES } from '../data/datasets.ts';
+import { OPTIONS, valueIn, withOptions } from '../train/options.ts';
 import { isPresetName, PRESETS, type PresetName, presetForAdapter } from '../train/presets.ts';
 import type { TrainConfig } from '../train/trainer.ts';
 import { LossChart } from './chart.ts';
@@ -84,31 +85,54 @@ drop.addEventListener('drop', (e) => {
 const form = $<HTMLFormElement>('config');
 const field = (name: string) => form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
 
-function showConfig(c: TrainConfig): void {
-  field('width').value = String(c.model.width);
-  field('depth').value = String(c.model.depth);
-  field('upsample').value = c.model.upsample;
-  field('batch').value = String(c.batch);
-  field('lr').value = String(c.lr);
-  field('warmupSteps').value = String(c.warmupSteps);
-  field('steps').value = String(c.steps);
-  field('seed').value = String(c.seed);
+/** The form's fields of the options the page shows, built from the options table: a number input in
+ * the option's range, or a list where it takes a few values. */
+const PAGE_OPTIONS = OPTIONS.filter((row) => row.page !== undefined);
+for (const row of PAGE_OPTIONS) {
+  const v = row.values;
+  const few = v.type === 'choice' ? v.choices : v.type === 'integer' && v.max - v.min < 5 ? range(v.min, v.max) : null;
+  let input: HTMLInputElement | HTMLSelectElement;
+  if (few) {
+    input = document.createElement('select');
+    input.append(...few.map((value) => new Option(value, value)));
+  } else {
+    input = document.createElement('input');
+    input.type = 'number';
+    input.required = true;
+    input.step = v.type === 'integer' ? '1' : 'any';
+    if (v.type === 'integer' || v.type === 'number') {
+      if (!(v.type === 'number' && v.minOpen)) input.min = String(v.min);
+      if (v.max < Number.MAX_SAFE_INTEGER) input.max = String(v.max);
+    }
+  }
+  input.name = row.field;
+  const label = document.createElement('label');
+  label.append(`${row.page} `, input);
+  form.append(label);
 }
 
-const selectedPreset = () => PRESETS[field('preset').value as PresetName];
+function range(min: number, max: number): string[] {
+  return Array.from({ length: max - min + 1 }, (_, i) => String(min + i));
+}
 
+function showConfig(c: TrainConfig): void {
+  for (const row of PAGE_OPTIONS) field(row.field).value = String(valueIn(c, row));
+}
+
+/** The configurations the preset list offers: the presets, and the model loaded last, if any. */
+const LOADED = 'loaded';
+let loadedModel: TrainConfig | null = null;
+const selectedConfig = (): TrainConfig =>
+  field('preset').value === LOADED && loadedModel ? loadedModel : PRESETS[field('preset').value as PresetName].config;
+
+/** The selected configuration with the form's values: what Start trains. */
 function readConfig(): TrainConfig {
-  const num = (name: string) => Number(field(name).value);
-  const preset = selectedPreset().config;
-  return {
-    ...preset,
-    model: { ...preset.model, width: num('width'), depth: num('depth'), upsample: field('upsample').value as 'nearest' | 'bilinear' },
-    steps: num('steps'),
-    batch: num('batch'),
-    lr: num('lr'),
-    warmupSteps: num('warmupSteps'),
-    seed: num('seed'),
-  };
+  return withOptions(
+    selectedConfig(),
+    Object.fromEntries(
+      PAGE_OPTIONS.map((row) => [row.flag, row.values.type === 'choice' ? field(row.field).value : Number(field(row.field).value)]),
+    ),
+  );
 }
 
 /** Minutes of training time, or undefined to train for the steps given. */
@@ -129,7 +153,19 @@ field('preset').append(...Object.entries(PRESETS).map(([name, p]) => new Option(
 field('preset').addEventListener('change', () => {
   const name = field('preset').value;
   if (isPresetName(name)) choosePreset(name);
+  else if (name === LOADED && loadedModel) showLoadedModel(loadedModel);
 });
+
+/** Offers a loaded model's configuration as a "loaded model" entry of the preset list, selected, and
+ * shows it in the form with no time budget (its steps are the ones it recorded). */
+function showLoadedModel(config: TrainConfig): void {
+  loadedModel = config;
+  if (![...(field('preset') as HTMLSelectElement).options].some((o) => o.value === LOADED))
+    field('preset').append(new Option('loaded model: the configuration of the model loaded last', LOADED));
+  field('preset').value = LOADED;
+  showConfig(config);
+  field('minutes').value = '';
+}
 choosePreset('default');
 
 const buttons = {
@@ -368,7 +404,8 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       app.step = m.step;
       app.history = m.history;
       app.grid = null;
-      showConfig(m.config);
+      if (m.origin === 'new') showConfig(m.config);
+      else showLoadedModel(m.config);
       chart.set(m.history);
       $('stat-params').textContent = m.parameterCount.toLocaleString();
       $('model-summary').textContent = m.summary;

@@ -9,8 +9,8 @@ import { readSafetensors } from '../data/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { createNodeGpu, nodeTuningStore } from '../gpu/node.ts';
 import { tunerOf } from '../gpu/tuner.ts';
-import { MODEL_OUTPUTS } from '../model/separator.ts';
 import { CONV_KERNEL_NAMES, convTuneMode } from '../ops/conv2d/kernels.ts';
+import { accepts, fromText, OPTIONS, type OptionRow } from '../train/options.ts';
 import { isPresetName, PRESET_NAMES } from '../train/presets.ts';
 import { checkpointConfig, type TrainConfig } from '../train/trainer.ts';
 import { closestName } from '../util/closest.ts';
@@ -72,40 +72,52 @@ const isNumber = (v: string) => v.trim() !== '' && Number.isFinite(Number(v));
 const integerIn = (min: number, max: number) => (v: string) =>
   isNumber(v) && Number.isInteger(Number(v)) && Number(v) >= min && Number(v) <= max;
 const POSITIVE_INTEGER: FlagRule = { says: 'a positive integer', ok: integerIn(1, Number.MAX_SAFE_INTEGER) };
-const COUNT: FlagRule = { says: 'an integer >= 0', ok: integerIn(0, Number.MAX_SAFE_INTEGER) };
-const SEED: FlagRule = { says: 'an integer from 0 to 4294967295', ok: integerIn(0, 2 ** 32 - 1) };
-const POSITIVE: FlagRule = { says: 'a number > 0', ok: (v) => isNumber(v) && Number(v) > 0 };
-const NON_NEGATIVE: FlagRule = { says: 'a number >= 0', ok: (v) => isNumber(v) && Number(v) >= 0 };
 
-/** Every valued flag of train and eval, checked as soon as the command line is read. */
+/** The valued flags of a training configuration: the options table's rows, as flags. */
+const CONFIG_FLAG_RULES: Record<string, FlagRule> = Object.fromEntries(
+  OPTIONS.filter((row) => row.values.type !== 'boolean').map((row) => [
+    row.flag,
+    { says: row.says, ok: (v: string) => accepts(row, fromText(row, v)) },
+  ]),
+);
+
+/** Every valued flag of train and eval, checked as soon as the command line is read: the training
+ * configuration's from the options table, the run's own here. */
 const FLAG_RULES: Record<string, FlagRule> = {
+  ...CONFIG_FLAG_RULES,
   preset: { says: PRESET_NAMES.join(', '), ok: isPresetName },
-  minutes: POSITIVE,
-  steps: POSITIVE_INTEGER,
-  batch: POSITIVE_INTEGER,
-  lr: POSITIVE,
-  warmup: COUNT,
-  'weight-decay': NON_NEGATIVE,
-  seed: SEED,
-  width: { says: 'an integer from 1 to 512', ok: integerIn(1, 512) },
-  depth: { says: '2, 3 or 4 (resolution levels of a 32×32 input)', ok: integerIn(2, 4) },
-  upsample: { says: 'nearest or bilinear', ok: (v) => v === 'nearest' || v === 'bilinear' },
-  output: { says: MODEL_OUTPUTS.join(', '), ok: (v) => (MODEL_OUTPUTS as readonly string[]).includes(v) },
-  heads: { says: 'sigmoid or linear', ok: (v) => v === 'sigmoid' || v === 'linear' },
-  cooldown: { says: 'a share of the steps in (0, 1], e.g. 0.2', ok: (v) => isNumber(v) && Number(v) > 0 && Number(v) <= 1 },
-  ema: { says: 'a decay in [0, 1), e.g. 0.999', ok: (v) => isNumber(v) && Number(v) >= 0 && Number(v) < 1 },
+  minutes: { says: 'a number > 0', ok: (v) => isNumber(v) && Number(v) > 0 },
   'checkpoint-every': POSITIVE_INTEGER,
   'log-every': POSITIVE_INTEGER,
   'eval-mixtures': POSITIVE_INTEGER,
-  'eval-repeats': { says: 'an integer >= 0 (0 skips the evaluation)', ok: COUNT.ok },
+  'eval-repeats': { says: 'an integer >= 0 (0 skips the evaluation)', ok: integerIn(0, Number.MAX_SAFE_INTEGER) },
   mixtures: POSITIVE_INTEGER,
   repeats: POSITIVE_INTEGER,
-  'recalibrate-bn': POSITIVE_INTEGER,
   conv: {
     says: `auto, default or a kernel variant (${CONV_KERNEL_NAMES.join(', ')})`,
     ok: (v) => v === 'auto' || v === 'default' || CONV_KERNEL_NAMES.includes(v),
   },
 };
+
+/** A usage line of an option of the table: the flag and what it takes in a column, its help wrapped
+ * beside it, and its default. */
+export function usageLine(row: OptionRow, fallback: unknown): string {
+  const takes = { integer: ' N', number: ' X', choice: ' MODE', boolean: '' }[row.values.type];
+  const text = `${row.help}${row.values.type === 'boolean' ? '' : ` (default ${fallback})`}`;
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + word.length + 1 > USAGE_TEXT_WIDTH) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  const indent = ' '.repeat(USAGE_COLUMN);
+  return `  --${row.flag}${takes}`.padEnd(USAGE_COLUMN) + lines.join(`\n${indent}`);
+}
+const USAGE_COLUMN = 24;
+const USAGE_TEXT_WIDTH = 86;
 
 /** The flags that choose kernels, for train, eval and bench; --conv defaults to $UNMIX_CONV, else auto. */
 export const KERNEL_FLAGS: Options = { conv: { type: 'string' }, retune: { type: 'boolean' } };

@@ -3,7 +3,7 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PROTOCOL } from '../train/evaluate.ts';
-import type { EvalResult, TrainConfig } from '../train/trainer.ts';
+import { type EvalResult, type TrainConfig, withoutRetiredOptions } from '../train/trainer.ts';
 
 export const DEFAULT_LEDGER = 'runs/ledger.jsonl';
 
@@ -56,7 +56,9 @@ export function readLedger(file: string): LedgerRecord[] {
 /** The run that made a checkpoint of `config` at `step` and scored it on the full protocol's repeats:
  * how the shipped weights are traced to their command and score. */
 export function fullProtocolRun(records: LedgerRecord[], config: TrainConfig, step: number): LedgerRecord | undefined {
-  return records.find(
-    (r) => JSON.stringify(r.config) === JSON.stringify(config) && r.steps_reached === step && r.eval?.repeats === PROTOCOL.repeats,
-  );
+  const recorded = (r: LedgerRecord) => {
+    const current = withoutRetiredOptions(r.config.model);
+    return 'model' in current && JSON.stringify({ ...r.config, model: current.model }) === JSON.stringify(config);
+  };
+  return records.find((r) => recorded(r) && r.steps_reached === step && r.eval?.repeats === PROTOCOL.repeats);
 }

@@ -55,7 +55,17 @@ const TUNE_PRUNE = 2;
 const TUNE_MIN_MS = 2;
 const TUNE_MAX_REPEATS = 16;
 
-export class Tuner {
+/** What a training session asks of the tuner, and all it may: whether the shapes its first step
+ * meets get measured, and measuring them (src/train/session.ts). */
+export interface SessionTuning {
+  /** Whether the shape classes met are measured (modes 'tune' and 'retune'). */
+  readonly measures: boolean;
+  readonly pendingCount: number;
+  discardPending(): void;
+  tunePending(onProgress?: (done: number, total: number, key: string) => void): Promise<TuneReport>;
+}
+
+export class Tuner implements SessionTuning {
   mode: TuneMode = { kind: 'default' };
   private cache: Record<string, TunedChoice> = {};
   private pending = new Map<string, TuneRequest>();
@@ -100,6 +110,10 @@ export class Tuner {
     if (cached && candidates.includes(cached.kernel)) return choose(cached.kernel, this.picked.get(key)?.source ?? 'cached');
     if (candidates.length > 1) this.pending.set(key, request);
     return choose(fallback, 'default');
+  }
+
+  get measures(): boolean {
+    return this.mode.kind === 'tune' || this.mode.kind === 'retune';
   }
 
   /** Shape classes met but not measured yet. */
@@ -173,7 +187,7 @@ export class Tuner {
       const ms = Object.fromEntries(
         candidates.map((kernel) => [kernel, samples.has(kernel) ? median(samples.get(kernel)!) : probe.get(kernel)!]),
       );
-      return { kernel: chooseKernel(candidates[0], contenders, ms), ms };
+      return { kernel: fastestBeyondMargin(candidates[0], contenders, ms), ms };
     } finally {
       dispose();
       this.gpu.endStep();
@@ -183,7 +197,7 @@ export class Tuner {
 
 /** The fastest contender by its median time, where it beats the default by more than the margin;
  * otherwise the default (noise between equal kernels must not flip a choice). */
-export function chooseKernel(fallback: string, contenders: string[], ms: Record<string, number>): string {
+export function fastestBeyondMargin(fallback: string, contenders: string[], ms: Record<string, number>): string {
   const best = contenders.reduce((a, b) => (ms[b] < ms[a] ? b : a));
   return ms[best] < ms[fallback] * (1 - TUNE_MARGIN) ? best : fallback;
 }

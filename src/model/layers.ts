@@ -2,11 +2,10 @@
 import { Module } from '../autograd/module.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { relu, sigmoid } from '../ops/activations.ts';
+import { relu } from '../ops/activations.ts';
 import { add } from '../ops/add.ts';
 import { batchNorm2d } from '../ops/batchnorm2d.ts';
 import { conv2d } from '../ops/conv2d.ts';
-import { gate } from '../ops/gate.ts';
 import type { Rng } from '../util/rng.ts';
 
 /** PyTorch's default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), for weights and bias alike. */
@@ -86,29 +85,5 @@ export class ConvBlock extends Module {
     if (!this.residual) return this.bn2.forward(this.conv2.forward(h), training, true);
     const y = this.bn2.forward(this.conv2.forward(h), training);
     return relu(add(y, this.shortcut ? this.shortcut.forward(x) : x));
-  }
-}
-
-/** Attention gate on a skip connection (Oktay et al. 2018, "Attention U-Net"): the decoder's
- * upsampled features g decide where the encoder's skip features x pass, through a one-channel map
- * α = sigmoid(ψ(ReLU(W_x x + W_g g))) in (0, 1) that multiplies every channel of x. W_x, W_g and ψ
- * are 1×1 convs; the inner width is half the skip's channels. Here g is taken after upsampling, at
- * the skip's resolution, rather than resampling α from the coarser level. */
-export class AttentionGate extends Module {
-  private readonly skipProjection: Conv2d;
-  private readonly gateProjection: Conv2d;
-  private readonly psi: Conv2d;
-
-  constructor(gpu: Gpu, rng: Rng, skipChannels: number, gateChannels: number) {
-    super(gpu);
-    const inner = Math.max(1, skipChannels >> 1);
-    this.skipProjection = this.child('skip_proj', new Conv2d(gpu, rng, skipChannels, inner, 1));
-    this.gateProjection = this.child('gate_proj', new Conv2d(gpu, rng, gateChannels, inner, 1));
-    this.psi = this.child('psi', new Conv2d(gpu, rng, inner, 1, 1));
-  }
-
-  forward(skip: Tensor, g: Tensor): Tensor {
-    const alpha = sigmoid(this.psi.forward(relu(add(this.skipProjection.forward(skip), this.gateProjection.forward(g)))));
-    return gate(skip, alpha);
   }
 }

@@ -29,18 +29,17 @@ export interface ModelSummary {
 const OUTPUT_TITLES: Record<ModelOutput, string> = { independent: '', projected: ', projected outputs', share: ', outputs from a share' };
 const HEADS = ['digit_head', 'item_head', 'share_head'];
 
-/** Resolution level of a top-level block: encN, attentionN and decN at N - 1, mid at the bottom. */
+/** Resolution level of a top-level block: encN and decN at N - 1, mid at the bottom. */
 function levelOf(block: string, depth: number): number {
   if (block === 'mid') return depth - 1;
   if (HEADS.includes(block)) return 0;
-  const n = /^(?:enc|attention|dec)(\d+)$/.exec(block);
+  const n = /^(?:enc|dec)(\d+)$/.exec(block);
   if (!n) throw new Error(`modelSummary: unknown block "${block}" of the separator; teach src/model/summary.ts its place`);
   return Number(n[1]) - 1;
 }
 
 export function modelSummary(model: Separator): ModelSummary {
-  const { width, depth, upsample, residual, heads, output } = model.config;
-  const patch = model.config.patch ?? 1;
+  const { width, depth, residual, output } = model.config;
   // Parameters grouped by block and by the module that owns them: "enc1.conv1.weight" → enc1 → conv1 → weight.
   const blocks = new Map<string, Map<string, Map<string, Tensor>>>();
   for (const [path, t] of model.namedParameters()) {
@@ -53,12 +52,11 @@ export function modelSummary(model: Separator): ModelSummary {
     layers.get(layer)!.set(parts[parts.length - 1], t);
   }
 
-  // Level 0 is the network's finest, SIZE / patch; level -1 the full SIZE, where a patch is undone.
-  const side = (level: number) => (level < 0 ? SIZE : SIZE / patch) >> Math.max(level, 0);
+  // Level 0 is the full SIZE, each level below half the one above.
+  const side = (level: number) => SIZE >> level;
   const rows: SummaryRow[] = [{ name: 'mixture', type: 'Input', outputShape: ['N', 1, SIZE, SIZE], params: 0 }];
   const push = (name: string, type: string, channels: number, level: number, params = 0) =>
     rows.push({ name, type, outputShape: ['N', channels, side(level), side(level)], params });
-  if (patch > 1) push('unshuffle', `PixelUnshuffle ${patch}×${patch}`, patch * patch, 0);
   const size = (params: Map<string, Tensor>) => [...params.values()].reduce((n, t) => n + t.size, 0);
   /** A 1×1 or 3×3 convolution's row, checking that it reads the channels it is given. */
   const conv = (layer: string, params: Map<string, Tensor>, cin: number, level: number, note = '') => {
@@ -68,47 +66,27 @@ export function modelSummary(model: Separator): ModelSummary {
     return cout;
   };
 
-  let channels = patch * patch; // what the next block reads
+  let channels = 1; // what the next block reads
   let level = 0;
-  let upsampled = false; // the decoder's input already upsampled (by its attention gate's row)
-  let gated = 0; // channels of the gated skip, when an attention gate ran
   const skips = new Map<number, { block: string; channels: number }>();
   const trunk = { channels: 1 }; // the last decoder's output, which both heads read
   for (const [block, layers] of blocks) {
     const next = levelOf(block, depth);
     if (block.startsWith('enc') || block === 'mid') {
       if (next === level + 1) push('maxpool', 'MaxPool2d 2×2', channels, next);
-    } else if (!HEADS.includes(block) && !upsampled) {
-      push('upsample', `Upsample ×2, ${upsample}`, channels, next);
-      upsampled = true;
+    } else if (!HEADS.includes(block)) {
+      push('upsample', 'Upsample ×2, nearest', channels, next);
     }
     level = next;
     const skip = skips.get(level);
-    if (block.startsWith('attention')) {
-      if (!skip) throw new Error(`modelSummary: ${block} has no encoder output at level ${level} to gate`);
-      let inner = 0;
-      for (const [layer, params] of layers) {
-        if (layer.endsWith('skip_proj')) inner = conv(layer, params, skip.channels, level);
-        else if (layer.endsWith('gate_proj')) conv(layer, params, channels, level);
-        else conv(layer, params, inner, level, ' + sigmoid');
-      }
-      gated = skip.channels;
-      push(`${block}.gate`, `Multiply ${skip.block} by the map`, gated, level);
-      continue;
-    }
     if (block.startsWith('dec')) {
       if (!skip) throw new Error(`modelSummary: ${block} has no encoder output at level ${level} to concatenate`);
-      channels += gated || skip.channels;
-      push('concat', `Concatenate with ${gated ? 'gated ' : ''}${skip.block}`, channels, level);
-      upsampled = false;
-      gated = 0;
+      channels += skip.channels;
+      push('concat', `Concatenate with ${skip.block}`, channels, level);
     }
     if (HEADS.includes(block)) {
-      const activation = block === 'share_head' ? ' (logit of the share)' : heads === 'linear' ? '' : ' + sigmoid';
-      for (const [layer, params] of layers) {
-        conv(layer, params, trunk.channels, level, patch > 1 ? '' : activation);
-        if (patch > 1) push(`${layer}.shuffle`, `PixelShuffle ${patch}×${patch}${activation}`, 1, -1);
-      }
+      const activation = block === 'share_head' ? ' (logit of the share)' : ' + sigmoid';
+      for (const [layer, params] of layers) conv(layer, params, trunk.channels, level, activation);
       continue;
     }
     // A ConvBlock: conv1 → bn1 + ReLU → conv2 → bn2 (+ ReLU, or + the shortcut, then ReLU).
@@ -122,10 +100,10 @@ export function modelSummary(model: Separator): ModelSummary {
     if (block.startsWith('enc')) skips.set(level, { block, channels });
     trunk.channels = channels;
   }
-  if (output === 'projected') push('projection', 'Project onto digit + item = 2·mixture', 1, -1);
-  if (output === 'share') push('share', "Digit and item from the digit's share of the mixture", 1, -1);
+  if (output === 'projected') push('projection', 'Project onto digit + item = 2·mixture', 1, 0);
+  if (output === 'share') push('share', "Digit and item from the digit's share of the mixture", 1, 0);
   return {
-    title: `separator: width ${width}, depth ${depth}, ${upsample} upsampling${residual ? ', residual' : ''}${model.config.attention ? ', attention gates' : ''}${patch > 1 ? `, ${patch}×${patch} patches` : ''}${OUTPUT_TITLES[output ?? 'independent']} — ${model.parameterCount().toLocaleString('en')} parameters`,
+    title: `separator: width ${width}, depth ${depth}, nearest upsampling${residual ? ', residual' : ''}${OUTPUT_TITLES[output ?? 'independent']} — ${model.parameterCount().toLocaleString('en')} parameters`,
     rows,
     params: model.parameterCount(),
     stateValues: model.namedBuffers().reduce((n, [, t]) => n + t.size, 0),

@@ -1,4 +1,4 @@
-// ReLU, LeakyReLU and sigmoid: forward kernels, backward kernels, and autograd wrappers.
+// ReLU and sigmoid: forward kernels, backward kernels, and autograd wrappers.
 import { accumulateGrad, record } from '../autograd/graph.ts';
 import { grid1d } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
@@ -6,12 +6,12 @@ import { assertSameShape } from './check.ts';
 
 const WG = 256;
 
-function elementwise(entry: string, inputs: Tensor[], out: Tensor, alpha = 0): void {
+function elementwise(entry: string, inputs: Tensor[], out: Tensor): void {
   out.gpu.dispatch({
     shader: 'activations',
     entry,
     defines: { WG },
-    params: { n: out.size, alpha },
+    params: { n: out.size },
     buffers: [...inputs, out],
     workgroups: grid1d(out.size, WG),
   });
@@ -28,19 +28,6 @@ export function reluBackward(x: Tensor, dy: Tensor): Tensor {
   assertSameShape('relu backward', x, 'x', dy, 'dy');
   const dx = x.gpu.empty(x.shape);
   elementwise('relu_backward', [x, dy], dx);
-  return dx;
-}
-
-export function leakyReluForward(x: Tensor, alpha: number): Tensor {
-  const y = x.gpu.empty(x.shape);
-  elementwise('leaky_relu_forward', [x], y, alpha);
-  return y;
-}
-
-export function leakyReluBackward(x: Tensor, dy: Tensor, alpha: number): Tensor {
-  assertSameShape('leaky_relu backward', x, 'x', dy, 'dy');
-  const dx = x.gpu.empty(x.shape);
-  elementwise('leaky_relu_backward', [x, dy], dx, alpha);
   return dx;
 }
 
@@ -63,11 +50,6 @@ export function sigmoidBackward(y: Tensor, dy: Tensor): Tensor {
 export function relu(x: Tensor): Tensor {
   const y = reluForward(x);
   return record(y, 'relu', [x], () => accumulateGrad(x, reluBackward(x, y.grad!)));
-}
-
-export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
-  const y = leakyReluForward(x, alpha);
-  return record(y, 'leaky_relu', [x], () => accumulateGrad(x, leakyReluBackward(x, y.grad!, alpha)));
 }
 
 export function sigmoid(x: Tensor): Tensor {

@@ -11,7 +11,7 @@ import { Rng } from '../util/rng.ts';
 import { assertRank, assertShape } from './check.ts';
 import { type Conv2dOptions, type ConvKernel, type ConvPass, type Geometry, geometry, type PassTypes } from './conv2d/geometry.ts';
 import { CONV_KERNELS } from './conv2d/kernels.ts';
-import { WEIGHT_SUM_DEFINES } from './conv2d/packed.ts';
+import { WEIGHT_SUM_DEFINES } from './conv2d/slices.ts';
 
 export type { Conv2dOptions, Padding } from './conv2d/geometry.ts';
 

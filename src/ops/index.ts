@@ -7,15 +7,13 @@
 // Adding an op: its own files, plus one entry here.
 import type { Gpu } from '../gpu/gpu.ts';
 import { type Shape, sizeOf, type Tensor } from '../gpu/tensor.ts';
-import { leakyRelu, relu, sigmoid } from './activations.ts';
+import { relu, sigmoid } from './activations.ts';
 import { add } from './add.ts';
 import { batchNorm2d, batchNorm2dBackward, batchNorm2dForward } from './batchnorm2d.ts';
 import { concatChannels, concatChannelsBackward, concatChannelsForward } from './concat.ts';
 import { conv2d, conv2dBackwardBias, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './conv2d.ts';
-import { gate } from './gate.ts';
 import { maxPool2d, maxPool2dBackward, maxPool2dForward } from './maxpool2d.ts';
 import { mseLoss, mseLossBackward, mseLossForward } from './mse.ts';
-import { pixelShuffle, pixelUnshuffle } from './pixelshuffle.ts';
 import { projectOntoMixture } from './projection.ts';
 import { shareOfMixture } from './share.ts';
 import { upsample2x, upsample2xBackward, upsample2xForward } from './upsample2d.ts';
@@ -83,7 +81,6 @@ export const OPS: OpEntry[] = [
     name: 'activations',
     cases: {
       relu: { inputs: [[2, 3, 5, 7]], run: (_, [x]) => relu(x) },
-      leakyRelu: { inputs: [[3, 8, 33, 33]], run: (_, [x]) => leakyRelu(x, 0.1) },
       sigmoid: { inputs: [[1, 1, 1, 1]], run: (_, [x]) => sigmoid(x) },
     },
   },
@@ -167,16 +164,15 @@ export const OPS: OpEntry[] = [
   {
     name: 'upsample2d',
     cases: {
-      'upsample2x nearest': { inputs: [[2, 3, 5, 4]], run: (_, [x]) => upsample2x(x, 'nearest') },
-      'upsample2x bilinear': { inputs: [[2, 3, 5, 4]], run: (_, [x]) => upsample2x(x, 'bilinear') },
+      upsample2x: { inputs: [[2, 3, 5, 4]], run: (_, [x]) => upsample2x(x) },
     },
     bench: async ({ batch, input, run }) => {
       for (const [where, c, size] of BENCH_UPS) {
         const x = input([batch, c, size, size], `up ${where} x`);
         const dy = input([batch, c, 2 * size, 2 * size], `up ${where} dy`);
         const label = `${where} ${c}×${size}×${size} → ×2`;
-        await run('upsample nearest fwd', label, () => upsample2xForward(x, 'nearest'), { bytes: 5 * f32(x.shape) });
-        await run('upsample nearest bwd', label, () => upsample2xBackward(dy, x.shape, 'nearest'), { bytes: 5 * f32(x.shape) });
+        await run('upsample nearest fwd', label, () => upsample2xForward(x), { bytes: 5 * f32(x.shape) });
+        await run('upsample nearest bwd', label, () => upsample2xBackward(dy, x.shape), { bytes: 5 * f32(x.shape) });
       }
     },
   },
@@ -223,18 +219,6 @@ export const OPS: OpEntry[] = [
     },
   },
   {
-    name: 'gate',
-    cases: {
-      'gate (attention)': {
-        inputs: [
-          [2, 3, 4, 5],
-          [2, 1, 4, 5],
-        ],
-        run: (_, [x, g]) => gate(x, g),
-      },
-    },
-  },
-  {
     name: 'projection',
     cases: {
       'projection onto the mixture': {
@@ -257,13 +241,6 @@ export const OPS: OpEntry[] = [
         ],
         run: (_, [x, logit]) => shareOfMixture(x, logit, 'rest'),
       },
-    },
-  },
-  {
-    name: 'pixelshuffle',
-    cases: {
-      'pixel unshuffle ×2': { inputs: [[2, 3, 6, 4]], run: (_, [x]) => pixelUnshuffle(x, 2) },
-      'pixel shuffle ×2': { inputs: [[2, 8, 3, 5]], run: (_, [x]) => pixelShuffle(x, 2) },
     },
   },
   // The optimizer: its kernel runs over a whole model's parameters (bench/kernels.ts benchAdam).

@@ -1,7 +1,8 @@
 // Training presets by name, for `npm run train -- --preset NAME` and the page. Each is a plain object:
 // edit its values here (flags given beside a preset override them). With `minutes`, the preset trains
-// for that wall-clock budget and its `steps` is only a fallback the budget replaces.
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './trainer.ts';
+// for that wall-clock budget and its `steps` is only a fallback the budget replaces. Why each value is
+// what it is, with the runs that chose it: docs/QUALITY.md, "Why the presets are what they are".
+import { BASE_TRAIN_CONFIG, type TrainConfig } from './trainer.ts';
 
 export interface Preset {
   description: string;
@@ -13,26 +14,9 @@ export interface Preset {
 export const PRESETS = {
   default: {
     description: "the README's short run",
-    // docs/QUALITY.md, each at equal samples (64k) over 2 seeds: both sources from the digit's share
-    // of the mixture (1.56e-3) beat projecting two heads onto digit + item = 2·mixture (1.61e-3),
-    // which beat independent heads (1.95e-3); batch 32 at lr 1e-2 beat batch 16 at 5e-3 per second,
-    // batch 64 did worse (1.68e-3); lr 2e-2 did no better with the projection (1.61e-3) but did
-    // with the share (1.52e-3 against 1.56e-3; at 3,238 steps 1.397e-3 against 1.412e-3), and 3e-2
-    // tied it (1.52e-3); batch 16 at 1e-2 matched it per sample (1.52e-3, 1 seed) at half the
-    // samples/s. Residual blocks (1.57e-3), depth 4 (1.60e-3) and EMA (1.60e-3) did not pay for
-    // their extra dispatches, and attention gates (1.63e-3), bilinear upsampling (1.64e-3) and
-    // width 16 on 2×2 patches at the same cost (1.78e-3) lost. Width 16 with residual blocks, at the
-    // 37k samples it trains in this budget, scored 1.42e-3 (1 seed), 3 % better, but its evaluation
-    // takes 3× as long. A budget rather than a step count: 7.5 minutes of training, with start-up,
-    // first-run kernel tuning (~50 s) and the 1-repeat evaluation (~1 min on a slow day), end within
-    // 10 minutes on the 2-core CPU machine, and a faster machine trains more. The rate decays over
-    // the last 20 % of the steps (1.501/1.516e-3 against the full cosine's 1.532/1.513e-3 at 64k;
-    // 1.382e-3 against 1.397e-3 on the full protocol at 3,238 steps), so the budget keeps fitting
-    // the step count to the machine's speed until then: with the full cosine, a run fixed 1,592 steps
-    // from its warm-up, slowed down and was cut at step 996 (1.98e-3).
     config: {
-      ...DEFAULT_TRAIN_CONFIG,
-      model: { ...DEFAULT_TRAIN_CONFIG.model, output: 'share' },
+      ...BASE_TRAIN_CONFIG,
+      model: { ...BASE_TRAIN_CONFIG.model, output: 'share' },
       steps: 3000,
       batch: 32,
       lr: 2e-2,
@@ -40,22 +24,11 @@ export const PRESETS = {
     },
     minutes: 7.5,
   },
-  baseline: {
-    description: 'the recipe before mixture-consistent outputs (for ablations)',
-    config: DEFAULT_TRAIN_CONFIG,
-  },
   hour: {
     description: 'a one-hour run on a CPU adapter',
-    // docs/QUALITY.md: at 64k samples, width 16 with residual blocks beat width 8 by a quarter
-    // (1.21e-3 against 1.55e-3) at a third of the samples/s, which an hour can afford; batch 64 lost
-    // 4 % per sample at width 8 (2 seeds) for 16 % more samples/s, so batch 32 stays. On the 2-core
-    // CPU it trained 10,128 steps (324k samples, 94 samples/s) in 58 min and scores 8.40e-4 on the
-    // full protocol: the checkpoint the page ships. Share outputs tied with the projection here
-    // (1.23/1.18e-3 against 1.21/1.22e-3 at 64k samples), so the preset keeps the one that
-    // reproduces the shipped checkpoint.
     config: {
-      ...DEFAULT_TRAIN_CONFIG,
-      model: { ...DEFAULT_TRAIN_CONFIG.model, width: 16, output: 'projected', residual: true },
+      ...BASE_TRAIN_CONFIG,
+      model: { ...BASE_TRAIN_CONFIG.model, width: 16, output: 'projected', residual: true },
       batch: 32,
       lr: 1e-2,
       warmupSteps: 200,
@@ -65,8 +38,8 @@ export const PRESETS = {
   gpu: {
     description: 'an hour on a real GPU (not yet measured)',
     config: {
-      ...DEFAULT_TRAIN_CONFIG,
-      model: { ...DEFAULT_TRAIN_CONFIG.model, width: 32, depth: 4, output: 'projected', residual: true },
+      ...BASE_TRAIN_CONFIG,
+      model: { ...BASE_TRAIN_CONFIG.model, width: 32, depth: 4, output: 'projected', residual: true },
       batch: 64,
       lr: 2e-3,
       warmupSteps: 500,

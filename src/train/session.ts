@@ -15,7 +15,7 @@
 // class yet (src/gpu/tuner.ts); right after it, the session has the tuner measure them, outside the
 // training time (as the page compiles its pipelines before training starts), and the steps after
 // run the chosen kernels. On a warm cache there is nothing to measure.
-import { type TuneReport, tunerOf } from '../gpu/tuner.ts';
+import { type SessionTuning, type TuneReport, tunerOf } from '../gpu/tuner.ts';
 import { decayStart, type Trainer } from './trainer.ts';
 
 export type ReadBack =
@@ -167,151 +167,194 @@ export class TrainingSession {
     }
   }
 
+  /** The loop of run(), in its named steps: plan a chunk, train it, take the loss read back, tune
+   * the kernels after the first step, resize the chunk, refine the step count, report, then stop or
+   * checkpoint. */
   private async loop(): Promise<Done> {
     const t = this.trainer;
-    const exclusive = this.options.exclusive ?? ((work) => work());
-    const { readBack } = this.options;
-    const firstStep = t.step;
-    const tuner = tunerOf(t.gpu);
+    const tuner: SessionTuning = tunerOf(t.gpu);
     // Shapes queued before this session (the page drawing the grid or the pad with another model)
     // are not worth holding up training to measure: the first step measures only its own.
     tuner.discardPending();
-    /** Moved forward by the time kernel tuning takes, which is not training time. */
-    let start = performance.now();
-    const trainedBefore = this.trainedSeconds;
-    const elapsed = () => (performance.now() - start) / 1000;
-    /** The first and the last step whose loss was read back (the GPU had done them), and when. */
-    let firstSync: { step: number; time: number } | null = null;
-    let synced = { step: firstStep, time: start };
-    /** The GPU's time for the steps encoded but not yet read back, at its speed since the first read
-     * (which leaves out pipeline compilation): the CPU runs ahead of the GPU by up to a chunk, and
-     * the budget is the GPU's time. */
-    const inFlightSeconds = () =>
-      firstSync && synced.step > firstSync.step
-        ? ((t.step - synced.step) * (synced.time - firstSync.time)) / 1000 / (synced.step - firstSync.step)
-        : 0;
-    const budgetLeft = () =>
-      this.budgetSeconds === undefined ? Infinity : this.budgetSeconds - trainedBefore - elapsed() - inFlightSeconds();
-    let chunkSteps = readBack.mode === 'lagged' ? readBack.everySteps : 1;
-    let pending: { step: number; value: Promise<number> } | null = null;
-    let loss = NaN;
-    let lossStep = firstStep;
-    let lastCheckpointStep = firstStep;
-    let lastCheckpointTime = performance.now();
-    /** The warm-up's timing (a budget run with T not yet fixed): from the end of its first step, or
-     * from here when a checkpoint taken during warm-up is resumed. */
-    let warmupTimer: { step: number; time: number } | null = t.step >= 1 ? { step: t.step, time: start } : null;
-
-    const finish = async (reason: StopReason): Promise<Done> => {
-      this.trainedSeconds = trainedBefore + elapsed();
-      const done = { reason, step: t.step, stepsRun: t.step - firstStep, seconds: elapsed(), trainedSeconds: this.trainedSeconds };
-      await this.emit('done', done);
-      return done;
-    };
-    const diverged = async (value: number, step: number): Promise<Done> => {
-      const message = `the loss became ${value} at step ${step}`;
-      await this.emit('error', { step, loss: value, message });
-      return finish('diverged');
-    };
-    const saveCheckpoint = async () => {
-      this.trainedSeconds = trainedBefore + elapsed();
-      const bytes = await exclusive(() => this.checkpoint());
-      lastCheckpointStep = t.step;
-      lastCheckpointTime = performance.now();
-      await this.emit('checkpoint', { step: t.step, bytes });
-    };
-
-    if (this.complete) return finish('complete');
+    const run = new RunState(t.step, this.trainedSeconds, this.options.readBack);
+    if (this.complete) return this.finish(run, 'complete');
     let reason: StopReason | null = null;
     while (reason === null) {
-      const warmup = t.config.warmupSteps;
-      // A budget run's steps are timed from the end of its first step, a sync point like the end of
-      // warm-up; the first step of a session is one too while the tuner has shape classes to measure.
-      const tuneAt = t.step === firstStep && tuner.mode.kind !== 'default' && tuner.mode.kind !== 'force' ? firstStep + 1 : Infinity;
-      const chunkEnd = readBack.mode === 'lagged' ? (Math.floor(t.step / chunkSteps) + 1) * chunkSteps : t.step + chunkSteps;
-      // While T is an estimate, every chunk ends in a read-back that refines it, and none crosses
-      // the decay's start: the steps T changes the rates of are only taken once T is fixed.
-      const estimateAt = t.step < 1 ? 1 : t.step < warmup ? warmup : Math.min(chunkEnd, Math.max(t.step, decayStart(t.config)));
-      const syncAt = Math.min(tuneAt, this.stepsFixed ? Infinity : estimateAt);
-      const lastStep = Math.min(this.stepsFixed ? t.config.steps : Infinity, syncAt, chunkEnd);
-      const chunkStart = performance.now();
-      const chunkFirst = t.step;
-      const read = await exclusive(async () => {
-        while (t.step < lastStep) {
-          t.trainStep();
-          if (budgetLeft() <= 0) break;
-        }
-        const read = { step: t.step, value: t.readLoss() };
-        const awaitNow = readBack.mode === 'chunked' || t.step === syncAt;
-        const previous = pending;
-        pending = awaitNow ? null : read;
-        if (awaitNow) await read.value;
-        return awaitNow ? read : previous;
-      });
+      const chunk = this.planChunk(run, tuner);
+      const read = await this.trainChunk(run, chunk);
       if (read) {
-        loss = await read.value;
-        lossStep = read.step;
-        synced = { step: read.step, time: performance.now() };
-        firstSync ??= synced;
-        if (!Number.isFinite(loss)) return diverged(loss, lossStep);
+        const diverged = await this.takeLoss(run, read);
+        if (diverged) return diverged;
       }
-      if (t.step === tuneAt && tuner.pendingCount > 0) {
-        const tuningStart = performance.now();
-        const report = await exclusive(() => tuner.tunePending((done, total, key) => this.emit('tuning', { done, total, key })));
-        const tuningMs = performance.now() - tuningStart;
-        start += tuningMs;
-        synced = { step: t.step, time: performance.now() };
-        firstSync = synced;
-        await this.emit('tuned', report);
-      }
-      if (readBack.mode === 'chunked') {
-        const seconds = (performance.now() - chunkStart) / 1000;
-        const steps = t.step - chunkFirst;
-        chunkSteps = Math.max(1, Math.min(readBack.maxChunkSteps, Math.round((steps * readBack.chunkSeconds) / Math.max(seconds, 1e-3))));
-      }
-      if (!this.stepsFixed && t.step === syncAt) {
-        if (!warmupTimer) warmupTimer = { step: t.step, time: performance.now() };
-        else if (t.step >= warmup)
-          this.estimateSteps((performance.now() - warmupTimer.time) / 1000 / (t.step - warmupTimer.step), budgetLeft());
-      }
-      this.trainedSeconds = trainedBefore + elapsed();
-      await this.emit('progress', this.progress(loss, lossStep, firstStep, elapsed()));
-
-      if (budgetLeft() <= 0) {
-        reason = 'budget';
-        // Spent before the decay started: within warm-up, the steps reached are the run (its rates
-        // do not depend on T); later, the estimate the run was following is.
-        if (!this.stepsFixed && t.step > 0) {
-          if (t.step < warmup) t.setTotalSteps(t.step);
-          this.stepsFixed = true;
-        }
-      } else if (this.stepsFixed && t.step >= t.config.steps) reason = 'complete';
-      else if (this.request !== 'run') reason = this.request === 'pause' ? 'paused' : 'stopped';
-      else {
-        const { checkpointEverySteps: everySteps, checkpointEverySeconds: everySeconds } = this.options;
-        const byStep = everySteps !== undefined && Math.floor(t.step / everySteps) > Math.floor(lastCheckpointStep / everySteps);
-        const byTime = everySeconds !== undefined && performance.now() - lastCheckpointTime >= everySeconds * 1000;
-        if (byStep || byTime) {
-          const latest = await exclusive(() => t.readLoss());
-          if (!Number.isFinite(latest)) return diverged(latest, t.step);
-          await saveCheckpoint();
-        }
+      if (t.step === chunk.tuneAt && tuner.pendingCount > 0) await this.tuneKernels(run, tuner);
+      this.resizeChunk(run, chunk);
+      if (!this.stepsFixed && t.step === chunk.syncAt) this.refineSteps(run);
+      this.trainedSeconds = run.trainedBefore + run.elapsed();
+      await this.emit('progress', this.progress(run.loss, run.lossStep, run.firstStep, run.elapsed()));
+      reason = this.stopReason(run);
+      if (reason === null) {
+        const diverged = await this.checkpointIfDue(run);
+        if (diverged) return diverged;
       }
     }
-    const pendingRead = pending as { step: number; value: Promise<number> } | null;
+    return this.wrapUp(run, reason);
+  }
+
+  /** Where the next chunk ends: at the read-back it ends in, the step after which the kernels are
+   * tuned, the refinement of the step count, or the final step. */
+  private planChunk(run: RunState, tuner: SessionTuning): Chunk {
+    const t = this.trainer;
+    const { readBack } = this.options;
+    // A budget run's steps are timed from the end of its first step, a sync point like the end of
+    // warm-up; the first step of a session is one too while the tuner has shape classes to measure.
+    const tuneAt = t.step === run.firstStep && tuner.measures ? run.firstStep + 1 : Infinity;
+    const chunkEnd = readBack.mode === 'lagged' ? (Math.floor(t.step / run.chunkSteps) + 1) * run.chunkSteps : t.step + run.chunkSteps;
+    // While T is an estimate, every chunk ends in a read-back that refines it, and none crosses
+    // the decay's start: the steps T changes the rates of are only taken once T is fixed.
+    const warmup = t.config.warmupSteps;
+    const estimateAt = t.step < 1 ? 1 : t.step < warmup ? warmup : Math.min(chunkEnd, Math.max(t.step, decayStart(t.config)));
+    const syncAt = Math.min(tuneAt, this.stepsFixed ? Infinity : estimateAt);
+    const lastStep = Math.min(this.stepsFixed ? t.config.steps : Infinity, syncAt, chunkEnd);
+    return { tuneAt, syncAt, lastStep, started: performance.now(), firstStep: t.step };
+  }
+
+  /** Trains the chunk's steps (fewer if the budget runs out) and starts the read of its last loss;
+   * returns the read to take now: this one where it is awaited, else the previous chunk's. */
+  private trainChunk(run: RunState, chunk: Chunk): Promise<LossRead | null> {
+    const t = this.trainer;
+    return this.exclusive(async () => {
+      while (t.step < chunk.lastStep) {
+        t.trainStep();
+        if (this.budgetLeft(run) <= 0) break;
+      }
+      const read = { step: t.step, value: t.readLoss() };
+      const awaitNow = this.options.readBack.mode === 'chunked' || t.step === chunk.syncAt;
+      const previous = run.pending;
+      run.pending = awaitNow ? null : read;
+      if (awaitNow) await read.value;
+      return awaitNow ? read : previous;
+    });
+  }
+
+  /** Takes a loss read back: a sync point for the timing; a non-finite loss ends the run. */
+  private async takeLoss(run: RunState, read: LossRead): Promise<Done | null> {
+    run.loss = await read.value;
+    run.lossStep = read.step;
+    run.synced = { step: read.step, time: performance.now() };
+    run.firstSync ??= run.synced;
+    return Number.isFinite(run.loss) ? null : this.diverged(run, run.loss, run.lossStep);
+  }
+
+  /** Measures the shape classes the first step met, outside the training time. */
+  private async tuneKernels(run: RunState, tuner: SessionTuning): Promise<void> {
+    const tuningStart = performance.now();
+    const report = await this.exclusive(() => tuner.tunePending((done, total, key) => this.emit('tuning', { done, total, key })));
+    run.start += performance.now() - tuningStart;
+    run.synced = { step: this.trainer.step, time: performance.now() };
+    run.firstSync = run.synced;
+    await this.emit('tuned', report);
+  }
+
+  /** Chunked read-back: the next chunk takes about chunkSeconds at the speed of this one. */
+  private resizeChunk(run: RunState, chunk: Chunk): void {
+    const { readBack } = this.options;
+    if (readBack.mode !== 'chunked') return;
+    const seconds = (performance.now() - chunk.started) / 1000;
+    const steps = this.trainer.step - chunk.firstStep;
+    run.chunkSteps = Math.max(1, Math.min(readBack.maxChunkSteps, Math.round((steps * readBack.chunkSeconds) / Math.max(seconds, 1e-3))));
+  }
+
+  /** At a sync point of a budget run whose T is an estimate: starts the warm-up's timer, or
+   * re-estimates T from it. */
+  private refineSteps(run: RunState): void {
+    const t = this.trainer;
+    if (!run.warmupTimer) run.warmupTimer = { step: t.step, time: performance.now() };
+    else if (t.step >= t.config.warmupSteps)
+      this.estimateSteps((performance.now() - run.warmupTimer.time) / 1000 / (t.step - run.warmupTimer.step), this.budgetLeft(run));
+  }
+
+  /** Why the run stops after this chunk, or null to go on. */
+  private stopReason(run: RunState): StopReason | null {
+    const t = this.trainer;
+    if (this.budgetLeft(run) <= 0) {
+      // Spent before the decay started: within warm-up, the steps reached are the run (its rates
+      // do not depend on T); later, the estimate the run was following is.
+      if (!this.stepsFixed && t.step > 0) {
+        if (t.step < t.config.warmupSteps) t.setTotalSteps(t.step);
+        this.stepsFixed = true;
+      }
+      return 'budget';
+    }
+    if (this.stepsFixed && t.step >= t.config.steps) return 'complete';
+    if (this.request !== 'run') return this.request === 'pause' ? 'paused' : 'stopped';
+    return null;
+  }
+
+  /** Saves a checkpoint when the steps or the time since the last one call for it, after checking
+   * that the latest loss is finite. */
+  private async checkpointIfDue(run: RunState): Promise<Done | null> {
+    const t = this.trainer;
+    const { checkpointEverySteps: everySteps, checkpointEverySeconds: everySeconds } = this.options;
+    const byStep = everySteps !== undefined && Math.floor(t.step / everySteps) > Math.floor(run.lastCheckpointStep / everySteps);
+    const byTime = everySeconds !== undefined && performance.now() - run.lastCheckpointTime >= everySeconds * 1000;
+    if (!byStep && !byTime) return null;
+    const latest = await this.exclusive(() => t.readLoss());
+    if (!Number.isFinite(latest)) return this.diverged(run, latest, t.step);
+    await this.saveCheckpoint(run);
+    return null;
+  }
+
+  /** The end of a run that did not diverge: the read in flight and the latest loss checked, a last
+   * report and a checkpoint. */
+  private async wrapUp(run: RunState, reason: StopReason): Promise<Done> {
+    const t = this.trainer;
+    const pendingRead = run.pending;
     if (pendingRead) {
       const value = await pendingRead.value;
-      if (!Number.isFinite(value)) return diverged(value, pendingRead.step);
+      if (!Number.isFinite(value)) return this.diverged(run, value, pendingRead.step);
     }
-    if (t.step > firstStep) {
-      const latest = await exclusive(() => t.readLoss());
-      if (!Number.isFinite(latest)) return diverged(latest, t.step);
-      loss = latest;
-      lossStep = t.step;
+    if (t.step > run.firstStep) {
+      const latest = await this.exclusive(() => t.readLoss());
+      if (!Number.isFinite(latest)) return this.diverged(run, latest, t.step);
+      run.loss = latest;
+      run.lossStep = t.step;
     }
-    await this.emit('progress', this.progress(loss, lossStep, firstStep, elapsed()));
-    await saveCheckpoint();
-    return finish(reason);
+    await this.emit('progress', this.progress(run.loss, run.lossStep, run.firstStep, run.elapsed()));
+    await this.saveCheckpoint(run);
+    return this.finish(run, reason);
+  }
+
+  private async finish(run: RunState, reason: StopReason): Promise<Done> {
+    this.trainedSeconds = run.trainedBefore + run.elapsed();
+    const t = this.trainer;
+    const done = { reason, step: t.step, stepsRun: t.step - run.firstStep, seconds: run.elapsed(), trainedSeconds: this.trainedSeconds };
+    await this.emit('done', done);
+    return done;
+  }
+
+  private async diverged(run: RunState, value: number, step: number): Promise<Done> {
+    const message = `the loss became ${value} at step ${step}`;
+    await this.emit('error', { step, loss: value, message });
+    return this.finish(run, 'diverged');
+  }
+
+  private async saveCheckpoint(run: RunState): Promise<void> {
+    this.trainedSeconds = run.trainedBefore + run.elapsed();
+    const bytes = await this.exclusive(() => this.checkpoint());
+    run.lastCheckpointStep = this.trainer.step;
+    run.lastCheckpointTime = performance.now();
+    await this.emit('checkpoint', { step: this.trainer.step, bytes });
+  }
+
+  /** Training time left in the budget, counting the GPU's time for the steps still in flight. */
+  private budgetLeft(run: RunState): number {
+    return this.budgetSeconds === undefined
+      ? Infinity
+      : this.budgetSeconds - run.trainedBefore - run.elapsed() - run.inFlightSeconds(this.trainer.step);
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.options.exclusive ? this.options.exclusive(work) : work();
   }
 
   /** Re-estimates T at the current step from the time a step takes, and fixes it once the decay
@@ -346,5 +389,72 @@ export class TrainingSession {
 
   private async emit<K extends keyof SessionEvents>(event: K, value: Parameters<SessionEvents[K]>[0]): Promise<void> {
     for (const listener of this.listeners[event]) await (listener as (v: typeof value) => void | Promise<void>)(value);
+  }
+}
+
+/** A step and when the GPU was known to have done it. */
+interface Sync {
+  step: number;
+  time: number;
+}
+
+/** A loss read started after a step, awaited later. */
+interface LossRead {
+  step: number;
+  value: Promise<number>;
+}
+
+/** One chunk of steps, as planned before it trains. */
+interface Chunk {
+  /** The step after which the kernels are tuned (Infinity: none in this chunk). */
+  tuneAt: number;
+  /** The step whose loss is awaited (a sync point), if the chunk reaches it. */
+  syncAt: number;
+  lastStep: number;
+  started: number;
+  firstStep: number;
+}
+
+/** The state one call of run() keeps between its steps. */
+class RunState {
+  /** Moved forward by the time kernel tuning takes, which is not training time. */
+  start = performance.now();
+  /** The first and the last step whose loss was read back (the GPU had done them), and when. */
+  firstSync: Sync | null = null;
+  synced: Sync;
+  chunkSteps: number;
+  pending: LossRead | null = null;
+  loss = Number.NaN;
+  lossStep: number;
+  lastCheckpointStep: number;
+  lastCheckpointTime = performance.now();
+  /** The warm-up's timing (a budget run with T not yet fixed): from the end of its first step, or
+   * from here when a checkpoint taken during warm-up is resumed. */
+  warmupTimer: Sync | null;
+
+  constructor(
+    readonly firstStep: number,
+    readonly trainedBefore: number,
+    readBack: ReadBack,
+  ) {
+    this.synced = { step: firstStep, time: this.start };
+    this.chunkSteps = readBack.mode === 'lagged' ? readBack.everySteps : 1;
+    this.lossStep = firstStep;
+    this.lastCheckpointStep = firstStep;
+    this.warmupTimer = firstStep >= 1 ? { step: firstStep, time: this.start } : null;
+  }
+
+  elapsed(): number {
+    return (performance.now() - this.start) / 1000;
+  }
+
+  /** The GPU's time for the steps encoded but not yet read back, at its speed since the first read
+   * (which leaves out pipeline compilation): the CPU runs ahead of the GPU by up to a chunk, and
+   * the budget is the GPU's time. */
+  inFlightSeconds(step: number): number {
+    const { firstSync, synced } = this;
+    return firstSync && synced.step > firstSync.step
+      ? ((step - synced.step) * (synced.time - firstSync.time)) / 1000 / (synced.step - firstSync.step)
+      : 0;
   }
 }

@@ -5,13 +5,13 @@ import type { Mixer } from '../data/mixer.ts';
 import { type NamedTensor, readSafetensors, writeSafetensors } from '../data/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { BatchNorm2d, DEFAULT_BN_MOMENTUM } from '../model/layers.ts';
-import { checkModelConfig, type ModelConfig, Separator } from '../model/separator.ts';
+import { type ModelConfig, Separator } from '../model/separator.ts';
 import { Adam } from '../ops/adam.ts';
 import { concatChannels } from '../ops/concat.ts';
 import { mseLoss } from '../ops/mse.ts';
 import { Ema } from './ema.ts';
 import { type EvalOptions, type EvalResult, evaluateProtocol, readLosses } from './evaluate.ts';
+import { checkTrainConfig } from './options.ts';
 
 export type { EvalResult, ModelConfig };
 
@@ -35,11 +35,12 @@ export interface TrainConfig {
   ema?: number;
 }
 
-/** Chosen by measurement of test MSE per second of training on lavapipe (2 CPU cores): width 8 is
- * 4× cheaper per sample than width 16 and, in equal time, reaches a lower MSE (smaller nets take
- * more steps); batch 16 beat batch 32 in equal time, and depth 4 did not pay. */
-export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  model: { width: 8, depth: 3, upsample: 'nearest' },
+/** The values the presets start from (src/train/presets.ts overrides what each changes), and the
+ * benchmarks' "unmix, default model". The project's first recipe: width 8, depth 3, batch 16 at lr
+ * 5e-3, independent heads; the default preset has since moved to share outputs at batch 32 and lr
+ * 2e-2 (docs/QUALITY.md says why). */
+export const BASE_TRAIN_CONFIG: TrainConfig = {
+  model: { width: 8, depth: 3 },
   steps: 2000,
   batch: 16,
   lr: 5e-3,
@@ -51,8 +52,6 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 const CHECKPOINT_FORMAT = 'unmix-checkpoint-v1';
 /** Seeds of the held-out streams, far from any training seed's batches. */
 const TEST_LOSS_SEED = 777_777;
-/** The training images' stream that recalibrateBatchNorm draws, apart from any training seed's. */
-const RECALIBRATION_SEED = 555_555;
 /** Held-out batches averaged by testLoss (the page's test curve). */
 export const TEST_LOSS_BATCHES = 4;
 /** The learning rate at the last step, as a fraction of the peak: the cosine ends here, not at zero. */
@@ -73,22 +72,6 @@ export function decayStart(c: TrainConfig): number {
 /** Training-config fields a resumed run may change; the model, its averaging and the data stream
  * stay the checkpoint's. */
 export type CheckpointOverrides = Partial<Omit<TrainConfig, 'model' | 'seed' | 'batch' | 'ema'>>;
-
-export function checkTrainConfig(c: TrainConfig): void {
-  checkModelConfig(c.model);
-  const positiveInt = (name: string, v: number) => {
-    if (!Number.isInteger(v) || v <= 0) throw new Error(`train config: ${name} must be a positive integer, got ${v}`);
-  };
-  positiveInt('steps', c.steps);
-  positiveInt('batch', c.batch);
-  if (!(c.lr > 0 && Number.isFinite(c.lr))) throw new Error(`train config: lr must be a positive number, got ${c.lr}`);
-  if (!(c.warmupSteps >= 0)) throw new Error(`train config: warmupSteps must be >= 0, got ${c.warmupSteps}`);
-  if (!(c.weightDecay >= 0)) throw new Error(`train config: weightDecay must be >= 0, got ${c.weightDecay}`);
-  if (c.cooldown !== undefined && !(c.cooldown > 0 && c.cooldown <= 1))
-    throw new Error(`train config: cooldown must be a share of the steps in (0, 1], got ${c.cooldown}`);
-  if (!Number.isInteger(c.seed) || c.seed < 0) throw new Error(`train config: seed must be a non-negative integer, got ${c.seed}`);
-  if (c.ema !== undefined && !(c.ema >= 0 && c.ema < 1)) throw new Error(`train config: ema must be a decay in [0, 1), got ${c.ema}`);
-}
 
 export class Trainer {
   /** Steps completed (the next step's index). */
@@ -173,29 +156,6 @@ export class Trainer {
   /** Loss of the latest step. The copy is encoded now, so a caller may keep training and await later. */
   async readLoss(): Promise<number> {
     return (await this.gpu.read(this.lastLoss))[0];
-  }
-
-  /** Re-estimates every batch norm's running statistics from the final weights: the plain average
-   * of their statistics over `batches` fresh training batches (of the training batch size, drawn
-   * from a stream of their own), instead of the moving average that training left, which weighs
-   * its last ~10 batches and the weights they were taken with ("precise BN", Wu & Johnson 2021).
-   * Only the statistics change; with an EMA, the averaged model's. */
-  async recalibrateBatchNorm(batches: number): Promise<void> {
-    if (!Number.isInteger(batches) || batches < 1)
-      throw new Error(`recalibrateBatchNorm: batches must be a positive integer, got ${batches}`);
-    const norms = this.model.modules().filter((m) => m instanceof BatchNorm2d);
-    try {
-      await this.withEvalWeights(async () => {
-        for (let k = 0; k < batches; k++) {
-          // Momentum 1/(k+1) makes the running statistics the mean over the batches so far.
-          for (const bn of norms) bn.momentum = 1 / (k + 1);
-          this.model.forward(this.mixer.batch('train', this.config.batch, RECALIBRATION_SEED, k).mixture, true);
-          this.gpu.endStep();
-        }
-      });
-    } finally {
-      for (const bn of norms) bn.momentum = DEFAULT_BN_MOMENTUM;
-    }
   }
 
   /** Mean loss over fixed held-out test batches, with batch norm in evaluation mode. */
@@ -321,6 +281,27 @@ export function checkpointConfig(metadata: Record<string, string>): TrainConfig 
     );
   }
   const config = JSON.parse(metadata.config) as TrainConfig;
+  const current = withoutRetiredOptions(config.model);
+  if ('retired' in current) {
+    throw new Error(
+      `checkpoint: its model uses ${current.retired}, an option removed after commit c8291d8 (docs/QUALITY.md keeps its results); evaluate it with that commit`,
+    );
+  }
+  config.model = current.model;
   checkTrainConfig(config);
   return config;
+}
+
+/** Model options that lost their ablations and last lived at c8291d8, with the value that means "off":
+ * checkpoints and ledger records written before they went record them. */
+const RETIRED_MODEL_OPTIONS: Record<string, unknown> = { upsample: 'nearest', heads: 'sigmoid', attention: false, patch: 1 };
+
+/** A recorded model config without the retired options it has off, or the first one it has on. */
+export function withoutRetiredOptions(model: ModelConfig): { model: ModelConfig } | { retired: string } {
+  const kept: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(model)) {
+    if (!Object.hasOwn(RETIRED_MODEL_OPTIONS, name)) kept[name] = value;
+    else if (value !== RETIRED_MODEL_OPTIONS[name]) return { retired: `${name} ${JSON.stringify(value)}` };
+  }
+  return { model: kept as unknown as ModelConfig };
 }

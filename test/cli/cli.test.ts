@@ -85,8 +85,6 @@ describe('command line', () => {
       '2',
       '--grid',
       'none',
-      '--recalibrate-bn',
-      '2',
     ]);
     expect(ev.code, ev.stderr).toBe(0);
     const result = JSON.parse(ev.stdout);

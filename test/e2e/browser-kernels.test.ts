@@ -18,7 +18,6 @@ const sigmoidOf = (v: number) => 1 / (1 + Math.exp(-v));
 
 const REFERENCES: Record<string, Reference> = {
   relu: ([x], dy) => ({ y: x.map((v) => Math.max(v, 0)), grads: [x.map((v, i) => (v > 0 ? dy[i] : 0))] }),
-  leakyRelu: ([x], dy) => ({ y: x.map((v) => (v > 0 ? v : 0.1 * v)), grads: [x.map((v, i) => (v > 0 ? dy[i] : 0.1 * dy[i]))] }),
   sigmoid: ([x], dy) => ({ y: x.map(sigmoidOf), grads: [x.map((v, i) => sigmoidOf(v) * (1 - sigmoidOf(v)) * dy[i])] }),
   add: ([a, b], dy) => ({ y: a.map((v, i) => v + b[i]), grads: [dy, dy] }),
 };

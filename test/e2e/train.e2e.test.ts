@@ -55,36 +55,32 @@ describe('training in the browser', () => {
     await page.waitForFunction(() => window.unmix?.dataReady, { timeout: 60_000 }).catch(failWithLog('data never became ready'));
     expect(await page.$eval('#data-status', (e) => e.textContent)).toMatch(/loaded and verified/);
     expect(await page.$eval('#adapter', (e) => e.textContent)).not.toMatch(/checking/);
-    // The presets are offered, and on a CPU adapter (SwiftShader) the short default is chosen, with its time budget.
-    const presets = await page.$$eval('#config select[name="preset"] option', (os) => os.map((o) => (o as HTMLOptionElement).value));
-    expect(presets).toEqual(Object.keys(PRESETS));
-    expect(await page.$eval('#config select[name="preset"]', (e) => (e as HTMLSelectElement).value)).toBe('default');
-    expect(await page.$eval('#config input[name="minutes"]', (e) => (e as HTMLInputElement).value)).toBe(String(PRESETS.default.minutes));
     // A first visit shows the model the page ships, separating at once.
     expect(await page.$eval('#status', (e) => e.textContent)).toMatch(/^Model shipped with the page .*Training finished/);
     const shipped = readSafetensors(new Uint8Array(readFileSync(join(ROOT, 'public', SHIPPED_WEIGHTS))), SHIPPED_WEIGHTS).metadata;
     expect(await page.evaluate(() => window.unmix.step)).toBe(Number(shipped.step));
+    // The presets are offered, and the loaded model beside them, selected: the form shows its
+    // configuration, with no time budget.
+    const presets = await page.$$eval('#config select[name="preset"] option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(presets).toEqual([...Object.keys(PRESETS), 'loaded']);
+    expect(await page.$eval('#config select[name="preset"]', (e) => (e as HTMLSelectElement).value)).toBe('loaded');
+    expect(await page.$eval('#config input[name="minutes"]', (e) => (e as HTMLInputElement).value)).toBe('');
+    const width = await page.$eval('#config input[name="width"]', (e) => (e as HTMLInputElement).value);
+    expect(width).toBe(String(checkpointConfig(shipped).model.width));
     await page.waitForFunction(() => window.unmix.grid !== null, { timeout: 30_000 });
   });
 
-  it('trains a tiny network, paused and resumed on the way: the train and test losses go down', async () => {
+  it("Start with the shipped model loaded trains what the form and the preset list show: the shipped model's configuration, with the form's changes", async () => {
     const { page } = session;
-    // Through the form, as a user would: width 4, depth 2, batch 8.
+    const shipped = readSafetensors(new Uint8Array(readFileSync(join(ROOT, 'public', SHIPPED_WEIGHTS))), SHIPPED_WEIGHTS).metadata;
+    // Two steps of batch 2, so that the run (and its kernel tuning on SwiftShader) ends soon.
     for (const [name, value] of [
-      ['width', '4'],
-      ['batch', '8'],
-      ['steps', String(STEPS)],
-      ['warmupSteps', '5'],
-      ['lr', '0.01'],
-      ['seed', '3'],
+      ['batch', '2'],
+      ['steps', '2'],
     ]) {
       await page.click(`#config input[name="${name}"]`, { count: 3 });
       await page.keyboard.type(value);
     }
-    await page.select('#config select[name="depth"]', '2');
-    // No time budget: train for the steps given.
-    await page.click('#config input[name="minutes"]', { count: 3 });
-    await page.keyboard.press('Backspace');
     // Every status line shown, to find the kernel measuring's progress among them.
     await page.evaluate(() => {
       const seen: string[] = [];
@@ -106,6 +102,37 @@ describe('training in the browser', () => {
     expect(asked[0]).toMatch(/replaces the model shipped with the page.*Restore the shipped model/);
     expect(await page.evaluate(() => window.unmix.state)).toBe('done');
     answer(true);
+    await page.click('#start');
+    await page
+      .waitForFunction(() => window.unmix.origin === 'new' && window.unmix.state === 'done', { timeout: 180_000, polling: 100 })
+      .catch(failWithLog('the run did not finish'));
+    // window.unmix.config is the config the worker's new trainer announced it was built with.
+    expect(await page.evaluate(() => window.unmix.config)).toEqual({ ...checkpointConfig(shipped), batch: 2, steps: 2 });
+  });
+
+  it('trains a tiny network, paused and resumed on the way: the train and test losses go down', async () => {
+    const { page } = session;
+    // The short default preset brings its time budget back into the form.
+    await page.select('#config select[name="preset"]', 'default');
+    expect(await page.$eval('#config input[name="minutes"]', (e) => (e as HTMLInputElement).value)).toBe(String(PRESETS.default.minutes));
+    // Through the form, as a user would: width 4, depth 2, batch 8.
+    for (const [name, value] of [
+      ['width', '4'],
+      ['batch', '8'],
+      ['steps', String(STEPS)],
+      ['warmupSteps', '5'],
+      ['lr', '0.01'],
+      ['seed', '3'],
+    ]) {
+      await page.click(`#config input[name="${name}"]`, { count: 3 });
+      await page.keyboard.type(value);
+    }
+    await page.select('#config select[name="depth"]', '2');
+    // No time budget: train for the steps given.
+    await page.click('#config input[name="minutes"]', { count: 3 });
+    await page.keyboard.press('Backspace');
+    // The model stopped above is replaced: accept the page's question.
+    page.once('dialog', (dialog) => dialog.accept());
     await page.click('#start');
     // Pause as soon as it runs: the worker finishes the chunk in flight (however fast the GPU), then stops.
     await page

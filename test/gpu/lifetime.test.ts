@@ -38,16 +38,16 @@ describe('a Gpu that outlives its models', () => {
   const level = () => ({ liveBuffers: live.size, ...gpu.cacheSizes() });
 
   it('returns buffers, pool and caches to their level after each of several models of different widths and batches', async () => {
-    const configs: [number, number, 'nearest' | 'bilinear'][] = [
-      [4, 4, 'nearest'],
-      [8, 2, 'bilinear'],
-      [6, 3, 'nearest'],
-      [4, 5, 'bilinear'],
+    const configs: [number, number, boolean][] = [
+      [4, 4, false],
+      [8, 2, true],
+      [6, 3, false],
+      [4, 5, true],
     ];
     let after: ReturnType<typeof level> | null = null;
-    for (const [width, batch, upsample] of configs) {
+    for (const [width, batch, residual] of configs) {
       const config: TrainConfig = {
-        model: { width, depth: 3, upsample },
+        model: { width, depth: 3, residual },
         steps: 10,
         batch,
         lr: 1e-3,

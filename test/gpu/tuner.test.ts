@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeTuningStore } from '../../src/gpu/node.ts';
 import { sumTensors } from '../../src/gpu/sum.ts';
-import { chooseKernel, formatChoices, TUNE_MARGIN, type TuneRequest, Tuner, tunerOf } from '../../src/gpu/tuner.ts';
+import { fastestBeyondMargin, formatChoices, TUNE_MARGIN, type TuneRequest, Tuner, tunerOf } from '../../src/gpu/tuner.ts';
 import { geometry } from '../../src/ops/conv2d/geometry.ts';
 import { conv2dForward, shapeClass } from '../../src/ops/conv2d.ts';
 import { useGpu } from '../helpers/gpu.ts';
@@ -103,12 +103,12 @@ describe('the kernel tuner', () => {
     // Decided on the medians alone, so equal kernels timed on a loaded machine cannot flip it.
     const within = 1 - TUNE_MARGIN / 2;
     const beyond = 1 - TUNE_MARGIN * 1.5;
-    expect(chooseKernel('first', ['first', 'second'], { first: 4, second: 4 })).toBe('first');
-    expect(chooseKernel('first', ['first', 'second'], { first: 4, second: 4 * within })).toBe('first');
-    expect(chooseKernel('first', ['first', 'second'], { first: 4, second: 4 * beyond })).toBe('second');
-    expect(chooseKernel('first', ['first', 'b', 'c'], { first: 4, b: 3, c: 2 })).toBe('c');
+    expect(fastestBeyondMargin('first', ['first', 'second'], { first: 4, second: 4 })).toBe('first');
+    expect(fastestBeyondMargin('first', ['first', 'second'], { first: 4, second: 4 * within })).toBe('first');
+    expect(fastestBeyondMargin('first', ['first', 'second'], { first: 4, second: 4 * beyond })).toBe('second');
+    expect(fastestBeyondMargin('first', ['first', 'b', 'c'], { first: 4, b: 3, c: 2 })).toBe('c');
     // A pruned candidate (not a contender) is never chosen, whatever its probe said.
-    expect(chooseKernel('first', ['first', 'b'], { first: 4, b: 3, pruned: 1 })).toBe('b');
+    expect(fastestBeyondMargin('first', ['first', 'b'], { first: 4, b: 3, pruned: 1 })).toBe('b');
   });
 
   it('a cache file that does not parse is read as empty and rewritten whole', async () => {

@@ -1,4 +1,4 @@
-// The Keras-style summary, on the benchmark network and on a deeper bilinear one: every parameter
+// The Keras-style summary, on the benchmark network and on a deeper residual one: every parameter
 // counted once, in the right layer, with each layer's output shape as the forward pass produces it.
 import { describe, expect, it } from 'vitest';
 import { BENCH_NET_CONFIG, type ModelConfig, Separator } from '../../src/model/separator.ts';
@@ -34,27 +34,27 @@ describe('model summary', () => {
     model.destroy();
   });
 
-  it('follows a deeper network with residual blocks, attention gates and projected outputs', async () => {
+  it('follows a deeper network with residual blocks and projected outputs', async () => {
     const g = gpu();
-    const config: ModelConfig = { width: 4, depth: 4, upsample: 'bilinear', residual: true, attention: true, output: 'projected' };
+    const config: ModelConfig = { width: 4, depth: 4, residual: true, output: 'projected' };
     const model = new Separator(g, config, 1);
     const s = modelSummary(model);
     expect(s.params).toBe(model.parameterCount());
     expect(s.rows.reduce((n, r) => n + r.params, 0)).toBe(model.parameterCount());
     expect(s.rows.filter((r) => r.name === 'maxpool').map((r) => r.outputShape[2])).toEqual([16, 8, 4]);
     expect(s.rows.filter((r) => r.name === 'concat').map((r) => r.type)).toEqual([
-      'Concatenate with gated enc3',
-      'Concatenate with gated enc2',
-      'Concatenate with gated enc1',
+      'Concatenate with enc3',
+      'Concatenate with enc2',
+      'Concatenate with enc1',
     ]);
-    // enc1's residual shortcut widens 1 channel to 4; attention3 gates enc3 (16 channels) by the upsampled 32.
+    // enc1's residual shortcut widens 1 channel to 4; dec3 reads the upsampled 32 channels beside enc3's 16.
     expect(s.rows.find((r) => r.name === 'enc1.shortcut')).toEqual({
       name: 'enc1.shortcut',
       type: 'Conv2d 1×1 shortcut',
       outputShape: ['N', 4, 32, 32],
       params: 8,
     });
-    expect(s.rows.find((r) => r.name === 'attention3.gate_proj')).toMatchObject({ outputShape: ['N', 8, 8, 8], params: 32 * 8 + 8 });
+    expect(s.rows.find((r) => r.name === 'dec3.conv1')).toMatchObject({ outputShape: ['N', 16, 8, 8], params: 48 * 16 * 9 + 16 });
     expect(s.rows.at(-1)).toMatchObject({ name: 'projection', outputShape: ['N', 1, 32, 32] });
     expect(s.rows.find((r) => r.name === 'mid.conv1')!.outputShape).toEqual(['N', 32, 4, 4]);
     const mixture = g.persistent([2, 1, 32, 32], new Float32Array(2 * 32 * 32).fill(0.5));
@@ -67,32 +67,13 @@ describe('model summary', () => {
   });
 
   it('shows the one share head and the op that turns its logit into both sources', () => {
-    const model = new Separator(gpu(), { width: 8, depth: 3, upsample: 'nearest', output: 'share' }, 1);
+    const model = new Separator(gpu(), { width: 8, depth: 3, output: 'share' }, 1);
     const s = modelSummary(model);
     expect(s.title).toBe('separator: width 8, depth 3, nearest upsampling, outputs from a share — 29,937 parameters');
     expect(s.rows.filter((r) => r.name.endsWith('_head'))).toEqual([
       { name: 'share_head', type: 'Conv2d 1×1 (logit of the share)', outputShape: ['N', 1, 32, 32], params: 9 },
     ]);
     expect(s.rows.at(-1)).toMatchObject({ name: 'share', outputShape: ['N', 1, 32, 32], params: 0 });
-    expect(s.rows.reduce((n, r) => n + r.params, 0)).toBe(model.parameterCount());
-    model.destroy();
-  });
-
-  it('with 2×2 patches: the unshuffle first, each level at half the size, the head shuffled back', () => {
-    const model = new Separator(gpu(), { width: 16, depth: 3, upsample: 'nearest', output: 'share', patch: 2 }, 1);
-    const s = modelSummary(model);
-    expect(s.title).toBe('separator: width 16, depth 3, nearest upsampling, 2×2 patches, outputs from a share — 119,108 parameters');
-    expect(s.rows.slice(0, 3)).toEqual([
-      { name: 'mixture', type: 'Input', outputShape: ['N', 1, 32, 32], params: 0 },
-      { name: 'unshuffle', type: 'PixelUnshuffle 2×2', outputShape: ['N', 4, 16, 16], params: 0 },
-      { name: 'enc1.conv1', type: 'Conv2d 3×3', outputShape: ['N', 16, 16, 16], params: 16 * 4 * 9 + 16 },
-    ]);
-    expect(s.rows.find((r) => r.name === 'mid.conv2')?.outputShape).toEqual(['N', 64, 4, 4]);
-    expect(s.rows.slice(-3)).toEqual([
-      { name: 'share_head', type: 'Conv2d 1×1', outputShape: ['N', 4, 16, 16], params: 4 * 16 + 4 },
-      { name: 'share_head.shuffle', type: 'PixelShuffle 2×2 (logit of the share)', outputShape: ['N', 1, 32, 32], params: 0 },
-      { name: 'share', type: "Digit and item from the digit's share of the mixture", outputShape: ['N', 1, 32, 32], params: 0 },
-    ]);
     expect(s.rows.reduce((n, r) => n + r.params, 0)).toBe(model.parameterCount());
     model.destroy();
   });

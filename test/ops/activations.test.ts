@@ -1,16 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { sizeOf } from '../../src/gpu/tensor.ts';
-import { leakyRelu, relu, sigmoid } from '../../src/ops/activations.ts';
+import { relu, sigmoid } from '../../src/ops/activations.ts';
 import { useGpu } from '../helpers/gpu.ts';
 import { checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 // CPU references.
 const reluRef = ([x]: Float64Array[]) => x.map((v) => Math.max(v, 0));
-const leakyRef =
-  (alpha: number) =>
-  ([x]: Float64Array[]) =>
-    x.map((v) => (v > 0 ? v : alpha * v));
 const sigmoidRef = ([x]: Float64Array[]) => x.map((v) => 1 / (1 + Math.exp(-v)));
 
 /** Values away from the kink at 0, so finite differences never straddle it. */
@@ -37,14 +33,6 @@ describe('activations', () => {
         inputs: [{ name: 'x', shape, data: awayFromZero(rng, sizeOf(shape)) }],
         reference: reluRef,
         run: ([x]) => relu(x),
-      });
-    });
-    it(`leaky_relu ${shape.join('×')}`, async () => {
-      await checkOp(gpu(), {
-        what: `leaky_relu ${shape}`,
-        inputs: [{ name: 'x', shape, data: awayFromZero(rng, sizeOf(shape)) }],
-        reference: leakyRef(0.1),
-        run: ([x]) => leakyRelu(x, 0.1),
       });
     });
     it(`sigmoid ${shape.join('×')}`, async () => {

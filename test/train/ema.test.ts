@@ -76,7 +76,7 @@ describe('ema', () => {
 
   describe('in the trainer', () => {
     const config: TrainConfig = {
-      model: { width: 2, depth: 2, upsample: 'nearest' },
+      model: { width: 2, depth: 2 },
       steps: 6,
       batch: 4,
       lr: 1e-2,

@@ -1,18 +1,18 @@
 // Presets: each a valid training config; the page's choice by adapter.
 import { describe, expect, it } from 'vitest';
+import { checkTrainConfig } from '../../src/train/options.ts';
 import { PRESET_NAMES, PRESETS, presetForAdapter } from '../../src/train/presets.ts';
 import { MIN_BUDGET_WARMUP } from '../../src/train/session.ts';
-import { checkTrainConfig, DEFAULT_TRAIN_CONFIG } from '../../src/train/trainer.ts';
+import type { BASE_TRAIN_CONFIG } from '../../src/train/trainer.ts';
 
 describe('presets', () => {
-  it('are valid configs; budget presets have a warm-up the session can time; baseline is the old recipe, default takes both sources from the share of the digit', () => {
-    expect(PRESET_NAMES).toEqual(['default', 'baseline', 'hour', 'gpu']);
+  it('are valid configs; budget presets have a warm-up the session can time; default takes both sources from the share of the digit', () => {
+    expect(PRESET_NAMES).toEqual(['default', 'hour', 'gpu']);
     for (const name of PRESET_NAMES) {
-      const preset: { config: typeof DEFAULT_TRAIN_CONFIG; minutes?: number } = PRESETS[name];
+      const preset: { config: typeof BASE_TRAIN_CONFIG; minutes?: number } = PRESETS[name];
       expect(() => checkTrainConfig(preset.config), name).not.toThrow();
       if (preset.minutes !== undefined) expect(preset.config.warmupSteps, name).toBeGreaterThanOrEqual(MIN_BUDGET_WARMUP);
     }
-    expect(PRESETS.baseline.config).toBe(DEFAULT_TRAIN_CONFIG);
     expect(PRESETS.default.config.model.output).toBe('share');
     expect(PRESETS.hour.minutes).toBe(60);
   });

@@ -10,7 +10,7 @@ import { decayStart, type TrainConfig, Trainer } from '../../src/train/trainer.t
 import { useGpuWithData } from '../helpers/gpu.ts';
 
 const tiny: TrainConfig = {
-  model: { width: 2, depth: 2, upsample: 'nearest' },
+  model: { width: 2, depth: 2 },
   steps: 12,
   batch: 4,
   lr: 5e-3,

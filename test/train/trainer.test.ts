@@ -5,14 +5,15 @@ import type { Mixer } from '../../src/data/mixer.ts';
 import { readSafetensors, writeSafetensors } from '../../src/data/safetensors.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { evaluateProtocol, mixtureAsPrediction } from '../../src/train/evaluate.ts';
-import { checkTrainConfig, decayStart, learningRate, type TrainConfig, Trainer } from '../../src/train/trainer.ts';
+import { checkTrainConfig } from '../../src/train/options.ts';
+import { checkpointConfig, decayStart, learningRate, type TrainConfig, Trainer } from '../../src/train/trainer.ts';
 import { useGpuWithData } from '../helpers/gpu.ts';
 
 /** Predicting the mixture itself for both outputs scores 0.0363 on the task's protocol. */
 const MIXTURE_BASELINE = 0.0363;
 
 const tiny: TrainConfig = {
-  model: { width: 4, depth: 3, upsample: 'nearest' },
+  model: { width: 4, depth: 3 },
   steps: 250,
   batch: 16,
   lr: 1e-2,
@@ -130,37 +131,17 @@ describe('training', () => {
     trainer.destroy();
   });
 
-  it('recalibrating batch norm replaces the running statistics, whatever they held, and nothing else', async () => {
-    const trained = await Trainer.create(gpu, mixer, { ...tiny, steps: 4, batch: 4 });
-    for (let i = 0; i < 4; i++) trained.trainStep();
-    const saved = readSafetensors(await trained.checkpoint());
-    const isStatistic = (name: string) => /running_(mean|var)$/.test(name);
-    // The same weights with nonsense statistics: recalibration must not depend on them.
-    const scrambled = Object.fromEntries(
-      Object.entries(saved.tensors).map(([name, t]) => [
-        name,
-        isStatistic(name) ? { ...t, data: new Float32Array(t.data.length).fill(7) } : t,
-      ]),
-    );
-    const recalibrated = await Promise.all(
-      [writeSafetensors(saved.tensors, saved.metadata), writeSafetensors(scrambled, saved.metadata)].map(async (bytes) => {
-        const t = await Trainer.fromCheckpoint(gpu, mixer, bytes);
-        await t.recalibrateBatchNorm(3);
-        const state = readSafetensors(await t.checkpoint()).tensors;
-        t.destroy();
-        return state;
-      }),
-    );
-    const statistics = Object.keys(saved.tensors).filter(isStatistic);
-    expect(statistics.length).toBe(2 * 2 * 5); // mean and var of 2 batch norms in each of 5 blocks
-    for (const [name, t] of Object.entries(saved.tensors)) {
-      const [a, b] = recalibrated.map((state) => Array.from(state[name].data));
-      expect(a, name).toEqual(b);
-      if (isStatistic(name)) expect(a, name).not.toEqual(Array.from(t.data));
-      else expect(a, name).toEqual(Array.from(t.data));
-    }
-    await expect(trained.recalibrateBatchNorm(0)).rejects.toThrow(/batches must be a positive integer, got 0/);
+  it('loads a checkpoint that records the removed model options switched off, and refuses one that uses them', async () => {
+    const trained = await Trainer.create(gpu, mixer, { ...tiny, steps: 1, batch: 2 });
+    const { metadata } = readSafetensors(await trained.checkpoint());
     trained.destroy();
+    const recorded = (model: object) => ({ ...metadata, config: JSON.stringify({ ...JSON.parse(metadata.config), model }) });
+    const before = { width: tiny.model.width, depth: tiny.model.depth, upsample: 'nearest', heads: 'sigmoid', attention: false, patch: 1 };
+    expect(checkpointConfig(recorded(before)).model).toEqual({ width: tiny.model.width, depth: tiny.model.depth });
+    expect(() => checkpointConfig(recorded({ ...before, attention: true }))).toThrow(
+      /checkpoint: its model uses attention true, an option removed after commit c8291d8/,
+    );
+    expect(() => checkpointConfig(recorded({ ...before, upsample: 'bilinear' }))).toThrow(/uses upsample "bilinear"/);
   });
 
   it('the learning rate warms up linearly, then decays by a cosine to 5%', () => {
@@ -183,7 +164,7 @@ describe('training', () => {
     expect(learningRate({ ...c, cooldown: 1 }, 60)).toBe(learningRate({ ...c, cooldown: undefined }, 60));
     for (const cooldown of [0, 1.5]) {
       expect(() => checkTrainConfig({ ...c, cooldown })).toThrow(
-        new RegExp(`cooldown must be a share of the steps in \\(0, 1\\], got ${cooldown}`),
+        new RegExp(`train config: cooldown must be a share of the steps in \\(0, 1\\], e\\.g\\. 0\\.2, got ${cooldown}`),
       );
     }
   });

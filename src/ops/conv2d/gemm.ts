@@ -6,7 +6,7 @@
 // would be mostly edge (few channels, small images).
 import { type Gpu, grid1d } from '../../gpu/gpu.ts';
 import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry } from './geometry.ts';
-import { sumSlices } from './packed.ts';
+import { MAX_SLICES, sumSlices } from './slices.ts';
 
 /** A tile configuration: the workgroup's TM×TN block of the product, TK deep per shared-memory
  * step; each lane holds a 4×4 block, so a workgroup has (TM/4)·(TN/4) lanes. */
@@ -20,7 +20,6 @@ interface Tiles {
 const WEIGHT_GROUPS = 256;
 /** A slice reduces at least this many TK steps: a shorter reduction runs as one pass into dW. */
 const WEIGHT_MIN_STEPS = 16;
-const WEIGHT_MAX_SLICES = 64;
 
 function lanes(t: Tiles): number {
   return (t.tm / 4) * (t.tn / 4);
@@ -122,7 +121,7 @@ function weight(t: Tiles): ConvKernel<'weight'>['run'] {
     const tilesM = Math.ceil(g.cout / t.tm);
     const tiles = tilesM * Math.ceil(cols / t.tn);
     const steps = Math.ceil(kdim / t.tk);
-    const wanted = Math.max(1, Math.min(Math.ceil(WEIGHT_GROUPS / tiles), Math.floor(steps / WEIGHT_MIN_STEPS), WEIGHT_MAX_SLICES));
+    const wanted = Math.max(1, Math.min(Math.ceil(WEIGHT_GROUPS / tiles), Math.floor(steps / WEIGHT_MIN_STEPS), MAX_SLICES));
     const stepsPerSlice = Math.ceil(steps / wanted);
     const slices = Math.ceil(steps / stepsPerSlice);
     assertBindable('conv2d backward weight', gpu, ['x', x.shape], ['dy', dy.shape], ['dW partial sums', [slices, size]]);

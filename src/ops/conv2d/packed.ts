@@ -6,6 +6,7 @@
 import { type Gpu, grid1d, MAX_WORKGROUPS } from '../../gpu/gpu.ts';
 import type { Tensor } from '../../gpu/tensor.ts';
 import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry } from './geometry.ts';
+import { MAX_SLICES, sumSlices } from './slices.ts';
 
 const CONV_WORKGROUP = 64;
 /** Output pixels per conv invocation on rows wider than 8: 16 beat 8 by 1.25× on lavapipe (each
@@ -17,7 +18,6 @@ const CHANNELS = 8; // output channels per conv invocation, fixed by the shader
 const WEIGHT_PIXELS = 8; // output pixels per dw_partial row segment, fixed by the shader
 const WEIGHT_CHANNELS = 8; // output channels per dw_partial invocation, fixed by the shader
 const LAYOUT_WG = 64;
-const DW_MAX_SLICES = 64;
 
 /** vec4 loads that cover the source values one `pixels`-wide output segment reads along a row. */
 function windowVec4s(k: number, stride: number, pixels: number): number {
@@ -148,10 +148,6 @@ function input(rowsPerUpdate: 'one' | 'all'): ConvKernel<'input'>['run'] {
   };
 }
 
-/** dw_reduce shares conv2d_weight.wgsl with dw_partial but uses none of its constants: fixed
- * values keep it (and db in src/ops/conv2d.ts) to one compiled pipeline each. */
-export const WEIGHT_SUM_DEFINES = { K: 1, S: 1, CI2: false, WG: 64, CI_LANES: 64, WIN4: windowVec4s(1, 1, WEIGHT_PIXELS) };
-
 function weight(gpu: Gpu, { dy, x, xPadded }: { dy: Tensor; x: Tensor; xPadded?: Tensor }, g: Geometry): Tensor {
   const segs = Math.ceil(g.ow / WEIGHT_PIXELS);
   const pw = paddedWidth(segs, g.k, g.stride, WEIGHT_PIXELS);
@@ -180,7 +176,7 @@ function weight(gpu: Gpu, { dy, x, xPadded }: { dy: Tensor; x: Tensor; xPadded?:
   const sliceLanes = wg / ciLanes;
   const groups = [Math.ceil(ciBlocks / ciLanes), Math.ceil(g.cout / WEIGHT_CHANNELS)];
   const rows = g.n * g.oh;
-  const wanted = Math.min(Math.ceil(WEIGHT_INVOCATIONS / (groups[0] * ciLanes * groups[1])), rows, DW_MAX_SLICES);
+  const wanted = Math.min(Math.ceil(WEIGHT_INVOCATIONS / (groups[0] * ciLanes * groups[1])), rows, MAX_SLICES);
   const rowsPerSlice = Math.ceil(rows / wanted);
   const slices = Math.ceil(rows / rowsPerSlice);
   const dw = gpu.empty([g.cout, g.cin, g.k, g.k]);
@@ -206,19 +202,6 @@ function weight(gpu: Gpu, { dy, x, xPadded }: { dy: Tensor; x: Tensor; xPadded?:
   });
   if (slices > 1) sumSlices(gpu, part, dw, slices);
   return dw;
-}
-
-/** dw = the sum over `slices` rows of `part` [slices, dw.size]: the reduction that split weight
- * gradients end with. */
-export function sumSlices(gpu: Gpu, part: Tensor, dw: Tensor, slices: number): void {
-  gpu.dispatch({
-    shader: 'conv2d_weight',
-    entry: 'dw_reduce',
-    defines: WEIGHT_SUM_DEFINES,
-    params: { size: dw.size, slices },
-    buffers: [part, dw],
-    workgroups: grid1d(dw.size, WEIGHT_SUM_DEFINES.WG),
-  });
 }
 
 /** 'packed' updates each accumulator once per kernel row (lavapipe's LLVM then keeps fewer values

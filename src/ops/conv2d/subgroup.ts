@@ -5,13 +5,12 @@
 // instead of each loading them.
 import { type Gpu, grid1d, MAX_WORKGROUPS } from '../../gpu/gpu.ts';
 import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry } from './geometry.ts';
-import { sumSlices } from './packed.ts';
+import { MAX_SLICES, sumSlices } from './slices.ts';
 
 const WG = 64;
 const CO = 4; // output channels per workgroup (weight) or invocation (forward), fixed by the shader
 /** Workgroups to aim for when splitting a weight gradient's reduction into slices. */
 const WEIGHT_WORKGROUPS = 512;
-const MAX_SLICES = 64;
 
 const hasSubgroups = (gpu: Gpu) => gpu.info.hasSubgroups;
 
