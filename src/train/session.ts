@@ -16,7 +16,7 @@
 // training time (as the page compiles its pipelines before training starts), and the steps after
 // run the chosen kernels. On a warm cache there is nothing to measure.
 import { type TuneReport, tunerOf } from '../gpu/tuner.ts';
-import { decayStart, type Trainer } from './trainer.ts';
+import { decayStart, NonFiniteStateError, type Trainer } from './trainer.ts';
 
 export type ReadBack =
   /** The read of a chunk's last loss starts with it and is awaited after the next chunk, so the GPU
@@ -208,17 +208,24 @@ export class TrainingSession {
       await this.emit('done', done);
       return done;
     };
-    const diverged = async (value: number, step: number): Promise<Done> => {
-      const message = `the loss became ${value} at step ${step}`;
+    const diverged = async (value: number, step: number, message = `the loss became ${value} at step ${step}`): Promise<Done> => {
       await this.emit('error', { step, loss: value, message });
       return finish('diverged');
     };
-    const saveCheckpoint = async () => {
+    /** Saves the state, or returns the divergence when a weight is not finite (never saved). */
+    const saveCheckpoint = async (): Promise<Done | null> => {
       this.trainedSeconds = trainedBefore + elapsed();
-      const bytes = await exclusive(() => this.checkpoint());
+      let bytes: Uint8Array;
+      try {
+        bytes = await exclusive(() => this.checkpoint());
+      } catch (e) {
+        if (e instanceof NonFiniteStateError) return diverged(loss, t.step, e.message);
+        throw e;
+      }
       lastCheckpointStep = t.step;
       lastCheckpointTime = performance.now();
       await this.emit('checkpoint', { step: t.step, bytes });
+      return null;
     };
 
     if (this.complete) return finish('complete');
@@ -228,7 +235,13 @@ export class TrainingSession {
       // A budget run's steps are timed from the end of its first step, a sync point like the end of
       // warm-up; the first step of a session is one too while the tuner has shape classes to measure.
       const tuneAt = t.step === firstStep && tuner.mode.kind !== 'default' && tuner.mode.kind !== 'force' ? firstStep + 1 : Infinity;
-      const chunkEnd = readBack.mode === 'lagged' ? (Math.floor(t.step / chunkSteps) + 1) * chunkSteps : t.step + chunkSteps;
+      // A lagged chunk ends at the next read-back or checkpoint step, whichever comes first, so
+      // checkpoints land on multiples of checkpointEverySteps.
+      const nextMultiple = (every: number | undefined) => (every ? (Math.floor(t.step / every) + 1) * every : Infinity);
+      const chunkEnd =
+        readBack.mode === 'lagged'
+          ? Math.min(nextMultiple(chunkSteps), nextMultiple(this.options.checkpointEverySteps))
+          : t.step + chunkSteps;
       // While T is an estimate, every chunk ends in a read-back that refines it, and none crosses
       // the decay's start: the steps T changes the rates of are only taken once T is fixed.
       const estimateAt = t.step < 1 ? 1 : t.step < warmup ? warmup : Math.min(chunkEnd, Math.max(t.step, decayStart(t.config)));
@@ -294,7 +307,8 @@ export class TrainingSession {
         if (byStep || byTime) {
           const latest = await exclusive(() => t.readLoss());
           if (!Number.isFinite(latest)) return diverged(latest, t.step);
-          await saveCheckpoint();
+          const bad = await saveCheckpoint();
+          if (bad) return bad;
         }
       }
     }
@@ -310,8 +324,7 @@ export class TrainingSession {
       lossStep = t.step;
     }
     await this.emit('progress', this.progress(loss, lossStep, firstStep, elapsed()));
-    await saveCheckpoint();
-    return finish(reason);
+    return (await saveCheckpoint()) ?? finish(reason);
   }
 
   /** Re-estimates T at the current step from the time a step takes, and fixes it once the decay
