@@ -6,7 +6,9 @@ import { Trainer } from '../train/trainer.ts';
 import {
   bar,
   configureKernels,
+  duration,
   exitOnError,
+  formatError,
   KERNEL_FLAGS,
   numberFlag,
   parseFlags,
@@ -16,6 +18,7 @@ import {
   UsageError,
 } from './common.ts';
 import { formatEval, writeSampleGrid } from './report.ts';
+import { checkWritableFile } from './run-folder.ts';
 
 exitOnError();
 const USAGE = `usage: npm run eval -- --weights FILE [flags]
@@ -54,6 +57,9 @@ if (!flags.weights) throw new UsageError('--weights FILE is required', 'pass the
 const weightsFile = String(flags.weights);
 const { bytes } = readCheckpoint(weightsFile, '--weights');
 const json = Boolean(flags.json);
+const gridFile = flags.grid === 'none' ? null : String(flags.grid ?? `${weightsFile.replace(/\.safetensors$/, '')}.samples.png`);
+// Checked before the evaluation, which can take minutes; a failure after it still prints the result.
+if (gridFile) checkWritableFile(gridFile, '--grid');
 
 const { gpu, mixer } = await setup(flags.data as string | undefined, json);
 await configureKernels(gpu, flags);
@@ -64,12 +70,20 @@ const result = await trainer.evaluate({
   mixtures: numberFlag(flags, 'mixtures', PROTOCOL.mixtures),
   repeats: numberFlag(flags, 'repeats', PROTOCOL.repeats),
   seed: numberFlag(flags, 'seed', PROTOCOL.seed),
-  onProgress: json ? undefined : (done, total) => progressLine(`${bar(done / total)} evaluating ${done}/${total} test mixtures`),
+  onProgress: json
+    ? undefined
+    : (done, total) => {
+        const left = (((performance.now() - t0) / 1000) * (total - done)) / done;
+        progressLine(`${bar(done / total)} evaluating ${done}/${total} test mixtures, ${duration(left)} left`);
+      },
 });
-const grid =
-  flags.grid === 'none'
-    ? null
-    : await writeSampleGrid(trainer, String(flags.grid ?? `${weightsFile.replace(/\.safetensors$/, '')}.samples.png`));
+let grid: string | null = null;
+let gridError: string | null = null;
+try {
+  grid = gridFile && (await writeSampleGrid(trainer, gridFile));
+} catch (e) {
+  gridError = formatError(e, false);
+}
 if (json) {
   console.log(JSON.stringify({ ...result, weights: weightsFile, step: trainer.step, parameters: trainer.parameterCount, grid }));
 } else {
@@ -78,5 +92,6 @@ if (json) {
   console.log(formatEval(result, (performance.now() - t0) / 1000));
   if (grid) console.log(`sample grid: ${grid}`);
 }
+if (gridError) console.error(gridError);
 releaseNodeGpu(gpu);
-process.exit(0);
+process.exit(gridError ? 1 : 0);

@@ -1,8 +1,8 @@
 // npm run train -- [flags]: trains the separator with Dawn in Node (a preset, flags overriding it),
 // checkpoints as .safetensors, evaluates with the task's protocol, writes a sample grid and appends
 // the run to the ledger.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { releaseNodeGpu } from '../gpu/node.ts';
 import { formatChoices, tunerOf } from '../gpu/tuner.ts';
 import type { ModelOutput } from '../model/separator.ts';
@@ -24,11 +24,16 @@ import {
   setup,
   UsageError,
 } from './common.ts';
-import { writeFileDurably } from './files.ts';
+import { checkDeviceFits } from './device-fit.ts';
+import { isSystemError, linkDurably, systemReason, writeFileDurably } from './files.ts';
 import { appendLedger, DEFAULT_LEDGER } from './ledger.ts';
 import { formatEval, printModelSummary, writeSampleGrid } from './report.ts';
+import { checkWritableFile, createDefaultRunFolder, lockRunFolder } from './run-folder.ts';
+import { onStopRequest } from './signals.ts';
 
 exitOnError();
+/** Thrown out of the evaluation's progress callback when a stop is requested during it. */
+class EvaluationStopped extends Error {}
 /** Defaults of the flags that are not part of a training config. One evaluation repeat at the end:
  * its spread over repeats is under 1 % of the MSE, and on the 2-core CPU three repeats took 2m54s,
  * which pushed the default run past 10 minutes. */
@@ -65,8 +70,10 @@ const USAGE = `usage: npm run train -- [flags]
                         channels at 16×16, the heads shuffled back; 2× the width for the same cost)
   --ema X               decay of an exponential moving average of the weights, used to evaluate and checkpoint (default ${D.ema ?? 'off'})
   --data DIR            folder with mnist/ and fashion-mnist/ (default: $UNMIX_DATA, installed packages, ../shared/data, the cache)
-  --out DIR             where checkpoints go (default runs/<date-time>)
-  --checkpoint-every N  steps between checkpoints (default ${CLI_DEFAULTS.checkpointEvery})
+  --out DIR             where checkpoints go (default runs/<date-time>, a new folder); a folder that holds
+                        checkpoints already is refused unless --resume continues a run in it, or --overwrite
+  --overwrite           let --out replace the checkpoints of an earlier run
+  --checkpoint-every N  steps between checkpoints, at every multiple of N (default ${CLI_DEFAULTS.checkpointEvery})
   --log-every N         steps between loss read-backs (default ${CLI_DEFAULTS.logEvery})
   --resume FILE         continue a run exactly from its checkpoint, within the budget it records (its config
                         wins over flags, except --steps and --minutes)
@@ -101,6 +108,7 @@ const flags = parseFlags(
     ema: { type: 'string' },
     data: { type: 'string' },
     out: { type: 'string' },
+    overwrite: { type: 'boolean' },
     'checkpoint-every': { type: 'string' },
     'log-every': { type: 'string' },
     resume: { type: 'string' },
@@ -113,11 +121,36 @@ const flags = parseFlags(
   USAGE,
 );
 
+/** The flags whose values a resumed run takes from its checkpoint's config. */
+const RESUME_FIXES = [
+  'batch',
+  'lr',
+  'warmup',
+  'cooldown',
+  'weight-decay',
+  'seed',
+  'width',
+  'depth',
+  'upsample',
+  'output',
+  'heads',
+  'residual',
+  'attention',
+  'patch',
+  'ema',
+];
+
 const presetName = String(flags.preset ?? 'default');
 if (!isPresetName(presetName)) throw new UsageError(`--preset takes ${PRESET_NAMES.join(', ')}, not "${presetName}"`, 'see --help');
 const preset: Preset = PRESETS[presetName];
 if (flags.resume !== undefined && flags.preset !== undefined)
   throw new UsageError('--preset with --resume', 'leave out --preset: a resumed run keeps the config its checkpoint records');
+const fixedByCheckpoint = Object.keys(flags).filter((f) => RESUME_FIXES.includes(f));
+if (flags.resume !== undefined && fixedByCheckpoint.length)
+  throw new UsageError(
+    `${fixedByCheckpoint.map((f) => `--${f}`).join(', ')} given with --resume, whose checkpoint fixes ${fixedByCheckpoint.length > 1 ? 'them' : 'it'}`,
+    'leave them out: a resumed run keeps its config, and only --steps or --minutes change its length',
+  );
 if (flags.minutes !== undefined && flags.steps !== undefined)
   throw new UsageError('--minutes and --steps both given', 'give --minutes or --steps, not both: a budget run fixes its own step count');
 const minutesFlag = flags.minutes === undefined ? undefined : numberFlag(flags, 'minutes', 0);
@@ -162,12 +195,16 @@ const logEvery = numberFlag(flags, 'log-every', CLI_DEFAULTS.logEvery);
 const evalMixtures = numberFlag(flags, 'eval-mixtures', CLI_DEFAULTS.evalMixtures);
 const evalRepeats = numberFlag(flags, 'eval-repeats', CLI_DEFAULTS.evalRepeats);
 const ledgerFile = String(flags.ledger ?? DEFAULT_LEDGER);
-const outDir = String(flags.out ?? join('runs', new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')));
 const resumeFile = flags.resume === undefined ? null : String(flags.resume);
 const resumed = resumeFile ? readCheckpoint(resumeFile, '--resume') : null;
 
 if (flags.summary) await printModelSummary((resumed?.config ?? config).model).then(() => process.exit(0));
+// Every output path is checked, and the run folder taken, before any work.
+checkWritableFile(ledgerFile, '--ledger');
+const outDir = flags.out === undefined ? createDefaultRunFolder() : String(flags.out);
+lockRunFolder(outDir, Boolean(flags.overwrite) || (resumeFile !== null && resolve(dirname(resumeFile)) === resolve(outDir)));
 const { gpu, mixer } = await setup(flags.data as string | undefined);
+checkDeviceFits(gpu, resumed?.config ?? config);
 await configureKernels(gpu, flags);
 const trainer =
   resumeFile && resumed
@@ -193,7 +230,6 @@ if (resumeFile && session.complete) {
   process.exit(0);
 }
 
-mkdirSync(outDir, { recursive: true });
 console.error(formatSummary(modelSummary(trainer.model)));
 const length =
   session.budgetSeconds !== undefined
@@ -204,11 +240,20 @@ console.error(
 );
 
 let lastGood: string | null = null;
+/** Why a checkpoint could not be written (a full disk): the run stops and records it. */
+let writeFailure: string | null = null;
 session.on('checkpoint', ({ step, bytes }) => {
   const file = join(outDir, `step-${String(step).padStart(6, '0')}.safetensors`);
-  writeFileDurably(file, bytes);
-  writeFileDurably(join(outDir, 'latest.safetensors'), bytes);
-  lastGood = file;
+  try {
+    writeFileDurably(file, bytes);
+    // latest follows only a step file written whole, and takes no space of its own.
+    linkDurably(file, join(outDir, 'latest.safetensors'), bytes);
+    lastGood = file;
+  } catch (e) {
+    if (!isSystemError(e)) throw e;
+    writeFailure = `${file}: ${systemReason(e)}`;
+    session.stop();
+  }
 });
 session.on('progress', (p) => {
   const steps = session.stepsFixed ? `${p.steps}` : p.step >= trainer.config.warmupSteps ? `~${p.steps}` : '?';
@@ -231,12 +276,17 @@ session.on('error', ({ message }) => {
   );
 });
 
-process.on('SIGINT', () => {
-  if (!session.isRunning) process.exit(130);
-  session.stop();
-  progressLine('Ctrl-C: saving a checkpoint before exiting (press again to quit at once)');
-  process.removeAllListeners('SIGINT');
-  process.on('SIGINT', () => process.exit(130));
+let evaluationStopped = false;
+let evaluationInProgress = false;
+onStopRequest((cause) => {
+  progressLine('');
+  if (session.isRunning) {
+    session.stop();
+    console.error(`${cause}: saving a checkpoint before exiting (send it again to quit at once)`);
+  } else if (evaluationInProgress) {
+    evaluationStopped = true;
+    console.error(`${cause}: stopping the evaluation; the run is recorded without it (send it again to quit at once)`);
+  } else process.exit(130);
 });
 
 const done: Done = await session.run();
@@ -252,27 +302,49 @@ if (done.reason !== 'diverged') {
     console.error(
       `steps fixed by the budget: ${trainer.config.steps} (replay exactly with --steps ${trainer.config.steps} and the same other flags)`,
     );
-  console.error(`checkpoint: ${lastGood} (also ${join(outDir, 'latest.safetensors')})`);
+  if (lastGood) console.error(`checkpoint: ${lastGood} (also ${join(outDir, 'latest.safetensors')})`);
   console.error(
     `kernels (${tunerOf(gpu).mode.kind}):\n${formatChoices(tunerOf(gpu).choices())
       .map((line) => `  ${line}`)
       .join('\n')}`,
   );
   if (done.reason !== 'stopped' && evalRepeats > 0) {
+    // A forward pass costs about a third of a training step (forward, backward, update).
+    const estimate = (evalMixtures * evalRepeats) / ((3 * done.stepsRun * trainer.config.batch) / done.seconds);
+    console.error(
+      `evaluating ${evalRepeats} × ${evalMixtures.toLocaleString('en')} test mixtures: about ${duration(estimate)} at this run's speed` +
+        (estimate > 3600 ? ' (Ctrl-C stops it and keeps the run; npm run eval -- --weights FILE evaluates later)' : ''),
+    );
     const t1 = performance.now();
-    result = await trainer.evaluate({
-      mixtures: evalMixtures,
-      repeats: evalRepeats,
-      onProgress: (n, total) => progressLine(`${bar(n / total)} evaluating ${n}/${total} test mixtures`),
-    });
+    evaluationInProgress = true;
+    try {
+      result = await trainer.evaluate({
+        mixtures: evalMixtures,
+        repeats: evalRepeats,
+        onProgress: (n, total) => {
+          if (evaluationStopped) throw new EvaluationStopped();
+          progressLine(`${bar(n / total)} evaluating ${n}/${total} test mixtures`);
+        },
+      });
+    } catch (e) {
+      if (!(e instanceof EvaluationStopped)) throw e;
+    }
+    evaluationInProgress = false;
     evalSeconds = (performance.now() - t1) / 1000;
     progressLine('');
-    writeFileSync(join(outDir, 'eval.json'), `${JSON.stringify(result, null, 2)}\n`);
-    console.log(formatEval(result, evalSeconds));
-    console.log(`evaluation time ${duration(evalSeconds)}, apart from the training time`);
-    console.log(`sample grid: ${await writeSampleGrid(trainer, join(outDir, 'samples.png'))}`);
+    if (result) {
+      writeFileSync(join(outDir, 'eval.json'), `${JSON.stringify(result, null, 2)}\n`);
+      console.log(formatEval(result, evalSeconds));
+      console.log(`evaluation time ${duration(evalSeconds)}, apart from the training time`);
+      console.log(`sample grid: ${await writeSampleGrid(trainer, join(outDir, 'samples.png'))}`);
+    }
   }
 }
+if (writeFailure)
+  console.error(
+    `error: a checkpoint could not be written: ${writeFailure}; training stopped. Free some space, then ` +
+      (lastGood ? `resume from the last checkpoint written whole: --resume ${lastGood}` : 'train again (no checkpoint was written whole)'),
+  );
 appendLedger(ledgerFile, {
   date: new Date().toISOString(),
   command: argv,
@@ -280,7 +352,8 @@ appendLedger(ledgerFile, {
   config: trainer.config,
   seed: trainer.config.seed,
   budget_minutes: session.budgetSeconds === undefined ? null : session.budgetSeconds / 60,
-  outcome: done.reason === 'paused' ? 'stopped' : done.reason,
+  outcome: writeFailure ? 'failed' : done.reason === 'paused' ? 'stopped' : done.reason,
+  ...(writeFailure ? { error: writeFailure } : {}),
   resumed_from: resumeFile,
   steps_reached: done.step,
   samples_seen: done.step * trainer.config.batch,
@@ -293,4 +366,4 @@ appendLedger(ledgerFile, {
   checkpoint: lastGood,
 });
 releaseNodeGpu(gpu);
-process.exit(done.reason === 'diverged' ? 1 : done.reason === 'stopped' ? 130 : 0);
+process.exit(done.reason === 'diverged' || writeFailure ? 1 : done.reason === 'stopped' || evaluationStopped ? 130 : 0);
