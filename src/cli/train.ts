@@ -251,7 +251,7 @@ session.on('checkpoint', ({ step, bytes }) => {
     lastGood = file;
   } catch (e) {
     if (!isSystemError(e)) throw e;
-    writeFailure = `${file}: ${systemReason(e)}`;
+    writeFailure ??= `${file}: ${systemReason(e)}`;
     session.stop();
   }
 });
