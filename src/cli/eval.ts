@@ -8,7 +8,6 @@ import {
   configureKernels,
   duration,
   exitOnError,
-  formatError,
   KERNEL_FLAGS,
   numberFlag,
   parseFlags,
@@ -17,6 +16,7 @@ import {
   setup,
   UsageError,
 } from './common.ts';
+import { isSystemError, systemReason } from './files.ts';
 import { formatEval, writeSampleGrid } from './report.ts';
 import { checkWritableFile } from './run-folder.ts';
 
@@ -82,7 +82,8 @@ let gridError: string | null = null;
 try {
   grid = gridFile && (await writeSampleGrid(trainer, gridFile));
 } catch (e) {
-  gridError = formatError(e, false);
+  if (!isSystemError(e)) throw e;
+  gridError = `error: --grid ${gridFile}: ${systemReason(e)}; the result is printed all the same: free some space or choose another --grid`;
 }
 if (json) {
   console.log(JSON.stringify({ ...result, weights: weightsFile, step: trainer.step, parameters: trainer.parameterCount, grid }));

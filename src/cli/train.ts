@@ -203,6 +203,10 @@ if (flags.summary) await printModelSummary((resumed?.config ?? config).model).th
 checkWritableFile(ledgerFile, '--ledger');
 const outDir = flags.out === undefined ? createDefaultRunFolder() : String(flags.out);
 lockRunFolder(outDir, Boolean(flags.overwrite) || (resumeFile !== null && resolve(dirname(resumeFile)) === resolve(outDir)));
+/** What a stop request (Ctrl-C, SIGTERM, SIGHUP) does: exit at once (the lock and an empty run
+ * folder removed) until there is training to save. */
+let onStop: (cause: string) => void = () => process.exit(130);
+onStopRequest((cause) => onStop(cause));
 const { gpu, mixer } = await setup(flags.data as string | undefined);
 checkDeviceFits(gpu, resumed?.config ?? config);
 await configureKernels(gpu, flags);
@@ -276,20 +280,22 @@ session.on('error', ({ message }) => {
   );
 });
 
+/** Set once training has ended: a stop then skips or ends the evaluation, and the run is recorded. */
+let trained = false;
 let evaluationStopped = false;
-let evaluationInProgress = false;
-onStopRequest((cause) => {
+onStop = (cause) => {
   progressLine('');
   if (session.isRunning) {
     session.stop();
     console.error(`${cause}: saving a checkpoint before exiting (send it again to quit at once)`);
-  } else if (evaluationInProgress) {
+  } else if (trained) {
     evaluationStopped = true;
     console.error(`${cause}: stopping the evaluation; the run is recorded without it (send it again to quit at once)`);
   } else process.exit(130);
-});
+};
 
 const done: Done = await session.run();
+trained = true;
 let evalSeconds: number | null = null;
 let result: EvalResult | null = null;
 if (done.reason !== 'diverged') {
@@ -308,7 +314,7 @@ if (done.reason !== 'diverged') {
       .map((line) => `  ${line}`)
       .join('\n')}`,
   );
-  if (done.reason !== 'stopped' && evalRepeats > 0) {
+  if (done.reason !== 'stopped' && evalRepeats > 0 && !evaluationStopped) {
     // A forward pass costs about a third of a training step (forward, backward, update).
     const estimate = (evalMixtures * evalRepeats) / ((3 * done.stepsRun * trainer.config.batch) / done.seconds);
     console.error(
@@ -316,7 +322,6 @@ if (done.reason !== 'diverged') {
         (estimate > 3600 ? ' (Ctrl-C stops it and keeps the run; npm run eval -- --weights FILE evaluates later)' : ''),
     );
     const t1 = performance.now();
-    evaluationInProgress = true;
     try {
       result = await trainer.evaluate({
         mixtures: evalMixtures,
@@ -329,7 +334,6 @@ if (done.reason !== 'diverged') {
     } catch (e) {
       if (!(e instanceof EvaluationStopped)) throw e;
     }
-    evaluationInProgress = false;
     evalSeconds = (performance.now() - t1) / 1000;
     progressLine('');
     if (result) {

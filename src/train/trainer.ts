@@ -323,7 +323,7 @@ export class Trainer {
       }
       if (saved.shape.join() !== t.shape.join()) {
         throw new UserError(
-          `${file}: tensor "${name}" has shape [${saved.shape}] but its config's model needs [${t.shape}]`,
+          `${file}: ${name} has shape [${saved.shape}] in the file but [${t.shape}] in the model`,
           DAMAGED_CHECKPOINT_FIX,
         );
       }

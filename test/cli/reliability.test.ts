@@ -294,6 +294,29 @@ describe('nothing lost', () => {
     expect(Date.now() - started).toBeLessThan(30_000);
   }, 60_000);
 
+  it('eval prints its result even when the grid cannot be written after it (a full disk)', async () => {
+    const r = await run(
+      'eval',
+      [
+        '--weights',
+        join(base, 'run', 'step-000002.safetensors'),
+        '--mixtures',
+        '50',
+        '--repeats',
+        '1',
+        '--grid',
+        join(tmp('grid'), 'g.png'),
+      ],
+      {
+        preload: join(REPO, 'test/cli/full-disk.ts'),
+        env: { UNMIX_TEST_FREE_WRITES: '0' },
+      },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/test MSE \d\.\d+e-\d+/);
+    expect(r.stderr).toMatch(/error: --grid .*g\.png: the disk is full; the result is printed all the same/);
+  }, 60_000);
+
   it('a device limit the config cannot meet is one line before any training', async () => {
     for (const [args, cause] of [
       [
