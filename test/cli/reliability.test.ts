@@ -96,12 +96,22 @@ describe('nothing lost', () => {
 
   it('two runs started in the same second without --out get folders of their own, and ledger lines naming their own files', async () => {
     const cwd = tmp('same-second');
+    // An earlier run's folder for each of the next 120 seconds: both runs meet a folder of their
+    // second that is taken, as the second of two runs started together does.
+    const now = Date.now();
+    const earlier = Array.from({ length: 120 }, (_, s) => new Date(now + s * 1000).toISOString().slice(0, 19).replace(/[:T]/g, '-'));
+    for (const name of earlier) {
+      mkdirSync(join(cwd, 'runs', name), { recursive: true });
+      writeFileSync(join(cwd, 'runs', name, 'latest.safetensors'), 'an earlier run');
+    }
     const args = [...TINY, '--steps', '2', '--eval-repeats', '0'];
     const [a, b] = await Promise.all([run('train', args, { cwd }), run('train', args, { cwd })]);
     expect(a.status, a.stderr).toBe(0);
     expect(b.status, b.stderr).toBe(0);
-    const folders = readdirSync(join(cwd, 'runs')).filter((f) => f !== 'ledger.jsonl');
+    for (const name of earlier) expect(readdirSync(join(cwd, 'runs', name))).toEqual(['latest.safetensors']);
+    const folders = readdirSync(join(cwd, 'runs')).filter((f) => f !== 'ledger.jsonl' && !earlier.includes(f));
     expect(folders).toHaveLength(2);
+    for (const f of folders) expect(f).toMatch(/^\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d-\d+$/);
     const checkpoints = ledgerLines(join(cwd, 'runs', 'ledger.jsonl')).map((l) => JSON.parse(l).checkpoint);
     expect(new Set(checkpoints).size).toBe(2);
     for (const f of folders) expect(readdirSync(join(cwd, 'runs', f)).sort()).toEqual(['latest.safetensors', 'step-000002.safetensors']);
