@@ -9,7 +9,7 @@ import type { ModelOutput } from '../model/separator.ts';
 import { formatSummary, modelSummary } from '../model/summary.ts';
 import { isPresetName, PRESET_NAMES, PRESETS, type Preset } from '../train/presets.ts';
 import { type Done, TrainingSession } from '../train/session.ts';
-import { type EvalResult, type TrainConfig, Trainer } from '../train/trainer.ts';
+import { checkTrainConfig, type EvalResult, type TrainConfig, Trainer } from '../train/trainer.ts';
 import {
   bar,
   configureKernels,
@@ -190,6 +190,13 @@ const config: TrainConfig = {
   ...(flags.ema === undefined ? {} : { ema: numberFlag(flags, 'ema', 0) }),
   ...(flags.cooldown === undefined ? {} : { cooldown: numberFlag(flags, 'cooldown', 1) }),
 };
+// Combinations of flags the network refuses (--heads linear without --output projected) are the
+// command line's mistake, found before any work.
+try {
+  checkTrainConfig(config);
+} catch (e) {
+  throw new UsageError((e as Error).message, '`npm run train -- --help` lists the flags and what each takes');
+}
 const checkpointEvery = numberFlag(flags, 'checkpoint-every', CLI_DEFAULTS.checkpointEvery);
 const logEvery = numberFlag(flags, 'log-every', CLI_DEFAULTS.logEvery);
 const evalMixtures = numberFlag(flags, 'eval-mixtures', CLI_DEFAULTS.evalMixtures);

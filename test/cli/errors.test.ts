@@ -129,6 +129,20 @@ const CASES: Case[] = [
   },
   {
     cli: 'train',
+    args: ['--heads', 'linear'],
+    status: 2,
+    cause: /model: linear heads need output 'projected'/,
+    fix: help('train'),
+  },
+  {
+    cli: 'train',
+    args: ['--patch', '3'],
+    status: 2,
+    cause: /model: patch must be 1 or 2 \(pixels per block side\), got 3/,
+    fix: help('train'),
+  },
+  {
+    cli: 'train',
     args: ['--minutes', '1e308'],
     status: 2,
     cause: /--minutes takes a number of minutes > 0, at most 525600/,
