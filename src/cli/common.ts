@@ -15,6 +15,7 @@ import { isPresetName, PRESET_NAMES } from '../train/presets.ts';
 import { checkpointConfig, type TrainConfig } from '../train/trainer.ts';
 import { closestName } from '../util/closest.ts';
 import { UsageError, UserError } from '../util/user-error.ts';
+import { isSystemError, systemReason } from './files.ts';
 
 export { UsageError, UserError };
 
@@ -31,22 +32,15 @@ export function formatError(e: unknown, debug: boolean): string {
   let line: string;
   if (err instanceof UserError) line = err.message;
   else if (sys.code?.startsWith('ERR_PARSE_ARGS_')) line = `${err.message.split('. ')[0]}; --help lists the flags`;
-  else if (sys.code && sys.path)
-    line = `${sys.syscall ?? 'cannot open'} ${sys.path}: ${SYSTEM_ERRORS[sys.code] ?? sys.code}; check the path`;
+  else if (sys.code && sys.path) line = `${sys.syscall ?? 'cannot open'} ${sys.path}: ${systemReason(sys)}; check the path`;
+  else if (isSystemError(sys))
+    line = `${sys.syscall ?? 'a system call'} failed: ${systemReason(sys)}; free the disk or fix the permission, then run again`;
   else line = `${err.message}; this is unexpected: rerun with --debug (or UNMIX_DEBUG=1) to see where it happened, and report it`;
   if (!debug) return `error: ${line}`;
   const causes: string[] = [];
   for (let c = err.cause; c instanceof Error; c = c.cause) causes.push(`caused by: ${c.stack}`);
   return [`error: ${line}`, err.stack ?? '', ...causes].join('\n');
 }
-
-const SYSTEM_ERRORS: Record<string, string> = {
-  ENOENT: 'no such file or folder',
-  EACCES: 'permission denied',
-  EISDIR: 'is a folder, not a file',
-  ENOTDIR: 'a part of the path is not a folder',
-  ENOSPC: 'the disk is full',
-};
 
 /** Makes any error that ends the command print as `error: …` (the stack only with --debug) and
  * exit with its status (2 for usage errors, 1 otherwise). Call first thing in a CLI's script. */
@@ -86,7 +80,7 @@ const CONFIG_FLAG_RULES: Record<string, FlagRule> = Object.fromEntries(
 const FLAG_RULES: Record<string, FlagRule> = {
   ...CONFIG_FLAG_RULES,
   preset: { says: PRESET_NAMES.join(', '), ok: isPresetName },
-  minutes: { says: 'a number > 0', ok: (v) => isNumber(v) && Number(v) > 0 },
+  minutes: { says: 'a number of minutes > 0, at most 525600 (a year)', ok: (v) => isNumber(v) && Number(v) > 0 && Number(v) <= 525_600 },
   'checkpoint-every': POSITIVE_INTEGER,
   'log-every': POSITIVE_INTEGER,
   'eval-mixtures': POSITIVE_INTEGER,
@@ -197,8 +191,7 @@ export function readCheckpoint(file: string, flag: string): { bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(file));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`${flag} ${file}: ${(code && SYSTEM_ERRORS[code]) ?? (e as Error).message}`, fix, { cause: e });
+    throw new UserError(`${flag} ${file}: ${systemReason(e)}`, fix, { cause: e });
   }
   try {
     return { bytes, config: checkpointConfig(readSafetensors(bytes, file).metadata) };

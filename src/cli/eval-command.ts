@@ -5,8 +5,21 @@ import { releaseNodeGpu } from '../gpu/node.ts';
 import { CONV_KERNEL_NAMES } from '../ops/conv2d/kernels.ts';
 import { PROTOCOL } from '../train/evaluate.ts';
 import { Trainer } from '../train/trainer.ts';
-import { bar, configureKernels, KERNEL_FLAGS, numberFlag, parseFlags, progressLine, readCheckpoint, setup, UsageError } from './common.ts';
+import {
+  bar,
+  configureKernels,
+  duration,
+  KERNEL_FLAGS,
+  numberFlag,
+  parseFlags,
+  progressLine,
+  readCheckpoint,
+  setup,
+  UsageError,
+} from './common.ts';
+import { isSystemError, systemReason } from './files.ts';
 import { formatEval, writeSampleGrid } from './report.ts';
+import { checkWritableFile } from './run-folder.ts';
 
 const USAGE = `usage: npm run eval -- --weights FILE [flags]
   --weights FILE   a .safetensors checkpoint written by npm run train (or the web page)
@@ -41,6 +54,10 @@ export async function evaluateCheckpoint(argv: string[]): Promise<number> {
   const { bytes } = readCheckpoint(weightsFile, '--weights');
   const json = Boolean(flags.json);
 
+  const gridFile = flags.grid === 'none' ? null : String(flags.grid ?? `${weightsFile.replace(/\.safetensors$/, '')}.samples.png`);
+  // Checked before the evaluation, which can take minutes; a failure after it still prints the result.
+  if (gridFile) checkWritableFile(gridFile, '--grid');
+
   const { gpu, mixer } = await setup(flags.data as string | undefined, json);
   await configureKernels(gpu, flags);
   const trainer = await Trainer.fromCheckpoint(gpu, mixer, bytes, {}, weightsFile);
@@ -49,12 +66,21 @@ export async function evaluateCheckpoint(argv: string[]): Promise<number> {
     mixtures: numberFlag(flags, 'mixtures', PROTOCOL.mixtures),
     repeats: numberFlag(flags, 'repeats', PROTOCOL.repeats),
     seed: numberFlag(flags, 'seed', PROTOCOL.seed),
-    onProgress: json ? undefined : (done, total) => progressLine(`${bar(done / total)} evaluating ${done}/${total} test mixtures`),
+    onProgress: json
+      ? undefined
+      : (done, total) => {
+          const left = (((performance.now() - t0) / 1000) * (total - done)) / done;
+          progressLine(`${bar(done / total)} evaluating ${done}/${total} test mixtures, ${duration(left)} left`);
+        },
   });
-  const grid =
-    flags.grid === 'none'
-      ? null
-      : await writeSampleGrid(trainer, String(flags.grid ?? `${weightsFile.replace(/\.safetensors$/, '')}.samples.png`));
+  let grid: string | null = null;
+  let gridError: string | null = null;
+  try {
+    grid = gridFile && (await writeSampleGrid(trainer, gridFile));
+  } catch (e) {
+    if (!isSystemError(e)) throw e;
+    gridError = `error: --grid ${gridFile}: ${systemReason(e)}; the result is printed all the same: free some space or choose another --grid`;
+  }
   if (json) {
     console.log(JSON.stringify({ ...result, weights: weightsFile, step: trainer.step, parameters: trainer.parameterCount, grid }));
   } else {
@@ -63,6 +89,7 @@ export async function evaluateCheckpoint(argv: string[]): Promise<number> {
     console.log(formatEval(result, (performance.now() - t0) / 1000));
     if (grid) console.log(`sample grid: ${grid}`);
   }
+  if (gridError) console.error(gridError);
   releaseNodeGpu(gpu);
-  return 0;
+  return gridError ? 1 : 0;
 }

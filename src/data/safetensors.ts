@@ -51,6 +51,14 @@ export function writeSafetensors(tensors: Record<string, NamedTensor>, metadata:
   return out;
 }
 
+/** The first value that is NaN or ±Infinity, as "tensor "<name>" holds NaN at index 12", or null. */
+export function findNonFinite(tensors: Record<string, NamedTensor>): string | null {
+  for (const [name, { data }] of Object.entries(tensors)) {
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return `tensor "${name}" holds ${data[i]} at index ${i}`;
+  }
+  return null;
+}
+
 /** The format's own limit on the JSON header (Hugging Face's reader refuses larger ones). */
 const MAX_HEADER_BYTES = 100_000_000;
 

@@ -16,7 +16,7 @@
 // training time (as the page compiles its pipelines before training starts), and the steps after
 // run the chosen kernels. On a warm cache there is nothing to measure.
 import { type SessionTuning, type TuneReport, tunerOf } from '../gpu/tuner.ts';
-import { decayStart, type Trainer } from './trainer.ts';
+import { decayStart, NonFiniteStateError, type Trainer } from './trainer.ts';
 
 export type ReadBack =
   /** The read of a chunk's last loss starts with it and is awaited after the next chunk, so the GPU
@@ -208,7 +208,13 @@ export class TrainingSession {
     // A budget run's steps are timed from the end of its first step, a sync point like the end of
     // warm-up; the first step of a session is one too while the tuner has shape classes to measure.
     const tuneAt = t.step === run.firstStep && tuner.measures ? run.firstStep + 1 : Infinity;
-    const chunkEnd = readBack.mode === 'lagged' ? (Math.floor(t.step / run.chunkSteps) + 1) * run.chunkSteps : t.step + run.chunkSteps;
+    // A lagged chunk ends at the next read-back or checkpoint step, whichever comes first, so
+    // checkpoints land on multiples of checkpointEverySteps.
+    const nextMultiple = (every: number | undefined) => (every ? (Math.floor(t.step / every) + 1) * every : Infinity);
+    const chunkEnd =
+      readBack.mode === 'lagged'
+        ? Math.min(nextMultiple(run.chunkSteps), nextMultiple(this.options.checkpointEverySteps))
+        : t.step + run.chunkSteps;
     // While T is an estimate, every chunk ends in a read-back that refines it, and none crosses
     // the decay's start: the steps T changes the rates of are only taken once T is fixed.
     const warmup = t.config.warmupSteps;
@@ -300,8 +306,7 @@ export class TrainingSession {
     if (!byStep && !byTime) return null;
     const latest = await this.exclusive(() => t.readLoss());
     if (!Number.isFinite(latest)) return this.diverged(run, latest, t.step);
-    await this.saveCheckpoint(run);
-    return null;
+    return this.saveCheckpoint(run);
   }
 
   /** The end of a run that did not diverge: the read in flight and the latest loss checked, a last
@@ -320,8 +325,7 @@ export class TrainingSession {
       run.lossStep = t.step;
     }
     await this.emit('progress', this.progress(run.loss, run.lossStep, run.firstStep, run.elapsed()));
-    await this.saveCheckpoint(run);
-    return this.finish(run, reason);
+    return (await this.saveCheckpoint(run)) ?? this.finish(run, reason);
   }
 
   private async finish(run: RunState, reason: StopReason): Promise<Done> {
@@ -332,18 +336,25 @@ export class TrainingSession {
     return done;
   }
 
-  private async diverged(run: RunState, value: number, step: number): Promise<Done> {
-    const message = `the loss became ${value} at step ${step}`;
+  private async diverged(run: RunState, value: number, step: number, message = `the loss became ${value} at step ${step}`): Promise<Done> {
     await this.emit('error', { step, loss: value, message });
     return this.finish(run, 'diverged');
   }
 
-  private async saveCheckpoint(run: RunState): Promise<void> {
+  /** Saves the state, or returns the divergence when a weight is not finite (never saved). */
+  private async saveCheckpoint(run: RunState): Promise<Done | null> {
     this.trainedSeconds = run.trainedBefore + run.elapsed();
-    const bytes = await this.exclusive(() => this.checkpoint());
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.exclusive(() => this.checkpoint());
+    } catch (e) {
+      if (e instanceof NonFiniteStateError) return this.diverged(run, run.loss, this.trainer.step, e.message);
+      throw e;
+    }
     run.lastCheckpointStep = this.trainer.step;
     run.lastCheckpointTime = performance.now();
     await this.emit('checkpoint', { step: this.trainer.step, bytes });
+    return null;
   }
 
   /** Training time left in the budget, counting the GPU's time for the steps still in flight. */

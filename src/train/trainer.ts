@@ -2,13 +2,14 @@
 // with no read-back. The loss of the latest step is kept on the GPU and read when asked for.
 import { backward, zeroGrads } from '../autograd/graph.ts';
 import type { Mixer } from '../data/mixer.ts';
-import { type NamedTensor, readSafetensors, writeSafetensors } from '../data/safetensors.ts';
+import { findNonFinite, type NamedTensor, readSafetensors, writeSafetensors } from '../data/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { type ModelConfig, Separator } from '../model/separator.ts';
 import { Adam } from '../ops/adam.ts';
 import { concatChannels } from '../ops/concat.ts';
 import { mseLoss } from '../ops/mse.ts';
+import { UserError } from '../util/user-error.ts';
 import { Ema } from './ema.ts';
 import { type EvalOptions, type EvalResult, evaluateProtocol, readLosses } from './evaluate.ts';
 import { checkTrainConfig } from './options.ts';
@@ -50,6 +51,13 @@ export const BASE_TRAIN_CONFIG: TrainConfig = {
 };
 
 const CHECKPOINT_FORMAT = 'unmix-checkpoint-v1';
+const DAMAGED_CHECKPOINT_FIX = 'use an intact checkpoint: each run keeps step-*.safetensors beside latest.safetensors';
+
+/** A state that must not be saved or trained from: NaN or Infinity in a weight, a statistic or the
+ * optimizer's moments. */
+export class NonFiniteStateError extends Error {
+  override readonly name = 'NonFiniteStateError';
+}
 /** Seeds of the held-out streams, far from any training seed's batches. */
 const TEST_LOSS_SEED = 777_777;
 /** Held-out batches averaged by testLoss (the page's test curve). */
@@ -116,7 +124,7 @@ export class Trainer {
   ): Promise<Trainer> {
     const saved = readSafetensors(bytes, name);
     const trainer = new Trainer(gpu, mixer, { ...checkpointConfig(saved.metadata), ...overrides });
-    trainer.restore(saved.tensors, saved.metadata);
+    trainer.restore(saved.tensors, saved.metadata, name);
     trainer.metadata = saved.metadata;
     return trainer;
   }
@@ -209,6 +217,9 @@ export class Trainer {
     state.forEach(([name, t], i) => {
       tensors[name] = { shape: [...t.shape], data: data[i] };
     });
+    // The loss can stay finite while a weight is not (a saturated sigmoid, a dead channel).
+    const bad = findNonFinite(tensors);
+    if (bad) throw new NonFiniteStateError(`${bad} at step ${this.step}`);
     return writeSafetensors(tensors, {
       ...extra,
       format: CHECKPOINT_FORMAT,
@@ -253,21 +264,32 @@ export class Trainer {
     ];
   }
 
-  private restore(tensors: Record<string, NamedTensor>, metadata: Record<string, string>): void {
+  private restore(tensors: Record<string, NamedTensor>, metadata: Record<string, string>, file: string): void {
+    const step = Number(metadata.step ?? 0);
+    if (!Number.isInteger(step) || step < 0)
+      throw new UserError(`${file}: its metadata step is ${JSON.stringify(metadata.step)}, not a step count`, DAMAGED_CHECKPOINT_FIX);
+    const bad = findNonFinite(tensors);
+    if (bad) throw new UserError(`${file}: ${bad}; the weights are broken`, DAMAGED_CHECKPOINT_FIX);
     const hasOptimizer = Object.keys(tensors).some((k) => k.startsWith('optimizer.'));
     for (const [name, t] of this.stateTensors()) {
       // A file without live weights (trained without an EMA, or weights only) starts them from its weights.
       const saved = tensors[name] ?? (name.startsWith('live.') ? tensors[name.slice('live.'.length)] : undefined);
       if (!saved) {
         if (name.startsWith('optimizer.') && !hasOptimizer) continue; // weights-only file: fresh moments
-        throw new Error(`checkpoint: tensor ${name} is missing; the file was written for another model`);
+        throw new UserError(
+          `${file}: tensor "${name}" is missing`,
+          `the file was written for another model or is damaged; ${DAMAGED_CHECKPOINT_FIX}`,
+        );
       }
       if (saved.shape.join() !== t.shape.join()) {
-        throw new Error(`checkpoint: ${name} has shape [${saved.shape}] in the file but [${t.shape}] in the model`);
+        throw new UserError(
+          `${file}: ${name} has shape [${saved.shape}] in the file but [${t.shape}] in the model`,
+          DAMAGED_CHECKPOINT_FIX,
+        );
       }
       this.gpu.write(t, saved.data);
     }
-    this.step = Number(metadata.step ?? 0);
+    this.step = step;
     this.adam.setStepCount(hasOptimizer ? this.step : 0);
     this.ema?.setUpdateCount(this.step);
   }
@@ -280,7 +302,14 @@ export function checkpointConfig(metadata: Record<string, string>): TrainConfig 
       `checkpoint: not an unmix checkpoint (metadata format is ${JSON.stringify(metadata.format)}, expected "${CHECKPOINT_FORMAT}")`,
     );
   }
-  const config = JSON.parse(metadata.config) as TrainConfig;
+  let config: TrainConfig;
+  try {
+    config = JSON.parse(metadata.config) as TrainConfig;
+  } catch (e) {
+    throw new Error(`checkpoint: its config metadata is not JSON (${(e as Error).message})`);
+  }
+  if (typeof config !== 'object' || config === null || typeof config.model !== 'object' || config.model === null)
+    throw new Error(`checkpoint: its config metadata ${metadata.config.slice(0, 80)} has no model`);
   const current = withoutRetiredOptions(config.model);
   if ('retired' in current) {
     throw new Error(

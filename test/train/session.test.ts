@@ -32,7 +32,7 @@ describe('training session', () => {
   const weights = (bytes: Uint8Array) =>
     Object.fromEntries(Object.entries(readSafetensors(bytes).tensors).map(([name, t]) => [name, Array.from(t.data)]));
 
-  it('lagged read-back: a loss every few steps, one behind; checkpoints by step count and at the end', async () => {
+  it('lagged read-back: a loss every few steps, one behind; checkpoints at every multiple of their step count and at the end', async () => {
     const trainer = await Trainer.create(gpu, mixer, tiny);
     const session = new TrainingSession(trainer, { ...lagged, checkpointEverySteps: 5 });
     const progress: Progress[] = [];
@@ -41,12 +41,13 @@ describe('training session', () => {
     session.on('checkpoint', ({ step }) => void checkpoints.push(step));
     const done = await session.run();
     expect(done).toMatchObject({ reason: 'complete', step: 12, stepsRun: 12 });
-    expect(progress.map((p) => p.step)).toEqual([4, 8, 12, 12]);
-    expect(progress.map((p) => p.lossStep)).toEqual([0, 4, 8, 12]); // the first read is awaited a chunk later
+    // Chunks end at read-backs (every 4) and at checkpoints (every 5), so no checkpoint is late.
+    expect(progress.map((p) => p.step)).toEqual([4, 5, 8, 10, 12, 12]);
+    expect(progress.map((p) => p.lossStep)).toEqual([0, 4, 5, 8, 10, 12]); // the first read is awaited a chunk later
     for (const p of progress.slice(1)) expect(Number.isFinite(p.loss) && p.loss > 0).toBe(true);
     expect(progress[1].samplesPerSecond).toBeGreaterThan(0);
     expect(progress.at(-1)?.secondsLeft).toBe(0);
-    expect(checkpoints).toEqual([8, 12]);
+    expect(checkpoints).toEqual([5, 10, 12]);
     expect(session.complete).toBe(true);
     trainer.destroy();
   });
@@ -153,8 +154,29 @@ describe('training session', () => {
     const done = await session.run();
     expect(done.reason).toBe('diverged');
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/the loss became (NaN|Infinity|-Infinity) at step \d+/);
+    // Whichever is seen first: the loss, or a weight before its checkpoint.
+    expect(errors[0]).toMatch(
+      /^(the loss became|tensor "[\w.]+" holds (NaN|Infinity|-Infinity) at index \d+)( (NaN|Infinity|-Infinity))? at step \d+$/,
+    );
     expect(lastCheckpoint).toBeLessThan(Number(errors[0].match(/step (\d+)/)![1]));
+    trainer.destroy();
+  });
+
+  it('a non-finite weight with a finite loss is caught before its checkpoint is saved, naming the tensor', async () => {
+    const trainer = await Trainer.create(gpu, mixer, { ...tiny, steps: 8 });
+    // Training normalizes with each batch's own statistics, so a NaN running variance leaves the
+    // loss finite: only a look at the weights finds it.
+    const [name, runningVar] = trainer.model.namedBuffers().find(([n]) => n.endsWith('running_var'))!;
+    gpu.write(runningVar, new Float32Array(runningVar.shape[0]).fill(NaN));
+    const session = new TrainingSession(trainer, { ...lagged, checkpointEverySteps: 4 });
+    const errors: string[] = [];
+    const checkpoints: number[] = [];
+    session.on('checkpoint', ({ step }) => void checkpoints.push(step));
+    session.on('error', ({ message }) => void errors.push(message));
+    const done = await session.run();
+    expect(done).toMatchObject({ reason: 'diverged', step: 4 });
+    expect(checkpoints).toEqual([]);
+    expect(errors).toEqual([`tensor "${name}" holds NaN at index 0 at step 4`]);
     trainer.destroy();
   });
 
