@@ -3,6 +3,7 @@
 import { backward, zeroGrads } from '../autograd/graph.ts';
 import type { Mixer } from '../data/mixer.ts';
 import { type NamedTensor, readSafetensors, writeSafetensors } from '../data/safetensors.ts';
+import { gatherIntoArena } from '../gpu/arena.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { BatchNorm2d, DEFAULT_BN_MOMENTUM } from '../model/layers.ts';
@@ -112,9 +113,12 @@ export class Trainer {
     checkTrainConfig(config);
     this.model = new Separator(gpu, config.model, config.seed);
     this.parameterCount = this.model.parameterCount();
+    // Parameters first, then batch-norm statistics, in one arena: Adam updates the first range and
+    // the EMA both, one dispatch each per step.
+    const modelState = [...this.model.namedParameters(), ...this.model.namedBuffers()].map(([, t]) => t);
+    gatherIntoArena(gpu, modelState, 'model state');
     this.adam = new Adam(gpu, this.model.parameters(), { lr: config.lr, weightDecay: config.weightDecay, decoupled: true });
     this.lastLoss = gpu.persistent([1], [NaN], 'last loss');
-    const modelState = [...this.model.namedParameters(), ...this.model.namedBuffers()].map(([, t]) => t);
     this.ema = config.ema ? new Ema(gpu, modelState, config.ema) : null;
   }
 
