@@ -75,7 +75,7 @@ export function spansOf(tensors: Tensor[]): Span[] {
   for (const t of tensors) {
     const previous = run[run.length - 1];
     const members = arenaMembers.get(t.buffer);
-    const follows = previous !== undefined && members !== undefined && members.indexOf(t) === members.indexOf(previous) + 1;
+    const follows = previous?.buffer === t.buffer && members !== undefined && members.indexOf(t) === members.indexOf(previous) + 1;
     if (!follows) close();
     run.push(t);
   }

@@ -113,10 +113,17 @@ export class Trainer {
     checkTrainConfig(config);
     this.model = new Separator(gpu, config.model, config.seed);
     this.parameterCount = this.model.parameterCount();
-    // Parameters first, then batch-norm statistics, in one arena: Adam updates the first range and
-    // the EMA both, one dispatch each per step.
+    // The parameters in one arena and the batch-norm statistics in another: Adam updates the first
+    // in one dispatch per step, the EMA both in two. Not one arena: a buffer bound for writing
+    // (batch norm's running statistics) may not be bound in the same dispatch for reading (its
+    // gamma and beta).
+    gatherIntoArena(gpu, this.model.parameters(), 'parameters');
+    gatherIntoArena(
+      gpu,
+      this.model.namedBuffers().map(([, t]) => t),
+      'batch-norm statistics',
+    );
     const modelState = [...this.model.namedParameters(), ...this.model.namedBuffers()].map(([, t]) => t);
-    gatherIntoArena(gpu, modelState, 'model state');
     this.adam = new Adam(gpu, this.model.parameters(), { lr: config.lr, weightDecay: config.weightDecay, decoupled: true });
     this.lastLoss = gpu.persistent([1], [NaN], 'last loss');
     this.ema = config.ema ? new Ema(gpu, modelState, config.ema) : null;

@@ -33,14 +33,18 @@ describe('arena', () => {
   it('cuts tensors into spans: neighbours in one arena together, anything else alone', () => {
     const g = gpu();
     const [a, b, c, d] = [4, 4, 4, 4].map((n, i) => g.persistent([n], undefined, `t${i}`));
+    const [e, f] = [4, 4].map((n) => g.persistent([n]));
     const lone = g.persistent([3]);
     gatherIntoArena(g, [a, b, c, d], 'arena');
-    const spans = spansOf([a, b, d, lone, c]);
-    expect(spans.map((s) => s.members)).toEqual([[a, b], [d], [lone], [c]]);
+    gatherIntoArena(g, [e, f], 'another arena');
+    const spans = spansOf([a, b, d, lone, c, e, f]);
+    // c is last in its arena and e first in the other: two spans, not one.
+    expect(spans.map((s) => s.members)).toEqual([[a, b], [d], [lone], [c], [e, f]]);
     expect(spans[0].byteOffset).toBe(a.byteOffset);
     expect(spans[0].byteLength).toBe(b.byteOffset + b.byteLength - a.byteOffset);
     expect(spans[2].byteLength).toBe(12);
     a.destroy();
+    e.destroy();
     lone.destroy();
   });
 
