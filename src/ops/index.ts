@@ -139,12 +139,11 @@ export const OPS: OpEntry[] = [
           bytes: 2 * f32(shape),
         });
         const saved = batchNorm2dForward(x, gamma, beta, state, { training: true, relu: true });
-        const [mean, invstd, y] = [input([c], 'saved mean'), input([c], 'saved invstd'), input(shape, 'bn output')];
-        gpu.copy(saved.mean, mean);
-        gpu.copy(saved.invstd, invstd);
+        const [stats, y] = [input([2, c], 'saved statistics'), input(shape, 'bn output')];
+        gpu.copy(saved.stats, stats);
         gpu.copy(saved.y, y);
         gpu.endStep();
-        await run('batchnorm+relu backward', label, () => batchNorm2dBackward(x, dy, gamma, { mean, invstd }, true, y), {
+        await run('batchnorm+relu backward', label, () => batchNorm2dBackward(x, dy, gamma, { stats }, true, y), {
           bytes: 4 * f32(shape),
         });
       }
