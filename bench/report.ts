@@ -15,9 +15,11 @@ export interface Stamp {
   command: string;
 }
 
-export type PeakFile = Stamp & PeakResult;
+/** alu is absent in files written before the ALU ceiling was measured. */
+export type PeakFile = Stamp & Omit<PeakResult, 'alu'> & Partial<Pick<PeakResult, 'alu'>>;
 export interface KernelsFile extends Stamp {
-  peak: { matmulGflops: number; copyGbps: number };
+  /** aluGflops: absent in files written before the ALU ceiling was measured. */
+  peak: { matmulGflops: number; aluGflops?: number; copyGbps: number };
   batches: number[];
   kernels: KernelResult[];
 }
@@ -98,7 +100,19 @@ function table(head: string[], rows: string[][]): string {
 
 export function trainTable(runs: TrainStepResult[]): string {
   return table(
-    ['environment', 'framework', 'batch', 'samples/s', 'ms/step', 'GPU ms/step', 'first step (s)', 'GPU memory', 'loss'],
+    [
+      'environment',
+      'framework',
+      'batch',
+      'samples/s',
+      'ms/step',
+      'GPU ms/step',
+      'dispatches/step',
+      'encode ms/step',
+      'first step (s)',
+      'GPU memory',
+      'loss',
+    ],
     runs.map((r) => [
       r.environment,
       r.framework,
@@ -106,6 +120,8 @@ export function trainTable(runs: TrainStepResult[]): string {
       fixed(r.samplesPerS),
       fixed(r.msPerStep, 0),
       fixed(r.gpuMsPerStep, 0),
+      r.dispatchesPerStep === undefined ? 'n/a' : String(r.dispatchesPerStep),
+      fixed(r.encodeMsPerStep),
       fixed(r.firstStepMs / 1000, 1),
       mib(r.gpuMemoryBytes),
       fixed(r.loss, 4),
@@ -145,7 +161,7 @@ export function profileTable(runs: TrainStepResult[], top = 10): string | null {
 
 export function kernelTable(kernels: KernelResult[]): string {
   return table(
-    ['kernel', 'variant (tuner)', 'where', 'batch', 'ms', 'rate', '% of peak'],
+    ['kernel', 'variant (tuner)', 'where', 'batch', 'ms', 'rate', '% of peak', '% of ALU ceiling'],
     kernels.map((k) => [
       k.kernel,
       k.variant ?? '—',
@@ -154,6 +170,7 @@ export function kernelTable(kernels: KernelResult[]): string {
       fixed(k.ms),
       `${fixed(k.rate)} ${k.unit}`,
       fixed(100 * k.fractionOfPeak, 1),
+      k.fractionOfAlu === undefined || k.fractionOfAlu === null ? '—' : fixed(100 * k.fractionOfAlu, 1),
     ]),
   );
 }
@@ -162,7 +179,8 @@ export function kernelTable(kernels: KernelResult[]): string {
  * last row with the run's samples/s and tuning time: tuned beside hand-picked. */
 export function kernelChoiceTable(runs: TrainStepResult[]): string | null {
   const withKernels = runs.filter(
-    (r) => r.kernels && Object.keys(r.kernels.variants).length && r.framework.startsWith('unmix') && !r.framework.includes('default model'),
+    (r) =>
+      r.kernels && Object.keys(r.kernels.variants).length && r.framework.startsWith('unmix') && !r.framework.includes('default preset'),
   );
   if (!withKernels.length) return null;
   const keys = [...new Set(withKernels.flatMap((r) => Object.keys(r.kernels!.variants)))].sort();
@@ -264,6 +282,9 @@ export function writeMarkdown(): void {
       'First step = wall time of step 1 until its loss was read back (shader compilation included). GPU ms/step',
       '(unmix only) = one more step timed with GPU timestamps, from its first dispatch to its last (gaps between',
       'its submissions included): far below ms/step means the CPU side (encoding, submission) is the bottleneck.',
+      'Dispatches/step and encode ms/step (unmix only): the compute dispatches one step encodes, and the CPU time',
+      'to encode and submit it with the GPU idle, not waiting for it (median of 5 steps): the floor of a step on',
+      'an infinitely fast GPU.',
       'GPU memory = live bytes of the GPU buffers each framework created, counted the same way for all three',
       "(hooking its device's createBuffer/destroy), pooled-but-free buffers included; unmix's leaves out the",
       '105 MiB of MNIST + Fashion-MNIST images its mixer keeps on the GPU (the peers mix from a pool of 4',
@@ -301,6 +322,12 @@ export function writeMarkdown(): void {
       `${peak.adapter}, ${peak.date}. Best register tile of a barrier-free f32 matmul (shaders/bench_peak.wgsl),`,
       `${peak.matmul.m}×${peak.matmul.n}×${peak.matmul.k}: **${fixed(peak.matmul.gflops)} GFLOP/s**; vec4 copy, best of`,
       `${peak.copy.sizes.map((c) => `${c.bytes / 2 ** 21} MiB (${fixed(c.gbps)})`).join(', ')}: **${fixed(peak.copy.gbps)} GB/s** (read + write).`,
+      ...(peak.alu
+        ? [
+            `ALU ceiling (independent vec4 multiply-add chains on registers, nothing loaded in the loop, as vkpeak`,
+            `measures a GPU), best of ${peak.alu.chains.map((a) => `${a.chains} chains (${fixed(a.gflops)})`).join(', ')}: **${fixed(peak.alu.gflops)} GFLOP/s**.`,
+          ]
+        : []),
       '',
       table(
         ['tile (rows × cols per invocation)', 'workgroup', 'GFLOP/s'],
@@ -314,7 +341,8 @@ export function writeMarkdown(): void {
       "## Kernels at the benchmark network's shapes",
       '',
       `${kernels.adapter}, ${kernels.date}, batches ${kernels.batches.join(', ')}. Convolutions in GFLOP/s as a fraction of the`,
-      `peak matmul (${fixed(kernels.peak.matmulGflops)} GFLOP/s); the rest in GB/s of minimum traffic (each tensor read or`,
+      `peak matmul (${fixed(kernels.peak.matmulGflops)} GFLOP/s) and of the ALU ceiling (${fixed(kernels.peak.aluGflops)} GFLOP/s, what arithmetic`,
+      `alone allows); the rest in GB/s of minimum traffic (each tensor read or`,
       `written once) as a fraction of the peak copy (${fixed(kernels.peak.copyGbps)} GB/s). Times are the best of a few rounds`,
       '(GPU timestamps).',
       '',
