@@ -9,7 +9,15 @@ import { type Shape, shapeString, sizeOf, type Tensor } from '../gpu/tensor.ts';
 import { tunerOf } from '../gpu/tuner.ts';
 import { Rng } from '../util/rng.ts';
 import { assertRank, assertShape } from './check.ts';
-import { type Conv2dOptions, type ConvKernel, type ConvPass, type Geometry, geometry, type PassTypes } from './conv2d/geometry.ts';
+import {
+  type Conv2dOptions,
+  type ConvKernel,
+  type ConvPass,
+  type Geometry,
+  geometry,
+  type PackedWeights,
+  type PassTypes,
+} from './conv2d/geometry.ts';
 import { CONV_KERNELS } from './conv2d/kernels.ts';
 import { WEIGHT_SUM_DEFINES } from './conv2d/packed.ts';
 
@@ -70,23 +78,24 @@ export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Con
   return forward(x, w, b, opts).y;
 }
 
-/** The forward pass, and the zero-padded x it may have made, which the weight gradient can read. */
-function forward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions): PassTypes['forward']['result'] {
+/** The forward pass, and the zero-padded x it may have made, which the weight gradient can read;
+ * with `packForInput`, also the weights it may have laid out for the input gradient. */
+function forward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions, packForInput = false): PassTypes['forward']['result'] {
   const op = 'conv2d';
   assertRank(op, 'x', x, 4);
   assertRank(op, 'w', w, 4);
   const g = geometry(op, x.shape, w.shape, opts);
   if (b) assertShape(op, 'bias b', b, [g.cout]);
-  return chooseKernel(x.gpu, 'forward', g).run(x.gpu, { x, w, b }, g);
+  return chooseKernel(x.gpu, 'forward', g).run(x.gpu, { x, w, b, packForInput }, g);
 }
 
 /** dx[n, ci, iy, ix] = Σ over co, ky, kx with oy·S - pad + ky = iy (same for x) of dy[n, co, oy, ox] · w[co, ci, ky, kx]. */
-export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?: Conv2dOptions): Tensor {
+export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?: Conv2dOptions, wPacked?: PackedWeights): Tensor {
   const op = 'conv2d backward input';
   assertRank(op, 'w', w, 4);
   const g = geometry(op, xShape, w.shape, opts);
   assertShape(op, 'dy', dy, [g.n, g.cout, g.oh, g.ow]);
-  return chooseKernel(dy.gpu, 'input', g).run(dy.gpu, { dy, w }, g);
+  return chooseKernel(dy.gpu, 'input', g).run(dy.gpu, { dy, w, wPacked }, g);
 }
 
 /** dW[co, ci, ky, kx] = Σ over n, oy, ox of dy[n, co, oy, ox] · x[n, ci, oy·S - pad + ky, ox·S - pad + kx]. */
@@ -119,10 +128,10 @@ export function conv2dBackwardBias(dy: Tensor): Tensor {
 // ---------------------------------------------------------------- autograd
 
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions): Tensor {
-  const { y, xPadded } = forward(x, w, b, opts);
+  const { y, xPadded, wPacked } = forward(x, w, b, opts, x.requiresGrad);
   return record(y, 'conv2d', b ? [x, w, b] : [x, w], () => {
     const dy = y.grad!;
-    if (x.requiresGrad) accumulateGrad(x, conv2dBackwardInput(dy, w, x.shape, opts));
+    if (x.requiresGrad) accumulateGrad(x, conv2dBackwardInput(dy, w, x.shape, opts, wPacked));
     if (w.requiresGrad) accumulateGrad(w, conv2dBackwardWeight(dy, x, w.shape, opts, xPadded));
     if (b?.requiresGrad) accumulateGrad(b, conv2dBackwardBias(dy));
   });
