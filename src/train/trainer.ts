@@ -9,8 +9,7 @@ import type { Tensor } from '../gpu/tensor.ts';
 import { BatchNorm2d, DEFAULT_BN_MOMENTUM } from '../model/layers.ts';
 import { checkModelConfig, type ModelConfig, Separator } from '../model/separator.ts';
 import { Adam } from '../ops/adam.ts';
-import { concatChannels } from '../ops/concat.ts';
-import { mseLoss } from '../ops/mse.ts';
+import { mseLossOfPairs } from '../ops/mse.ts';
 import { Ema } from './ema.ts';
 import { type EvalOptions, type EvalResult, evaluateProtocol, readLosses } from './evaluate.ts';
 
@@ -169,7 +168,7 @@ export class Trainer {
     // forward
     const pred = this.model.forward(mixture, true);
     // loss: the MSE over both outputs, i.e. (MSE(digit) + MSE(item)) / 2 since they are the same size
-    const loss = mseLoss(concatChannels(pred.digit, pred.item), concatChannels(digit, item));
+    const loss = mseLossOfPairs([pred.digit, digit], [pred.item, item]);
     // backward
     backward(loss);
     // update
@@ -218,7 +217,7 @@ export class Trainer {
     const losses = await readLosses(this.gpu, batches, 1, (b) => {
       const { mixture, digit, item } = this.mixer.batch('test', this.config.batch, TEST_LOSS_SEED, b);
       const pred = this.model.forward(mixture, false);
-      return [mseLoss(concatChannels(pred.digit, pred.item), concatChannels(digit, item))];
+      return [mseLossOfPairs([pred.digit, digit], [pred.item, item])];
     });
     return losses.reduce((a, b) => a + b, 0) / batches;
   }
