@@ -17,6 +17,9 @@ export class Tensor {
   backwardRule: (() => void) | null = null;
   /** Name of the op that produced it, for error messages and debugging. */
   op = 'leaf';
+  /** Where backward writes this tensor's gradient when it is the first one of a step: a view of
+   * the optimizer's gradient arena (src/ops/adam.ts), so that no copy brings it there. */
+  gradSlot: Tensor | null = null;
 
   constructor(
     readonly gpu: Gpu,

@@ -2,7 +2,8 @@
 // laid out as the parameters are; each step is one dispatch per span of parameters
 // (src/gpu/arena.ts): one for a model whose parameters were gathered into an arena (the trainer's),
 // one per parameter otherwise. A span of several parameters reads their gradients from a buffer of
-// its own, laid out alike, that the step copies them into.
+// its own, laid out alike: each parameter's gradSlot, which backward writes its gradient into
+// (src/autograd/graph.ts gradientTarget); a gradient that landed elsewhere is copied there.
 import { mirrorOf, type Span, spanBinding, spansOf } from '../gpu/arena.ts';
 import { type Gpu, grid1d } from '../gpu/gpu.ts';
 import type { ShaderParams } from '../gpu/params.ts';
@@ -65,7 +66,7 @@ export class Adam {
         span,
         m: mirrorOf(gpu, span, `adam.m ${name}`),
         v: mirrorOf(gpu, span, `adam.v ${name}`),
-        grads: span.members.length === 1 ? null : mirrorOf(gpu, span, `adam.grad ${name}`),
+        grads: span.members.length === 1 ? null : withSlots(mirrorOf(gpu, span, `adam.grad ${name}`), span.members),
         params: {
           n: span.byteLength / 4,
           decoupled: decoupled ? 1 : 0,
@@ -104,7 +105,7 @@ export class Adam {
     for (const { span, m, v, grads, params } of this.spans) {
       if (grads) {
         span.members.forEach((param, i) => {
-          this.gpu.copy(param.grad!, grads.views[i]);
+          if (param.grad !== grads.views[i]) this.gpu.copy(param.grad!, grads.views[i]);
         });
       }
       this.gpu.dispatch({
@@ -130,11 +131,22 @@ export class Adam {
   }
 
   destroy(): void {
-    for (const { m, v, grads } of this.spans) for (const mirror of [m, v, grads]) mirror?.whole.destroy();
+    for (const { span, m, v, grads } of this.spans) {
+      for (const mirror of [m, v, grads]) mirror?.whole.destroy();
+      for (const param of span.members) param.gradSlot = null;
+    }
   }
 }
 
 type Mirror = ReturnType<typeof mirrorOf>;
+
+/** Makes each view of the gradients' buffer its parameter's gradSlot. */
+function withSlots(grads: Mirror, params: Tensor[]): Mirror {
+  params.forEach((param, i) => {
+    param.gradSlot = grads.views[i];
+  });
+  return grads;
+}
 
 function checkLr(lr: number): void {
   if (!(lr >= 0 && Number.isFinite(lr))) throw new Error(`Adam: learning rate must be a finite number >= 0, got ${lr}`);

@@ -1,7 +1,7 @@
 // 2-D batch normalisation (PyTorch's BatchNorm2d): per-channel statistics over N, H, W, a learned
 // affine (gamma, beta), and running statistics for eval mode, updated in place on the GPU; with an
 // optional ReLU on the output fused into the same passes, forward and backward.
-import { accumulateGrad, record } from '../autograd/graph.ts';
+import { accumulateGrad, gradientTarget, record } from '../autograd/graph.ts';
 import { grid1d } from '../gpu/gpu.ts';
 import type { ShaderParams } from '../gpu/params.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
@@ -133,6 +133,8 @@ export function batchNorm2dBackward(
   training: boolean,
   reluOutput?: Tensor,
   wanted = { input: true, params: true },
+  /** Where to write dgamma and dbeta (e.g. their gradient slots), else new tensors. */
+  into?: { dgamma: Tensor; dbeta: Tensor },
 ): { dx: Tensor | null; dgamma: Tensor | null; dbeta: Tensor | null } {
   const op = 'batchnorm2d backward';
   assertRank(op, 'x', x, 4);
@@ -141,6 +143,10 @@ export function batchNorm2dBackward(
   assertShape(op, 'gamma', gamma, [c]);
   assertShape(op, 'saved stats', saved.stats, [2, c]);
   if (reluOutput) assertSameShape(op, x, 'x', reluOutput, 'relu output');
+  if (into) {
+    assertShape(op, 'dgamma output', into.dgamma, [c]);
+    assertShape(op, 'dbeta output', into.dbeta, [c]);
+  }
   const gpu = x.gpu;
   const p = params(x, training);
   const relu = reluOutput ? [reluOutput] : [];
@@ -149,7 +155,7 @@ export function batchNorm2dBackward(
   let sums: [Tensor, Tensor] | null = null;
   let dx: Tensor | null = null;
   if (wanted.params || dxInGrad) {
-    sums = [gpu.empty([c]), gpu.empty([c])];
+    sums = wanted.params && into ? [into.dgamma, into.dbeta] : [gpu.empty([c]), gpu.empty([c])];
     if (dxInGrad) dx = gpu.empty(x.shape);
     gpu.dispatch({
       shader: 'batchnorm2d',
@@ -174,7 +180,8 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, state: Batch
   return record(y, opts.relu ? 'batchnorm2d+relu' : 'batchnorm2d', [x, gamma, beta], () => {
     const wanted = { input: x.requiresGrad, params: gamma.requiresGrad || beta.requiresGrad };
     const reluOutput = opts.relu ? y : undefined;
-    const { dx, dgamma, dbeta } = batchNorm2dBackward(x, y.grad!, gamma, { stats }, opts.training, reluOutput, wanted);
+    const into = wanted.params ? { dgamma: gradientTarget(gamma), dbeta: gradientTarget(beta) } : undefined;
+    const { dx, dgamma, dbeta } = batchNorm2dBackward(x, y.grad!, gamma, { stats }, opts.training, reluOutput, wanted, into);
     if (dx) accumulateGrad(x, dx);
     if (dgamma) accumulateGrad(gamma, dgamma);
     if (dbeta) accumulateGrad(beta, dbeta);

@@ -3,7 +3,7 @@
 // dW) has several kernel variants (src/ops/conv2d/kernels.ts) that compute the same sums; which one
 // runs is the tuner's choice for the adapter and shape class (src/gpu/tuner.ts). dB is one reduction
 // (shaders/conv2d_weight.wgsl).
-import { accumulateGrad, record } from '../autograd/graph.ts';
+import { accumulateGrad, gradientSlot, gradientTarget, record } from '../autograd/graph.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { type Shape, shapeString, sizeOf, type Tensor } from '../gpu/tensor.ts';
 import { tunerOf } from '../gpu/tuner.ts';
@@ -98,22 +98,25 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?:
   return chooseKernel(dy.gpu, 'input', g).run(dy.gpu, { dy, w, wPacked }, g);
 }
 
-/** dW[co, ci, ky, kx] = Σ over n, oy, ox of dy[n, co, oy, ox] · x[n, ci, oy·S - pad + ky, ox·S - pad + kx]. */
-export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?: Conv2dOptions, xPadded?: Tensor): Tensor {
+/** dW[co, ci, ky, kx] = Σ over n, oy, ox of dy[n, co, oy, ox] · x[n, ci, oy·S - pad + ky, ox·S - pad + kx];
+ * a kernel may write it into `into` (e.g. the weight's gradient slot). */
+export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?: Conv2dOptions, xPadded?: Tensor, into?: Tensor): Tensor {
   const op = 'conv2d backward weight';
   assertRank(op, 'x', x, 4);
   const g = geometry(op, x.shape, wShape, opts);
   assertShape(op, 'dy', dy, [g.n, g.cout, g.oh, g.ow]);
-  return chooseKernel(x.gpu, 'weight', g).run(x.gpu, { dy, x, xPadded }, g);
+  if (into) assertShape(op, 'dW output', into, wShape);
+  return chooseKernel(x.gpu, 'weight', g).run(x.gpu, { dy, x, xPadded, into }, g);
 }
 
-/** dB[co] = Σ over n, oy, ox of dy[n, co, oy, ox]. */
-export function conv2dBackwardBias(dy: Tensor): Tensor {
+/** dB[co] = Σ over n, oy, ox of dy[n, co, oy, ox], into `into` (e.g. the bias's gradient slot) or a new tensor. */
+export function conv2dBackwardBias(dy: Tensor, into?: Tensor): Tensor {
   const op = 'conv2d backward bias';
   assertRank(op, 'dy', dy, 4);
   if (dy.size === 0) throw new Error(`${op}: dy ${shapeString(dy.shape)} is empty`);
   const [n, c, h, w] = dy.shape;
-  const db = dy.gpu.empty([c]);
+  if (into) assertShape(op, 'db output', into, [c]);
+  const db = into ?? dy.gpu.empty([c]);
   dy.gpu.dispatch({
     shader: 'conv2d_weight',
     entry: 'db',
@@ -132,7 +135,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOpti
   return record(y, 'conv2d', b ? [x, w, b] : [x, w], () => {
     const dy = y.grad!;
     if (x.requiresGrad) accumulateGrad(x, conv2dBackwardInput(dy, w, x.shape, opts, wPacked));
-    if (w.requiresGrad) accumulateGrad(w, conv2dBackwardWeight(dy, x, w.shape, opts, xPadded));
-    if (b?.requiresGrad) accumulateGrad(b, conv2dBackwardBias(dy));
+    if (w.requiresGrad) accumulateGrad(w, conv2dBackwardWeight(dy, x, w.shape, opts, xPadded, gradientSlot(w)));
+    if (b?.requiresGrad) accumulateGrad(b, conv2dBackwardBias(dy, gradientTarget(b)));
   });
 }

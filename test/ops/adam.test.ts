@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { backward } from '../../src/autograd/graph.ts';
 import { gatherIntoArena } from '../../src/gpu/arena.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
+import { Separator } from '../../src/model/separator.ts';
 import { Adam, type AdamOptions } from '../../src/ops/adam.ts';
+import { mseLossOfPairs } from '../../src/ops/mse.ts';
 import { expectClose } from '../helpers/check.ts';
 import { useGpu } from '../helpers/gpu.ts';
 import { Rng } from '../helpers/rng.ts';
@@ -114,6 +117,42 @@ describe('adam', () => {
     );
     adam.destroy();
     a.destroy();
+  });
+
+  it('over an arena, gives each parameter a gradient slot that backward writes into, with the gradients it would make anyway', async () => {
+    const g = gpu();
+    const config = { width: 2, depth: 2, upsample: 'nearest' as const, output: 'share' as const };
+    const [model, plain] = [new Separator(g, config, 5), new Separator(g, config, 5)];
+    gatherIntoArena(g, model.parameters(), 'parameters');
+    const adam = new Adam(g, model.parameters(), { lr: 1e-3 });
+    const tensor = (shape: number[]) =>
+      g.persistent(
+        shape,
+        Float32Array.from(
+          rng.uniform(
+            shape.reduce((a, b) => a * b),
+            0,
+            1,
+          ),
+        ),
+      );
+    const [mixture, digit, item] = [tensor([2, 1, 32, 32]), tensor([2, 1, 32, 32]), tensor([2, 1, 32, 32])];
+    for (const m of [model, plain]) {
+      const pred = m.forward(mixture, true);
+      backward(mseLossOfPairs([pred.digit, digit], [pred.item, item]));
+    }
+    const slotted = model.parameters();
+    expect(slotted.every((p) => p.grad !== null && p.grad === p.gradSlot)).toBe(true);
+    const [got, want] = await Promise.all([slotted, plain.parameters()].map((ps) => Promise.all(ps.map((p) => p.grad!.read()))));
+    got.forEach((grad, i) => {
+      expect(grad, `gradient of ${model.namedParameters()[i][0]}`).toEqual(want[i]);
+    });
+    g.endStep();
+    adam.destroy();
+    expect(slotted.every((p) => p.gradSlot === null)).toBe(true);
+    model.destroy();
+    plain.destroy();
+    for (const t of [mixture, digit, item]) t.destroy();
   });
 
   it('setStepCount continues the bias correction of a restored run', async () => {

@@ -99,6 +99,9 @@ export interface WeightArgs {
   /** A zero-padded copy of x that the forward pass made, which a weight kernel may read instead of
    * padding x again (it checks the copy's layout is one it can read). */
   xPadded?: Tensor;
+  /** Where a kernel may write dW ([Cout, Cin, K, K]) instead of a new tensor: the weight's
+   * gradient slot (src/autograd/graph.ts), so the optimizer needs no copy of it. */
+  into?: Tensor;
 }
 
 export interface PassTypes {

@@ -5,7 +5,7 @@
 // bench/conv2d-variants.ts; the shader headers say why this shape suits them.
 import { type Gpu, grid1d, MAX_WORKGROUPS } from '../../gpu/gpu.ts';
 import type { Tensor } from '../../gpu/tensor.ts';
-import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry } from './geometry.ts';
+import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry, type WeightArgs } from './geometry.ts';
 
 const CONV_WORKGROUP = 64;
 /** Output pixels per conv invocation on rows wider than 8: 16 beat 8 by 1.25× on lavapipe (each
@@ -193,7 +193,7 @@ function input(rowsPerUpdate: 'one' | 'all'): ConvKernel<'input'>['run'] {
  * values keep it (and db in src/ops/conv2d.ts) to one compiled pipeline each. */
 export const WEIGHT_SUM_DEFINES = { K: 1, S: 1, CI2: false, WG: 64, CI_LANES: 64, WIN4: windowVec4s(1, 1, WEIGHT_PIXELS) };
 
-function weight(gpu: Gpu, { dy, x, xPadded }: { dy: Tensor; x: Tensor; xPadded?: Tensor }, g: Geometry): Tensor {
+function weight(gpu: Gpu, { dy, x, xPadded, into }: WeightArgs, g: Geometry): Tensor {
   const segs = Math.ceil(g.ow / WEIGHT_PIXELS);
   const pw = paddedWidth(segs, g.k, g.stride, WEIGHT_PIXELS);
   const ph = (g.oh - 1) * g.stride + g.k;
@@ -224,7 +224,7 @@ function weight(gpu: Gpu, { dy, x, xPadded }: { dy: Tensor; x: Tensor; xPadded?:
   const wanted = Math.min(Math.ceil(WEIGHT_INVOCATIONS / (groups[0] * ciLanes * groups[1])), rows, DW_MAX_SLICES);
   const rowsPerSlice = Math.ceil(rows / wanted);
   const slices = Math.ceil(rows / rowsPerSlice);
-  const dw = gpu.empty([g.cout, g.cin, g.k, g.k]);
+  const dw = into ?? gpu.empty([g.cout, g.cin, g.k, g.k]);
   const part = slices === 1 ? dw : gpu.empty([slices, size]);
   gpu.dispatch({
     shader: 'conv2d_weight',
