@@ -213,7 +213,8 @@ export const OPS: OpEntry[] = [
         run: (_, [p, t]) => mseLoss(p, t),
       },
     },
-    // The trainer's loss: one MSE over [digit, item] concatenated on channels.
+    // The trainer's loss: one MSE over digit and item (mseLossOfPairs reads them from their own
+    // tensors, in the same passes over the same bytes as this MSE over them concatenated).
     bench: async ({ batch, input, run }) => {
       const shape = [batch, 2, 32, 32];
       const [pred, target, dloss] = [input(shape, 'mse pred'), input(shape, 'mse target'), input([1], 'mse dloss')];
