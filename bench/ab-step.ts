@@ -2,11 +2,13 @@
 // for `npm run bench:ab`: its compute dispatches, the CPU time to encode and submit it with the GPU
 // idle (median of 5), its GPU time (best of 3, timestamps) and, per kernel, its GPU time from a
 // timestamp around each dispatch (the best-of-3 step's). It imports ROOT's own modules, so it
-// measures that commit's code; it uses only APIs that unmix has had since before the A/B tool.
-// Prints one JSON line. Synthetic images: the step's work does not depend on the pixels.
+// measures that commit's code; it uses only APIs that unmix has had since before the A/B tool
+// (the measuring helpers and synthetic images come from this checkout's bench/train-unmix.ts).
+// Prints one JSON line.
 //
 //   tsx bench/ab-step.ts ROOT PRESET
 import { resolve } from 'node:path';
+import { measureEncoding, syntheticImages } from './train-unmix.ts';
 
 const [rootArg, preset = 'default'] = process.argv.slice(2);
 if (!rootArg) throw new Error('usage: tsx bench/ab-step.ts ROOT PRESET');
@@ -18,40 +20,17 @@ const { PRESETS } = await import(`${root}/src/train/presets.ts`);
 const { tunerOf } = await import(`${root}/src/gpu/tuner.ts`);
 
 const ROUNDS = 3;
-const ENCODE_STEPS = 5;
 
 const gpu = await createNodeGpu();
 // Each pass's default kernel, so both sides run the same kernels without tuning.
 await tunerOf(gpu).configure({ kind: 'default' }, null);
-const images = (count: number, seed: number) => {
-  const pixels = new Uint8Array(count * 28 * 28);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.imul(i + seed, 0x9e3779b1) >>> 24;
-  return { count, rows: 28, cols: 28, pixels };
-};
-const mixer = new Mixer(gpu, {
-  mnistTrain: images(6000, 1),
-  mnistTest: images(1000, 2),
-  fashionTrain: images(6000, 3),
-  fashionTest: images(1000, 4),
-  mnistTestLabels: new Uint8Array(1000),
-  fashionTestLabels: new Uint8Array(1000),
-});
+const mixer = new Mixer(gpu, syntheticImages());
 const trainer = await Trainer.create(gpu, mixer, PRESETS[preset].config);
 for (let s = 0; s < 3; s++) {
   trainer.trainStep();
   await trainer.readLoss();
 }
-const encodeMs: number[] = [];
-let dispatches = 0;
-for (let s = 0; s < ENCODE_STEPS; s++) {
-  await trainer.readLoss();
-  const before = gpu.dispatchCount;
-  const t = performance.now();
-  trainer.trainStep();
-  encodeMs.push(performance.now() - t);
-  dispatches = gpu.dispatchCount - before;
-}
-await trainer.readLoss();
+const { dispatches, encodeMs } = await measureEncoding(gpu, trainer);
 let gpuMs = Number.POSITIVE_INFINITY;
 let kernels: Record<string, number> = {};
 let profiledMs = Number.POSITIVE_INFINITY;
@@ -64,6 +43,5 @@ for (let r = 0; r < ROUNDS; r++) {
   if (total < profiledMs) [profiledMs, kernels] = [total, byKernel];
   await trainer.readLoss();
 }
-encodeMs.sort((a, b) => a - b);
-console.log(JSON.stringify({ preset, dispatches, encodeMs: encodeMs[ENCODE_STEPS >> 1], gpuMs, kernels }));
+console.log(JSON.stringify({ preset, dispatches, encodeMs, gpuMs, kernels }));
 process.exit(0);
