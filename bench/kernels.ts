@@ -1,7 +1,8 @@
 // unmix's kernels at the exact shapes of the benchmark network (docs/BENCH_NET.md), each
-// timed alone. Convolutions are rated in GFLOP/s against the peak matmul; the memory-bound ops in
-// GB/s against the peak copy, counting each tensor the op must read or write once (the least
+// timed alone. Convolutions are rated in GFLOP/s against the peak matmul and against the ALU
+// ceiling (what arithmetic alone allows); the memory-bound ops in GB/s against the peak copy, counting each tensor the op must read or write once (the least
 // traffic any implementation needs).
+import { gatherIntoArena } from '../src/gpu/arena.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
 import type { Shape, Tensor } from '../src/gpu/tensor.ts';
 import { sizeOf } from '../src/gpu/tensor.ts';
@@ -26,6 +27,8 @@ export interface KernelResult {
   variant?: string;
   /** rate / the adapter's peak in that unit. */
   fractionOfPeak: number;
+  /** rate / the ALU ceiling, for the GFLOP/s rows (null for the GB/s ones). */
+  fractionOfAlu: number | null;
   timing: Timing;
 }
 
@@ -74,10 +77,12 @@ async function measure(
     unit: isConv ? 'GFLOP/s' : 'GB/s',
     ...(variant ? { variant } : {}),
     fractionOfPeak: rate / (isConv ? peak.matmul.gflops : peak.copy.gbps),
+    fractionOfAlu: isConv ? rate / peak.alu.gflops : null,
     timing,
   };
+  const ofAlu = r.fractionOfAlu === null ? '' : `, ${(100 * r.fractionOfAlu).toFixed(1)}% of the ALU ceiling`;
   log(
-    `  ${(variant ? `${kernel} [${variant}]` : kernel).padEnd(36)} ${shape.padEnd(38)} ${r.ms.toFixed(2).padStart(10)} ms ${r.rate.toFixed(2).padStart(8)} ${r.unit.padEnd(7)} ${(100 * r.fractionOfPeak).toFixed(1).padStart(6)}% of peak`,
+    `  ${(variant ? `${kernel} [${variant}]` : kernel).padEnd(36)} ${shape.padEnd(38)} ${r.ms.toFixed(2).padStart(10)} ms ${r.rate.toFixed(2).padStart(8)} ${r.unit.padEnd(7)} ${(100 * r.fractionOfPeak).toFixed(1).padStart(6)}% of peak${ofAlu}`,
   );
   return r;
 }
@@ -104,11 +109,12 @@ export async function benchKernels(gpu: Gpu, batch: number, peak: PeakResult, op
   return results;
 }
 
-/** Adam over the benchmark network's parameters (independent of the batch): reads p, g, m, v and
- * writes p, m, v. */
+/** Adam over the benchmark network's parameters (independent of the batch), gathered into an
+ * arena as the trainer gathers them: copies the gradients in, reads p, g, m, v and writes p, m, v. */
 export async function benchAdam(gpu: Gpu, peak: PeakResult, opts: TimingOptions, log: Log): Promise<KernelResult> {
   const model = new Separator(gpu, BENCH_NET_CONFIG, 1);
   const params = model.parameters();
+  gatherIntoArena(gpu, params, 'parameters');
   const grads = params.map((p) => filled(gpu, p.shape, 'grad'));
   params.forEach((p, i) => {
     p.grad = grads[i];
@@ -122,6 +128,6 @@ export async function benchAdam(gpu: Gpu, peak: PeakResult, opts: TimingOptions,
   } finally {
     await gpu.sync();
     adam.destroy();
-    for (const t of [...params, ...grads, ...model.namedBuffers().map(([, t]) => t)]) t.buffer.destroy();
+    for (const t of [params[0], ...grads, ...model.namedBuffers().map(([, t]) => t)]) t.buffer.destroy();
   }
 }

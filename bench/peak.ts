@@ -1,6 +1,7 @@
 // The adapter's peak, measured rather than taken from a data sheet: the best of a few register tile
-// shapes of a barrier-free f32 matmul (shaders/bench_peak.wgsl), and a vec4 copy's bandwidth.
-// Every kernel figure in bench/ is expressed as a fraction of these two numbers.
+// shapes of a barrier-free f32 matmul (shaders/bench_peak.wgsl), the ALU ceiling (register-only
+// multiply-add chains, shaders/bench_alu.wgsl, the best of a few chain counts), and a vec4 copy's bandwidth. Every kernel
+// figure in bench/ is expressed as a fraction of these.
 import type { Gpu } from '../src/gpu/gpu.ts';
 import type { Tensor } from '../src/gpu/tensor.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -35,8 +36,17 @@ export interface CopyResult {
   timing: Timing;
 }
 
+export interface AluResult {
+  /** Independent vec4 multiply-add chains per invocation. */
+  chains: number;
+  gflops: number;
+  timing: Timing;
+}
+
 export interface PeakResult {
   matmul: { m: number; n: number; k: number; gflops: number; best: Tile; tiles: TileResult[] };
+  /** The ALU ceiling: the best of the chain counts. */
+  alu: { gflops: number; chains: AluResult[] };
   /** The best of the copy sizes. */
   copy: { gbps: number; sizes: CopyResult[] };
 }
@@ -45,6 +55,25 @@ export interface PeakResult {
 const COPY_PER = 8;
 /** Copy sizes tried, in MiB per buffer. */
 const COPY_MIB = [4, 16, 64];
+/** Chain counts of the ALU kernel tried: fewer leave multiply-add latency exposed, more spill. */
+const ALU_CHAINS = [4, 8, 16];
+/** ALU kernel: invocations (64 per workgroup), and loop iterations of 4 multiply-adds per chain. */
+const ALU_INVOCATIONS = 16_384;
+const ALU_ITERATIONS = 256;
+const ALU_SCALE = 0.999;
+const ALU_SHIFT = 1e-3;
+
+/** What invocation 0 of the ALU kernel stores (its first component), computed here in f64: a
+ * kernel that skipped work would store something else. */
+function aluExpected(chains: number): number {
+  let total = 0;
+  for (let j = 0; j < chains; j++) {
+    let acc = j * 1e-3;
+    for (let i = 0; i < ALU_ITERATIONS * 4; i++) acc = acc * ALU_SCALE + ALU_SHIFT;
+    total += acc;
+  }
+  return total;
+}
 
 const tileDefines = (t: Tile) => ({ WG_X: t.wgX, WG_Y: t.wgY });
 
@@ -126,8 +155,38 @@ export async function measurePeak(gpu: Gpu, opts: TimingOptions & { size: number
     copies.push({ bytes, gbps: bytes / timing.ms / 1e6, timing });
   }
   for (const t of [a, b, c]) t.buffer.destroy();
+  const alu = await measureAlu(gpu, opts);
   return {
     matmul: { m, n, k, gflops: best.gflops, best: { rows: best.rows, cols: best.cols, wgX: best.wgX, wgY: best.wgY }, tiles },
+    alu: { gflops: Math.max(...alu.map((x) => x.gflops)), chains: alu },
     copy: { gbps: Math.max(...copies.map((x) => x.gbps)), sizes: copies },
   };
+}
+
+/** The ALU ceiling at each chain count; each multiply-add of a vec4 is 8 FLOP. */
+async function measureAlu(gpu: Gpu, opts: TimingOptions): Promise<AluResult[]> {
+  const out = gpu.persistent([ALU_INVOCATIONS, 4], undefined, 'peak alu out');
+  const results: AluResult[] = [];
+  for (const chains of ALU_CHAINS) {
+    const timing = await timeKernel(
+      gpu,
+      () =>
+        gpu.dispatch({
+          shader: 'bench_alu',
+          entry: 'alu',
+          defines: { CHAINS: chains },
+          params: { iterations: ALU_ITERATIONS, scale: ALU_SCALE, shift: ALU_SHIFT },
+          buffers: [out],
+          workgroups: [ALU_INVOCATIONS / 64],
+        }),
+      opts,
+    );
+    const [first] = await out.read();
+    if (!(Math.abs(first - aluExpected(chains)) < 1e-3 * chains))
+      throw new Error(`bench peak: the ALU kernel with ${chains} chains stored ${first}, expected ${aluExpected(chains)}`);
+    const flop = ALU_INVOCATIONS * ALU_ITERATIONS * 4 * chains * 8;
+    results.push({ chains, gflops: flop / timing.ms / 1e6, timing });
+  }
+  out.buffer.destroy();
+  return results;
 }

@@ -15,11 +15,37 @@ export interface Stamp {
   command: string;
 }
 
-export type PeakFile = Stamp & PeakResult;
+/** alu is absent in files written before the ALU ceiling was measured. */
+export type PeakFile = Stamp & Omit<PeakResult, 'alu'> & Partial<Pick<PeakResult, 'alu'>>;
 export interface KernelsFile extends Stamp {
-  peak: { matmulGflops: number; copyGbps: number };
+  /** aluGflops: absent in files written before the ALU ceiling was measured. */
+  peak: { matmulGflops: number; aluGflops?: number; copyGbps: number };
   batches: number[];
   kernels: KernelResult[];
+}
+/** One preset's A/B (bench/ab.ts): the step profile of each side (two runs each, alternated), and
+ * the training samples/s of each CLI run. */
+export interface AbStep {
+  dispatches: number;
+  encodeMs: number;
+  gpuMs: number;
+  kernels: Record<string, number>;
+}
+export interface AbPreset {
+  preset: string;
+  steps: number;
+  step: { old: AbStep[]; new: AbStep[] };
+  cli: { old: number[]; new: number[] };
+  /** Mean samples/s of the new side's CLI runs over the old side's. */
+  ratio: number;
+}
+export interface AbFile {
+  date: string;
+  command: string;
+  /** Short commit hashes of the two sides. */
+  old: string;
+  new: string;
+  presets: AbPreset[];
 }
 export type Failure = { framework: string; environment: string; error: string };
 export interface EnvironmentComparison {
@@ -98,7 +124,19 @@ function table(head: string[], rows: string[][]): string {
 
 export function trainTable(runs: TrainStepResult[]): string {
   return table(
-    ['environment', 'framework', 'batch', 'samples/s', 'ms/step', 'GPU ms/step', 'first step (s)', 'GPU memory', 'loss'],
+    [
+      'environment',
+      'framework',
+      'batch',
+      'samples/s',
+      'ms/step',
+      'GPU ms/step',
+      'dispatches/step',
+      'encode ms/step',
+      'first step (s)',
+      'GPU memory',
+      'loss',
+    ],
     runs.map((r) => [
       r.environment,
       r.framework,
@@ -106,6 +144,8 @@ export function trainTable(runs: TrainStepResult[]): string {
       fixed(r.samplesPerS),
       fixed(r.msPerStep, 0),
       fixed(r.gpuMsPerStep, 0),
+      r.dispatchesPerStep === undefined ? 'n/a' : String(r.dispatchesPerStep),
+      fixed(r.encodeMsPerStep),
       fixed(r.firstStepMs / 1000, 1),
       mib(r.gpuMemoryBytes),
       fixed(r.loss, 4),
@@ -145,7 +185,7 @@ export function profileTable(runs: TrainStepResult[], top = 10): string | null {
 
 export function kernelTable(kernels: KernelResult[]): string {
   return table(
-    ['kernel', 'variant (tuner)', 'where', 'batch', 'ms', 'rate', '% of peak'],
+    ['kernel', 'variant (tuner)', 'where', 'batch', 'ms', 'rate', '% of peak', '% of ALU ceiling'],
     kernels.map((k) => [
       k.kernel,
       k.variant ?? '—',
@@ -154,6 +194,7 @@ export function kernelTable(kernels: KernelResult[]): string {
       fixed(k.ms),
       `${fixed(k.rate)} ${k.unit}`,
       fixed(100 * k.fractionOfPeak, 1),
+      k.fractionOfAlu === undefined || k.fractionOfAlu === null ? '—' : fixed(100 * k.fractionOfAlu, 1),
     ]),
   );
 }
@@ -162,7 +203,8 @@ export function kernelTable(kernels: KernelResult[]): string {
  * last row with the run's samples/s and tuning time: tuned beside hand-picked. */
 export function kernelChoiceTable(runs: TrainStepResult[]): string | null {
   const withKernels = runs.filter(
-    (r) => r.kernels && Object.keys(r.kernels.variants).length && r.framework.startsWith('unmix') && !r.framework.includes('default model'),
+    (r) =>
+      r.kernels && Object.keys(r.kernels.variants).length && r.framework.startsWith('unmix') && !r.framework.includes('default preset'),
   );
   if (!withKernels.length) return null;
   const keys = [...new Set(withKernels.flatMap((r) => Object.keys(r.kernels!.variants)))].sort();
@@ -264,6 +306,9 @@ export function writeMarkdown(): void {
       'First step = wall time of step 1 until its loss was read back (shader compilation included). GPU ms/step',
       '(unmix only) = one more step timed with GPU timestamps, from its first dispatch to its last (gaps between',
       'its submissions included): far below ms/step means the CPU side (encoding, submission) is the bottleneck.',
+      'Dispatches/step and encode ms/step (unmix only): the compute dispatches one step encodes, and the CPU time',
+      'to encode and submit it with the GPU idle, not waiting for it (median of 5 steps): the floor of a step on',
+      'an infinitely fast GPU.',
       'GPU memory = live bytes of the GPU buffers each framework created, counted the same way for all three',
       "(hooking its device's createBuffer/destroy), pooled-but-free buffers included; unmix's leaves out the",
       '105 MiB of MNIST + Fashion-MNIST images its mixer keeps on the GPU (the peers mix from a pool of 4',
@@ -286,6 +331,11 @@ export function writeMarkdown(): void {
       '  zero-padded x the forward pass made.',
       '- Fewer passes: ReLU fused into batch norm forward and backward (20 dispatches fewer per step), the',
       '  conv bias written by the weight-repacking pass, zero padding 8 planes per invocation (2×).',
+      "- Fewer dispatches (issue 20): the model's parameters live in one arena (src/gpu/arena.ts), which",
+      '  Adam updates in one dispatch (the EMA too) from a gradient arena that backward writes into',
+      "  directly; batch norm's training passes are one dispatch each way, a workgroup per channel; the",
+      "  packed forward pass lays out the input gradient's weights in its own repack dispatch; the loss",
+      "  reads both outputs without concatenating them. The default preset's step: 206 → 132 dispatches.",
       '- A whole step is encoded into one command buffer with no read-back; pipelines, bind groups, uniforms',
       '  and buffers are reused, so a steady step allocates nothing.',
       ...(train.failures.length
@@ -294,6 +344,8 @@ export function writeMarkdown(): void {
       '',
     );
   }
+  const ab = readJson<AbFile>('ab.json');
+  if (ab) out.push(...abSection(ab));
   if (peak) {
     out.push(
       '## Adapter peak',
@@ -301,6 +353,12 @@ export function writeMarkdown(): void {
       `${peak.adapter}, ${peak.date}. Best register tile of a barrier-free f32 matmul (shaders/bench_peak.wgsl),`,
       `${peak.matmul.m}×${peak.matmul.n}×${peak.matmul.k}: **${fixed(peak.matmul.gflops)} GFLOP/s**; vec4 copy, best of`,
       `${peak.copy.sizes.map((c) => `${c.bytes / 2 ** 21} MiB (${fixed(c.gbps)})`).join(', ')}: **${fixed(peak.copy.gbps)} GB/s** (read + write).`,
+      ...(peak.alu
+        ? [
+            `ALU ceiling (independent vec4 multiply-add chains on registers, nothing loaded in the loop, as vkpeak`,
+            `measures a GPU), best of ${peak.alu.chains.map((a) => `${a.chains} chains (${fixed(a.gflops)})`).join(', ')}: **${fixed(peak.alu.gflops)} GFLOP/s**.`,
+          ]
+        : []),
       '',
       table(
         ['tile (rows × cols per invocation)', 'workgroup', 'GFLOP/s'],
@@ -314,7 +372,8 @@ export function writeMarkdown(): void {
       "## Kernels at the benchmark network's shapes",
       '',
       `${kernels.adapter}, ${kernels.date}, batches ${kernels.batches.join(', ')}. Convolutions in GFLOP/s as a fraction of the`,
-      `peak matmul (${fixed(kernels.peak.matmulGflops)} GFLOP/s); the rest in GB/s of minimum traffic (each tensor read or`,
+      `peak matmul (${fixed(kernels.peak.matmulGflops)} GFLOP/s) and of the ALU ceiling (${fixed(kernels.peak.aluGflops)} GFLOP/s, what arithmetic`,
+      `alone allows); the rest in GB/s of minimum traffic (each tensor read or`,
       `written once) as a fraction of the peak copy (${fixed(kernels.peak.copyGbps)} GB/s). Times are the best of a few rounds`,
       '(GPU timestamps).',
       '',
@@ -323,4 +382,39 @@ export function writeMarkdown(): void {
     );
   }
   writeFileSync(MARKDOWN, out.join('\n'));
+}
+
+function abSection(ab: AbFile): string[] {
+  const best = (steps: AbStep[], key: 'encodeMs' | 'gpuMs') => Math.min(...steps.map((x) => x[key]));
+  const kernelMs = (steps: AbStep[], prefix: string) =>
+    Math.min(...steps.map((x) => Object.entries(x.kernels).reduce((a, [k, ms]) => a + (k.startsWith(prefix) ? ms : 0), 0)));
+  const groups = ['conv2d.', 'conv2d_weight.', 'conv2d_layout.', 'batchnorm2d.', 'adam.', 'concat.', 'mse.'];
+  return [
+    `## Step A/B: ${ab.new} against ${ab.old}`,
+    '',
+    `${ab.date}, \`${ab.command}\`: the two checkouts alternated on the same machine (step profiles old, new,`,
+    "old, new; then CLI runs the same way). Step: the preset's training step with synthetic images and each",
+    "pass's default conv kernel (bench/ab-step.ts); encode ms = CPU time to encode and submit it with the GPU",
+    'idle (median of 5), GPU ms = timestamps around it (best of 3), and per kernel group the best profiled',
+    'step. CLI: training samples/s of `npm run train -- --preset P --steps N --eval-repeats 0 --conv MODE`',
+    "(MODE as the command gives it, default: each pass's default kernel), samples seen over training seconds",
+    'from its ledger line, each side warmed up by a short run first.',
+    '',
+    table(
+      ['preset', 'side', 'dispatches/step', 'encode ms/step', 'GPU ms/step', ...groups.map((g) => `${g}* ms`), 'CLI samples/s', 'new/old'],
+      ab.presets.flatMap((p) =>
+        (['old', 'new'] as const).map((side) => [
+          p.preset,
+          `${side} (${side === 'old' ? ab.old : ab.new})`,
+          String(p.step[side][0].dispatches),
+          fixed(best(p.step[side], 'encodeMs')),
+          fixed(best(p.step[side], 'gpuMs'), 1),
+          ...groups.map((g) => fixed(kernelMs(p.step[side], g), 1)),
+          p.cli[side].map((v) => fixed(v, 1)).join(', '),
+          side === 'new' ? `${fixed(p.ratio, 3)}×` : '',
+        ]),
+      ),
+    ),
+    '',
+  ];
 }

@@ -14,7 +14,8 @@ import type { Gpu } from '../src/gpu/gpu.ts';
 import { createNodeGpu, nodeTuningStore, releaseNodeGpu } from '../src/gpu/node.ts';
 import { tunerOf } from '../src/gpu/tuner.ts';
 import { CONV_KERNEL_NAMES, convTuneMode } from '../src/ops/conv2d/kernels.ts';
-import { BASE_TRAIN_CONFIG, type TrainConfig } from '../src/train/trainer.ts';
+import { PRESETS } from '../src/train/presets.ts';
+import type { TrainConfig } from '../src/train/trainer.ts';
 import type { BrowserOutcome, BrowserRun } from './browser.ts';
 import { benchAdam, benchKernels, type KernelResult } from './kernels.ts';
 import { measurePeak, type PeakResult } from './peak.ts';
@@ -140,8 +141,11 @@ async function peakSection(gpu: Gpu): Promise<PeakResult> {
   });
   for (const t of peak.matmul.tiles)
     log(`  matmul ${t.rows}×${t.cols} per invocation, workgroup ${t.wgX}×${t.wgY}: ${t.gflops.toFixed(2)} GFLOP/s`);
+  for (const a of peak.alu.chains) log(`  ALU, ${a.chains} vec4 multiply-add chains per invocation: ${a.gflops.toFixed(2)} GFLOP/s`);
   for (const c of peak.copy.sizes) log(`  copy ${c.bytes / 2 ** 21} MiB: ${c.gbps.toFixed(2)} GB/s`);
-  log(`  peak matmul ${peak.matmul.gflops.toFixed(2)} GFLOP/s, copy ${peak.copy.gbps.toFixed(2)} GB/s`);
+  log(
+    `  peak matmul ${peak.matmul.gflops.toFixed(2)} GFLOP/s, ALU ceiling ${peak.alu.gflops.toFixed(2)} GFLOP/s, copy ${peak.copy.gbps.toFixed(2)} GB/s`,
+  );
   const file: PeakFile = { ...stamp(gpu), ...peak };
   writeJson('peak.json', file);
   return peak;
@@ -156,7 +160,12 @@ async function kernelSection(gpu: Gpu, peak: PeakResult): Promise<void> {
     log(` batch ${batch} (${elapsed()})`);
     kernels.push(...(await benchKernels(gpu, batch, peak, timing, log)));
   }
-  writeJson('kernels.json', { ...stamp(gpu), peak: { matmulGflops: peak.matmul.gflops, copyGbps: peak.copy.gbps }, batches, kernels });
+  writeJson('kernels.json', {
+    ...stamp(gpu),
+    peak: { matmulGflops: peak.matmul.gflops, aluGflops: peak.alu.gflops, copyGbps: peak.copy.gbps },
+    batches,
+    kernels,
+  });
   log(`\n${kernelTable(kernels)}`);
 }
 
@@ -205,8 +214,10 @@ async function trainSection(): Promise<void> {
 
   log(`\n== training step in Node + Dawn: batch ${trainBatch}, ${warmup} warm-up + ${steps} timed steps`);
   const env = 'Node + Dawn';
-  const { width, depth } = BASE_TRAIN_CONFIG.model;
-  const defaultLabel = `unmix, default model (width ${width}, depth ${depth}, nearest)`;
+  // The step `npm run train` runs: the default preset's model and batch.
+  const defaultConfig = PRESETS.default.config;
+  const { width, depth, output } = defaultConfig.model;
+  const defaultLabel = `unmix, default preset (width ${width}, depth ${depth}, ${output} output)`;
   const unmixInNode = async (label: string, config: TrainConfig, handPicked = false) => {
     // A fresh device per run, so its memory figure counts only its own buffers.
     const gpu = await createNodeGpu();
@@ -221,7 +232,7 @@ async function trainSection(): Promise<void> {
   };
   await unmixInNode('unmix', benchNetTrainConfig(trainBatch));
   await unmixInNode(UNMIX_HAND_PICKED, benchNetTrainConfig(trainBatch), true);
-  await unmixInNode(defaultLabel, BASE_TRAIN_CONFIG);
+  await unmixInNode(defaultLabel, defaultConfig);
   // Each peer as it ships (Dawn's busy polling), then with the paced polling unmix's runtime uses.
   for (const polling of flags['no-peers'] ? [] : peerPolling) {
     for (const peer of ['tfjs', 'jaxjs'] as const) {

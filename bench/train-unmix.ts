@@ -31,7 +31,7 @@ export function benchNetTrainConfig(batch: number): TrainConfig {
 
 /** Random 28×28 images in the datasets' sizes: the mixer's work does not depend on the pixels, and
  * the benchmark then needs no download (and runs the same in the browser). */
-function syntheticImages(): SourceImages {
+export function syntheticImages(): SourceImages {
   const images = (count: number, seed: number): IdxImages => {
     const pixels = new Uint8Array(count * 28 * 28);
     for (let i = 0; i < pixels.length; i++) pixels[i] = Math.imul(i + seed, 0x9e3779b1) >>> 24;
@@ -58,6 +58,30 @@ function byKernel(dispatches: { label: string; ms: number }[]): KernelShare[] {
     shares.set(kernel, share);
   }
   return [...shares.values()].sort((a, b) => b.ms - a.ms);
+}
+
+/** Steps whose encoding is timed one by one; the median is reported. */
+const ENCODE_STEPS = 5;
+
+/** The compute dispatches of one training step, and the CPU time to encode and submit it (median
+ * of ENCODE_STEPS), each step started with the GPU idle (its loss read back), so that the driver's
+ * threads do not compete with the encoding for the CPU. */
+export async function measureEncoding(
+  gpu: { dispatchCount: number },
+  trainer: { trainStep(): void; readLoss(): Promise<number> },
+): Promise<{ dispatches: number; encodeMs: number }> {
+  const encodeMs: number[] = [];
+  let dispatches = 0;
+  for (let s = 0; s < ENCODE_STEPS; s++) {
+    await trainer.readLoss();
+    const before = gpu.dispatchCount;
+    const t = performance.now();
+    trainer.trainStep();
+    encodeMs.push(performance.now() - t);
+    dispatches = gpu.dispatchCount - before;
+  }
+  await trainer.readLoss();
+  return { dispatches, encodeMs: encodeMs.sort((a, b) => a - b)[ENCODE_STEPS >> 1] };
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -101,6 +125,7 @@ export async function benchUnmix(
   const loss = await trainer.readLoss();
   const msPerStep = (performance.now() - start) / opts.steps;
   const gpuMsPerStep = await gpu.timeGpu(() => trainer.trainStep());
+  const encoding = await measureEncoding(gpu, trainer);
   const dispatches = await gpu.profile(() => trainer.trainStep());
   const pool = gpu.pool.bytesAllocated - poolBefore;
   const result = stepResult(
@@ -114,6 +139,8 @@ export async function benchUnmix(
         `live bytes of the GPU buffers created for training (parameters, Adam moments, batch-norm statistics, uniforms, pool; the pool alone ${mib(pool)}), ` +
         `not counting the ${mib(datasetBytes)} of MNIST + Fashion-MNIST images the mixer keeps on the GPU`,
       loss,
+      dispatchesPerStep: encoding.dispatches,
+      encodeMsPerStep: encoding.encodeMs,
       kernels: {
         mode: opts.kernels.kind === 'force' ? `force ${opts.kernels.kernel}` : opts.kernels.kind,
         tuningSeconds,

@@ -3,57 +3,63 @@
 // place); eval uses the running stats. Backward: dgamma = Σ dy·x̂, dbeta = Σ dy, and
 //   training: dx = gamma·invstd · (dy - (dbeta + x̂·dgamma) / M)     (M = N·H·W, x̂ = (x - mean)·invstd)
 //   eval:     dx = gamma·invstd · dy
-// With RELU the output is max(y, 0), fused into the same passes: normalize clamps, and grad_sums
-// masks dy by (output > 0), writes that masked gradient dz for input_grad, and sums it, so a
-// conv → BN → ReLU block needs no separate activation passes.
+// With RELU the output is max(y, 0), fused into the same passes: the backward masks dy by
+// (output > 0) wherever it reads it, so a conv → BN → ReLU block needs no activation passes.
+// The statistics a forward used, saved for its backward, are one [2, C] buffer: means, then invstds.
 //
-// Per-channel statistics run one workgroup per channel. Each invocation walks a share of the
-// channel's M values (sample by sample, positions t, t + WG, …: no integer divisions, which CPU
-// drivers run one lane at a time), keeping Welford's running (count, mean, M2) in registers, and the
-// workgroup merges those (Chan et al.) in one tree: a single pass over x that stays accurate when
+// Training runs one workgroup per channel, one dispatch each way: train_forward takes the channel's
+// statistics, then normalises it; grad sums (Σ dy·x̂, Σ dy), then writes dx. That halves the
+// dispatches of a two-pass scheme (statistics, then an element-wise grid) at the same reads: CPU
+// drivers run a few busy workgroups best, and on a GPU the dispatches are the step.
+//
+// Per-channel statistics: each invocation walks a share of the channel's M values (sample by
+// sample, positions t, t + WG, …: no integer divisions, which CPU drivers run one lane at a time),
+// keeping Welford's running (count, mean, M2) in registers, per component of V, and the workgroup
+// merges those (Chan et al.) in one tree: a single pass over x that stays accurate when
 // |mean| ≫ std, and log2(WG) barriers (slow on lavapipe, hence a small WG).
 struct Params { n: u32, c: u32, hw: u32, training: u32, eps: f32, momentum: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-// batch_stats: x@1 -> mean@2, invstd@3; running_mean@4, running_var@5 updated in place.
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> mean: array<f32>;
-@group(0) @binding(3) var<storage, read_write> invstd: array<f32>;
-@group(0) @binding(4) var<storage, read_write> running_mean: array<f32>;
-@group(0) @binding(5) var<storage, read_write> running_var: array<f32>;
-// running_stats (eval): running_mean@1, running_var@2 -> mean@3, invstd@4.
+// x, y, dy, dx and the ReLU's output are arrays of V: vec4f (WIDTH 4) when H·W is a multiple of 4
+// (4 values per load and store: about twice as fast on lavapipe), else f32 (WIDTH 1).
+alias V = ${V};
+// train_forward: x@1 -> stats@2; running_mean@3, running_var@4 updated in place; gamma@5, beta@6 -> y@7.
+// normalize (eval): x@1, stats@2, gamma@3, beta@4 -> y@5.
+@group(0) @binding(1) var<storage, read> x: array<V>;
+@group(0) @binding(2) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(3) var<storage, read_write> running_mean: array<f32>;
+@group(0) @binding(4) var<storage, read_write> running_var: array<f32>;
+@group(0) @binding(5) var<storage, read> gamma: array<f32>;
+@group(0) @binding(6) var<storage, read> beta: array<f32>;
+@group(0) @binding(7) var<storage, read_write> y: array<V>;
+@group(0) @binding(3) var<storage, read> normalize_gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> normalize_beta: array<f32>;
+@group(0) @binding(5) var<storage, read_write> normalize_y: array<V>;
+// running_stats (eval): running_mean@1, running_var@2 -> stats@3.
 @group(0) @binding(1) var<storage, read> eval_mean: array<f32>;
 @group(0) @binding(2) var<storage, read> eval_var: array<f32>;
-@group(0) @binding(3) var<storage, read_write> eval_mean_out: array<f32>;
-@group(0) @binding(4) var<storage, read_write> eval_invstd_out: array<f32>;
-// The element-wise kernels see x, y, dy, dx as arrays of V: vec4f (WIDTH 4) when H·W is a multiple
-// of 4 (4 values per load and store: about twice as fast on lavapipe), else f32 (WIDTH 1).
-alias V = ${V};
-@group(0) @binding(1) var<storage, read> xv: array<V>;
-// normalize: x@1, mean@2, invstd@3, gamma@4, beta@5 -> y@6.
-@group(0) @binding(2) var<storage, read> saved_mean: array<f32>;
-@group(0) @binding(3) var<storage, read> saved_invstd: array<f32>;
-@group(0) @binding(4) var<storage, read> gamma: array<f32>;
-@group(0) @binding(5) var<storage, read> beta: array<f32>;
-@group(0) @binding(6) var<storage, read_write> yv: array<V>;
-// grad_sums: x@1, dy@2, mean@3, invstd@4 -> dgamma@5, dbeta@6.
-// grad_sums with RELU also: output@7 -> dz@8 (dy where output > 0, else 0).
-// input_grad: x@1, dy@2, mean@3, invstd@4, gamma@5, dgamma@6, dbeta@7 -> dx@8.
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> dyv: array<V>;
-@group(0) @binding(3) var<storage, read> bwd_mean: array<f32>;
-@group(0) @binding(4) var<storage, read> bwd_invstd: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dgamma: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dbeta: array<f32>;
-@group(0) @binding(5) var<storage, read> bwd_gamma: array<f32>;
-@group(0) @binding(6) var<storage, read> sum_dy_xhat: array<f32>;
-@group(0) @binding(7) var<storage, read> sum_dy: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dxv: array<V>;
-@group(0) @binding(7) var<storage, read> relu_out: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dz: array<f32>;
+@group(0) @binding(3) var<storage, read_write> eval_stats: array<f32>;
+// grad: x@1, stats@2, dy@3 -> dgamma@4, dbeta@5; with DX also gamma@6 -> dx@7; with RELU the
+// output last, at RELU_AT.
+@group(0) @binding(3) var<storage, read> dy: array<V>;
+@group(0) @binding(4) var<storage, read_write> dgamma: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dbeta: array<f32>;
+#if ${DX}
+@group(0) @binding(6) var<storage, read> grad_gamma: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dx: array<V>;
+#endif
+#if ${RELU}
+@group(0) @binding(${RELU_AT}) var<storage, read> relu_out: array<V>;
+#endif
+// input_grad (eval): dy@1, stats@2, gamma@3 -> dx@4; with RELU, output@5.
+@group(0) @binding(1) var<storage, read> eval_dy: array<V>;
+@group(0) @binding(3) var<storage, read> eval_gamma: array<f32>;
+@group(0) @binding(4) var<storage, read_write> eval_dx: array<V>;
+@group(0) @binding(5) var<storage, read> eval_relu_out: array<V>;
 
 var<workgroup> sums: array<vec2f, ${WG}>;
 var<workgroup> summaries: array<vec3f, ${WG}>;
+var<workgroup> channel: vec2f;
 
 /** Sum over the workgroup of each invocation's v (returned to every invocation). */
 fn workgroup_sum(v: vec2f, t: u32) -> vec2f {
@@ -73,21 +79,46 @@ fn merge(a: vec3f, b: vec3f) -> vec3f {
   return vec3f(n, a.y + delta * b.x / n, a.z + b.z + delta * delta * a.x * b.x / n);
 }
 
+/** The sum of v's components. */
+fn total(v: V) -> f32 {
+#if ${VEC4}
+  return v.x + v.y + v.z + v.w;
+#else
+  return v;
+#endif
+}
+
+/** One summary of the components' Welford states, each of `count` values. */
+fn summary(count: f32, mean: V, m2: V) -> vec3f {
+#if ${VEC4}
+  return merge(merge(vec3f(count, mean.x, m2.x), vec3f(count, mean.y, m2.y)),
+               merge(vec3f(count, mean.z, m2.z), vec3f(count, mean.w, m2.w)));
+#else
+  return vec3f(count, mean, m2);
+#endif
+}
+
+/** Per-channel H·W in units of V, and where sample `sample` of channel `ch` starts. */
+fn plane() -> u32 { return p.hw / ${WIDTH}u; }
+fn plane_base(sample: u32, ch: u32) -> u32 { return (sample * p.c + ch) * plane(); }
+
 @compute @workgroup_size(${WG})
-fn batch_stats(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+fn train_forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let ch = wg.x;
-  var acc = vec3f(0.0);   // Welford: (count, mean, M2) of this invocation's values
+  var count = 0.0;        // Welford, per component of V: values seen, their mean and M2
+  var mu = V(0.0);
+  var m2 = V(0.0);
   for (var sample = 0u; sample < p.n; sample++) {
-    let base = (sample * p.c + ch) * p.hw;
-    for (var k = t; k < p.hw; k += ${WG}u) {
+    let base = plane_base(sample, ch);
+    for (var k = t; k < plane(); k += ${WG}u) {
       let v = x[base + k];
-      acc.x += 1.0;
-      let d = v - acc.y;
-      acc.y += d / acc.x;
-      acc.z += d * (v - acc.y);
+      count += 1.0;
+      let d = v - mu;
+      mu += d / count;
+      m2 += d * (v - mu);
     }
   }
-  summaries[t] = acc;
+  summaries[t] = summary(count, mu, m2);
   for (var stride = ${WG}u / 2u; stride > 0u; stride >>= 1u) {
     workgroupBarrier();
     if (t < stride) { summaries[t] = merge(summaries[t], summaries[t + stride]); }
@@ -95,11 +126,26 @@ fn batch_stats(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index
   if (t == 0u) {
     let all = summaries[0];
     let m = all.x;
-    mean[ch] = all.y;
-    invstd[ch] = inverseSqrt(all.z / m + p.eps);
+    let invstd = inverseSqrt(all.z / m + p.eps);
+    stats[ch] = all.y;
+    stats[p.c + ch] = invstd;
+    channel = vec2f(all.y, invstd);
     // PyTorch updates running_var with the unbiased variance.
     running_mean[ch] = (1.0 - p.momentum) * running_mean[ch] + p.momentum * all.y;
     running_var[ch] = (1.0 - p.momentum) * running_var[ch] + p.momentum * all.z / (m - 1.0);
+  }
+  let mean_invstd = workgroupUniformLoad(&channel);
+  let scale = gamma[ch] * mean_invstd.y;
+  let shift = beta[ch] - mean_invstd.x * scale;
+  for (var sample = 0u; sample < p.n; sample++) {
+    let base = plane_base(sample, ch);
+    for (var k = t; k < plane(); k += ${WG}u) {
+#if ${RELU}
+      y[base + k] = max(x[base + k] * scale + shift, V(0.0));
+#else
+      y[base + k] = x[base + k] * scale + shift;
+#endif
+    }
   }
 }
 
@@ -107,73 +153,88 @@ fn batch_stats(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index
 fn running_stats(@builtin(global_invocation_id) gid: vec3u) {
   let ch = gid.x;
   if (ch >= p.c) { return; }
-  eval_mean_out[ch] = eval_mean[ch];
-  eval_invstd_out[ch] = inverseSqrt(eval_var[ch] + p.eps);
+  eval_stats[ch] = eval_mean[ch];
+  eval_stats[p.c + ch] = inverseSqrt(eval_var[ch] + p.eps);
 }
 
-// Element-wise kernels run on a (⌈H·W / (WG·width of V)⌉, C, ⌈N / SAMPLES⌉) grid: the channel
+// The eval element-wise kernels run on a (⌈H·W / (WG·WIDTH)⌉, C, ⌈N / SAMPLES⌉) grid: the channel
 // comes from the grid rather than from integer divisions, and each invocation does SAMPLES samples
-// of one position (of V), so its per-channel factors are loaded once. Few, busy invocations are what CPU drivers
-// run fastest (lavapipe: ~10× a one-element-per-invocation 1-D grid with divisions).
+// of one position (of V), so its per-channel factors are loaded once.
 
 @compute @workgroup_size(${WG})
 fn normalize(@builtin(global_invocation_id) gid: vec3u) {
-  let hw = p.hw / ${WIDTH}u;   // H·W in units of V
-  if (gid.x >= hw) { return; }
+  if (gid.x >= plane()) { return; }
   let ch = gid.y;
-  let scale = gamma[ch] * saved_invstd[ch];
-  let shift = beta[ch] - saved_mean[ch] * scale;
+  let scale = normalize_gamma[ch] * stats[p.c + ch];
+  let shift = normalize_beta[ch] - stats[ch] * scale;
   let first = gid.z * ${SAMPLES}u;
   for (var sample = first; sample < min(first + ${SAMPLES}u, p.n); sample++) {
-    let i = (sample * p.c + ch) * hw + gid.x;
+    let i = plane_base(sample, ch) + gid.x;
 #if ${RELU}
-    yv[i] = max(xv[i] * scale + shift, V(0.0));
+    normalize_y[i] = max(x[i] * scale + shift, V(0.0));
 #else
-    yv[i] = xv[i] * scale + shift;
+    normalize_y[i] = x[i] * scale + shift;
 #endif
   }
 }
 
-@compute @workgroup_size(${WG})
-fn grad_sums(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
-  let ch = wg.x;
-  let mu = bwd_mean[ch];
-  let is = bwd_invstd[ch];
-  var s = vec2f(0.0);   // (Σ dy·x̂, Σ dy)
-  for (var sample = 0u; sample < p.n; sample++) {
-    let base = (sample * p.c + ch) * p.hw;
-    for (var k = t; k < p.hw; k += ${WG}u) {
+/** dy, masked by the ReLU's output with RELU. */
+fn grad_out(i: u32) -> V {
 #if ${RELU}
-      let g = select(0.0, dy[base + k], relu_out[base + k] > 0.0);
-      dz[base + k] = g;
+  return select(V(0.0), dy[i], relu_out[i] > V(0.0));
 #else
-      let g = dy[base + k];
+  return dy[i];
 #endif
-      s += vec2f(g * (x[base + k] - mu) * is, g);
+}
+
+// grad: the parameter gradients (Σ dy·x̂, Σ dy) of one channel per workgroup and, with DX (training),
+// then dx = gamma·invstd · (dy - mean(dy) - x̂ · mean(dy·x̂)) over the same channel.
+@compute @workgroup_size(${WG})
+fn grad(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let ch = wg.x;
+  let mu = stats[ch];
+  let is = stats[p.c + ch];
+  var partial = vec2f(0.0);
+  for (var sample = 0u; sample < p.n; sample++) {
+    let base = plane_base(sample, ch);
+    for (var k = t; k < plane(); k += ${WG}u) {
+      let g = grad_out(base + k);
+      partial += vec2f(total(g * (x[base + k] - mu) * is), total(g));
     }
   }
-  let total = workgroup_sum(s, t);
+  let s = workgroup_sum(partial, t);
   if (t == 0u) {
-    dgamma[ch] = total.x;
-    dbeta[ch] = total.y;
+    dgamma[ch] = s.x;
+    dbeta[ch] = s.y;
   }
+#if ${DX}
+  let scale = grad_gamma[ch] * is;
+  let m = f32(p.n * p.hw);
+  let mean_dy = s.y / m;
+  let mean_dy_xhat = s.x / m;
+  for (var sample = 0u; sample < p.n; sample++) {
+    let base = plane_base(sample, ch);
+    for (var k = t; k < plane(); k += ${WG}u) {
+      let xhat = (x[base + k] - mu) * is;
+      dx[base + k] = scale * (grad_out(base + k) - mean_dy - xhat * mean_dy_xhat);
+    }
+  }
+#endif
 }
 
 @compute @workgroup_size(${WG})
 fn input_grad(@builtin(global_invocation_id) gid: vec3u) {
-  let hw = p.hw / ${WIDTH}u;   // H·W in units of V
-  if (gid.x >= hw) { return; }
+  if (gid.x >= plane()) { return; }
   let ch = gid.y;
-  let scale = bwd_gamma[ch] * bwd_invstd[ch];
-  // Training: dx = scale · (dy - mean(dy) - x̂ · mean(dy·x̂)); eval: dx = scale · dy.
-  let m = f32(p.n * p.hw);
-  let training = f32(p.training != 0u);
-  let mean_dy = training * sum_dy[ch] / m;
-  let mean_dy_xhat = training * sum_dy_xhat[ch] / m;
+  // Eval: the statistics are constants, dx = gamma·invstd · dy.
+  let scale = eval_gamma[ch] * stats[p.c + ch];
   let first = gid.z * ${SAMPLES}u;
   for (var sample = first; sample < min(first + ${SAMPLES}u, p.n); sample++) {
-    let i = (sample * p.c + ch) * hw + gid.x;
-    let xhat = (xv[i] - bwd_mean[ch]) * bwd_invstd[ch];
-    dxv[i] = scale * (dyv[i] - mean_dy - xhat * mean_dy_xhat);
+    let i = plane_base(sample, ch) + gid.x;
+#if ${RELU}
+    eval_dx[i] = select(V(0.0), scale * eval_dy[i], eval_relu_out[i] > V(0.0));
+#else
+    eval_dx[i] = scale * eval_dy[i];
+#endif
   }
 }

@@ -1,5 +1,6 @@
-// The adapter's "peak", for bench/: a register-tiled f32 matmul and a vec4 copy. Kernel timings in
-// bench/ are reported as fractions of what these reach on the same adapter.
+// The adapter's "peak", for bench/: a register-tiled f32 matmul and a vec4 copy (the ALU ceiling is
+// shaders/bench_alu.wgsl). Kernel timings in bench/ are reported as fractions of what these reach on
+// the same adapter.
 
 struct MatmulParams {
   m: u32,

@@ -54,6 +54,9 @@ fn pad(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: ve
 }
 
 // ---------------------------------------------------------------- repack
+//
+// repack: one packed layout (forward, or flipped for the input gradient). repack_pair: both at once,
+// the forward's and the flipped one, where the backward will need dx: one dispatch instead of two.
 
 struct RepackParams {
   cout: u32,     // of the forward weight [Cout, Cin, K, K]
@@ -65,35 +68,65 @@ struct RepackParams {
   total: u32,    // blocks · block
 }
 
+struct RepackPairParams {
+  cout: u32,
+  cin: u32,
+  taps: u32,
+  rows: u32,             // of the forward layout, as in RepackParams
+  block: u32,
+  total: u32,
+  rows_flipped: u32,     // of the flipped layout
+  block_flipped: u32,
+  total_flipped: u32,
+}
+
 @group(0) @binding(0) var<uniform> rp: RepackParams;
+@group(0) @binding(0) var<uniform> pair: RepackPairParams;
 @group(0) @binding(1) var<storage, read> w_forward: array<f32>;
 @group(0) @binding(2) var<storage, read_write> w_packed: array<f32>;
 #if ${BIAS}
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 #endif
+// repack_pair's flipped output, after the bias when there is one.
+@group(0) @binding(${FLIPPED_AT}) var<storage, read_write> w_flipped: array<f32>;
 
-// w_packed[block][in · taps + tap][8] from w_forward[co][ci][tap], out channel = 8·block + lane;
-// row in · taps is the bias (zeros without one).
+// Element i of a packed layout: [block][in · taps + tap][8] from w_forward[co][ci][tap], out
+// channel = 8·block + lane; row in · taps is the bias (zeros without one, and always when flipped).
+fn packed_value(i: u32, flip: bool, rows: u32, block: u32, cout: u32, cin: u32, taps: u32) -> f32 {
+  let within = i % block;
+  let o = (i / block) * 8u + within % 8u;
+  let row = within / 8u;
+  let tap = row % taps;
+  let inner = row / taps;
+  let out_c = select(cout, cin, flip);
+  var v = 0.0;   // channels past the end, and the bias row without a bias
+  if (o < out_c && row < rows - 1u) {
+    if (flip) {
+      v = w_forward[(inner * cin + o) * taps + taps - 1u - tap];
+    } else {
+      v = w_forward[(o * cin + inner) * taps + tap];
+    }
+  }
+#if ${BIAS}
+  if (!flip && o < out_c && row == rows - 1u) { v = bias[o]; }
+#endif
+  return v;
+}
+
 @compute @workgroup_size(${WG})
 fn repack(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * ${WG}u;
   if (i >= rp.total) { return; }
-  let within = i % rp.block;
-  let o = (i / rp.block) * 8u + within % 8u;
-  let row = within / 8u;
-  let tap = row % rp.taps;
-  let inner = row / rp.taps;
-  let out_c = select(rp.cout, rp.cin, rp.flip == 1u);
-  var v = 0.0;   // channels past the end, and the bias row without a bias
-  if (o < out_c && row < rp.rows - 1u) {
-    if (rp.flip == 0u) {
-      v = w_forward[(o * rp.cin + inner) * rp.taps + tap];
-    } else {
-      v = w_forward[(inner * rp.cin + o) * rp.taps + rp.taps - 1u - tap];
-    }
+  w_packed[i] = packed_value(i, rp.flip == 1u, rp.rows, rp.block, rp.cout, rp.cin, rp.taps);
+}
+
+@compute @workgroup_size(${WG})
+fn repack_pair(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * ${WG}u;
+  if (i < pair.total) {
+    w_packed[i] = packed_value(i, false, pair.rows, pair.block, pair.cout, pair.cin, pair.taps);
   }
-#if ${BIAS}
-  if (o < out_c && row == rp.rows - 1u) { v = bias[o]; }
-#endif
-  w_packed[i] = v;
+  if (i < pair.total_flipped) {
+    w_flipped[i] = packed_value(i, true, pair.rows_flipped, pair.block_flipped, pair.cout, pair.cin, pair.taps);
+  }
 }

@@ -5,7 +5,10 @@
 // (neighbouring invocations read neighbouring values). Passes repeat on the partial sums until one
 // value is left, scaled by 1/n in the last pass. Each value goes through at most CHUNK-1 additions
 // per pass, so the f32 error stays within ~CHUNK·passes ulps of the sum (all terms are ≥ 0).
-struct Params { n: u32, groups: u32, scale: f32 }
+// With TWO_PAIRS, the loss is over two (pred, target) pairs at once, as if each were concatenated
+// (values 0 .. n_a - 1 from the first pair, the rest from the second): the training loss on the
+// digit and the item with no concatenation passes.
+struct Params { n: u32, groups: u32, scale: f32, n_a: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> pred: array<f32>;
@@ -18,6 +21,14 @@ struct Params { n: u32, groups: u32, scale: f32 }
 @group(0) @binding(3) var<storage, read> dloss: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dpred: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dtarget: array<f32>;
+#if ${TWO_PAIRS}
+// The second pair: forward pred@4, target@5; backward pred@5, target@6 -> dpred@7.
+@group(0) @binding(4) var<storage, read> pred_b: array<f32>;
+@group(0) @binding(5) var<storage, read> tgt_b: array<f32>;
+@group(0) @binding(5) var<storage, read> backward_pred_b: array<f32>;
+@group(0) @binding(6) var<storage, read> backward_tgt_b: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dpred_b: array<f32>;
+#endif
 
 fn index(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * ${WG}u; }
 
@@ -27,7 +38,11 @@ fn squared_error_sums(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
   if (i >= p.groups) { return; }
   var s = 0.0;
   for (var j = i; j < p.n; j += p.groups) {
+#if ${TWO_PAIRS}
+    let d = select(pred_b[j - p.n_a] - tgt_b[j - p.n_a], pred[j] - tgt[j], j < p.n_a);
+#else
     let d = pred[j] - tgt[j];
+#endif
     s += d * d;
   }
   sums[i] = s * p.scale;
@@ -61,3 +76,18 @@ fn mse_backward_both(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
   dpred[i] = g;
   dtarget[i] = -g;
 }
+
+#if ${TWO_PAIRS}
+// dpred of both pairs (constant targets), each value from its own pair.
+@compute @workgroup_size(${WG})
+fn mse_backward_pairs(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  if (i < p.n_a) {
+    dpred[i] = dloss[0] * p.scale * (pred[i] - tgt[i]);
+  } else {
+    let k = i - p.n_a;
+    dpred_b[k] = dloss[0] * p.scale * (backward_pred_b[k] - backward_tgt_b[k]);
+  }
+}
+#endif

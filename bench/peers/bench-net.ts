@@ -62,6 +62,11 @@ export interface TrainStepResult {
   /** unmix only: GPU time of one more step from timestamps (null without them); far below
    * msPerStep means the step is bound by encoding and submission on the CPU, not by kernels. */
   gpuMsPerStep?: number | null;
+  /** unmix only: compute dispatches one step encodes. */
+  dispatchesPerStep?: number;
+  /** unmix only: CPU time to encode and submit one step, the GPU idle before it and not waited for
+   * after (median of a few steps): the floor of a step on an infinitely fast GPU. */
+  encodeMsPerStep?: number;
   /** unmix only: GPU time of one more step by kernel (shader.entry), from a timestamp around each
    * dispatch; absent without timestamps. */
   profile?: KernelShare[];
@@ -96,7 +101,9 @@ export function stepResult(
   framework: string,
   run: StepRun,
   timing: { firstStepMs: number; msPerStep: number },
-  own: Pick<TrainStepResult, 'gpuMemoryBytes' | 'memoryNote' | 'loss' | 'profile' | 'kernels'> & { gpuMsPerStep?: number | null },
+  own: Pick<TrainStepResult, 'gpuMemoryBytes' | 'memoryNote' | 'loss' | 'profile' | 'kernels' | 'dispatchesPerStep' | 'encodeMsPerStep'> & {
+    gpuMsPerStep?: number | null;
+  },
 ): TrainStepResult {
   return {
     framework,

@@ -16,6 +16,17 @@ export function record(out: Tensor, op: string, inputs: Tensor[], backwardRule: 
   return out;
 }
 
+/** t's gradient slot, when it has one and no gradient yet this step: where an op should write the
+ * gradient it computes for t (accumulateGrad then takes it as it is). */
+export function gradientSlot(t: Tensor): Tensor | undefined {
+  return t.gradSlot && !t.grad ? t.gradSlot : undefined;
+}
+
+/** Where an op should write the gradient it computes for `t`: its slot, else a new transient tensor. */
+export function gradientTarget(t: Tensor): Tensor {
+  return gradientSlot(t) ?? t.gpu.empty(t.shape);
+}
+
 /** Adds `g` to `t.grad`. The first contribution is taken as is; later ones make a new sum rather
  * than adding in place, because one gradient tensor may be shared (add passes dy to both inputs). */
 export function accumulateGrad(t: Tensor, g: Tensor): void {

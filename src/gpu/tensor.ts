@@ -17,17 +17,36 @@ export class Tensor {
   backwardRule: (() => void) | null = null;
   /** Name of the op that produced it, for error messages and debugging. */
   op = 'leaf';
+  /** Where backward writes this tensor's gradient when it is the first one of a step: a view of
+   * the optimizer's gradient arena (src/ops/adam.ts), so that no copy brings it there. */
+  gradSlot: Tensor | null = null;
 
   constructor(
     readonly gpu: Gpu,
     readonly shape: Shape,
-    readonly buffer: GPUBuffer,
-    readonly byteOffset = 0,
+    private storage: GPUBuffer,
+    private offset = 0,
     public requiresGrad = false,
     readonly transient = false,
     /** For a transient tensor, the pool generation (step) whose end returns its buffer. */
     readonly generation = 0,
   ) {}
+
+  get buffer(): GPUBuffer {
+    return this.storage;
+  }
+
+  get byteOffset(): number {
+    return this.offset;
+  }
+
+  /** Points a persistent tensor at other storage (an arena: src/gpu/arena.ts), which its values
+   * were copied to; every op reads it from there afterwards. */
+  relocate(buffer: GPUBuffer, byteOffset: number): void {
+    if (this.transient) throw new Error(`relocate: ${this} is transient; only persistent tensors move into an arena`);
+    this.storage = buffer;
+    this.offset = byteOffset;
+  }
 
   get size(): number {
     return sizeOf(this.shape);

@@ -1,6 +1,10 @@
 // Adam and AdamW (PyTorch semantics, with bias correction). The moments m and v live on the GPU,
-// one pair of persistent tensors per parameter; each step is one dispatch per parameter of the
-// same pipeline.
+// laid out as the parameters are; each step is one dispatch per span of parameters
+// (src/gpu/arena.ts): one for a model whose parameters were gathered into an arena (the trainer's),
+// one per parameter otherwise. A span of several parameters reads their gradients from a buffer of
+// its own, laid out alike: each parameter's gradSlot, which backward writes its gradient into
+// (src/autograd/graph.ts gradientTarget); a gradient that landed elsewhere is copied there.
+import { mirrorOf, type Span, spanBinding, spansOf } from '../gpu/arena.ts';
 import { type Gpu, grid1d } from '../gpu/gpu.ts';
 import type { ShaderParams } from '../gpu/params.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
@@ -30,8 +34,9 @@ export class Adam {
   private readonly beta2: number;
   private readonly weightDecay: number;
   private readonly decoupled: boolean;
-  private readonly moments: { m: Tensor; v: Tensor }[];
-  private readonly fixedParams: ShaderParams[];
+  /** Per span: its moments and, for a span of several parameters, the gradients' buffer, each
+   * whole and as one view per parameter. */
+  private readonly spans: { span: Span; m: Mirror; v: Mirror; grads: Mirror | null; params: ShaderParams }[];
 
   constructor(
     private readonly gpu: Gpu,
@@ -55,20 +60,25 @@ export class Adam {
     this.beta2 = beta2;
     this.weightDecay = weightDecay;
     this.decoupled = decoupled;
-    this.moments = parameters.map((t) => ({
-      m: gpu.persistent(t.shape, undefined, `adam.m ${label(t)}`),
-      v: gpu.persistent(t.shape, undefined, `adam.v ${label(t)}`),
-    }));
-    this.fixedParams = parameters.map((t) => ({
-      n: t.size,
-      decoupled: decoupled ? 1 : 0,
-      beta1,
-      one_minus_beta1: 1 - beta1,
-      beta2,
-      one_minus_beta2: 1 - beta2,
-      eps,
-      weight_decay: weightDecay,
-    }));
+    this.spans = spansOf(parameters).map((span) => {
+      const name = span.members.length === 1 ? label(span.members[0]) : `${span.members.length} parameters`;
+      return {
+        span,
+        m: mirrorOf(gpu, span, `adam.m ${name}`),
+        v: mirrorOf(gpu, span, `adam.v ${name}`),
+        grads: span.members.length === 1 ? null : withSlots(mirrorOf(gpu, span, `adam.grad ${name}`), span.members),
+        params: {
+          n: span.byteLength / 4,
+          decoupled: decoupled ? 1 : 0,
+          beta1,
+          one_minus_beta1: 1 - beta1,
+          beta2,
+          one_minus_beta2: 1 - beta2,
+          eps,
+          weight_decay: weightDecay,
+        },
+      };
+    });
   }
 
   /** Encodes the update of every parameter from its .grad, with `lr` (default: the constructor's)
@@ -92,22 +102,26 @@ export class Adam {
     // before the step's commands run, and no later step can overwrite it before endStep() submits.
     const stepValues = this.gpu.empty([3]);
     this.gpu.write(stepValues, Float32Array.of(decay, lr / bc1, 1 / Math.sqrt(bc2)));
-    this.parameters.forEach((param, i) => {
-      const { m, v } = this.moments[i];
+    for (const { span, m, v, grads, params } of this.spans) {
+      if (grads) {
+        span.members.forEach((param, i) => {
+          if (param.grad !== grads.views[i]) this.gpu.copy(param.grad!, grads.views[i]);
+        });
+      }
       this.gpu.dispatch({
         shader: 'adam',
         entry: 'adam_update',
         defines: { WG },
-        params: this.fixedParams[i],
-        buffers: [stepValues, param, param.grad!, m, v],
-        workgroups: grid1d(param.size, WG),
+        params,
+        buffers: [stepValues, spanBinding(span), grads ? grads.whole : span.members[0].grad!, m.whole, v.whole],
+        workgroups: grid1d(span.byteLength / 4, WG),
       });
-    });
+    }
   }
 
   /** m and v of each parameter, in parameter order (m0, v0, m1, v1, …), for checkpoints. */
   state(): Tensor[] {
-    return this.moments.flatMap(({ m, v }) => [m, v]);
+    return this.spans.flatMap(({ m, v }) => m.views.flatMap((mi, i) => [mi, v.views[i]]));
   }
 
   /** Restores the step count with the state from a checkpoint, so bias corrections continue. */
@@ -117,8 +131,21 @@ export class Adam {
   }
 
   destroy(): void {
-    for (const t of this.state()) t.destroy();
+    for (const { span, m, v, grads } of this.spans) {
+      for (const mirror of [m, v, grads]) mirror?.whole.destroy();
+      for (const param of span.members) param.gradSlot = null;
+    }
   }
+}
+
+type Mirror = ReturnType<typeof mirrorOf>;
+
+/** Makes each view of the gradients' buffer its parameter's gradSlot. */
+function withSlots(grads: Mirror, params: Tensor[]): Mirror {
+  params.forEach((param, i) => {
+    param.gradSlot = grads.views[i];
+  });
+  return grads;
 }
 
 function checkLr(lr: number): void {

@@ -1,7 +1,7 @@
 // 2-D batch normalisation (PyTorch's BatchNorm2d): per-channel statistics over N, H, W, a learned
 // affine (gamma, beta), and running statistics for eval mode, updated in place on the GPU; with an
 // optional ReLU on the output fused into the same passes, forward and backward.
-import { accumulateGrad, record } from '../autograd/graph.ts';
+import { accumulateGrad, gradientTarget, record } from '../autograd/graph.ts';
 import { grid1d } from '../gpu/gpu.ts';
 import type { ShaderParams } from '../gpu/params.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
@@ -23,25 +23,30 @@ export interface BatchNormOptions {
   relu?: boolean;
 }
 
-/** What the backward needs from the forward: the statistics x was normalised with. */
+/** What the backward needs from the forward: the statistics x was normalised with, [2, C]: the
+ * means, then the inverse standard deviations. */
 export interface BatchNormSaved {
-  mean: Tensor;
-  invstd: Tensor;
+  stats: Tensor;
 }
 
-/** Invocations per workgroup, and samples per invocation of the element-wise kernels. Their grid
- * is (⌈H·W / (WG·WIDTH)⌉, C, ⌈N / SAMPLES⌉), with vec4 values (WIDTH 4) when H·W is a multiple of
- * 4; the per-channel reductions run one workgroup per channel and read f32 values. WG is small:
- * H·W is 64 in the network's deepest stage, and each doubling adds a barrier to the reductions
- * (slow on CPU drivers). */
+/** Invocations per workgroup, and samples per invocation of the eval element-wise kernels (grid
+ * (⌈H·W / (WG·WIDTH)⌉, C, ⌈N / SAMPLES⌉)). Values are vec4 (WIDTH 4) when H·W is a multiple of 4.
+ * Training's kernels run one workgroup per channel. WG is small: H·W is 64 in the network's
+ * deepest stage, and each doubling adds a barrier to the reductions (slow on CPU drivers). */
 const WG = 64;
 const SAMPLES = 16;
-const SCALAR = { WG, SAMPLES, WIDTH: 1, V: 'f32', RELU: false };
-const VEC4 = { WG, SAMPLES, WIDTH: 4, V: 'vec4f', RELU: false };
 
-function elementwise(x: Tensor, entry: string, p: ShaderParams, buffers: Tensor[], relu = false): void {
+/** The shader's defines for x's shape; `relu`: the ReLU fused; `dx`: grad writes dx too. */
+function definesFor(x: Tensor, relu = false, dx = false) {
+  const [, , h, w] = x.shape;
+  const vec4 = (h * w) % 4 === 0;
+  // The ReLU's output is grad's last binding: after dbeta (5), or after gamma and dx (7).
+  return { WG, SAMPLES, WIDTH: vec4 ? 4 : 1, V: vec4 ? 'vec4f' : 'f32', VEC4: vec4, RELU: relu, DX: dx, RELU_AT: dx ? 8 : 6 };
+}
+
+function elementwise(x: Tensor, entry: string, p: ShaderParams, buffers: Tensor[], relu: boolean): void {
   const [n, c, h, w] = x.shape;
-  const defines = { ...((h * w) % 4 === 0 ? VEC4 : SCALAR), RELU: relu };
+  const defines = definesFor(x, relu);
   x.gpu.dispatch({
     shader: 'batchnorm2d',
     entry,
@@ -76,8 +81,9 @@ function checkInputs(op: string, x: Tensor, gamma: Tensor, beta: Tensor, state: 
   }
 }
 
-/** Normalises x [N,C,H,W]. Training: with the batch statistics, updating the running ones in place;
- * eval: with the running statistics. Returns y and the statistics used, for the backward. */
+/** Normalises x [N,C,H,W]. Training: with the batch statistics, updating the running ones in place,
+ * in one dispatch; eval: with the running statistics. Returns y and the statistics used, for the
+ * backward. */
 export function batchNorm2dForward(
   x: Tensor,
   gamma: Tensor,
@@ -89,36 +95,36 @@ export function batchNorm2dForward(
   const gpu = x.gpu;
   const c = x.shape[1];
   const p = params(x, opts.training, opts.eps, opts.momentum);
-  const mean = gpu.empty([c]);
-  const invstd = gpu.empty([c]);
+  const stats = gpu.empty([2, c]);
+  const y = gpu.empty(x.shape);
   if (opts.training) {
     gpu.dispatch({
       shader: 'batchnorm2d',
-      entry: 'batch_stats',
-      defines: SCALAR,
+      entry: 'train_forward',
+      defines: definesFor(x, opts.relu),
       params: p,
-      buffers: [x, mean, invstd, state.runningMean, state.runningVar],
+      buffers: [x, stats, state.runningMean, state.runningVar, gamma, beta, y],
       workgroups: [c],
     });
   } else {
     gpu.dispatch({
       shader: 'batchnorm2d',
       entry: 'running_stats',
-      defines: SCALAR,
+      defines: definesFor(x),
       params: p,
-      buffers: [state.runningMean, state.runningVar, mean, invstd],
+      buffers: [state.runningMean, state.runningVar, stats],
       workgroups: grid1d(c, WG),
     });
+    elementwise(x, 'normalize', p, [x, stats, gamma, beta, y], !!opts.relu);
   }
-  const y = gpu.empty(x.shape);
-  elementwise(x, 'normalize', p, [x, mean, invstd, gamma, beta, y], opts.relu);
-  return { y, mean, invstd };
+  return { y, stats };
 }
 
 /** Gradients with respect to x, gamma and beta: the `wanted` ones (null for the others). In
  * training mode the statistics depend on x, which adds the mean terms to dx; in eval mode they are
  * constants. `reluOutput`: the forward ran with relu, and this is its output (dy flows back only
- * where it is positive). */
+ * where it is positive). Training: one dispatch (grad, with dx when wanted); eval: grad for the
+ * parameters, input_grad for dx. */
 export function batchNorm2dBackward(
   x: Tensor,
   dy: Tensor,
@@ -127,39 +133,42 @@ export function batchNorm2dBackward(
   training: boolean,
   reluOutput?: Tensor,
   wanted = { input: true, params: true },
+  /** Where to write dgamma and dbeta (e.g. their gradient slots), else new tensors. */
+  into?: { dgamma: Tensor; dbeta: Tensor },
 ): { dx: Tensor | null; dgamma: Tensor | null; dbeta: Tensor | null } {
   const op = 'batchnorm2d backward';
   assertRank(op, 'x', x, 4);
   assertSameShape(op, x, 'x', dy, 'dy');
   const c = x.shape[1];
   assertShape(op, 'gamma', gamma, [c]);
-  assertShape(op, 'saved mean', saved.mean, [c]);
-  assertShape(op, 'saved invstd', saved.invstd, [c]);
+  assertShape(op, 'saved stats', saved.stats, [2, c]);
+  if (reluOutput) assertSameShape(op, x, 'x', reluOutput, 'relu output');
+  if (into) {
+    assertShape(op, 'dgamma output', into.dgamma, [c]);
+    assertShape(op, 'dbeta output', into.dbeta, [c]);
+  }
   const gpu = x.gpu;
   const p = params(x, training);
-  if (reluOutput) assertSameShape(op, x, 'x', reluOutput, 'relu output');
-  // The sums dgamma, dbeta are the parameter gradients and, in training, terms of dx; with the ReLU,
-  // grad_sums also writes dz (dy where the output is positive) for input_grad.
+  const relu = reluOutput ? [reluOutput] : [];
+  // In training, dx needs the sums too, so grad writes it where it is wanted.
+  const dxInGrad = training && wanted.input;
   let sums: [Tensor, Tensor] | null = null;
-  let dz = dy;
-  if (wanted.params || (wanted.input && (training || reluOutput))) {
-    sums = [gpu.empty([c]), gpu.empty([c])];
-    if (reluOutput) dz = gpu.empty(x.shape);
+  let dx: Tensor | null = null;
+  if (wanted.params || dxInGrad) {
+    sums = wanted.params && into ? [into.dgamma, into.dbeta] : [gpu.empty([c]), gpu.empty([c])];
+    if (dxInGrad) dx = gpu.empty(x.shape);
     gpu.dispatch({
       shader: 'batchnorm2d',
-      entry: 'grad_sums',
-      defines: { ...SCALAR, RELU: !!reluOutput },
+      entry: 'grad',
+      defines: definesFor(x, !!reluOutput, dxInGrad),
       params: p,
-      buffers: [x, dy, saved.mean, saved.invstd, ...sums, ...(reluOutput ? [reluOutput, dz] : [])],
+      buffers: [x, saved.stats, dy, ...sums, ...(dx ? [gamma, dx] : []), ...relu],
       workgroups: [c],
     });
   }
-  let dx: Tensor | null = null;
-  if (wanted.input) {
+  if (wanted.input && !training) {
     dx = gpu.empty(x.shape);
-    // Without sums (eval mode, no ReLU) input_grad multiplies them by 0: any finite values will do.
-    const [sumDyXhat, sumDy] = sums ?? [saved.invstd, saved.invstd];
-    elementwise(x, 'input_grad', p, [x, dz, saved.mean, saved.invstd, gamma, sumDyXhat, sumDy, dx]);
+    elementwise(x, 'input_grad', p, [dy, saved.stats, gamma, dx, ...relu], !!reluOutput);
   }
   return { dx, dgamma: wanted.params ? sums![0] : null, dbeta: wanted.params ? sums![1] : null };
 }
@@ -167,11 +176,12 @@ export function batchNorm2dBackward(
 // ---------------------------------------------------------------- autograd
 
 export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, opts: BatchNormOptions): Tensor {
-  const { y, mean, invstd } = batchNorm2dForward(x, gamma, beta, state, opts);
+  const { y, stats } = batchNorm2dForward(x, gamma, beta, state, opts);
   return record(y, opts.relu ? 'batchnorm2d+relu' : 'batchnorm2d', [x, gamma, beta], () => {
     const wanted = { input: x.requiresGrad, params: gamma.requiresGrad || beta.requiresGrad };
     const reluOutput = opts.relu ? y : undefined;
-    const { dx, dgamma, dbeta } = batchNorm2dBackward(x, y.grad!, gamma, { mean, invstd }, opts.training, reluOutput, wanted);
+    const into = wanted.params ? { dgamma: gradientTarget(gamma), dbeta: gradientTarget(beta) } : undefined;
+    const { dx, dgamma, dbeta } = batchNorm2dBackward(x, y.grad!, gamma, { stats }, opts.training, reluOutput, wanted, into);
     if (dx) accumulateGrad(x, dx);
     if (dgamma) accumulateGrad(gamma, dgamma);
     if (dbeta) accumulateGrad(beta, dbeta);

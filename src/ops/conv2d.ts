@@ -3,13 +3,21 @@
 // dW) has several kernel variants (src/ops/conv2d/kernels.ts) that compute the same sums; which one
 // runs is the tuner's choice for the adapter and shape class (src/gpu/tuner.ts). dB is one reduction
 // (shaders/conv2d_weight.wgsl).
-import { accumulateGrad, record } from '../autograd/graph.ts';
+import { accumulateGrad, gradientSlot, gradientTarget, record } from '../autograd/graph.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { type Shape, shapeString, sizeOf, type Tensor } from '../gpu/tensor.ts';
 import { tunerOf } from '../gpu/tuner.ts';
 import { Rng } from '../util/rng.ts';
 import { assertRank, assertShape } from './check.ts';
-import { type Conv2dOptions, type ConvKernel, type ConvPass, type Geometry, geometry, type PassTypes } from './conv2d/geometry.ts';
+import {
+  type Conv2dOptions,
+  type ConvKernel,
+  type ConvPass,
+  type Geometry,
+  geometry,
+  type PackedWeights,
+  type PassTypes,
+} from './conv2d/geometry.ts';
 import { CONV_KERNELS } from './conv2d/kernels.ts';
 import { WEIGHT_SUM_DEFINES } from './conv2d/slices.ts';
 
@@ -70,41 +78,45 @@ export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Con
   return forward(x, w, b, opts).y;
 }
 
-/** The forward pass, and the zero-padded x it may have made, which the weight gradient can read. */
-function forward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions): PassTypes['forward']['result'] {
+/** The forward pass, and the zero-padded x it may have made, which the weight gradient can read;
+ * with `packForInput`, also the weights it may have laid out for the input gradient. */
+function forward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions, packForInput = false): PassTypes['forward']['result'] {
   const op = 'conv2d';
   assertRank(op, 'x', x, 4);
   assertRank(op, 'w', w, 4);
   const g = geometry(op, x.shape, w.shape, opts);
   if (b) assertShape(op, 'bias b', b, [g.cout]);
-  return chooseKernel(x.gpu, 'forward', g).run(x.gpu, { x, w, b }, g);
+  return chooseKernel(x.gpu, 'forward', g).run(x.gpu, { x, w, b, packForInput }, g);
 }
 
 /** dx[n, ci, iy, ix] = Σ over co, ky, kx with oy·S - pad + ky = iy (same for x) of dy[n, co, oy, ox] · w[co, ci, ky, kx]. */
-export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?: Conv2dOptions): Tensor {
+export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?: Conv2dOptions, wPacked?: PackedWeights): Tensor {
   const op = 'conv2d backward input';
   assertRank(op, 'w', w, 4);
   const g = geometry(op, xShape, w.shape, opts);
   assertShape(op, 'dy', dy, [g.n, g.cout, g.oh, g.ow]);
-  return chooseKernel(dy.gpu, 'input', g).run(dy.gpu, { dy, w }, g);
+  return chooseKernel(dy.gpu, 'input', g).run(dy.gpu, { dy, w, wPacked }, g);
 }
 
-/** dW[co, ci, ky, kx] = Σ over n, oy, ox of dy[n, co, oy, ox] · x[n, ci, oy·S - pad + ky, ox·S - pad + kx]. */
-export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?: Conv2dOptions, xPadded?: Tensor): Tensor {
+/** dW[co, ci, ky, kx] = Σ over n, oy, ox of dy[n, co, oy, ox] · x[n, ci, oy·S - pad + ky, ox·S - pad + kx];
+ * a kernel may write it into `into` (e.g. the weight's gradient slot). */
+export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?: Conv2dOptions, xPadded?: Tensor, into?: Tensor): Tensor {
   const op = 'conv2d backward weight';
   assertRank(op, 'x', x, 4);
   const g = geometry(op, x.shape, wShape, opts);
   assertShape(op, 'dy', dy, [g.n, g.cout, g.oh, g.ow]);
-  return chooseKernel(x.gpu, 'weight', g).run(x.gpu, { dy, x, xPadded }, g);
+  if (into) assertShape(op, 'dW output', into, wShape);
+  return chooseKernel(x.gpu, 'weight', g).run(x.gpu, { dy, x, xPadded, into }, g);
 }
 
-/** dB[co] = Σ over n, oy, ox of dy[n, co, oy, ox]. */
-export function conv2dBackwardBias(dy: Tensor): Tensor {
+/** dB[co] = Σ over n, oy, ox of dy[n, co, oy, ox], into `into` (e.g. the bias's gradient slot) or a new tensor. */
+export function conv2dBackwardBias(dy: Tensor, into?: Tensor): Tensor {
   const op = 'conv2d backward bias';
   assertRank(op, 'dy', dy, 4);
   if (dy.size === 0) throw new Error(`${op}: dy ${shapeString(dy.shape)} is empty`);
   const [n, c, h, w] = dy.shape;
-  const db = dy.gpu.empty([c]);
+  if (into) assertShape(op, 'db output', into, [c]);
+  const db = into ?? dy.gpu.empty([c]);
   dy.gpu.dispatch({
     shader: 'conv2d_weight',
     entry: 'db',
@@ -119,11 +131,11 @@ export function conv2dBackwardBias(dy: Tensor): Tensor {
 // ---------------------------------------------------------------- autograd
 
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions): Tensor {
-  const { y, xPadded } = forward(x, w, b, opts);
+  const { y, xPadded, wPacked } = forward(x, w, b, opts, x.requiresGrad);
   return record(y, 'conv2d', b ? [x, w, b] : [x, w], () => {
     const dy = y.grad!;
-    if (x.requiresGrad) accumulateGrad(x, conv2dBackwardInput(dy, w, x.shape, opts));
-    if (w.requiresGrad) accumulateGrad(w, conv2dBackwardWeight(dy, x, w.shape, opts, xPadded));
-    if (b?.requiresGrad) accumulateGrad(b, conv2dBackwardBias(dy));
+    if (x.requiresGrad) accumulateGrad(x, conv2dBackwardInput(dy, w, x.shape, opts, wPacked));
+    if (w.requiresGrad) accumulateGrad(w, conv2dBackwardWeight(dy, x, w.shape, opts, xPadded, gradientSlot(w)));
+    if (b?.requiresGrad) accumulateGrad(b, conv2dBackwardBias(dy, gradientTarget(b)));
   });
 }

@@ -1,7 +1,9 @@
 // An exponential moving average of a model's weights (and batch-norm statistics), kept on the GPU
 // beside them and swapped in for evaluation and checkpoints. The decay warms up as
 // min(decay, (1 + t) / (10 + t)) at update t (1-based), so early averages are not dominated by the
-// initial weights.
+// initial weights. Each update is one dispatch per span of the tensors (src/gpu/arena.ts): one for a
+// model whose state was gathered into an arena (the trainer's), one per tensor otherwise.
+import { mirrorOf, type Span, spanBinding, spansOf } from '../gpu/arena.ts';
 import { type Gpu, grid1d } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 
@@ -16,18 +18,21 @@ export class Ema {
   updateCount = 0;
   /** The averages, one per tracked tensor, in the same order, starting from the tensors' values. */
   readonly averages: Tensor[];
+  /** Per span of the tensors, the buffer of their averages, laid out alike. */
+  private readonly spans: { span: Span; average: Tensor; views: Tensor[] }[];
 
   constructor(
     private readonly gpu: Gpu,
-    private readonly tensors: Tensor[],
+    tensors: Tensor[],
     readonly decay: number,
   ) {
     if (!(decay >= 0 && decay < 1)) throw new Error(`Ema: decay must be in [0, 1), got ${decay}`);
-    this.averages = tensors.map((t) => {
-      const average = gpu.persistent(t.shape, undefined, `ema ${t.buffer.label || 'tensor'}`);
-      gpu.copy(t, average);
-      return average;
+    this.spans = spansOf(tensors).map((span) => {
+      const { whole, views } = mirrorOf(gpu, span, `ema ${span.members.length === 1 ? span.buffer.label || 'tensor' : 'arena'}`);
+      gpu.encode((e) => e.copyBufferToBuffer(span.buffer, span.byteOffset, whole.buffer, 0, span.byteLength));
+      return { span, average: whole, views };
     });
+    this.averages = this.spans.flatMap((s) => s.views);
     // Submitted now, so that a gpu.write() to the tensors afterwards cannot overtake the copies.
     gpu.submit();
   }
@@ -63,19 +68,19 @@ export class Ema {
   }
 
   destroy(): void {
-    for (const t of this.averages) t.destroy();
+    for (const { average } of this.spans) average.destroy();
   }
 
   private dispatchAll(entry: string, extra: Tensor[]): void {
-    this.tensors.forEach((t, i) => {
+    for (const { span, average } of this.spans) {
       this.gpu.dispatch({
         shader: 'ema',
         entry,
         defines: { WG },
-        params: { n: t.size },
-        buffers: [t, this.averages[i], ...extra],
-        workgroups: grid1d(t.size, WG),
+        params: { n: span.byteLength / 4 },
+        buffers: [spanBinding(span), average, ...extra],
+        workgroups: grid1d(span.byteLength / 4, WG),
       });
-    });
+    }
   }
 }

@@ -3,12 +3,12 @@
 import { backward, zeroGrads } from '../autograd/graph.ts';
 import type { Mixer } from '../data/mixer.ts';
 import { findNonFinite, type NamedTensor, readSafetensors, writeSafetensors } from '../data/safetensors.ts';
+import { gatherIntoArena } from '../gpu/arena.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { type ModelConfig, Separator } from '../model/separator.ts';
 import { Adam } from '../ops/adam.ts';
-import { concatChannels } from '../ops/concat.ts';
-import { mseLoss } from '../ops/mse.ts';
+import { mseLossOfPairs } from '../ops/mse.ts';
 import { UserError } from '../util/user-error.ts';
 import { Ema } from './ema.ts';
 import { type EvalOptions, type EvalResult, evaluateProtocol, readLosses } from './evaluate.ts';
@@ -103,9 +103,19 @@ export class Trainer {
     checkTrainConfig(config);
     this.model = new Separator(gpu, config.model, config.seed);
     this.parameterCount = this.model.parameterCount();
+    // The parameters in one arena and the batch-norm statistics in another: Adam updates the first
+    // in one dispatch per step, the EMA both in two. Not one arena: a buffer bound for writing
+    // (batch norm's running statistics) may not be bound in the same dispatch for reading (its
+    // gamma and beta).
+    gatherIntoArena(gpu, this.model.parameters(), 'parameters');
+    gatherIntoArena(
+      gpu,
+      this.model.namedBuffers().map(([, t]) => t),
+      'batch-norm statistics',
+    );
+    const modelState = [...this.model.namedParameters(), ...this.model.namedBuffers()].map(([, t]) => t);
     this.adam = new Adam(gpu, this.model.parameters(), { lr: config.lr, weightDecay: config.weightDecay, decoupled: true });
     this.lastLoss = gpu.persistent([1], [NaN], 'last loss');
-    const modelState = [...this.model.namedParameters(), ...this.model.namedBuffers()].map(([, t]) => t);
     this.ema = config.ema ? new Ema(gpu, modelState, config.ema) : null;
   }
 
@@ -149,7 +159,7 @@ export class Trainer {
     // forward
     const pred = this.model.forward(mixture, true);
     // loss: the MSE over both outputs, i.e. (MSE(digit) + MSE(item)) / 2 since they are the same size
-    const loss = mseLoss(concatChannels(pred.digit, pred.item), concatChannels(digit, item));
+    const loss = mseLossOfPairs([pred.digit, digit], [pred.item, item]);
     // backward
     backward(loss);
     // update
@@ -175,7 +185,7 @@ export class Trainer {
     const losses = await readLosses(this.gpu, batches, 1, (b) => {
       const { mixture, digit, item } = this.mixer.batch('test', this.config.batch, TEST_LOSS_SEED, b);
       const pred = this.model.forward(mixture, false);
-      return [mseLoss(concatChannels(pred.digit, pred.item), concatChannels(digit, item))];
+      return [mseLossOfPairs([pred.digit, digit], [pred.item, item])];
     });
     return losses.reduce((a, b) => a + b, 0) / batches;
   }

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { backward } from '../../src/autograd/graph.ts';
+import { gatherIntoArena } from '../../src/gpu/arena.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
+import { Separator } from '../../src/model/separator.ts';
 import { Adam, type AdamOptions } from '../../src/ops/adam.ts';
+import { mseLossOfPairs } from '../../src/ops/mse.ts';
 import { expectClose } from '../helpers/check.ts';
 import { useGpu } from '../helpers/gpu.ts';
 import { Rng } from '../helpers/rng.ts';
@@ -44,14 +48,16 @@ describe('adam', () => {
     ['AdamW, other betas and eps', { lr: 3e-3, beta1: 0.8, beta2: 0.95, eps: 1e-6, weightDecay: 0.05 }],
   ];
 
-  for (const [name, opts] of variants) {
-    it(`${name}: 5 steps with a decaying lr match the f64 reference (params and state)`, async () => {
+  for (const [name, opts, arena] of variants.flatMap(([n, o]) => [[n, o, false] as const, [n, o, true] as const])) {
+    const where = arena ? 'gathered into an arena, one dispatch per step' : 'one dispatch per parameter';
+    it(`${name}, ${where}: 5 steps with a decaying lr match the f64 reference (params and state)`, async () => {
       const g = gpu();
       const o = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: true, ...opts };
       const w = shapes.map((s) => Float64Array.from(Float32Array.from(rng.uniform(s.reduce((a, b) => a * b)))));
       const m = w.map((x) => new Float64Array(x.length));
       const v = w.map((x) => new Float64Array(x.length));
       const params = shapes.map((s, i) => g.persistent(s, Float32Array.from(w[i]), `p${i}`));
+      if (arena) gatherIntoArena(g, params, 'parameters');
       const adam = new Adam(g, params, opts);
       for (let t = 1; t <= 5; t++) {
         const lr = opts.lr * 0.7 ** (t - 1);
@@ -62,7 +68,9 @@ describe('adam', () => {
         params.forEach((p, i) => {
           p.grad = g.persistent(p.shape, Float32Array.from(grads[i]));
         });
+        const before = g.dispatchCount;
         adam.step(lr);
+        expect(g.dispatchCount - before).toBe(arena ? 1 : params.length);
         g.endStep(); // step() only encodes; the gradients may go once the step is submitted
         w.forEach((x, i) => {
           adamRef(x, grads[i], m[i], v[i], t, lr, o);
@@ -80,6 +88,72 @@ describe('adam', () => {
       for (const p of params) p.buffer.destroy();
     });
   }
+
+  it('over some tensors of an arena, updates those and leaves the others as they were', async () => {
+    const g = gpu();
+    const [a, b, c] = [[3], [300], [5]].map((s, i) => g.persistent(s, Float32Array.from(rng.uniform(s[0])), `t${i}`));
+    gatherIntoArena(g, [a, b, c], 'arena');
+    const untouched = await b.read();
+    const adam = new Adam(g, [a, c], { lr: 0.1, weightDecay: 0.5 });
+    for (const p of [a, c]) p.grad = g.persistent(p.shape, new Float32Array(p.size).fill(1));
+    const before = g.dispatchCount;
+    const [a0, c0] = await Promise.all([a.read(), c.read()]);
+    adam.step();
+    // a and c are not neighbours in the arena: a span each.
+    expect(g.dispatchCount - before).toBe(2);
+    expect(await b.read()).toEqual(untouched);
+    // Step 1 with gradient 1: w·(1 − lr·wd) − lr·1/(1 + eps).
+    expectClose(
+      await a.read(),
+      Array.from(a0, (w) => w * 0.95 - 0.1),
+      TOL,
+      'a',
+    );
+    expectClose(
+      await c.read(),
+      Array.from(c0, (w) => w * 0.95 - 0.1),
+      TOL,
+      'c',
+    );
+    adam.destroy();
+    a.destroy();
+  });
+
+  it('over an arena, gives each parameter a gradient slot that backward writes into, with the gradients it would make anyway', async () => {
+    const g = gpu();
+    const config = { width: 2, depth: 2, upsample: 'nearest' as const, output: 'share' as const };
+    const [model, plain] = [new Separator(g, config, 5), new Separator(g, config, 5)];
+    gatherIntoArena(g, model.parameters(), 'parameters');
+    const adam = new Adam(g, model.parameters(), { lr: 1e-3 });
+    const tensor = (shape: number[]) =>
+      g.persistent(
+        shape,
+        Float32Array.from(
+          rng.uniform(
+            shape.reduce((a, b) => a * b),
+            0,
+            1,
+          ),
+        ),
+      );
+    const [mixture, digit, item] = [tensor([2, 1, 32, 32]), tensor([2, 1, 32, 32]), tensor([2, 1, 32, 32])];
+    for (const m of [model, plain]) {
+      const pred = m.forward(mixture, true);
+      backward(mseLossOfPairs([pred.digit, digit], [pred.item, item]));
+    }
+    const slotted = model.parameters();
+    expect(slotted.every((p) => p.grad !== null && p.grad === p.gradSlot)).toBe(true);
+    const [got, want] = await Promise.all([slotted, plain.parameters()].map((ps) => Promise.all(ps.map((p) => p.grad!.read()))));
+    got.forEach((grad, i) => {
+      expect(grad, `gradient of ${model.namedParameters()[i][0]}`).toEqual(want[i]);
+    });
+    g.endStep();
+    adam.destroy();
+    expect(slotted.every((p) => p.gradSlot === null)).toBe(true);
+    model.destroy();
+    plain.destroy();
+    for (const t of [mixture, digit, item]) t.destroy();
+  });
 
   it('setStepCount continues the bias correction of a restored run', async () => {
     const g = gpu();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sizeOf, Tensor } from '../../src/gpu/tensor.ts';
-import { type AnyConvKernel, type Geometry, geometry } from '../../src/ops/conv2d/geometry.ts';
+import { type AnyConvKernel, type ConvKernel, type Geometry, geometry } from '../../src/ops/conv2d/geometry.ts';
 import { CONV_KERNELS } from '../../src/ops/conv2d/kernels.ts';
 import {
   type Conv2dOptions,
@@ -120,6 +120,33 @@ describe('conv2d', () => {
       }
     }
   }
+
+  it("packed: a forward pass that packs the input gradient's weights too (one dispatch) saves that pass a repack, with the same y and dx", async () => {
+    const gp = gpu();
+    const g = geometry('conv2d', [2, 5, 9, 12], [11, 5, 3, 3]);
+    const tensor = (shape: number[]) => gp.persistent(shape, Float32Array.from(rng.uniform(sizeOf(shape))));
+    const [x, w, b, dy] = [tensor([2, 5, 9, 12]), tensor([11, 5, 3, 3]), tensor([11]), tensor([2, 11, 9, 12])];
+    const kernel = <P extends 'forward' | 'input'>(pass: P) =>
+      (CONV_KERNELS[pass] as AnyConvKernel[]).find((k) => k.name === 'packed') as ConvKernel<P>;
+    const dispatches = <T>(fn: () => T): [T, number] => {
+      const before = gp.dispatchCount;
+      const result = fn();
+      return [result, gp.dispatchCount - before];
+    };
+    const [pair, pairCount] = dispatches(() => kernel('forward').run(gp, { x, w, b, packForInput: true }, g));
+    const [alone, aloneCount] = dispatches(() => kernel('forward').run(gp, { x, w, b }, g));
+    expect([pairCount, aloneCount]).toEqual([3, 3]); // pad, repack (both layouts, or one), conv
+    expect(pair.wPacked?.layout).toBe('packed, flipped');
+    expect(alone.wPacked).toBeUndefined();
+    const [dxReused, reusedCount] = dispatches(() => kernel('input').run(gp, { dy, w, wPacked: pair.wPacked }, g));
+    const [dxFresh, freshCount] = dispatches(() => kernel('input').run(gp, { dy, w }, g));
+    expect([reusedCount, freshCount]).toEqual([2, 3]); // pad, conv; pad, repack, conv
+    const [y1, y2, dx1, dx2] = await Promise.all([pair.y, alone.y, dxReused, dxFresh].map((t) => t.read()));
+    expect(y1).toEqual(y2);
+    expect(dx1).toEqual(dx2);
+    gp.endStep();
+    for (const t of [x, w, b, dy]) t.destroy();
+  });
 
   it('the subgroup kernels apply where the device has subgroups (lavapipe does), so the checks above run them', () => {
     const gp = gpu();

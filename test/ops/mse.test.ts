@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
 import { sizeOf } from '../../src/gpu/tensor.ts';
-import { mseLoss } from '../../src/ops/mse.ts';
+import { mseLoss, mseLossOfPairs } from '../../src/ops/mse.ts';
 import { useGpu } from '../helpers/gpu.ts';
-import { checkOp } from '../helpers/gradcheck.ts';
+import { backwardDispatches, checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 const mseRef = ([pred, target]: Float64Array[]) => {
@@ -77,6 +77,60 @@ describe('mse loss', () => {
     backward(mseLoss(pred, target), g.persistent([1], [3]));
     expect([...(await pred.grad!.read())]).toEqual([1.5, 3, 4.5, 6]);
     g.endStep();
+  });
+
+  // Two pairs as one loss: the mean over all their values, as mseLoss of their concatenations.
+  for (const [shapeA, shapeB] of [
+    [
+      [2, 1, 6, 5],
+      [2, 1, 6, 5],
+    ],
+    [
+      [1, 1, 1, 1],
+      [3, 2, 5, 7],
+    ],
+    [
+      [4, 1, 32, 32],
+      [4, 1, 32, 32],
+    ],
+  ]) {
+    it(`of two pairs ${shapeA.join('×')} and ${shapeB.join('×')}: forward and gradients to both preds`, async () => {
+      const [na, nb] = [sizeOf(shapeA), sizeOf(shapeB)];
+      await checkOp(gpu(), {
+        what: `mse of pairs ${shapeA}, ${shapeB}`,
+        inputs: [
+          { name: 'pred a', shape: shapeA, data: rng.uniform(na) },
+          { name: 'target a', shape: shapeA, data: rng.uniform(na), grad: false },
+          { name: 'pred b', shape: shapeB, data: rng.uniform(nb) },
+          { name: 'target b', shape: shapeB, data: rng.uniform(nb), grad: false },
+        ],
+        reference: ([pa, ta, pb, tb]) => mseRef([Float64Array.of(...pa, ...pb), Float64Array.of(...ta, ...tb)]),
+        run: ([pa, ta, pb, tb]) => mseLossOfPairs([pa, ta], [pb, tb]),
+      });
+    });
+  }
+
+  it('of two pairs: one dispatch back, where concatenating took three', () => {
+    const g = gpu();
+    const shape = [2, 1, 8, 8];
+    const { dispatches, gradients } = backwardDispatches(g, [shape, shape, shape, shape], [true, false, true, false], ([pa, ta, pb, tb]) =>
+      mseLossOfPairs([pa, ta], [pb, tb]),
+    );
+    expect({ dispatches, gradients }).toEqual({ dispatches: 1, gradients: [true, false, true, false] });
+  });
+
+  it('of two pairs: rejects a target that needs a gradient, and mismatched shapes, before dispatching', () => {
+    const g = gpu();
+    const [p, t, q] = [g.persistent([1, 1, 4, 4]), g.persistent([1, 1, 4, 4]), g.persistent([1, 1, 4, 4])];
+    q.requiresGrad = true;
+    const before = g.dispatchCount;
+    expect(() => mseLossOfPairs([p, t], [p, q])).toThrow(
+      /mse of two pairs: the second target .* needs a gradient, which this op does not give/,
+    );
+    expect(() => mseLossOfPairs([p, g.persistent([1, 2, 4, 4])], [p, t])).toThrow(
+      /mse of two pairs: first pred \[1, 1, 4, 4\] and first target \[1, 2, 4, 4\] must have the same shape/,
+    );
+    expect(g.dispatchCount).toBe(before);
   });
 
   it('rejects mismatched shapes before dispatching', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadSourceImagesNode } from '../../src/data/locate.ts';
 import { Mixer } from '../../src/data/mixer.ts';
 import { readSafetensors, writeSafetensors } from '../../src/data/safetensors.ts';
+import { gatherIntoArena } from '../../src/gpu/arena.ts';
 import { Ema, emaDecay } from '../../src/train/ema.ts';
 import { type TrainConfig, Trainer } from '../../src/train/trainer.ts';
 import { expectClose } from '../helpers/check.ts';
@@ -18,32 +19,37 @@ describe('ema', () => {
     expect(emaDecay(0.9, 100)).toBe(0.9);
   });
 
-  it('matches an f64 reference over updates of changing weights, several tensors and sizes', async () => {
-    const g = gpu();
-    // Sizes: one element, odd, past one 256-wide workgroup.
-    const sizes = [1, 37, 1000];
-    const values = sizes.map((n) => rng.uniform(n, -1, 1));
-    const tensors = sizes.map((n, i) => g.persistent([n], Float32Array.from(values[i])));
-    const ema = new Ema(g, tensors, 0.9);
-    const reference = values.map((v) => Float64Array.from(v));
-    for (let t = 1; t <= 30; t++) {
-      // New weights each step, as training would leave them.
-      values.forEach((v, i) => {
-        for (let k = 0; k < v.length; k++) v[k] += rng.uniform(1, -0.1, 0.1)[0];
-        g.write(tensors[i], Float32Array.from(v));
-      });
-      ema.update();
-      g.endStep(); // update() only encodes; the next writes must come after it is submitted
-      const d = emaDecay(0.9, t);
-      reference.forEach((r, i) => {
-        for (let k = 0; k < r.length; k++) r[k] = d * r[k] + (1 - d) * values[i][k];
-      });
-    }
-    expect(ema.updateCount).toBe(30);
-    const averages = await Promise.all(ema.averages.map((a) => a.read()));
-    for (const [i, a] of averages.entries()) expectClose(a, reference[i], { atol: 1e-6, rtol: 1e-5 }, `average ${i}`);
-    ema.destroy();
-  });
+  for (const arena of [false, true]) {
+    it(`matches an f64 reference over updates of changing weights, several tensors and sizes (${arena ? 'gathered into an arena, one dispatch' : 'one dispatch per tensor'})`, async () => {
+      const g = gpu();
+      // Sizes: one element, odd, past one 256-wide workgroup.
+      const sizes = [1, 37, 1000];
+      const values = sizes.map((n) => rng.uniform(n, -1, 1));
+      const tensors = sizes.map((n, i) => g.persistent([n], Float32Array.from(values[i])));
+      if (arena) gatherIntoArena(g, tensors, 'weights');
+      const ema = new Ema(g, tensors, 0.9);
+      const reference = values.map((v) => Float64Array.from(v));
+      for (let t = 1; t <= 30; t++) {
+        // New weights each step, as training would leave them.
+        values.forEach((v, i) => {
+          for (let k = 0; k < v.length; k++) v[k] += rng.uniform(1, -0.1, 0.1)[0];
+          g.write(tensors[i], Float32Array.from(v));
+        });
+        const before = g.dispatchCount;
+        ema.update();
+        expect(g.dispatchCount - before).toBe(arena ? 1 : sizes.length);
+        g.endStep(); // update() only encodes; the next writes must come after it is submitted
+        const d = emaDecay(0.9, t);
+        reference.forEach((r, i) => {
+          for (let k = 0; k < r.length; k++) r[k] = d * r[k] + (1 - d) * values[i][k];
+        });
+      }
+      expect(ema.updateCount).toBe(30);
+      const averages = await Promise.all(ema.averages.map((a) => a.read()));
+      for (const [i, a] of averages.entries()) expectClose(a, reference[i], { atol: 1e-6, rtol: 1e-5 }, `average ${i}`);
+      ema.destroy();
+    });
+  }
 
   it('withAverages runs with the averages in place of the weights, and restores both', async () => {
     const g = gpu();

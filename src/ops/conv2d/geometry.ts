@@ -76,10 +76,22 @@ export interface ForwardArgs {
   x: Tensor;
   w: Tensor;
   b: Tensor | null;
+  /** The backward will need dx: a kernel may also lay out the weights its input-gradient pass reads
+   * (returned as wPacked), in the same dispatch that lays out its own. */
+  packForInput?: boolean;
+}
+/** Weights a forward pass laid out for an input-gradient kernel, named by their layout. */
+export interface PackedWeights {
+  /** Which layout, e.g. 'packed, flipped': a kernel reads only the one it knows. */
+  layout: string;
+  tensor: Tensor;
 }
 export interface InputArgs {
   dy: Tensor;
   w: Tensor;
+  /** The weights laid out by the forward pass (its wPacked), which a kernel that knows their layout
+   * reads instead of laying them out again. */
+  wPacked?: PackedWeights;
 }
 export interface WeightArgs {
   dy: Tensor;
@@ -87,10 +99,13 @@ export interface WeightArgs {
   /** A zero-padded copy of x that the forward pass made, which a weight kernel may read instead of
    * padding x again (it checks the copy's layout is one it can read). */
   xPadded?: Tensor;
+  /** Where a kernel may write dW ([Cout, Cin, K, K]) instead of a new tensor: the weight's
+   * gradient slot (src/autograd/graph.ts), so the optimizer needs no copy of it. */
+  into?: Tensor;
 }
 
 export interface PassTypes {
-  forward: { args: ForwardArgs; result: { y: Tensor; xPadded?: Tensor } };
+  forward: { args: ForwardArgs; result: { y: Tensor; xPadded?: Tensor; wPacked?: PackedWeights } };
   input: { args: InputArgs; result: Tensor };
   weight: { args: WeightArgs; result: Tensor };
 }

@@ -5,7 +5,7 @@
 // bench/conv2d-variants.ts; the shader headers say why this shape suits them.
 import { type Gpu, grid1d, MAX_WORKGROUPS } from '../../gpu/gpu.ts';
 import type { Tensor } from '../../gpu/tensor.ts';
-import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry } from './geometry.ts';
+import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry, type WeightArgs } from './geometry.ts';
 import { MAX_SLICES, sumSlices } from './slices.ts';
 
 const CONV_WORKGROUP = 64;
@@ -18,6 +18,8 @@ const CHANNELS = 8; // output channels per conv invocation, fixed by the shader
 const WEIGHT_PIXELS = 8; // output pixels per dw_partial row segment, fixed by the shader
 const WEIGHT_CHANNELS = 8; // output channels per dw_partial invocation, fixed by the shader
 const LAYOUT_WG = 64;
+/** The name of the flipped layout a forward pass hands to the input gradient (PackedWeights). */
+const FLIPPED_LAYOUT = 'packed, flipped';
 
 /** vec4 loads that cover the source values one `pixels`-wide output segment reads along a row. */
 function windowVec4s(k: number, stride: number, pixels: number): number {
@@ -48,7 +50,7 @@ function padded(src: Tensor, ph: number, pw: number, top: number, left: number, 
   src.gpu.dispatch({
     shader: 'conv2d_layout',
     entry: 'pad',
-    defines: { WG: LAYOUT_WG, D: dilation, BIAS: false }, // BIAS (of repack) is unused here but shares the file
+    defines: { WG: LAYOUT_WG, D: dilation, BIAS: false, FLIPPED_AT: 3 }, // BIAS, FLIPPED_AT (of repack) are unused here but share the file
     params: { planes: n * c, h, w, pw4: pw / 4, cells, top, left },
     buffers: [src, out],
     workgroups: [Math.ceil(cells / LAYOUT_WG), Math.min(Math.ceil((n * c) / PAD_PLANES), MAX_WORKGROUPS), 1],
@@ -66,25 +68,60 @@ interface Packed {
   block: number;
 }
 
-/** Weights repacked for the conv kernel; `flip` for the input gradient (in = Cout, out = Cin,
- * rotated 180°). */
-function repacked(w: Tensor, bias: Tensor | null, flip: boolean): Packed {
-  const gpu = w.gpu;
+/** The sizes of a packed layout: for the forward pass, or `flip`ped for the input gradient (in =
+ * Cout, out = Cin, rotated 180°). */
+function packedLayout(w: Tensor, flip: boolean): { rows: number; block: number; blocks: number } {
   const [cout, cin, k] = w.shape;
   const [inC, outC] = flip ? [cout, cin] : [cin, cout];
   const rows = inC * k * k + 1;
-  const block = rows * CHANNELS;
-  const blocks = Math.ceil(outC / CHANNELS);
+  return { rows, block: rows * CHANNELS, blocks: Math.ceil(outC / CHANNELS) };
+}
+
+/** Weights repacked for the conv kernel; `flip` for the input gradient. */
+function repacked(w: Tensor, bias: Tensor | null, flip: boolean): Packed {
+  const gpu = w.gpu;
+  const [cout, cin, k] = w.shape;
+  const { rows, block, blocks } = packedLayout(w, flip);
   const tensor = gpu.empty([blocks * block]);
   gpu.dispatch({
     shader: 'conv2d_layout',
     entry: 'repack',
-    defines: { WG: LAYOUT_WG, D: 1, BIAS: bias !== null }, // D (of pad) is unused here but shares the file
+    defines: { WG: LAYOUT_WG, D: 1, BIAS: bias !== null, FLIPPED_AT: bias ? 4 : 3 }, // D (of pad) is unused here but shares the file
     params: { cout, cin, taps: k * k, flip: flip ? 1 : 0, rows, block, total: blocks * block },
     buffers: bias ? [w, tensor, bias] : [w, tensor],
     workgroups: grid1d(blocks * block, LAYOUT_WG),
   });
   return { tensor, blocks, block };
+}
+
+/** Both packed layouts of w in one dispatch: the forward's (with the bias) and the flipped one the
+ * input gradient reads, for a forward pass whose backward will need dx. */
+function repackedPair(w: Tensor, bias: Tensor | null): { forward: Packed; flipped: Packed } {
+  const gpu = w.gpu;
+  const [cout, cin, k] = w.shape;
+  const f = packedLayout(w, false);
+  const b = packedLayout(w, true);
+  const forward = { tensor: gpu.empty([f.blocks * f.block]), blocks: f.blocks, block: f.block };
+  const flipped = { tensor: gpu.empty([b.blocks * b.block]), blocks: b.blocks, block: b.block };
+  gpu.dispatch({
+    shader: 'conv2d_layout',
+    entry: 'repack_pair',
+    defines: { WG: LAYOUT_WG, D: 1, BIAS: bias !== null, FLIPPED_AT: bias ? 4 : 3 },
+    params: {
+      cout,
+      cin,
+      taps: k * k,
+      rows: f.rows,
+      block: f.block,
+      total: f.blocks * f.block,
+      rows_flipped: b.rows,
+      block_flipped: b.block,
+      total_flipped: b.blocks * b.block,
+    },
+    buffers: bias ? [w, forward.tensor, bias, flipped.tensor] : [w, forward.tensor, flipped.tensor],
+    workgroups: grid1d(Math.max(f.blocks * f.block, b.blocks * b.block), LAYOUT_WG),
+  });
+  return { forward, flipped };
 }
 
 /** Valid convolution of a padded source `src` [N, inC, ph, pw] with packed weights into `out`,
@@ -116,9 +153,10 @@ function validConv(src: Tensor, packed: Packed, out: Tensor, k: number, stride: 
 }
 
 /** The forward pass, returning the zero-padded x it read: the weight gradient can read the same
- * padding (its rows are never wider) instead of padding x again. */
+ * padding (its rows are never wider) instead of padding x again; and, with `packForInput`, the
+ * flipped weights the input gradient reads, packed by the same dispatch. */
 function forward(rowsPerUpdate: 'one' | 'all'): ConvKernel<'forward'>['run'] {
-  return (gpu, { x, w, b }, g) => {
+  return (gpu, { x, w, b, packForInput }, g) => {
     const yShape = [g.n, g.cout, g.oh, g.ow];
     const pixels = convPixels(g.ow);
     const segs = Math.ceil(g.ow / pixels);
@@ -126,15 +164,16 @@ function forward(rowsPerUpdate: 'one' | 'all'): ConvKernel<'forward'>['run'] {
     assertBindable('conv2d', gpu, ['x', x.shape], ['y', yShape], ['zero-padded x', [g.n, g.cin, ph, pw]]);
     const src = padded(x, ph, pw, g.pad, g.pad, 1);
     const y = gpu.empty(yShape);
-    validConv(src, repacked(w, b, false), y, g.k, g.stride, pixels, rowsPerUpdate === 'all' ? g.k : 1);
-    return { y, xPadded: src };
+    const packed = packForInput ? repackedPair(w, b) : { forward: repacked(w, b, false), flipped: null };
+    validConv(src, packed.forward, y, g.k, g.stride, pixels, rowsPerUpdate === 'all' ? g.k : 1);
+    return { y, xPadded: src, ...(packed.flipped ? { wPacked: { layout: FLIPPED_LAYOUT, tensor: packed.flipped.tensor } } : {}) };
   };
 }
 
 /** dx is a stride-1 convolution of dy, dilated by S and padded by K-1-pad, with the weights
  * transposed (Cin ↔ Cout) and rotated 180°. */
 function input(rowsPerUpdate: 'one' | 'all'): ConvKernel<'input'>['run'] {
-  return (gpu, { dy, w }, g) => {
+  return (gpu, { dy, w, wPacked }, g) => {
     const xShape = [g.n, g.cin, g.h, g.w];
     const pixels = convPixels(g.w);
     const segs = Math.ceil(g.w / pixels);
@@ -143,12 +182,14 @@ function input(rowsPerUpdate: 'one' | 'all'): ConvKernel<'input'>['run'] {
     const edge = g.k - 1 - g.pad;
     const src = padded(dy, ph, pw, edge, edge, g.stride);
     const dx = gpu.empty(xShape);
-    validConv(src, repacked(w, null, true), dx, g.k, 1, pixels, rowsPerUpdate === 'all' ? g.k : 1);
+    // The flipped weights the forward pass packed, where it did (the layout depends on w's shape only).
+    const packed = wPacked?.layout === FLIPPED_LAYOUT ? { tensor: wPacked.tensor, ...packedLayout(w, true) } : repacked(w, null, true);
+    validConv(src, packed, dx, g.k, 1, pixels, rowsPerUpdate === 'all' ? g.k : 1);
     return dx;
   };
 }
 
-function weight(gpu: Gpu, { dy, x, xPadded }: { dy: Tensor; x: Tensor; xPadded?: Tensor }, g: Geometry): Tensor {
+function weight(gpu: Gpu, { dy, x, xPadded, into }: WeightArgs, g: Geometry): Tensor {
   const segs = Math.ceil(g.ow / WEIGHT_PIXELS);
   const pw = paddedWidth(segs, g.k, g.stride, WEIGHT_PIXELS);
   const ph = (g.oh - 1) * g.stride + g.k;
@@ -179,7 +220,7 @@ function weight(gpu: Gpu, { dy, x, xPadded }: { dy: Tensor; x: Tensor; xPadded?:
   const wanted = Math.min(Math.ceil(WEIGHT_INVOCATIONS / (groups[0] * ciLanes * groups[1])), rows, MAX_SLICES);
   const rowsPerSlice = Math.ceil(rows / wanted);
   const slices = Math.ceil(rows / rowsPerSlice);
-  const dw = gpu.empty([g.cout, g.cin, g.k, g.k]);
+  const dw = into ?? gpu.empty([g.cout, g.cin, g.k, g.k]);
   const part = slices === 1 ? dw : gpu.empty([slices, size]);
   gpu.dispatch({
     shader: 'conv2d_weight',
