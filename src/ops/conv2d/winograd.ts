@@ -108,37 +108,44 @@ function tilesShape(n: number, c: number, outH: number, outW: number): number[] 
   return [16, c, tiling(n, outH, outW).row];
 }
 
-const forward: ConvKernel<'forward'>['run'] = (gpu, { x, w, b }, g) => {
-  const yShape = [g.n, g.cout, g.oh, g.ow];
+/** `convolve` with the filters of `w` (`flip`: see filters) into a new [N, outC, outH, outW], its
+ * buffers checked against the binding limit before any dispatch, named for `op`'s message
+ * (`names`: the source's and the output's). */
+function convolved(
+  op: string,
+  names: [string, string],
+  src: Tensor,
+  pad: number,
+  w: Tensor,
+  flip: boolean,
+  bias: Tensor | null,
+  outC: number,
+  outH: number,
+  outW: number,
+): Tensor {
+  const [n, inC] = src.shape;
+  const outShape = [n, outC, outH, outW];
   assertBindable(
-    'conv2d',
-    gpu,
-    ['x', x.shape],
-    ['y', yShape],
-    ['Winograd tiles of x', tilesShape(g.n, g.cin, g.oh, g.ow)],
-    ['Winograd products', tilesShape(g.n, g.cout, g.oh, g.ow)],
+    op,
+    src.gpu,
+    [names[0], src.shape],
+    [names[1], outShape],
+    [`Winograd tiles of ${names[0]}`, tilesShape(n, inC, outH, outW)],
+    ['Winograd products', tilesShape(n, outC, outH, outW)],
   );
-  const y = gpu.empty(yShape);
-  convolve(x, g.pad, filters(w, false), b, y);
-  return { y };
-};
+  const out = src.gpu.empty(outShape);
+  convolve(src, pad, filters(w, flip), bias, out);
+  return out;
+}
+
+const forward: ConvKernel<'forward'>['run'] = (_, { x, w, b }, g) => ({
+  y: convolved('conv2d', ['x', 'y'], x, g.pad, w, false, b, g.cout, g.oh, g.ow),
+});
 
 /** dx is the stride-1 convolution of dy, padded by 2 - pad, with the weights transposed and
  * rotated 180°. */
-const input: ConvKernel<'input'>['run'] = (gpu, { dy, w }, g) => {
-  const xShape = [g.n, g.cin, g.h, g.w];
-  assertBindable(
-    'conv2d backward input',
-    gpu,
-    ['dy', dy.shape],
-    ['dx', xShape],
-    ['Winograd tiles of dy', tilesShape(g.n, g.cout, g.h, g.w)],
-    ['Winograd products', tilesShape(g.n, g.cin, g.h, g.w)],
-  );
-  const dx = gpu.empty(xShape);
-  convolve(dy, g.k - 1 - g.pad, filters(w, true), null, dx);
-  return dx;
-};
+const input: ConvKernel<'input'>['run'] = (_, { dy, w }, g) =>
+  convolved('conv2d backward input', ['dy', 'dx'], dy, g.k - 1 - g.pad, w, true, null, g.cin, g.h, g.w);
 
 export const WINOGRAD_KERNELS: AnyConvKernel[] = [
   { name: 'winograd', pass: 'forward', applies, run: forward } satisfies ConvKernel<'forward'>,
