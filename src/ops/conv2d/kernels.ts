@@ -8,8 +8,9 @@ import { GEMM_KERNELS } from './gemm.ts';
 import type { AnyConvKernel, ConvKernel, ConvPass } from './geometry.ts';
 import { PACKED_KERNELS } from './packed.ts';
 import { SUBGROUP_KERNELS } from './subgroup.ts';
+import { WINOGRAD_KERNELS } from './winograd.ts';
 
-const ALL: AnyConvKernel[] = [...PACKED_KERNELS, ...DIRECT_KERNELS, ...SUBGROUP_KERNELS, ...GEMM_KERNELS];
+const ALL: AnyConvKernel[] = [...PACKED_KERNELS, ...DIRECT_KERNELS, ...SUBGROUP_KERNELS, ...GEMM_KERNELS, ...WINOGRAD_KERNELS];
 
 export const CONV_KERNELS: { [P in ConvPass]: ConvKernel<P>[] } = {
   forward: ALL.filter((k): k is ConvKernel<'forward'> => k.pass === 'forward'),

@@ -1,0 +1,153 @@
+// The Winograd conv2d kernels (shaders/conv2d_winograd.wgsl), F(2×2, 3×3), 3×3 stride 1 only: 16
+// multiplies per input–output channel pair and 2×2 output tile instead of 36, the rest cheap
+// transforms shared across channels. The forward pass and the input gradient (the flipped weights)
+// transform the filters and the source tiles, then one kernel sums the channel products and
+// transforms them back to the output. Float32 error is larger than a direct sum's (the transforms
+// scale the products by up to 9): test/ops/conv2d.test.ts derives and checks the bound.
+import { type Gpu, grid1d, MAX_WORKGROUPS } from '../../gpu/gpu.ts';
+import type { Tensor } from '../../gpu/tensor.ts';
+import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry } from './geometry.ts';
+
+/** Output channels × tiles per gemm invocation, defines of the shader. */
+const CO = 8;
+const P = 16;
+const WG = 64; // the shader's workgroup size
+/** Planes (N·C) each tile-transform invocation covers: its offsets and masks are computed once. */
+const TILE_PLANES = 8;
+
+/** F(2×2, 3×3) applies to 3×3 kernels at stride 1 (any padding). */
+const applies = (_: Gpu, g: Geometry) => g.k === 3 && g.stride === 1;
+
+/** The transforms' defines; gemm's workgroup size is set per shape (see gemmLanes). */
+const DEFINES = { CO, P, BIAS: false, GEMM_WG: 64 };
+
+/** gemm's workgroup size: a power of two from 8 (one SIMD vector on lavapipe) to 64, no larger
+ * than the row's runs of P tiles (an 8×8 output at batch 8 has 8: lanes past them would idle). */
+function gemmLanes(chunks: number): number {
+  return Math.max(8, Math.min(WG, 2 ** Math.ceil(Math.log2(chunks))));
+}
+
+/** The tiles of a 3×3 stride-1 convolution with an output of `outH`×`outW`, batch `n`. */
+function tiling(n: number, outH: number, outW: number) {
+  const tilesW = Math.ceil(outW / 2);
+  const perPlane = Math.ceil(outH / 2) * tilesW;
+  /** Tiles in a row of V and M: the batch's, rounded up to whole gemm invocations. */
+  const row = Math.ceil((n * perPlane) / P) * P;
+  return { tilesW, perPlane, row };
+}
+
+/** U = G g Gᵀ for every (out, in) channel pair, [ξ][block of CO out][in][CO] (zeros past the last
+ * output channel); `flip` for the input gradient (out = Cin, in = Cout, rotated 180°). */
+function filters(w: Tensor, flip: boolean): Tensor {
+  const [cout, cin] = w.shape;
+  const [outC, inC] = flip ? [cin, cout] : [cout, cin];
+  const blocks = Math.ceil(outC / CO);
+  const total = blocks * CO * inC;
+  const u = w.gpu.empty([16, total]);
+  w.gpu.dispatch({
+    shader: 'conv2d_winograd',
+    entry: 'filters_transform',
+    defines: DEFINES,
+    params: { cout, cin, out_c: outC, in_c: inC, flip: flip ? 1 : 0, blocks, total },
+    buffers: [w, u],
+    workgroups: grid1d(total, WG),
+  });
+  return u;
+}
+
+/** V = Bᵀ d B for every 4×4 source tile (2 apart) of `src` [N, C, H, W] with `pad` zeros around
+ * it: [ξ][C][row]. */
+function tiles(src: Tensor, pad: number, outH: number, outW: number): Tensor {
+  const [n, c, h, w] = src.shape;
+  const { tilesW, perPlane, row } = tiling(n, outH, outW);
+  const v = src.gpu.empty([16, c, row]);
+  src.gpu.dispatch({
+    shader: 'conv2d_winograd',
+    entry: 'tiles_transform',
+    defines: DEFINES,
+    params: { planes: n * c, c, h, w, pad, tiles_w: tilesW, tiles: perPlane, row },
+    buffers: [src, v],
+    workgroups: [Math.ceil(perPlane / WG), Math.min(Math.ceil((n * c) / TILE_PLANES), MAX_WORKGROUPS), 1],
+  });
+  return v;
+}
+
+/** A 3×3 stride-1 convolution of `src` with `pad` zeros around it into `out` [N, outC, H', W']:
+ * the tiles' transform, the 16 channel-mixing products with the filters `u`, the output transform. */
+function convolve(src: Tensor, pad: number, u: Tensor, bias: Tensor | null, out: Tensor): void {
+  const gpu = src.gpu;
+  const [n, inC] = src.shape;
+  const [, outC, outH, outW] = out.shape;
+  const { tilesW, perPlane, row } = tiling(n, outH, outW);
+  const v = tiles(src, pad, outH, outW);
+  const m = gpu.empty([16, outC, row]);
+  const blocks = Math.ceil(outC / CO);
+  const lanes = gemmLanes(row / P);
+  const [x, y] = grid1d(row / P, lanes);
+  gpu.dispatch({
+    shader: 'conv2d_winograd',
+    entry: 'gemm',
+    defines: { ...DEFINES, GEMM_WG: lanes },
+    params: { in_c: inC, out_c: outC, blocks, row4: row / 4, chunks: row / P },
+    buffers: [v, u, m],
+    workgroups: [x, y, 16 * blocks],
+  });
+  const count = outC * n * perPlane;
+  gpu.dispatch({
+    shader: 'conv2d_winograd',
+    entry: 'output_transform',
+    defines: { ...DEFINES, BIAS: bias !== null },
+    params: { out_c: outC, out_h: outH, out_w: outW, tiles_w: tilesW, tiles: perPlane, row, count },
+    buffers: bias ? [m, out, bias] : [m, out],
+    workgroups: grid1d(count, WG),
+  });
+}
+
+/** V and M take 16 floats per tile (4 per output pixel) and channel. */
+function tilesShape(n: number, c: number, outH: number, outW: number): number[] {
+  return [16, c, tiling(n, outH, outW).row];
+}
+
+/** `convolve` with the filters of `w` (`flip`: see filters) into a new [N, outC, outH, outW], its
+ * buffers checked against the binding limit before any dispatch, named for `op`'s message
+ * (`names`: the source's and the output's). */
+function convolved(
+  op: string,
+  names: [string, string],
+  src: Tensor,
+  pad: number,
+  w: Tensor,
+  flip: boolean,
+  bias: Tensor | null,
+  outC: number,
+  outH: number,
+  outW: number,
+): Tensor {
+  const [n, inC] = src.shape;
+  const outShape = [n, outC, outH, outW];
+  assertBindable(
+    op,
+    src.gpu,
+    [names[0], src.shape],
+    [names[1], outShape],
+    [`Winograd tiles of ${names[0]}`, tilesShape(n, inC, outH, outW)],
+    ['Winograd products', tilesShape(n, outC, outH, outW)],
+  );
+  const out = src.gpu.empty(outShape);
+  convolve(src, pad, filters(w, flip), bias, out);
+  return out;
+}
+
+const forward: ConvKernel<'forward'>['run'] = (_, { x, w, b }, g) => ({
+  y: convolved('conv2d', ['x', 'y'], x, g.pad, w, false, b, g.cout, g.oh, g.ow),
+});
+
+/** dx is the stride-1 convolution of dy, padded by 2 - pad, with the weights transposed and
+ * rotated 180°. */
+const input: ConvKernel<'input'>['run'] = (_, { dy, w }, g) =>
+  convolved('conv2d backward input', ['dy', 'dx'], dy, g.k - 1 - g.pad, w, true, null, g.cin, g.h, g.w);
+
+export const WINOGRAD_KERNELS: AnyConvKernel[] = [
+  { name: 'winograd', pass: 'forward', applies, run: forward } satisfies ConvKernel<'forward'>,
+  { name: 'winograd', pass: 'input', applies, run: input } satisfies ConvKernel<'input'>,
+];

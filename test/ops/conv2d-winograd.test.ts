@@ -1,0 +1,51 @@
+// The winograd variant (src/ops/conv2d/winograd.ts) at the network's real 3×3 shapes (channels 1 to
+// 192, 8×8 to 32×32: BENCH_CONVS), each pass against its f64 defining sum, with packed's worst error
+// beside it for the record (printed). Tolerance, derived: a direct sum adds cin·9 products bounded by
+// |x|·|w|; F(2×2, 3×3) adds, per output, 9 of the 16 ξ sums (Aᵀ·A has at most 9 nonzero ±1 entries
+// per output) of cin products U·V, with |V| ≤ 4·max|x| (Bᵀ·B sums 4 entries) and |U| ≤ 2.25·max|w|
+// (G's rows sum to at most 1.5 in absolute value). The sum of the absolute terms, which bounds the
+// rounding error, is then at most 9·9·cin·max|x|·max|w| against 9·cin for the direct sum: 9× the
+// direct sum's tolerance (test/helpers/conv-reference.ts: convVariantTolerance).
+import { describe, expect, it } from 'vitest';
+import { geometry } from '../../src/ops/conv2d/geometry.ts';
+import { CONV_KERNELS } from '../../src/ops/conv2d/kernels.ts';
+import { BENCH_CONVS } from '../../src/ops/index.ts';
+import { convVariantData, convVariantReference, convVariantTolerance, runConvVariant } from '../helpers/conv-reference.ts';
+import { useGpu } from '../helpers/gpu.ts';
+
+/** How many times a direct sum's rounding bound F(2×2, 3×3)'s can reach (derived above). */
+const WINOGRAD_ERROR_GROWTH = 9;
+
+function worstError(got: Float32Array, want: Float64Array): number {
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  return worst;
+}
+
+describe('conv2d winograd at the network shapes', () => {
+  const gpu = useGpu();
+  for (const [name, cin, cout, size, k] of BENCH_CONVS) {
+    if (k !== 3) continue;
+    for (const pass of ['forward', 'input'] as const) {
+      it(`${pass}, ${name} ${cin}→${cout} @${size}×${size}: within ${WINOGRAD_ERROR_GROWTH}× the direct sum's tolerance`, async () => {
+        const g = geometry('conv2d', [2, cin, size, size], [cout, cin, 3, 3]);
+        const data = convVariantData(g, cin * 1000 + size);
+        const want = convVariantReference(pass, g, data);
+        const find = (n: string) => CONV_KERNELS[pass].find((kernel) => kernel.name === n)!;
+        const winograd = await runConvVariant(gpu(), find('winograd'), g, data);
+        const packed = await runConvVariant(gpu(), find('packed'), g, data);
+        const tol = convVariantTolerance(pass, g);
+        const bound = WINOGRAD_ERROR_GROWTH * tol.atol;
+        const [ew, ep] = [worstError(winograd, want), worstError(packed, want)];
+        console.log(
+          `worst |error| ${pass} ${cin}→${cout} @${size}: winograd ${ew.toExponential(2)}, packed ${ep.toExponential(2)}, bound ${bound.toExponential(2)}`,
+        );
+        for (let i = 0; i < want.length; i++) {
+          if (!(Math.abs(winograd[i] - want[i]) <= bound + WINOGRAD_ERROR_GROWTH * tol.rtol * Math.abs(want[i]))) {
+            expect.fail(`${pass} winograd: element ${i} is ${winograd[i]}, expected ${want[i]} (bound ${bound})`);
+          }
+        }
+      });
+    }
+  }
+});
