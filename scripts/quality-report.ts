@@ -98,6 +98,8 @@ function isPresetRun(r: LedgerRecord): boolean {
 }
 
 const sci = (x: number, digits = 2) => x.toExponential(digits);
+/** The command a ledger record's arguments were given to, as typed. */
+const trainCommand = (args: string[]) => (args.length ? `npm run train -- ${args.join(' ')}` : 'npm run train');
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
 
@@ -136,7 +138,7 @@ for (const runs of groups.values()) {
           : '',
       ].join(' | '),
     );
-    commands.push(`- \`npm run train -- ${r.command.join(' ')}\``);
+    commands.push(`- \`${trainCommand(r.command)}\``);
   }
 }
 
@@ -263,7 +265,7 @@ ${scalingRows.map((r) => `| ${r} |`).join('\n')}
 
 [\`${shippedFile}\`](../${shippedFile}): the \`${shipped.preset}\` preset, ${describe(shipped)}, ${shipped.parameters.toLocaleString('en')}
 parameters, test MSE ${sci(shipped.eval!.mse_mean)} ± ${sci(shipped.eval!.mse_std, 1)} on ${shipped.eval!.repeats} × ${shipped.eval!.mixtures.toLocaleString('en')}
-(digit ${sci(shipped.eval!.mse_digit)}, item ${sci(shipped.eval!.mse_item)}). Made by \`npm run train -- ${shipped.command.join(' ')}\`;
+(digit ${sci(shipped.eval!.mse_digit)}, item ${sci(shipped.eval!.mse_item)}). Made by \`${trainCommand(shipped.command)}\`;
 \`--steps ${shipped.steps_reached}\` with the same other flags replays it.
 
 ## The commands
