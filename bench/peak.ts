@@ -164,7 +164,7 @@ export async function measurePeak(gpu: Gpu, opts: TimingOptions & { size: number
 }
 
 /** The ALU ceiling at each chain count; each multiply-add of a vec4 is 8 FLOP. */
-async function measureAlu(gpu: Gpu, opts: TimingOptions): Promise<AluResult[]> {
+export async function measureAlu(gpu: Gpu, opts: TimingOptions): Promise<AluResult[]> {
   const out = gpu.persistent([ALU_INVOCATIONS, 4], undefined, 'peak alu out');
   const results: AluResult[] = [];
   for (const chains of ALU_CHAINS) {

@@ -4,11 +4,12 @@
 // docs/quality-vs-samples.svg (test MSE against samples seen, with the fits and the targets) from
 // docs/quality/ledger.jsonl, the ledger that `npm run train -- --ledger …` appends to.
 // Nothing in those two files is typed by hand: rerun this script after adding runs.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { NetworkSpeedFile } from '../bench/network-speed.ts';
 import { SHIPPED_WEIGHTS } from '../src/app/protocol.ts';
 import { duration } from '../src/cli/common.ts';
 import { fullProtocolRun, type LedgerRecord, readLedger } from '../src/cli/ledger.ts';
-import { fitPowerLaw, inverse, type Point, type PowerLaw, predict } from '../src/cli/scaling.ts';
+import { type Family, inverse, type Point, predict, type RecordedModel, recipeKey, scalingFamilies, speedKey } from '../src/cli/scaling.ts';
 import { readSafetensors } from '../src/data/safetensors.ts';
 import { PRESETS } from '../src/train/presets.ts';
 import { checkpointConfig } from '../src/train/trainer.ts';
@@ -17,6 +18,7 @@ const LEDGER = 'docs/quality/ledger.jsonl';
 const REPORT = 'docs/QUALITY.md';
 const PLOT = 'docs/quality-vs-time.svg';
 const SCALING_PLOT = 'docs/quality-vs-samples.svg';
+const NETWORK_SPEED = 'bench/results/network-speed.json';
 
 /** Issue 11's targets on the 2-core CPU machine: test MSE on the full protocol within each preset's
  * training budget. (The GPU preset's, 2.5e-4, is a different network on a different machine: no
@@ -33,34 +35,6 @@ const shippedFile = `public/${SHIPPED_WEIGHTS}`;
 const shippedMetadata = readSafetensors(new Uint8Array(readFileSync(shippedFile)), shippedFile).metadata;
 const shipped = fullProtocolRun(records, checkpointConfig(shippedMetadata), Number(shippedMetadata.step));
 if (!shipped) throw new Error(`${shippedFile}: no full-protocol run of its config at step ${shippedMetadata.step} in ${LEDGER}`);
-
-const sorted = (o: object) => JSON.stringify(Object.fromEntries(Object.entries(o).sort()));
-
-/** A ledger record's model, with the options it may record that were removed after c8291d8. */
-type RecordedModel = LedgerRecord['config']['model'] & { upsample?: string; heads?: string; attention?: boolean; patch?: number };
-
-/** The network a run trained. Options a run left out take their defaults, so older records group
- * with newer ones. */
-function modelKey(r: LedgerRecord): string {
-  const m: RecordedModel = r.config.model;
-  return sorted({
-    ...m,
-    upsample: m.upsample ?? 'nearest',
-    output: m.output ?? 'independent',
-    heads: m.heads ?? 'sigmoid',
-    residual: !!m.residual,
-    attention: !!m.attention,
-    patch: m.patch ?? 1,
-  });
-}
-
-/** The configuration a row stands for: everything but the seed, the paths and the preset it started
- * from; `anyLength`: nor its length (steps or budget), which groups runs a scaling law can fit. */
-function variantKey(r: LedgerRecord, anyLength = false): string {
-  const { seed: _seed, model: _model, ema, steps, ...rest } = r.config;
-  const length = anyLength ? '' : ` steps ${steps} budget ${r.budget_minutes}`;
-  return `${modelKey(r)} ${sorted(rest)} ema ${ema ?? 0}${length}`;
-}
 
 /** Only what differs from today's default model, so a row reads as its change. */
 function describe(r: LedgerRecord, anyLength = false): string {
@@ -105,7 +79,7 @@ const std = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2))
 
 const groups = new Map<string, LedgerRecord[]>();
 for (const r of records) {
-  const key = variantKey(r);
+  const key = recipeKey(r);
   groups.set(key, [...(groups.get(key) ?? []), r]);
 }
 
@@ -144,58 +118,52 @@ for (const runs of groups.values()) {
 
 // ---------------------------------------------------------------- what the targets cost
 
-/** Runs of one configuration at two or more lengths, and the scaling law they fit. */
-interface Family {
-  runs: LedgerRecord[];
-  law: PowerLaw;
-  /** The fastest samples/s of any run of its network and batch (the recipe does not change the
-   * work per sample): the quietest machine it met. */
-  fastest: number;
-}
-const speedKey = (r: LedgerRecord) => `${modelKey(r)} batch ${r.config.batch}`;
-const fastest = new Map<string, number>();
-for (const r of records) fastest.set(speedKey(r), Math.max(fastest.get(speedKey(r)) ?? 0, r.samples_seen / r.train_seconds));
-const byFamily = new Map<string, LedgerRecord[]>();
-// A run its budget cut before the end of its schedule never decayed its learning rate: it is not
-// a point of its recipe's curve.
-for (const r of records.filter((r) => r.steps_reached === r.config.steps)) {
-  const key = variantKey(r, true);
-  byFamily.set(key, [...(byFamily.get(key) ?? []), r]);
-}
-const families: Family[] = [...byFamily.values()]
-  .filter((runs) => new Set(runs.map((r) => r.samples_seen)).size >= 2)
-  .map((runs) => ({
-    runs,
-    law: fitPowerLaw(runs.map((r) => ({ x: r.samples_seen, y: r.eval!.mse_mean }))),
-    fastest: fastest.get(speedKey(runs[0]))!,
-  }));
+/** Training samples/s of each network and batch, measured alternately in one quiet run by
+ * `npm run bench:networks` (bench/network-speed.ts); where absent, the fastest any ledger run of it
+ * reached (its quietest machine). */
+const measured: NetworkSpeedFile | null = existsSync(NETWORK_SPEED) ? JSON.parse(readFileSync(NETWORK_SPEED, 'utf8')) : null;
+const fastestInLedger = new Map<string, number>();
+for (const r of records)
+  fastestInLedger.set(speedKey(r), Math.max(fastestInLedger.get(speedKey(r)) ?? 0, r.samples_seen / r.train_seconds));
+const speedOf = (r: LedgerRecord) =>
+  measured?.networks.find((n) => n.key === speedKey(r))?.samplesPerSecond ?? fastestInLedger.get(speedKey(r))!;
+const speedSource = (r: LedgerRecord) => (measured?.networks.some((n) => n.key === speedKey(r)) ? 'measured' : 'ledger');
+const families: Family[] = scalingFamilies(records);
 
 /** A sample count in three figures: 104k, 6.2M, 1.6G. */
 function count(n: number): string {
   const [scale, unit] = n >= 1e9 ? [1e9, 'G'] : n >= 1e6 ? [1e6, 'M'] : [1e3, 'k'];
   return `${+(n / scale).toPrecision(3)}${unit}`;
 }
-const scalingRows = families.map(({ runs, law, fastest }) => {
+const scalingRows = families.map(({ runs, law }) => {
   const sizes = [...new Set(runs.map((r) => r.samples_seen))].sort((a, b) => a - b);
   const worst = Math.max(...runs.map((r) => Math.abs(Math.log(r.eval!.mse_mean / predict(law, r.samples_seen)))));
+  const speed = speedOf(runs[0]);
   const costs = TARGETS.map(({ mse, minutes }) => {
     const samples = inverse(law, mse);
-    const seconds = samples / fastest;
+    const seconds = samples / speed;
     const fits = seconds <= (minutes ?? 0) * 60 ? ' ✓' : '';
     return Number.isFinite(samples) ? `${count(samples)}: ${duration(seconds)}${fits}` : 'never';
   });
+  const atBudget = TARGETS.map(({ minutes }) => sci(predict(law, speed * (minutes ?? 0) * 60)));
   return [
     describe(runs[0], true),
     `${runs.length} (${sizes.map(count).join(', ')})`,
     law.b.toFixed(3),
     `${(100 * (Math.exp(worst) - 1)).toFixed(1)} %`,
-    fastest.toFixed(0),
+    `${speed.toFixed(0)} (${speedSource(runs[0])})`,
     ...costs,
+    ...atBudget,
   ].join(' | ');
 });
+/** Per budget, the recipe whose fit predicts the lowest MSE in that time at its speed. */
+const bestAtBudget = TARGETS.map(({ preset, minutes }) => {
+  const [best] = families.map((f) => ({ f, mse: predict(f.law, speedOf(f.runs[0]) * (minutes ?? 0) * 60) })).sort((x, y) => x.mse - y.mse);
+  return `${preset} (${minutes} min): ${describe(best.f.runs[0], true)}, ${sci(best.mse)}`;
+});
 const scalingHeader =
-  `| configuration | runs (samples) | exponent b | largest fit error | fastest samples/s | ${TARGETS.map((t) => `${t.preset}: ${sci(t.mse, 1)} in ${t.minutes} min`).join(' | ')} |\n` +
-  `|---|---|---|---|---|${TARGETS.map(() => '---|').join('')}`;
+  `| configuration | runs (samples) | exponent b | largest fit error | samples/s | ${TARGETS.map((t) => `${t.preset}: ${sci(t.mse, 1)} in ${t.minutes} min`).join(' | ')} | ${TARGETS.map((t) => `MSE in ${t.minutes} min`).join(' | ')} |\n` +
+  `|---|---|---|---|---|${TARGETS.map(() => '---|---|').join('')}`;
 
 writeFileSync(
   REPORT,
@@ -252,9 +220,11 @@ For each configuration trained at two or more lengths, one point per run that re
 schedule (test MSE against the samples it trained on) fits MSE ≈ a · samples^−b, least squares on the logs: each doubling of the samples
 divides the MSE by 2^b. The samples a target needs follow from the fit, which extrapolates beyond the
 runs: read them as an order of magnitude, and as a lower bound, since real curves flatten towards the
-task's irreducible error where a power law keeps falling. The time is those samples at the fastest
-samples/s any run of the same network and batch reached in the ledger (its quietest machine); ✓ marks
-a target its preset's budget would reach.
+task's irreducible error where a power law keeps falling. The time is those samples at the network's
+training samples/s: ${measured ? `measured (${measured.networks.length} networks) alternately in one run on ${measured.date.slice(0, 10)}, \`${measured.command}\`, on ${measured.adapter}${measured.ceiling ? ` (that run's ALU ceiling ${measured.ceiling.toFixed(0)} GFLOP/s)` : ''}; ` : ''}"ledger" marks the fastest any run of the same network and batch reached in the ledger (its quietest
+machine). ✓ marks a target its preset's budget would reach; the last columns predict each recipe's MSE
+after each preset's budget at that speed, which is how the presets are chosen at equal time. Best in
+each budget by that prediction: ${bestAtBudget.join('; ')}.
 
 ${scalingHeader}
 ${scalingRows.map((r) => `| ${r} |`).join('\n')}

@@ -1,6 +1,8 @@
 // The scaling fit that prices the quality targets in docs/QUALITY.md (scripts/quality-report.ts).
 import { describe, expect, it } from 'vitest';
-import { fitPowerLaw, inverse, predict } from '../../src/cli/scaling.ts';
+import type { LedgerRecord } from '../../src/cli/ledger.ts';
+import { fitPowerLaw, inverse, predict, scalingFamilies, speedKey } from '../../src/cli/scaling.ts';
+import { BASE_TRAIN_CONFIG } from '../../src/train/trainer.ts';
 
 describe('power-law scaling fit', () => {
   it('recovers a and b from points on a power law, and inverse() undoes predict()', () => {
@@ -36,5 +38,38 @@ describe('power-law scaling fit', () => {
         { x: 96e3, y: 1e-3 },
       ]),
     ).toThrow(/positive and finite, got \(64000, 0\)/);
+  });
+});
+
+describe('scaling families from the ledger', () => {
+  const law = { a: 0.05, b: 0.2 };
+  /** A finished run of `steps` at batch 32; `cut`: stopped by its budget before its schedule ended. */
+  const run = (steps: number, over: Partial<LedgerRecord['config']> = {}, seed = 1, cut = false): LedgerRecord =>
+    ({
+      config: { ...BASE_TRAIN_CONFIG, batch: 32, steps, seed, ...over },
+      budget_minutes: null,
+      steps_reached: cut ? steps - 1 : steps,
+      samples_seen: 32 * steps,
+      eval: { mse_mean: predict(law, 32 * steps) },
+    }) as LedgerRecord;
+
+  it('groups a recipe across seeds and lengths, leaves out runs cut short and recipes of one length', () => {
+    const families = scalingFamilies([
+      run(2000),
+      run(2000, {}, 2),
+      run(4000),
+      run(3000, {}, 1, true), // cut by its budget: not a point of its curve
+      run(2000, { lr: 0.5 }), // another recipe, one length only
+      { ...run(8000), eval: null }, // not evaluated
+    ]);
+    expect(families).toHaveLength(1);
+    expect(families[0].runs.map((r) => r.config.steps)).toEqual([2000, 2000, 4000]);
+    expect(families[0].law.b).toBeCloseTo(law.b, 10);
+  });
+
+  it('keys speed by network and batch, not by the recipe', () => {
+    expect(speedKey(run(2000))).toBe(speedKey(run(4000, { lr: 0.5 }, 3)));
+    expect(speedKey(run(2000))).not.toBe(speedKey(run(2000, { batch: 64 })));
+    expect(speedKey(run(2000))).not.toBe(speedKey(run(2000, { model: { ...BASE_TRAIN_CONFIG.model, width: 16 } })));
   });
 });
