@@ -18,7 +18,7 @@ export interface LedgerRecord {
   seed: number;
   /** The time budget of a --minutes run, null for a run of a fixed step count. */
   budget_minutes: number | null;
-  /** 'failed': a checkpoint could not be written (`error` says why). */
+  /** 'failed': a checkpoint could not be written (`error` says why; it also says why an evaluation that failed left `eval` null). */
   outcome: 'complete' | 'budget' | 'stopped' | 'diverged' | 'failed';
   error?: string;
   resumed_from: string | null;

@@ -14,7 +14,9 @@ import { type EvalResult, type TrainConfig, Trainer } from '../train/trainer.ts'
 import {
   bar,
   configureKernels,
+  debugRequested,
   duration,
+  formatError,
   KERNEL_FLAGS,
   KERNEL_USAGE,
   numberFlag,
@@ -192,6 +194,7 @@ export async function train(argv: string[]): Promise<number> {
   let lastGood: string | null = null;
   /** Why a checkpoint could not be written (a full disk): the run stops and records it. */
   let writeFailure: string | null = null;
+  let evalFailure: unknown = null;
   session.on('checkpoint', ({ step, bytes }) => {
     const file = join(outDir, `step-${String(step).padStart(6, '0')}.safetensors`);
     try {
@@ -276,7 +279,8 @@ export async function train(argv: string[]): Promise<number> {
           signal: evaluation.signal,
         });
       } catch (e) {
-        if (!evaluation.signal.aborted) throw e;
+        // Training is done and its checkpoint written: a failed evaluation must not lose the run.
+        if (!evaluation.signal.aborted) evalFailure = e;
       }
       evalSeconds = (performance.now() - t1) / 1000;
       progressLine('');
@@ -288,6 +292,11 @@ export async function train(argv: string[]): Promise<number> {
       }
     }
   }
+  if (evalFailure)
+    console.error(
+      `${formatError(evalFailure, debugRequested(argv))}\nThe run is recorded without its evaluation` +
+        (lastGood ? `; evaluate its checkpoint with npm run eval -- --weights ${lastGood}` : ''),
+    );
   if (writeFailure)
     console.error(
       `error: a checkpoint could not be written: ${writeFailure}; training stopped. Free some space, then ` +
@@ -303,7 +312,7 @@ export async function train(argv: string[]): Promise<number> {
     seed: trainer.config.seed,
     budget_minutes: session.budgetSeconds === undefined ? null : session.budgetSeconds / 60,
     outcome: writeFailure ? 'failed' : done.reason === 'paused' ? 'stopped' : done.reason,
-    ...(writeFailure ? { error: writeFailure } : {}),
+    ...(writeFailure ? { error: writeFailure } : evalFailure ? { error: `evaluation: ${(evalFailure as Error).message}` } : {}),
     resumed_from: resumeFile,
     steps_reached: done.step,
     samples_seen: done.step * trainer.config.batch,
@@ -318,5 +327,5 @@ export async function train(argv: string[]): Promise<number> {
   stopListening();
   releaseRunFolder();
   releaseNodeGpu(gpu);
-  return done.reason === 'diverged' || writeFailure ? 1 : done.reason === 'stopped' || evaluation.signal.aborted ? 130 : 0;
+  return done.reason === 'diverged' || writeFailure || evalFailure ? 1 : done.reason === 'stopped' || evaluation.signal.aborted ? 130 : 0;
 }
