@@ -1,7 +1,8 @@
 // 2-D convolution (NCHW, f32, square odd K×K kernel, stride 1 or 2, zero padding): the forward
 // pass, the three backward passes, and the autograd wrapper. Each of the three convolutions (y, dx,
 // dW) has several kernel variants (src/ops/conv2d/kernels.ts) that compute the same sums; which one
-// runs is the tuner's choice for the adapter and shape class (src/gpu/tuner.ts). dB is one reduction
+// runs is the tuner's choice for the adapter and shape class (src/gpu/tuner.ts). dB is summed by the
+// weight kernel where it can (packed: in dW's own dispatches), else by one reduction
 // (shaders/conv2d_weight.wgsl).
 import { accumulateGrad, gradientSlot, gradientTarget, record } from '../autograd/graph.ts';
 import type { Gpu } from '../gpu/gpu.ts';
@@ -99,14 +100,28 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?:
 }
 
 /** dW[co, ci, ky, kx] = Σ over n, oy, ox of dy[n, co, oy, ox] · x[n, ci, oy·S - pad + ky, ox·S - pad + kx];
- * a kernel may write it into `into` (e.g. the weight's gradient slot). */
-export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?: Conv2dOptions, xPadded?: Tensor, into?: Tensor): Tensor {
+ * a kernel may write it into `into` (e.g. the weight's gradient slot). With `db`, also the bias
+ * gradient into it: by the weight kernel's own dispatches where it sums dB too, else by
+ * conv2dBackwardBias. */
+export function conv2dBackwardWeight(
+  dy: Tensor,
+  x: Tensor,
+  wShape: Shape,
+  opts?: Conv2dOptions,
+  xPadded?: Tensor,
+  into?: Tensor,
+  db?: Tensor,
+): Tensor {
   const op = 'conv2d backward weight';
   assertRank(op, 'x', x, 4);
   const g = geometry(op, x.shape, wShape, opts);
   assertShape(op, 'dy', dy, [g.n, g.cout, g.oh, g.ow]);
   if (into) assertShape(op, 'dW output', into, wShape);
-  return chooseKernel(x.gpu, 'weight', g).run(x.gpu, { dy, x, xPadded, into }, g);
+  if (db) assertShape(op, 'dB output', db, [g.cout]);
+  const kernel = chooseKernel(x.gpu, 'weight', g);
+  const dw = kernel.run(x.gpu, { dy, x, xPadded, into, db: kernel.sumsBias ? db : undefined }, g);
+  if (db && !kernel.sumsBias) conv2dBackwardBias(dy, db);
+  return dw;
 }
 
 /** dB[co] = Σ over n, oy, ox of dy[n, co, oy, ox], into `into` (e.g. the bias's gradient slot) or a new tensor. */
@@ -135,7 +150,9 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOpti
   return record(y, 'conv2d', b ? [x, w, b] : [x, w], () => {
     const dy = y.grad!;
     if (x.requiresGrad) accumulateGrad(x, conv2dBackwardInput(dy, w, x.shape, opts, wPacked));
-    if (w.requiresGrad) accumulateGrad(w, conv2dBackwardWeight(dy, x, w.shape, opts, xPadded, gradientSlot(w)));
-    if (b?.requiresGrad) accumulateGrad(b, conv2dBackwardBias(dy, gradientTarget(b)));
+    const db = b?.requiresGrad ? gradientTarget(b) : undefined;
+    if (w.requiresGrad) accumulateGrad(w, conv2dBackwardWeight(dy, x, w.shape, opts, xPadded, gradientSlot(w), db));
+    else if (db) conv2dBackwardBias(dy, db);
+    if (b && db) accumulateGrad(b, db);
   });
 }

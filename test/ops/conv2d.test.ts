@@ -121,6 +121,36 @@ describe('conv2d', () => {
     }
   }
 
+  // A weight kernel that sums dB too does it in dW's own dispatches (one slice: dw_partial alone;
+  // several: dw_partial and dw_reduce), against the f64 sums of dy per output channel.
+  for (const [xShape, cout, k, opts] of variantCases) {
+    const g = geometry('conv2d', xShape, [cout, xShape[1], k, k], opts);
+    for (const kernel of CONV_KERNELS.weight.filter((kernel) => kernel.sumsBias)) {
+      it(`weight kernel '${kernel.name}' sums dB in dW's dispatches, x ${xShape.join('×')} → ${cout} ch, ${k}×${k}, stride ${g.stride}, pad ${g.pad}`, async () => {
+        const gp = gpu();
+        const data = convVariantData(g, rng.int(1, 1e6));
+        const x = gp.persistent([g.n, g.cin, g.h, g.w], data.x);
+        const dy = gp.persistent([g.n, g.cout, g.oh, g.ow], data.dy);
+        const db = gp.persistent([g.cout]);
+        let before = gp.dispatchCount;
+        const dw = kernel.run(gp, { dy, x, db }, g);
+        const withBias = gp.dispatchCount - before;
+        before = gp.dispatchCount;
+        kernel.run(gp, { dy, x }, g);
+        expect(withBias).toBe(gp.dispatchCount - before);
+        const [gotDw, gotDb] = await Promise.all([dw.read(), db.read()]);
+        gp.endStep();
+        const plane = g.oh * g.ow;
+        const dbRef = new Float64Array(g.cout);
+        for (let i = 0; i < data.dy.length; i++) dbRef[Math.floor(i / plane) % g.cout] += data.dy[i];
+        const tol = convVariantTolerance('weight', g); // the same N·OH·OW terms per sum as dW
+        expectClose(gotDw, convVariantReference('weight', g, data), tol, `weight kernel '${kernel.name}' dW beside dB`);
+        expectClose(gotDb, dbRef, tol, `weight kernel '${kernel.name}' dB`);
+        for (const t of [x, dy, db]) t.destroy();
+      });
+    }
+  }
+
   it("packed: a forward pass that packs the input gradient's weights too (one dispatch) saves that pass a repack, with the same y and dx", async () => {
     const gp = gpu();
     const g = geometry('conv2d', [2, 5, 9, 12], [11, 5, 3, 3]);

@@ -102,6 +102,9 @@ export interface WeightArgs {
   /** Where a kernel may write dW ([Cout, Cin, K, K]) instead of a new tensor: the weight's
    * gradient slot (src/autograd/graph.ts), so the optimizer needs no copy of it. */
   into?: Tensor;
+  /** Where a kernel that declares `sumsBias` writes dB ([Cout], Σ dy over N, OH, OW) beside dW, in
+   * the same dispatches; other kernels leave it to conv2dBackwardBias. */
+  db?: Tensor;
 }
 
 export interface PassTypes {
@@ -118,6 +121,8 @@ export interface ConvKernel<P extends ConvPass = ConvPass> {
   pass: P;
   /** Whether it runs on this adapter (features, limits) and geometry; absent: always. */
   applies?: (gpu: Gpu, g: Geometry) => boolean;
+  /** Weight pass: also writes dB into `args.db` when given (no dispatch of its own). */
+  sumsBias?: boolean;
   /** Encodes the pass; shapes are already checked against `g`. */
   run: (gpu: Gpu, args: PassTypes[P]['args'], g: Geometry) => PassTypes[P]['result'];
 }

@@ -189,7 +189,8 @@ function input(rowsPerUpdate: 'one' | 'all'): ConvKernel<'input'>['run'] {
   };
 }
 
-function weight(gpu: Gpu, { dy, x, xPadded, into }: WeightArgs, g: Geometry): Tensor {
+/** dW, and with `db` dB = Σ dy per output channel, summed by the same two dispatches (see the shader). */
+function weight(gpu: Gpu, { dy, x, xPadded, into, db }: WeightArgs, g: Geometry): Tensor {
   const segs = Math.ceil(g.ow / WEIGHT_PIXELS);
   const pw = paddedWidth(segs, g.k, g.stride, WEIGHT_PIXELS);
   const ph = (g.oh - 1) * g.stride + g.k;
@@ -222,10 +223,19 @@ function weight(gpu: Gpu, { dy, x, xPadded, into }: WeightArgs, g: Geometry): Te
   const slices = Math.ceil(rows / rowsPerSlice);
   const dw = into ?? gpu.empty([g.cout, g.cin, g.k, g.k]);
   const part = slices === 1 ? dw : gpu.empty([slices, size]);
+  const biasPart = db && (slices === 1 ? db : gpu.empty([slices, g.cout]));
   gpu.dispatch({
     shader: 'conv2d_weight',
     entry: 'dw_partial',
-    defines: { K: g.k, S: g.stride, WG: wg, CI_LANES: ciLanes, CI2: ci2, WIN4: windowVec4s(g.k, g.stride, WEIGHT_PIXELS) },
+    defines: {
+      K: g.k,
+      S: g.stride,
+      WG: wg,
+      CI_LANES: ciLanes,
+      CI2: ci2,
+      WIN4: windowVec4s(g.k, g.stride, WEIGHT_PIXELS),
+      BIAS_SUM: db !== undefined,
+    },
     params: {
       in_c: g.cin,
       out_c: g.cout,
@@ -238,10 +248,10 @@ function weight(gpu: Gpu, { dy, x, xPadded, into }: WeightArgs, g: Geometry): Te
       slices,
       size,
     },
-    buffers: [dys, xs, part],
+    buffers: biasPart ? [dys, xs, part, biasPart] : [dys, xs, part],
     workgroups: [groups[0], groups[1], Math.ceil(slices / sliceLanes)],
   });
-  if (slices > 1) sumSlices(gpu, part, dw, slices);
+  if (slices > 1) sumSlices(gpu, part, dw, slices, db && biasPart ? { part: biasPart, db } : undefined);
   return dw;
 }
 
@@ -254,5 +264,5 @@ export const PACKED_KERNELS: AnyConvKernel[] = [
   { name: 'packed-rows', pass: 'forward', applies: (_, g) => g.k > 1, run: forward('all') } satisfies ConvKernel<'forward'>,
   { name: 'packed', pass: 'input', run: input('one') } satisfies ConvKernel<'input'>,
   { name: 'packed-rows', pass: 'input', applies: (_, g) => g.k > 1, run: input('all') } satisfies ConvKernel<'input'>,
-  { name: 'packed', pass: 'weight', run: weight } satisfies ConvKernel<'weight'>,
+  { name: 'packed', pass: 'weight', sumsBias: true, run: weight } satisfies ConvKernel<'weight'>,
 ];
