@@ -178,6 +178,19 @@ describe('conv2d', () => {
     for (const t of [x, w, b, dy]) t.destroy();
   });
 
+  it('packed: a 1×1 conv whose rows are whole segments (32 wide) reads x and dy as they are, without a padding copy', async () => {
+    const gp = gpu();
+    const g = geometry('conv2d', [2, 6, 3, 32], [5, 6, 1, 1]);
+    const data = convVariantData(g, 77);
+    for (const pass of ['forward', 'input'] as const) {
+      const kernel = (CONV_KERNELS[pass] as AnyConvKernel[]).find((k) => k.name === 'packed')!;
+      const before = gp.dispatchCount;
+      const got = await runConvVariant(gp, kernel, g, data);
+      expect(gp.dispatchCount - before, `${pass}: repack, conv`).toBe(2);
+      expectClose(got, convVariantReference(pass, g, data), convVariantTolerance(pass, g), `${pass} kernel 'packed', 1×1`);
+    }
+  });
+
   it('the subgroup kernels apply where the device has subgroups (lavapipe does), so the checks above run them', () => {
     const gp = gpu();
     if (/llvmpipe/i.test(gp.info.description)) expect(gp.info.hasSubgroups).toBe(true);

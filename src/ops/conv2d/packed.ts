@@ -45,6 +45,8 @@ const PAD_PLANES = 8;
  * `dilation - 1` zeros between its pixels, and zeros after it up to `ph`×`pw` (pw a multiple of 4). */
 function padded(src: Tensor, ph: number, pw: number, top: number, left: number, dilation: number): Tensor {
   const [n, c, h, w] = src.shape;
+  // Already laid out so (no border, rows whole vec4s: e.g. a 1×1 conv's source 16 or 32 wide): no copy.
+  if (top === 0 && left === 0 && dilation === 1 && ph === h && pw === w) return src;
   const out = src.gpu.empty([n, c, ph, pw]);
   const cells = ph * (pw / 4);
   src.gpu.dispatch({
