@@ -17,7 +17,14 @@
 // keeping Welford's running (count, mean, M2) in registers, per component of V, and the workgroup
 // merges those (Chan et al.) in one tree: a single pass over x that stays accurate when
 // |mean| ≫ std, and log2(WG) barriers (slow on lavapipe, hence a small WG).
-struct Params { n: u32, c: u32, hw: u32, training: u32, eps: f32, momentum: f32 }
+struct Params {
+  n: u32, c: u32, hw: u32, training: u32, eps: f32, momentum: f32,
+#if ${PADDED}
+  // grad's zero-padded copy of dx: x's row length, the padded plane's rows, row length in vec4 and
+  // size in vec4, where dx's pixel (0, 0) lands (may be negative: cropped)
+  w: u32, ph: u32, pw4: u32, cells: u32, top: i32, left: i32,
+#endif
+}
 
 @group(0) @binding(0) var<uniform> p: Params;
 // x, y, dy, dx and the ReLU's output are arrays of V: vec4f (WIDTH 4) when H·W is a multiple of 4
@@ -40,7 +47,7 @@ alias V = ${V};
 @group(0) @binding(2) var<storage, read> eval_var: array<f32>;
 @group(0) @binding(3) var<storage, read_write> eval_stats: array<f32>;
 // grad: x@1, stats@2, dy@3 -> dgamma@4, dbeta@5; with DX also gamma@6 -> dx@7; with RELU the
-// output last, at RELU_AT.
+// output at RELU_AT; with PADDED (and DX) last, dx zero-padded -> padded_dx@PADDED_AT.
 @group(0) @binding(3) var<storage, read> dy: array<V>;
 @group(0) @binding(4) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dbeta: array<f32>;
@@ -50,6 +57,11 @@ alias V = ${V};
 #endif
 #if ${RELU}
 @group(0) @binding(${RELU_AT}) var<storage, read> relu_out: array<V>;
+#endif
+#if ${PADDED}
+@group(0) @binding(${PADDED_AT}) var<storage, read_write> padded_dx: array<vec4f>;
+// 1, or the stride of the conv whose input gradient reads padded_dx: D - 1 zeros between pixels.
+const D: i32 = ${D};
 #endif
 // input_grad (eval): dy@1, stats@2, gamma@3 -> dx@4; with RELU, output@5.
 @group(0) @binding(1) var<storage, read> eval_dy: array<V>;
@@ -220,7 +232,47 @@ fn grad(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     }
   }
 #endif
+#if ${PADDED}
+  // dx as the conv before this batch norm reads it for its input gradient: the pad pass of
+  // conv2d_layout.wgsl over this channel's planes, reading back the dx this workgroup just wrote
+  // (no dispatch, and no second read of dy, x and the ReLU's output, of its own).
+  storageBarrier();
+  for (var cell = t; cell < p.cells; cell += ${WG}u) {
+    let sy = padded_source(i32(cell / p.pw4), p.top, p.hw / p.w);
+    let col = i32(cell % p.pw4) * 4;
+    let s0 = padded_source(col, p.left, p.w);
+    let s1 = padded_source(col + 1, p.left, p.w);
+    let s2 = padded_source(col + 2, p.left, p.w);
+    let s3 = padded_source(col + 3, p.left, p.w);
+    let ok = vec4<bool>(s0.y == 1, s1.y == 1, s2.y == 1, s3.y == 1) & vec4<bool>(sy.y == 1);
+    let row = sy.x * i32(p.w);
+    let off = vec4u(select(vec4i(0), vec4i(row + s0.x, row + s1.x, row + s2.x, row + s3.x), ok));
+    for (var sample = 0u; sample < p.n; sample++) {
+      let base = (sample * p.c + ch) * p.hw;
+      let v = vec4f(dx_value(base + off.x), dx_value(base + off.y), dx_value(base + off.z), dx_value(base + off.w));
+      padded_dx[(sample * p.c + ch) * p.cells + cell] = select(vec4f(0.0), v, ok);
+    }
+  }
+#endif
 }
+
+#if ${PADDED}
+// Source coordinate of padded coordinate `at`, and whether there is one (else a zero), as in
+// conv2d_layout.wgsl's pad.
+fn padded_source(at: i32, origin: i32, size: u32) -> vec2i {
+  let t = at - origin;
+  return vec2i(t / D, i32(t >= 0 && t % D == 0 && t / D < i32(size)));
+}
+
+// dx's element i, as a scalar.
+fn dx_value(i: u32) -> f32 {
+#if ${VEC4}
+  return dx[i / 4u][i % 4u];
+#else
+  return dx[i];
+#endif
+}
+#endif
 
 @compute @workgroup_size(${WG})
 fn input_grad(@builtin(global_invocation_id) gid: vec3u) {

@@ -21,6 +21,7 @@ import {
 } from './conv2d/geometry.ts';
 import { CONV_KERNELS } from './conv2d/kernels.ts';
 import { WEIGHT_SUM_DEFINES } from './conv2d/slices.ts';
+import { paddedCopy, wantGradientPadded } from './padded-gradient.ts';
 
 export type { Conv2dOptions, Padding } from './conv2d/geometry.ts';
 
@@ -91,12 +92,18 @@ function forward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions, p
 }
 
 /** dx[n, ci, iy, ix] = Σ over co, ky, kx with oy·S - pad + ky = iy (same for x) of dy[n, co, oy, ox] · w[co, ci, ky, kx]. */
+/** A kernel that reads dy zero-padded reads the padded copy dy's producer wrote, where it wrote one
+ * in that kernel's layout (src/ops/padded-gradient.ts). */
 export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?: Conv2dOptions, wPacked?: PackedWeights): Tensor {
   const op = 'conv2d backward input';
   assertRank(op, 'w', w, 4);
   const g = geometry(op, xShape, w.shape, opts);
   assertShape(op, 'dy', dy, [g.n, g.cout, g.oh, g.ow]);
-  return chooseKernel(dy.gpu, 'input', g).run(dy.gpu, { dy, w, wPacked }, g);
+  const kernel = chooseKernel(dy.gpu, 'input', g);
+  const layout = kernel.paddedDy?.(g);
+  const dyPadded = layout && paddedCopy(dy, layout);
+  if (layout && dyPadded) assertShape(op, 'padded dy', dyPadded, [g.n, g.cout, layout.ph, layout.pw]);
+  return kernel.run(dy.gpu, { dy, dyPadded, w, wPacked }, g);
 }
 
 /** dW[co, ci, ky, kx] = Σ over n, oy, ox of dy[n, co, oy, ox] · x[n, ci, oy·S - pad + ky, ox·S - pad + kx];
@@ -147,6 +154,12 @@ export function conv2dBackwardBias(dy: Tensor, into?: Tensor): Tensor {
 
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions): Tensor {
   const { y, xPadded, wPacked } = forward(x, w, b, opts, x.requiresGrad);
+  if (x.requiresGrad) {
+    // dy zero-padded as the input gradient's kernel reads it, from the op that computes dy if it can.
+    const g = geometry('conv2d', x.shape, w.shape, opts);
+    const layout = chooseKernel(x.gpu, 'input', g).paddedDy?.(g);
+    if (layout) wantGradientPadded(y, layout);
+  }
   return record(y, 'conv2d', b ? [x, w, b] : [x, w], () => {
     const dy = y.grad!;
     if (x.requiresGrad) accumulateGrad(x, conv2dBackwardInput(dy, w, x.shape, opts, wPacked));

@@ -191,6 +191,38 @@ describe('conv2d', () => {
     }
   });
 
+  it("packed: the input gradient reads dy as dy's producer padded it (its paddedDy layout), one dispatch fewer, the same dx", async () => {
+    const gp = gpu();
+    for (const opts of [{}, { stride: 2 }] as Conv2dOptions[]) {
+      const g = geometry('conv2d', [2, 5, 9, 12], [7, 5, 3, 3], opts);
+      const data = convVariantData(g, 5);
+      const kernel = (CONV_KERNELS.input as AnyConvKernel[]).find((k) => k.name === 'packed') as ConvKernel<'input'>;
+      const layout = kernel.paddedDy!(g);
+      const dyShape = [g.n, g.cout, g.oh, g.ow];
+      const dy = gp.persistent(dyShape, data.dy);
+      const w = gp.persistent([g.cout, g.cin, g.k, g.k], data.w);
+      // dy padded on the CPU, as a producer writes it.
+      const padded = new Float32Array(g.n * g.cout * layout.ph * layout.pw);
+      for (let plane = 0; plane < g.n * g.cout; plane++)
+        for (let oy = 0; oy < g.oh; oy++)
+          for (let ox = 0; ox < g.ow; ox++) {
+            const [py, px] = [layout.top + oy * layout.dilation, layout.left + ox * layout.dilation];
+            padded[(plane * layout.ph + py) * layout.pw + px] = data.dy[(plane * g.oh + oy) * g.ow + ox];
+          }
+      const dyPadded = gp.persistent([g.n, g.cout, layout.ph, layout.pw], padded);
+      const before = gp.dispatchCount;
+      const fromPadded = kernel.run(gp, { dy, dyPadded, w }, g);
+      const middle = gp.dispatchCount;
+      const fromDy = kernel.run(gp, { dy, w }, g);
+      expect([middle - before, gp.dispatchCount - middle]).toEqual([2, 3]); // repack, conv; pad, repack, conv
+      const [a, b] = await Promise.all([fromPadded.read(), fromDy.read()]);
+      gp.endStep();
+      expect(a).toEqual(b);
+      expectClose(a, convVariantReference('input', g, data), convVariantTolerance('input', g), `input from padded dy, stride ${g.stride}`);
+      for (const t of [dy, w, dyPadded]) t.destroy();
+    }
+  });
+
   it('the subgroup kernels apply where the device has subgroups (lavapipe does), so the checks above run them', () => {
     const gp = gpu();
     if (/llvmpipe/i.test(gp.info.description)) expect(gp.info.hasSubgroups).toBe(true);

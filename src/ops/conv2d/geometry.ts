@@ -2,6 +2,7 @@
 // kernel variant implements (src/ops/conv2d/kernels.ts lists them; src/ops/conv2d.ts picks one).
 import type { Gpu } from '../../gpu/gpu.ts';
 import { type Shape, shapeString, type Tensor } from '../../gpu/tensor.ts';
+import type { PaddedLayout } from '../padded-gradient.ts';
 
 export type Padding = 'same' | 'valid' | number;
 
@@ -88,6 +89,9 @@ export interface PackedWeights {
 }
 export interface InputArgs {
   dy: Tensor;
+  /** dy already zero-padded as the kernel's `paddedDy` layout (by the op that computed dy), which
+   * the kernel reads instead of padding dy itself. */
+  dyPadded?: Tensor;
   w: Tensor;
   /** The weights laid out by the forward pass (its wPacked), which a kernel that knows their layout
    * reads instead of laying them out again. */
@@ -121,6 +125,9 @@ export interface ConvKernel<P extends ConvPass = ConvPass> {
   pass: P;
   /** Whether it runs on this adapter (features, limits) and geometry; absent: always. */
   applies?: (gpu: Gpu, g: Geometry) => boolean;
+  /** Input pass: the zero-padded layout of dy the kernel reads, which dy's producer may write
+   * (InputArgs.dyPadded, src/ops/padded-gradient.ts). */
+  paddedDy?: (g: Geometry) => PaddedLayout;
   /** Weight pass: also writes dB into `args.db` when given (no dispatch of its own). */
   sumsBias?: boolean;
   /** Encodes the pass; shapes are already checked against `g`. */
