@@ -1,6 +1,7 @@
 // 2×2 max-pooling with stride 2 over NCHW (H, W even), and its backward. The backward recomputes
 // each window's argmax instead of saving it and writes all four dx values of its window (windows
-// tile the input, so every dx is written exactly once: no scatter).
+// tile the input, so every dx is written exactly once: no scatter); with PRIOR it adds x's gradient
+// from its other consumers as it writes, sparing autograd a separate sum.
 // Grid (⌈Ho·Wo / WG⌉, C, ⌈N / SAMPLES⌉): an invocation handles one output position of one channel
 // for SAMPLES samples, so its single integer division (slow on CPU drivers) is amortised.
 struct Params { n: u32, c: u32, ho: u32, wo: u32 }
@@ -10,6 +11,10 @@ struct Params { n: u32, c: u32, ho: u32, wo: u32 }
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+#if ${PRIOR}
+// x's gradient from its other consumers (e.g. a skip connection), added as dx is written.
+@group(0) @binding(4) var<storage, read> prior: array<f32>;
+#endif
 
 /** Input indices of a window in row-major order, from the index of its top-left element. */
 fn window(top: u32) -> array<u32, 4> {
@@ -55,7 +60,11 @@ fn maxpool_backward(@builtin(global_invocation_id) gid: vec3u) {
     let best = argmax(win);
     let g = dy[plane * p.ho * p.wo + r];
     for (var k = 0u; k < 4u; k++) {
+#if ${PRIOR}
+      dx[win[k]] = select(0.0, g, k == best) + prior[win[k]];
+#else
       dx[win[k]] = select(0.0, g, k == best);
+#endif
     }
   }
 }

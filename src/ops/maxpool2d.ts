@@ -1,5 +1,5 @@
 // 2×2 max-pooling, stride 2 (the encoder's downsampling). Backward routes dy to each window's max.
-import { accumulateGrad, record } from '../autograd/graph.ts';
+import { accumulateGradWith, record } from '../autograd/graph.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
 
@@ -16,12 +16,12 @@ function pooledShape(op: string, x: Tensor): [number, number, number, number] {
   return [n, c, h / 2, w / 2];
 }
 
-function dispatch(entry: string, buffers: Tensor[], outShape: number[]): void {
+function dispatch(entry: string, buffers: Tensor[], outShape: number[], prior = false): void {
   const [n, c, ho, wo] = outShape;
   buffers[0].gpu.dispatch({
     shader: 'maxpool2d',
     entry,
-    defines: { WG, SAMPLES },
+    defines: { WG, SAMPLES, PRIOR: prior },
     params: { n, c, ho, wo },
     buffers,
     workgroups: [Math.ceil((ho * wo) / WG), c, Math.ceil(n / SAMPLES)],
@@ -36,12 +36,14 @@ export function maxPool2dForward(x: Tensor): Tensor {
   return y;
 }
 
-/** dx holds dy at each window's (first) maximum and 0 elsewhere. */
-export function maxPool2dBackward(x: Tensor, dy: Tensor): Tensor {
+/** dx holds dy at each window's (first) maximum and 0 elsewhere, plus `prior` (x's gradient from
+ * its other consumers) where given: the sum in the same dispatch. */
+export function maxPool2dBackward(x: Tensor, dy: Tensor, prior?: Tensor): Tensor {
   const outShape = pooledShape('maxpool2d backward', x);
   assertShape('maxpool2d backward', 'dy', dy, outShape);
+  if (prior) assertShape('maxpool2d backward', 'prior gradient', prior, x.shape);
   const dx = x.gpu.empty(x.shape);
-  dispatch('maxpool_backward', [x, dy, dx], outShape);
+  dispatch('maxpool_backward', prior ? [x, dy, dx, prior] : [x, dy, dx], outShape, prior !== undefined);
   return dx;
 }
 
@@ -49,5 +51,5 @@ export function maxPool2dBackward(x: Tensor, dy: Tensor): Tensor {
 
 export function maxPool2d(x: Tensor): Tensor {
   const y = maxPool2dForward(x);
-  return record(y, 'maxpool2d', [x], () => accumulateGrad(x, maxPool2dBackward(x, y.grad!)));
+  return record(y, 'maxpool2d', [x], () => accumulateGradWith(x, (prior) => maxPool2dBackward(x, y.grad!, prior ?? undefined)));
 }

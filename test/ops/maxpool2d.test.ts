@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
-import { sizeOf } from '../../src/gpu/tensor.ts';
+import { sizeOf, type Tensor } from '../../src/gpu/tensor.ts';
+import { concatChannels } from '../../src/ops/concat.ts';
 import { maxPool2d } from '../../src/ops/maxpool2d.ts';
+import { upsample2x } from '../../src/ops/upsample2d.ts';
 import { useGpu } from '../helpers/gpu.ts';
-import { checkOp } from '../helpers/gradcheck.ts';
+import { backwardDispatches, checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 /** f64 reference: the maximum of each 2×2 window. */
@@ -57,6 +59,38 @@ describe('maxpool2d (2×2, stride 2)', () => {
         reference: maxPoolRef(shape),
         run: ([x]) => maxPool2d(x),
       });
+    });
+  }
+
+  // An encoder's output feeds both the pool and a skip connection: the pool's backward adds the
+  // skip's gradient (here an identity's, through concat) in its own dispatch, with no sum.
+  for (const shape of [
+    [2, 3, 6, 10],
+    [17, 2, 4, 6],
+  ]) {
+    it(`${shape.join('×')}: a second consumer's gradient added by the pool's backward dispatch`, async () => {
+      const [n, c, h, w] = shape;
+      const both = ([x]: Tensor[]) => concatChannels(upsample2x(maxPool2d(x)), x);
+      await checkOp(gpu(), {
+        what: `maxpool2d beside a skip ${shape}`,
+        inputs: [{ name: 'x', shape, data: distinct(rng, sizeOf(shape)) }],
+        reference: ([x]) => {
+          const pooled = maxPoolRef(shape)([x]);
+          const out = new Float64Array(2 * x.length);
+          for (let s = 0; s < n; s++)
+            for (let ch = 0; ch < 2 * c; ch++)
+              for (let y = 0; y < h; y++)
+                for (let xx = 0; xx < w; xx++) {
+                  const from =
+                    ch < c ? pooled[((s * c + ch) * (h / 2) + (y >> 1)) * (w / 2) + (xx >> 1)] : x[((s * c + ch - c) * h + y) * w + xx];
+                  out[((s * 2 * c + ch) * h + y) * w + xx] = from;
+                }
+          return out;
+        },
+        run: both,
+      });
+      // concat's split, upsample's, and the pool's (with the sum): no add.
+      expect(backwardDispatches(gpu(), [shape], [true], both)).toEqual({ dispatches: 3, gradients: [true] });
     });
   }
 
