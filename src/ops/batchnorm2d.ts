@@ -2,11 +2,11 @@
 // affine (gamma, beta), and running statistics for eval mode, updated in place on the GPU; with an
 // optional ReLU on the output fused into the same passes, forward and backward.
 import { accumulateGrad, gradientTarget, record } from '../autograd/graph.ts';
+import { checkPaddedLayout, gradientPaddingWanted, type PaddedLayout, recordPaddedCopy } from '../autograd/padded-gradient.ts';
 import { grid1d } from '../gpu/gpu.ts';
 import type { ShaderParams } from '../gpu/params.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertSameShape, assertShape } from './check.ts';
-import { checkPaddedLayout, gradientPaddingWanted, type PaddedLayout, recordPaddedCopy } from './padded-gradient.ts';
 
 /** Persistent [C] tensors, read in eval mode and updated by every training-mode forward. */
 export interface BatchNormState {

@@ -5,6 +5,7 @@
 // weight kernel where it can (packed: in dW's own dispatches), else by one reduction
 // (shaders/conv2d_weight.wgsl).
 import { accumulateGrad, gradientSlot, gradientTarget, record } from '../autograd/graph.ts';
+import { paddedCopy, wantGradientPadded } from '../autograd/padded-gradient.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { type Shape, shapeString, sizeOf, type Tensor } from '../gpu/tensor.ts';
 import { tunerOf } from '../gpu/tuner.ts';
@@ -21,7 +22,6 @@ import {
 } from './conv2d/geometry.ts';
 import { CONV_KERNELS } from './conv2d/kernels.ts';
 import { WEIGHT_SUM_DEFINES } from './conv2d/slices.ts';
-import { paddedCopy, wantGradientPadded } from './padded-gradient.ts';
 
 export type { Conv2dOptions, Padding } from './conv2d/geometry.ts';
 
@@ -93,7 +93,7 @@ function forward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions, p
 
 /** dx[n, ci, iy, ix] = Σ over co, ky, kx with oy·S - pad + ky = iy (same for x) of dy[n, co, oy, ox] · w[co, ci, ky, kx]. */
 /** A kernel that reads dy zero-padded reads the padded copy dy's producer wrote, where it wrote one
- * in that kernel's layout (src/ops/padded-gradient.ts). */
+ * in that kernel's layout (src/autograd/padded-gradient.ts). */
 export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?: Conv2dOptions, wPacked?: PackedWeights): Tensor {
   const op = 'conv2d backward input';
   assertRank(op, 'w', w, 4);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
+import type { PaddedLayout } from '../../src/autograd/padded-gradient.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { sizeOf, type Tensor } from '../../src/gpu/tensor.ts';
 import { reluBackward, reluForward } from '../../src/ops/activations.ts';
 import { type BatchNormState, batchNorm2d, batchNorm2dBackward, batchNorm2dForward } from '../../src/ops/batchnorm2d.ts';
-import type { PaddedLayout } from '../../src/ops/padded-gradient.ts';
 import { expectClose, F32 } from '../helpers/check.ts';
 import { useGpu } from '../helpers/gpu.ts';
 import { backwardDispatches, checkOp } from '../helpers/gradcheck.ts';

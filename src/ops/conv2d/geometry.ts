@@ -1,8 +1,9 @@
 // The sizes every conv2d kernel works from, checked once before any dispatch, and the interface a
 // kernel variant implements (src/ops/conv2d/kernels.ts lists them; src/ops/conv2d.ts picks one).
+
+import type { PaddedLayout } from '../../autograd/padded-gradient.ts';
 import type { Gpu } from '../../gpu/gpu.ts';
 import { type Shape, shapeString, type Tensor } from '../../gpu/tensor.ts';
-import type { PaddedLayout } from '../padded-gradient.ts';
 
 export type Padding = 'same' | 'valid' | number;
 
@@ -126,7 +127,7 @@ export interface ConvKernel<P extends ConvPass = ConvPass> {
   /** Whether it runs on this adapter (features, limits) and geometry; absent: always. */
   applies?: (gpu: Gpu, g: Geometry) => boolean;
   /** Input pass: the zero-padded layout of dy the kernel reads, which dy's producer may write
-   * (InputArgs.dyPadded, src/ops/padded-gradient.ts). */
+   * (InputArgs.dyPadded, src/autograd/padded-gradient.ts). */
   paddedDy?: (g: Geometry) => PaddedLayout;
   /** Weight pass: also writes dB into `args.db` when given (no dispatch of its own). */
   sumsBias?: boolean;

@@ -3,9 +3,10 @@
 // zero-padded source with repacked weights, 8 output channels × P pixels per invocation, vec4
 // loads and no bounds checks; dW is a sliced reduction. Measured on lavapipe and SwiftShader by
 // bench/conv2d-variants.ts; the shader headers say why this shape suits them.
+
+import { isUnpadded, type PaddedLayout } from '../../autograd/padded-gradient.ts';
 import { type Gpu, grid1d, MAX_WORKGROUPS } from '../../gpu/gpu.ts';
 import type { Tensor } from '../../gpu/tensor.ts';
-import { isUnpadded, type PaddedLayout } from '../padded-gradient.ts';
 import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry, type WeightArgs } from './geometry.ts';
 import { MAX_SLICES, sumSlices } from './slices.ts';
 
