@@ -62,3 +62,72 @@ fn concat_slice(@builtin(global_invocation_id) gid: vec3u) {
     part[s * sp.len + r] = dy[s * sp.run + sp.offset + r];
   }
 }
+
+// ---------------------------------------------------------------- upsample_concat
+//
+// The decoder's join: out@3 = [upsample×2(a@1) ⊕ b@2], a [N,Ca,H/2,W/2] upsampled nearest-neighbour
+// ×2 to [N,Ca,H,W] as it is copied (no upsampled tensor of its own: one dispatch instead of two),
+// and its backward, dy@1 -> da@2 (each a value the sum of the 4 it fed) and db@3. Scalars (f32);
+// the grid is (⌈run / WG⌉, ⌈N / SAMPLES⌉) as above, runs counted in values: the forward's over the
+// output's run, the backward's over a's run then b's, so that it gathers (no scatter).
+struct UpParams {
+  n: u32,
+  h: u32,       // the output's (and b's) height and width; a's are half
+  w: u32,
+  a_run: u32,   // Ca·H·W: a's channels in the output
+  b_run: u32,   // Cb·H·W
+}
+
+@group(0) @binding(0) var<uniform> up: UpParams;
+@group(0) @binding(1) var<storage, read> up_a: array<f32>;
+@group(0) @binding(2) var<storage, read> up_b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> up_out: array<f32>;
+@group(0) @binding(1) var<storage, read> up_dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> up_da: array<f32>;
+@group(0) @binding(3) var<storage, read_write> up_db: array<f32>;
+
+@compute @workgroup_size(${WG})
+fn upsample_concat_forward(@builtin(global_invocation_id) gid: vec3u) {
+  let r = gid.x;
+  let run = up.a_run + up.b_run;
+  if (r >= run) { return; }
+  // Where output value r of a's part comes from in a's run (integer divisions once, for SAMPLES).
+  let hw = up.h * up.w;
+  let ch = r / hw;
+  let oy = (r - ch * hw) / up.w;
+  let ox = r - ch * hw - oy * up.w;
+  let source = ch * (hw / 4u) + (oy / 2u) * (up.w / 2u) + ox / 2u;
+  let a_small = up.a_run / 4u;
+  let first = gid.y * ${SAMPLES}u;
+  for (var s = first; s < min(first + ${SAMPLES}u, up.n); s++) {
+    if (r < up.a_run) {
+      up_out[s * run + r] = up_a[s * a_small + source];
+    } else {
+      up_out[s * run + r] = up_b[s * up.b_run + r - up.a_run];
+    }
+  }
+}
+
+@compute @workgroup_size(${WG})
+fn upsample_concat_backward(@builtin(global_invocation_id) gid: vec3u) {
+  let r = gid.x;
+  let a_small = up.a_run / 4u;
+  if (r >= a_small + up.b_run) { return; }
+  let run = up.a_run + up.b_run;
+  // For a's part: the top-left of the 2×2 outputs a's value r fed.
+  let half_w = up.w / 2u;
+  let small_hw = up.h * up.w / 4u;
+  let ch = r / small_hw;
+  let iy = (r - ch * small_hw) / half_w;
+  let ix = r - ch * small_hw - iy * half_w;
+  let top = ch * up.h * up.w + 2u * iy * up.w + 2u * ix;
+  let first = gid.y * ${SAMPLES}u;
+  for (var s = first; s < min(first + ${SAMPLES}u, up.n); s++) {
+    if (r < a_small) {
+      let o = s * run + top;
+      up_da[s * a_small + r] = up_dy[o] + up_dy[o + 1u] + up_dy[o + up.w] + up_dy[o + up.w + 1u];
+    } else {
+      up_db[s * up.b_run + r - a_small] = up_dy[s * run + up.a_run + r - a_small];
+    }
+  }
+}

@@ -14,11 +14,10 @@ import { Module } from '../autograd/module.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { sigmoid } from '../ops/activations.ts';
-import { concatChannels } from '../ops/concat.ts';
+import { upsampleConcat } from '../ops/concat.ts';
 import { maxPool2d } from '../ops/maxpool2d.ts';
 import { projectOntoMixture } from '../ops/projection.ts';
 import { shareOfMixture } from '../ops/share.ts';
-import { upsample2x } from '../ops/upsample2d.ts';
 import { Rng } from '../util/rng.ts';
 import { Conv2d, ConvBlock } from './layers.ts';
 
@@ -90,7 +89,7 @@ export class Separator extends Module {
       skips.push(h);
     });
     skips.pop();
-    for (const decoder of this.decoders) h = decoder.forward(concatChannels(upsample2x(h), skips.pop()!), training);
+    for (const decoder of this.decoders) h = decoder.forward(upsampleConcat(h, skips.pop()!), training);
     if (!this.itemHead) {
       const logit = this.digitHead.forward(h);
       return { digit: shareOfMixture(mixture, logit, 'own'), item: shareOfMixture(mixture, logit, 'rest') };

@@ -1,4 +1,5 @@
-// Concatenation along channels (U-Net skip connections): forward joins, backward splits.
+// Concatenation along channels (U-Net skip connections): forward joins, backward splits; and the
+// decoder's join, which upsamples its first input ×2 as it copies it (upsampleConcat).
 import { accumulateGrad, record } from '../autograd/graph.ts';
 import { type Shape, shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
@@ -90,5 +91,62 @@ export function concatChannels(a: Tensor, b: Tensor): Tensor {
     const { da, db } = concatChannelsBackward(out.grad!, a.shape, b.shape, { a: a.requiresGrad, b: b.requiresGrad });
     if (da) accumulateGrad(a, da);
     if (db) accumulateGrad(b, db);
+  });
+}
+
+// ---------------------------------------------------------------- upsample, then concat
+
+/** a [N,Ca,H/2,W/2] and b [N,Cb,H,W]: the shapes upsampleConcat joins, checked, as [n, ca, cb, h, w]. */
+function upsampleConcatShapes(op: string, a: Shape, b: Shape): [number, number, number, number, number] {
+  const [n, ca, ha, wa] = a;
+  const [nb, cb, h, w] = b;
+  if (a.length !== 4 || b.length !== 4 || nb !== n || h !== 2 * ha || w !== 2 * wa) {
+    throw new Error(
+      `${op}: a ${shapeString(a)} upsampled ×2 must match b ${shapeString(b)} in N, H and W (a [N, Ca, H/2, W/2], b [N, Cb, H, W])`,
+    );
+  }
+  return [n, ca, cb, h, w];
+}
+
+function upsampleConcatDispatch(entry: string, buffers: Tensor[], [n, ca, cb, h, w]: number[], positions: number): void {
+  buffers[0].gpu.dispatch({
+    shader: 'concat',
+    entry,
+    defines: { WG, SAMPLES, V: 'f32' },
+    params: { n, h, w, a_run: ca * h * w, b_run: cb * h * w },
+    buffers,
+    workgroups: [Math.ceil(positions / WG), Math.ceil(n / SAMPLES)],
+  });
+}
+
+/** upsample2x(a) ⊕ b, [N,Ca,H/2,W/2] and [N,Cb,H,W] -> [N,Ca+Cb,H,W], in one dispatch. */
+export function upsampleConcatForward(a: Tensor, b: Tensor): Tensor {
+  assertRank('upsample concat', 'a', a, 4);
+  assertRank('upsample concat', 'b', b, 4);
+  const sizes = upsampleConcatShapes('upsample concat', a.shape, b.shape);
+  const [n, ca, cb, h, w] = sizes;
+  const out = a.gpu.empty([n, ca + cb, h, w]);
+  upsampleConcatDispatch('upsample_concat_forward', [a, b, out], sizes, (ca + cb) * h * w);
+  return out;
+}
+
+/** dy [N,Ca+Cb,H,W] -> da [N,Ca,H/2,W/2] (each value the sum of the 4 it fed) and db [N,Cb,H,W], in one dispatch. */
+export function upsampleConcatBackward(dy: Tensor, aShape: Shape, bShape: Shape): { da: Tensor; db: Tensor } {
+  const sizes = upsampleConcatShapes('upsample concat backward', aShape, bShape);
+  const [n, ca, cb, h, w] = sizes;
+  assertShape('upsample concat backward', 'dy', dy, [n, ca + cb, h, w]);
+  const da = dy.gpu.empty(aShape);
+  const db = dy.gpu.empty(bShape);
+  upsampleConcatDispatch('upsample_concat_backward', [dy, da, db], sizes, (ca * h * w) / 4 + cb * h * w);
+  return { da, db };
+}
+
+/** The decoder's join: upsample2x(a) ⊕ b without the upsampled tensor (two dispatches fewer, each way). */
+export function upsampleConcat(a: Tensor, b: Tensor): Tensor {
+  const out = upsampleConcatForward(a, b);
+  return record(out, 'upsample concat', [a, b], () => {
+    const { da, db } = upsampleConcatBackward(out.grad!, a.shape, b.shape);
+    accumulateGrad(a, da);
+    accumulateGrad(b, db);
   });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sizeOf, type Tensor } from '../../src/gpu/tensor.ts';
-import { concatChannels } from '../../src/ops/concat.ts';
+import { concatChannels, upsampleConcat } from '../../src/ops/concat.ts';
 import { useGpu } from '../helpers/gpu.ts';
 import { backwardDispatches, checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
@@ -67,6 +67,51 @@ describe('concat (channels)', () => {
       });
     });
   }
+
+  // The decoder's join, a upsampled ×2 as it is copied: against upsample then concat in f64, with
+  // the gradient check; batch 1, a single 2×2 output, N past 16 samples, odd channel counts.
+  for (const [n, ca, cb, h, w] of [
+    [1, 1, 1, 2, 2],
+    [2, 3, 2, 6, 10],
+    [17, 2, 3, 4, 4],
+    [2, 4, 3, 16, 16],
+  ]) {
+    it(`upsample×2 [${n},${ca},${h / 2},${w / 2}] ⊕ [${n},${cb},${h},${w}], one dispatch each way`, async () => {
+      const aShape = [n, ca, h / 2, w / 2];
+      const bShape = [n, cb, h, w];
+      const upsampleRef = (a: Float64Array) =>
+        Float64Array.from({ length: n * ca * h * w }, (_, i) => {
+          const [plane, y, x] = [Math.floor(i / (h * w)), Math.floor(i / w) % h, i % w];
+          return a[(plane * (h / 2) + (y >> 1)) * (w / 2) + (x >> 1)];
+        });
+      await checkOp(gpu(), {
+        what: `upsample concat ${aShape} ⊕ ${bShape}`,
+        inputs: [
+          { name: 'a', shape: aShape, data: rng.uniform(sizeOf(aShape)) },
+          { name: 'b', shape: bShape, data: rng.uniform(sizeOf(bShape)) },
+        ],
+        reference: ([a, b]) => concatRef(n, ca * h * w, cb * h * w)([upsampleRef(a), b]),
+        run: ([a, b]) => upsampleConcat(a, b),
+      });
+      const dispatches = gpu().dispatchCount;
+      const result = backwardDispatches(gpu(), [aShape, bShape], [true, true], ([a, b]) => upsampleConcat(a, b));
+      expect(gpu().dispatchCount - dispatches - result.dispatches).toBe(1); // the forward
+      expect(result).toEqual({ dispatches: 1, gradients: [true, true] });
+    });
+  }
+
+  it('upsample concat rejects inputs whose sizes do not match after upsampling, before dispatching', () => {
+    const g = gpu();
+    const before = g.dispatchCount;
+    expect(() => upsampleConcat(g.persistent([2, 3, 4, 4]), g.persistent([2, 5, 8, 6]))).toThrow(
+      /upsample concat: a \[2, 3, 4, 4\] upsampled ×2 must match b \[2, 5, 8, 6\] in N, H and W/,
+    );
+    expect(() => upsampleConcat(g.persistent([1, 3, 4, 4]), g.persistent([2, 5, 8, 8]))).toThrow(/upsample concat: a \[1, 3, 4, 4\]/);
+    expect(() => upsampleConcat(g.persistent([3, 4, 4]), g.persistent([2, 5, 8, 8]))).toThrow(
+      /upsample concat: a must have rank 4 \(N, C, H, W\), got shape \[3, 4, 4\]/,
+    );
+    expect(g.dispatchCount).toBe(before);
+  });
 
   it('copies out only the gradient an input needs: one dispatch, the other input left without', () => {
     const shapes = [
