@@ -30,7 +30,8 @@ struct Params {
 // x, y, dy, dx and the ReLU's output are arrays of V: vec4f (WIDTH 4) when H·W is a multiple of 4
 // (4 values per load and store: about twice as fast on lavapipe), else f32 (WIDTH 1).
 alias V = ${V};
-// train_forward: x@1 -> stats@2; running_mean@3, running_var@4 updated in place; gamma@5, beta@6 -> y@7.
+// train_forward: x@1 -> stats@2; running_mean@3, running_var@4 updated in place; gamma@5, beta@6 -> y@7;
+// with PADDED also y zero-padded -> padded_y@8 (as the conv after it reads its input).
 // normalize (eval): x@1, stats@2, gamma@3, beta@4 -> y@5.
 @group(0) @binding(1) var<storage, read> x: array<V>;
 @group(0) @binding(2) var<storage, read_write> stats: array<f32>;
@@ -59,6 +60,7 @@ alias V = ${V};
 @group(0) @binding(${RELU_AT}) var<storage, read> relu_out: array<V>;
 #endif
 #if ${PADDED}
+@group(0) @binding(8) var<storage, read_write> padded_y: array<vec4f>;
 @group(0) @binding(${PADDED_AT}) var<storage, read_write> padded_dx: array<vec4f>;
 // 1, or the stride of the conv whose input gradient reads padded_dx: D - 1 zeros between pixels.
 const D: i32 = ${D};
@@ -159,6 +161,20 @@ fn train_forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_ind
 #endif
     }
   }
+#if ${PADDED}
+  // y as the conv after this batch norm reads it: padded by the same pass as grad's dx (below),
+  // reading back the y this workgroup just wrote.
+  storageBarrier();
+  for (var cell = t; cell < p.cells; cell += ${WG}u) {
+    let source = padded_sources(cell);
+    let off = vec4u(max(source, vec4i(0)));
+    for (var sample = 0u; sample < p.n; sample++) {
+      let base = (sample * p.c + ch) * p.hw;
+      let v = vec4f(y_value(base + off.x), y_value(base + off.y), y_value(base + off.z), y_value(base + off.w));
+      padded_y[(sample * p.c + ch) * p.cells + cell] = select(vec4f(0.0), v, source >= vec4i(0));
+    }
+  }
+#endif
 }
 
 @compute @workgroup_size(${WG})
@@ -238,19 +254,12 @@ fn grad(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   // (no dispatch, and no second read of dy, x and the ReLU's output, of its own).
   storageBarrier();
   for (var cell = t; cell < p.cells; cell += ${WG}u) {
-    let sy = padded_source(i32(cell / p.pw4), p.top, p.hw / p.w);
-    let col = i32(cell % p.pw4) * 4;
-    let s0 = padded_source(col, p.left, p.w);
-    let s1 = padded_source(col + 1, p.left, p.w);
-    let s2 = padded_source(col + 2, p.left, p.w);
-    let s3 = padded_source(col + 3, p.left, p.w);
-    let ok = vec4<bool>(s0.y == 1, s1.y == 1, s2.y == 1, s3.y == 1) & vec4<bool>(sy.y == 1);
-    let row = sy.x * i32(p.w);
-    let off = vec4u(select(vec4i(0), vec4i(row + s0.x, row + s1.x, row + s2.x, row + s3.x), ok));
+    let source = padded_sources(cell);
+    let off = vec4u(max(source, vec4i(0)));
     for (var sample = 0u; sample < p.n; sample++) {
       let base = (sample * p.c + ch) * p.hw;
       let v = vec4f(dx_value(base + off.x), dx_value(base + off.y), dx_value(base + off.z), dx_value(base + off.w));
-      padded_dx[(sample * p.c + ch) * p.cells + cell] = select(vec4f(0.0), v, ok);
+      padded_dx[(sample * p.c + ch) * p.cells + cell] = select(vec4f(0.0), v, source >= vec4i(0));
     }
   }
 #endif
@@ -264,12 +273,37 @@ fn padded_source(at: i32, origin: i32, size: u32) -> vec2i {
   return vec2i(t / D, i32(t >= 0 && t % D == 0 && t / D < i32(size)));
 }
 
-// dx's element i, as a scalar.
+// Where the 4 values of padded cell `cell` come from within a plane, -1 for a zero.
+fn padded_sources(cell: u32) -> vec4i {
+  let sy = padded_source(i32(cell / p.pw4), p.top, p.hw / p.w);
+  let col = i32(cell % p.pw4) * 4;
+  let s0 = padded_source(col, p.left, p.w);
+  let s1 = padded_source(col + 1, p.left, p.w);
+  let s2 = padded_source(col + 2, p.left, p.w);
+  let s3 = padded_source(col + 3, p.left, p.w);
+  let ok = vec4<bool>(s0.y == 1, s1.y == 1, s2.y == 1, s3.y == 1) & vec4<bool>(sy.y == 1);
+  let row = sy.x * i32(p.w);
+  return select(vec4i(-1), vec4i(row + s0.x, row + s1.x, row + s2.x, row + s3.x), ok);
+}
+
+// Element i of y and of dx, as scalars.
+fn y_value(i: u32) -> f32 {
+#if ${VEC4}
+  return y[i / 4u][i % 4u];
+#else
+  return y[i];
+#endif
+}
+
 fn dx_value(i: u32) -> f32 {
+#if ${DX}
 #if ${VEC4}
   return dx[i / 4u][i % 4u];
 #else
   return dx[i];
+#endif
+#else
+  return 0.0;
 #endif
 }
 #endif

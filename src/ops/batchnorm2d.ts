@@ -2,7 +2,7 @@
 // affine (gamma, beta), and running statistics for eval mode, updated in place on the GPU; with an
 // optional ReLU on the output fused into the same passes, forward and backward.
 import { accumulateGrad, gradientTarget, record } from '../autograd/graph.ts';
-import { checkPaddedLayout, gradientPaddingWanted, type PaddedLayout, recordPaddedCopy } from '../autograd/padded-gradient.ts';
+import { checkPaddedLayout, gradientPaddingWanted, type PaddedLayout, recordPaddedCopy } from '../autograd/padded-copies.ts';
 import { grid1d } from '../gpu/gpu.ts';
 import type { ShaderParams } from '../gpu/params.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
@@ -22,6 +22,9 @@ export interface BatchNormOptions {
   eps?: number;
   /** Output max(y, 0): ReLU fused into the normalisation and into the backward's passes. */
   relu?: boolean;
+  /** Training: also write y zero-padded as this layout (the next conv's input), in the same
+   * dispatch, recorded as y's padded copy (src/autograd/padded-copies.ts); ignored in eval mode. */
+  padOutput?: PaddedLayout;
 }
 
 /** What the backward needs from the forward: the statistics x was normalised with, [2, C]: the
@@ -107,20 +110,24 @@ export function batchNorm2dForward(
   opts: BatchNormOptions,
 ): { y: Tensor } & BatchNormSaved {
   checkInputs('batchnorm2d', x, gamma, beta, state, opts);
+  if (opts.padOutput) checkPaddedLayout('batchnorm2d', 'padded y', x.shape, opts.padOutput);
   const gpu = x.gpu;
   const c = x.shape[1];
   const p = params(x, opts.training, opts.eps, opts.momentum);
   const stats = gpu.empty([2, c]);
   const y = gpu.empty(x.shape);
   if (opts.training) {
+    const layout = opts.padOutput;
+    const yPadded = layout && gpu.empty([x.shape[0], c, layout.ph, layout.pw]);
     gpu.dispatch({
       shader: 'batchnorm2d',
       entry: 'train_forward',
-      defines: definesFor(x, opts.relu),
-      params: p,
-      buffers: [x, stats, state.runningMean, state.runningVar, gamma, beta, y],
+      defines: definesFor(x, opts.relu, false, layout),
+      params: layout ? { ...p, ...paddedParams(x, layout) } : p,
+      buffers: [x, stats, state.runningMean, state.runningVar, gamma, beta, y, ...(yPadded ? [yPadded] : [])],
       workgroups: [c],
     });
+    if (layout && yPadded) recordPaddedCopy(y, layout, yPadded);
   } else {
     gpu.dispatch({
       shader: 'batchnorm2d',

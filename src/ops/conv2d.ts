@@ -5,7 +5,7 @@
 // weight kernel where it can (packed: in dW's own dispatches), else by one reduction
 // (shaders/conv2d_weight.wgsl).
 import { accumulateGrad, gradientSlot, gradientTarget, record } from '../autograd/graph.ts';
-import { paddedCopy, wantGradientPadded } from '../autograd/padded-gradient.ts';
+import { isUnpadded, type PaddedLayout, paddedCopy, wantGradientPadded } from '../autograd/padded-copies.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { type Shape, shapeString, sizeOf, type Tensor } from '../gpu/tensor.ts';
 import { tunerOf } from '../gpu/tuner.ts';
@@ -88,12 +88,24 @@ function forward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions, p
   assertRank(op, 'w', w, 4);
   const g = geometry(op, x.shape, w.shape, opts);
   if (b) assertShape(op, 'bias b', b, [g.cout]);
-  return chooseKernel(x.gpu, 'forward', g).run(x.gpu, { x, w, b, packForInput }, g);
+  const kernel = chooseKernel(x.gpu, 'forward', g);
+  const layout = kernel.paddedX?.(g);
+  const xPadded = layout && paddedCopy(x, layout);
+  if (layout && xPadded) assertShape(op, 'padded x', xPadded, [g.n, g.cin, layout.ph, layout.pw]);
+  return kernel.run(x.gpu, { x, xPadded, w, b, packForInput }, g);
+}
+
+/** The zero-padded layout this conv's forward kernel reads x in, for the op that computes x to
+ * write beside it (src/autograd/padded-copies.ts); undefined where the kernel reads x as it is. */
+export function conv2dInputLayout(gpu: Gpu, xShape: Shape, wShape: Shape, opts?: Conv2dOptions): PaddedLayout | undefined {
+  const g = geometry('conv2d', xShape, wShape, opts);
+  const layout = chooseKernel(gpu, 'forward', g).paddedX?.(g);
+  return layout && !isUnpadded(xShape, layout) ? layout : undefined;
 }
 
 /** dx[n, ci, iy, ix] = Σ over co, ky, kx with oy·S - pad + ky = iy (same for x) of dy[n, co, oy, ox] · w[co, ci, ky, kx]. */
 /** A kernel that reads dy zero-padded reads the padded copy dy's producer wrote, where it wrote one
- * in that kernel's layout (src/autograd/padded-gradient.ts). */
+ * in that kernel's layout (src/autograd/padded-copies.ts). */
 export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?: Conv2dOptions, wPacked?: PackedWeights): Tensor {
   const op = 'conv2d backward input';
   assertRank(op, 'w', w, 4);

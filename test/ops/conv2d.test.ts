@@ -191,6 +191,34 @@ describe('conv2d', () => {
     }
   });
 
+  it("packed: the forward pass reads x as x's producer padded it (its paddedX layout), one dispatch fewer, the same y", async () => {
+    const gp = gpu();
+    const g = geometry('conv2d', [2, 5, 9, 12], [7, 5, 3, 3]);
+    const data = convVariantData(g, 6);
+    const kernel = (CONV_KERNELS.forward as AnyConvKernel[]).find((k) => k.name === 'packed') as ConvKernel<'forward'>;
+    const layout = kernel.paddedX!(g);
+    const x = gp.persistent([g.n, g.cin, g.h, g.w], data.x);
+    const w = gp.persistent([g.cout, g.cin, g.k, g.k], data.w);
+    const b = gp.persistent([g.cout], data.b);
+    const padded = new Float32Array(g.n * g.cin * layout.ph * layout.pw);
+    for (let plane = 0; plane < g.n * g.cin; plane++)
+      for (let iy = 0; iy < g.h; iy++)
+        for (let ix = 0; ix < g.w; ix++)
+          padded[(plane * layout.ph + iy + layout.top) * layout.pw + ix + layout.left] = data.x[(plane * g.h + iy) * g.w + ix];
+    const xPadded = gp.persistent([g.n, g.cin, layout.ph, layout.pw], padded);
+    const before = gp.dispatchCount;
+    const fromPadded = kernel.run(gp, { x, xPadded, w, b }, g);
+    const middle = gp.dispatchCount;
+    const fromX = kernel.run(gp, { x, w, b }, g);
+    expect([middle - before, gp.dispatchCount - middle]).toEqual([2, 3]); // repack, conv; pad, repack, conv
+    expect(fromPadded.xPadded).toBe(xPadded); // what the weight gradient then reads
+    const [a, c] = await Promise.all([fromPadded.y.read(), fromX.y.read()]);
+    gp.endStep();
+    expect(a).toEqual(c);
+    expectClose(a, convVariantReference('forward', g, data), convVariantTolerance('forward', g), 'forward from padded x');
+    for (const t of [x, w, b, xPadded]) t.destroy();
+  });
+
   it("packed: the input gradient reads dy as dy's producer padded it (its paddedDy layout), one dispatch fewer, the same dx", async () => {
     const gp = gpu();
     for (const opts of [{}, { stride: 2 }] as Conv2dOptions[]) {

@@ -1,7 +1,7 @@
 // The sizes every conv2d kernel works from, checked once before any dispatch, and the interface a
 // kernel variant implements (src/ops/conv2d/kernels.ts lists them; src/ops/conv2d.ts picks one).
 
-import type { PaddedLayout } from '../../autograd/padded-gradient.ts';
+import type { PaddedLayout } from '../../autograd/padded-copies.ts';
 import type { Gpu } from '../../gpu/gpu.ts';
 import { type Shape, shapeString, type Tensor } from '../../gpu/tensor.ts';
 
@@ -76,6 +76,9 @@ export type ConvPass = 'forward' | 'input' | 'weight';
 
 export interface ForwardArgs {
   x: Tensor;
+  /** x already zero-padded as the kernel's `paddedX` layout (by the op that computed x), which the
+   * kernel reads instead of padding x itself. */
+  xPadded?: Tensor;
   w: Tensor;
   b: Tensor | null;
   /** The backward will need dx: a kernel may also lay out the weights its input-gradient pass reads
@@ -126,8 +129,11 @@ export interface ConvKernel<P extends ConvPass = ConvPass> {
   pass: P;
   /** Whether it runs on this adapter (features, limits) and geometry; absent: always. */
   applies?: (gpu: Gpu, g: Geometry) => boolean;
+  /** Forward pass: the zero-padded layout of x the kernel reads, which x's producer may write
+   * (ForwardArgs.xPadded, src/autograd/padded-copies.ts). */
+  paddedX?: (g: Geometry) => PaddedLayout;
   /** Input pass: the zero-padded layout of dy the kernel reads, which dy's producer may write
-   * (InputArgs.dyPadded, src/autograd/padded-gradient.ts). */
+   * (InputArgs.dyPadded, src/autograd/padded-copies.ts). */
   paddedDy?: (g: Geometry) => PaddedLayout;
   /** Weight pass: also writes dB into `args.db` when given (no dispatch of its own). */
   sumsBias?: boolean;

@@ -4,7 +4,7 @@
 // loads and no bounds checks; dW is a sliced reduction. Measured on lavapipe and SwiftShader by
 // bench/conv2d-variants.ts; the shader headers say why this shape suits them.
 
-import { isUnpadded, type PaddedLayout } from '../../autograd/padded-gradient.ts';
+import { isUnpadded, type PaddedLayout } from '../../autograd/padded-copies.ts';
 import { type Gpu, grid1d, MAX_WORKGROUPS } from '../../gpu/gpu.ts';
 import type { Tensor } from '../../gpu/tensor.ts';
 import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry, type WeightArgs } from './geometry.ts';
@@ -160,14 +160,19 @@ function validConv(src: Tensor, packed: Packed, out: Tensor, k: number, stride: 
 /** The forward pass, returning the zero-padded x it read: the weight gradient can read the same
  * padding (its rows are never wider) instead of padding x again; and, with `packForInput`, the
  * flipped weights the input gradient reads, packed by the same dispatch. */
+/** The padded x the forward pass reads: the conv's own border, rows of whole segments. */
+function forwardPadding(g: Geometry): PaddedLayout {
+  const segs = Math.ceil(g.ow / convPixels(g.ow));
+  return { ph: (g.oh - 1) * g.stride + g.k, pw: paddedWidth(segs, g.k, g.stride, convPixels(g.ow)), top: g.pad, left: g.pad, dilation: 1 };
+}
+
 function forward(rowsPerUpdate: 'one' | 'all'): ConvKernel<'forward'>['run'] {
-  return (gpu, { x, w, b, packForInput }, g) => {
+  return (gpu, { x, xPadded, w, b, packForInput }, g) => {
     const yShape = [g.n, g.cout, g.oh, g.ow];
     const pixels = convPixels(g.ow);
-    const segs = Math.ceil(g.ow / pixels);
-    const [ph, pw] = [(g.oh - 1) * g.stride + g.k, paddedWidth(segs, g.k, g.stride, pixels)];
-    assertBindable('conv2d', gpu, ['x', x.shape], ['y', yShape], ['zero-padded x', [g.n, g.cin, ph, pw]]);
-    const src = padded(x, { ph, pw, top: g.pad, left: g.pad, dilation: 1 });
+    const layout = forwardPadding(g);
+    assertBindable('conv2d', gpu, ['x', x.shape], ['y', yShape], ['zero-padded x', [g.n, g.cin, layout.ph, layout.pw]]);
+    const src = xPadded ?? padded(x, layout);
     const y = gpu.empty(yShape);
     const packed = packForInput ? repackedPair(w, b) : { forward: repacked(w, b, false), flipped: null };
     validConv(src, packed.forward, y, g.k, g.stride, pixels, rowsPerUpdate === 'all' ? g.k : 1);
@@ -271,8 +276,14 @@ function weight(gpu: Gpu, { dy, x, xPadded, into, db }: WeightArgs, g: Geometry)
  * (SwiftShader's JIT keeps accumulators in memory, so fewer updates pay: 1.6× faster there); with
  * K = 1 the two are the same kernel. */
 export const PACKED_KERNELS: AnyConvKernel[] = [
-  { name: 'packed', pass: 'forward', run: forward('one') } satisfies ConvKernel<'forward'>,
-  { name: 'packed-rows', pass: 'forward', applies: (_, g) => g.k > 1, run: forward('all') } satisfies ConvKernel<'forward'>,
+  { name: 'packed', pass: 'forward', paddedX: forwardPadding, run: forward('one') } satisfies ConvKernel<'forward'>,
+  {
+    name: 'packed-rows',
+    pass: 'forward',
+    applies: (_, g) => g.k > 1,
+    paddedX: forwardPadding,
+    run: forward('all'),
+  } satisfies ConvKernel<'forward'>,
   { name: 'packed', pass: 'input', paddedDy: inputPadding, run: input('one') } satisfies ConvKernel<'input'>,
   {
     name: 'packed-rows',

@@ -1,10 +1,15 @@
-// Gradients written zero-padded by the op that computes them. A conv's input gradient reads dy
-// zero-padded (src/ops/conv2d/packed.ts: a padding pass of its own, a dispatch that reads and
-// writes dy); where dy comes from an op that writes it whole anyway (batch norm's grad), that op
-// can write the padded copy too, in its own dispatch. The conv asks in its forward pass, on its
-// output y; the op that computes y's gradient answers, on the gradient tensor; the conv's backward
-// reads the copy where there is one in its layout, and pads dy itself where there is none (e.g. a
-// gradient summed from two paths).
+// Tensors written zero-padded by the op that computes them, beside their plain layout. A packed
+// conv reads its source zero-padded (src/ops/conv2d/packed.ts): x in the forward pass, dy for the
+// input gradient, each a padding pass of its own (a dispatch that reads and writes the tensor).
+// Where that source comes from an op that writes it whole anyway (batch norm: y forward, dx
+// backward), that op can write the padded copy too, in its own dispatch:
+// - forward, the conv's owner asks the producer for the layout the conv reads (ConvBlock: bn1's y
+//   for conv2, src/ops/conv2d.ts conv2dInputLayout);
+// - backward, the conv asks in its forward pass, on its output y, for y's gradient
+//   (wantGradientPadded), and the op that computes that gradient answers.
+// The producer records the copy on the tensor (recordPaddedCopy); the conv reads it where there is
+// one in its layout, and pads the tensor itself where there is none (e.g. a gradient summed from
+// two paths).
 import { type Shape, shapeString, type Tensor } from '../gpu/tensor.ts';
 
 /** [N, C, ph, pw] holding a tensor [N, C, H, W] at (top, left) (negative: cropped), `dilation - 1`
@@ -48,14 +53,14 @@ export function gradientPaddingWanted(y: Tensor): PaddedLayout | undefined {
   return wanted.get(y);
 }
 
-/** Records `padded` as `grad` laid out as `layout`. */
-export function recordPaddedCopy(grad: Tensor, layout: PaddedLayout, padded: Tensor): void {
-  copies.set(grad, { layout, padded });
+/** Records `padded` as `t` laid out as `layout`. */
+export function recordPaddedCopy(t: Tensor, layout: PaddedLayout, padded: Tensor): void {
+  copies.set(t, { layout, padded });
 }
 
-/** grad's copy in `layout`, where its producer wrote one. */
-export function paddedCopy(grad: Tensor, layout: PaddedLayout): Tensor | undefined {
-  const copy = copies.get(grad);
+/** t's copy in `layout`, where its producer wrote one. */
+export function paddedCopy(t: Tensor, layout: PaddedLayout): Tensor | undefined {
+  const copy = copies.get(t);
   const same = copy && (Object.keys(layout) as (keyof PaddedLayout)[]).every((key) => copy.layout[key] === layout[key]);
   return same ? copy.padded : undefined;
 }
