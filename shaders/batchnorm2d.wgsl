@@ -31,7 +31,7 @@ struct Params {
 // (4 values per load and store: about twice as fast on lavapipe), else f32 (WIDTH 1).
 alias V = ${V};
 // train_forward: x@1 -> stats@2; running_mean@3, running_var@4 updated in place; gamma@5, beta@6 -> y@7;
-// with PADDED also y zero-padded -> padded_y@8 (as the conv after it reads its input).
+// with PADDED also y zero-padded -> padded_out@8 (as the conv after it reads its input).
 // normalize (eval): x@1, stats@2, gamma@3, beta@4 -> y@5.
 @group(0) @binding(1) var<storage, read> x: array<V>;
 @group(0) @binding(2) var<storage, read_write> stats: array<f32>;
@@ -39,7 +39,8 @@ alias V = ${V};
 @group(0) @binding(4) var<storage, read_write> running_var: array<f32>;
 @group(0) @binding(5) var<storage, read> gamma: array<f32>;
 @group(0) @binding(6) var<storage, read> beta: array<f32>;
-@group(0) @binding(7) var<storage, read_write> y: array<V>;
+// train_forward's y, and grad's dx: one variable, so that write_padded reads either.
+@group(0) @binding(7) var<storage, read_write> output: array<V>;
 @group(0) @binding(3) var<storage, read> normalize_gamma: array<f32>;
 @group(0) @binding(4) var<storage, read> normalize_beta: array<f32>;
 @group(0) @binding(5) var<storage, read_write> normalize_y: array<V>;
@@ -48,20 +49,19 @@ alias V = ${V};
 @group(0) @binding(2) var<storage, read> eval_var: array<f32>;
 @group(0) @binding(3) var<storage, read_write> eval_stats: array<f32>;
 // grad: x@1, stats@2, dy@3 -> dgamma@4, dbeta@5; with DX also gamma@6 -> dx@7; with RELU the
-// output at RELU_AT; with PADDED (and DX) last, dx zero-padded -> padded_dx@PADDED_AT.
+// output at RELU_AT; with PADDED (and DX) last, dx zero-padded -> padded_out@PADDED_AT.
 @group(0) @binding(3) var<storage, read> dy: array<V>;
 @group(0) @binding(4) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dbeta: array<f32>;
 #if ${DX}
 @group(0) @binding(6) var<storage, read> grad_gamma: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dx: array<V>;
 #endif
 #if ${RELU}
 @group(0) @binding(${RELU_AT}) var<storage, read> relu_out: array<V>;
 #endif
 #if ${PADDED}
-@group(0) @binding(8) var<storage, read_write> padded_y: array<vec4f>;
-@group(0) @binding(${PADDED_AT}) var<storage, read_write> padded_dx: array<vec4f>;
+// train_forward's y or grad's dx, zero-padded: after y (8), or after dx and the ReLU's output.
+@group(0) @binding(${PADDED_AT}) var<storage, read_write> padded_out: array<vec4f>;
 // 1, or the stride of the conv whose input gradient reads padded_dx: D - 1 zeros between pixels.
 const D: i32 = ${D};
 #endif
@@ -155,25 +155,15 @@ fn train_forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_ind
     let base = plane_base(sample, ch);
     for (var k = t; k < plane(); k += ${WG}u) {
 #if ${RELU}
-      y[base + k] = max(x[base + k] * scale + shift, V(0.0));
+      output[base + k] = max(x[base + k] * scale + shift, V(0.0));
 #else
-      y[base + k] = x[base + k] * scale + shift;
+      output[base + k] = x[base + k] * scale + shift;
 #endif
     }
   }
 #if ${PADDED}
-  // y as the conv after this batch norm reads it: padded by the same pass as grad's dx (below),
-  // reading back the y this workgroup just wrote.
-  storageBarrier();
-  for (var cell = t; cell < p.cells; cell += ${WG}u) {
-    let source = padded_sources(cell);
-    let off = vec4u(max(source, vec4i(0)));
-    for (var sample = 0u; sample < p.n; sample++) {
-      let base = (sample * p.c + ch) * p.hw;
-      let v = vec4f(y_value(base + off.x), y_value(base + off.y), y_value(base + off.z), y_value(base + off.w));
-      padded_y[(sample * p.c + ch) * p.cells + cell] = select(vec4f(0.0), v, source >= vec4i(0));
-    }
-  }
+  // y as the conv after this batch norm reads it.
+  write_padded(ch, t);
 #endif
 }
 
@@ -244,24 +234,13 @@ fn grad(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     let base = plane_base(sample, ch);
     for (var k = t; k < plane(); k += ${WG}u) {
       let xhat = (x[base + k] - mu) * is;
-      dx[base + k] = scale * (grad_out(base + k) - mean_dy - xhat * mean_dy_xhat);
+      output[base + k] = scale * (grad_out(base + k) - mean_dy - xhat * mean_dy_xhat);   // dx
     }
   }
 #endif
 #if ${PADDED}
-  // dx as the conv before this batch norm reads it for its input gradient: the pad pass of
-  // conv2d_layout.wgsl over this channel's planes, reading back the dx this workgroup just wrote
-  // (no dispatch, and no second read of dy, x and the ReLU's output, of its own).
-  storageBarrier();
-  for (var cell = t; cell < p.cells; cell += ${WG}u) {
-    let source = padded_sources(cell);
-    let off = vec4u(max(source, vec4i(0)));
-    for (var sample = 0u; sample < p.n; sample++) {
-      let base = (sample * p.c + ch) * p.hw;
-      let v = vec4f(dx_value(base + off.x), dx_value(base + off.y), dx_value(base + off.z), dx_value(base + off.w));
-      padded_dx[(sample * p.c + ch) * p.cells + cell] = select(vec4f(0.0), v, source >= vec4i(0));
-    }
-  }
+  // dx as the conv before this batch norm reads it for its input gradient.
+  write_padded(ch, t);
 #endif
 }
 
@@ -286,25 +265,30 @@ fn padded_sources(cell: u32) -> vec4i {
   return select(vec4i(-1), vec4i(row + s0.x, row + s1.x, row + s2.x, row + s3.x), ok);
 }
 
-// Element i of y and of dx, as scalars.
-fn y_value(i: u32) -> f32 {
+// Element i of the output being padded (train_forward's y, grad's dx), as a scalar.
+fn output_value(i: u32) -> f32 {
+  let v = output[i / ${WIDTH}u];
 #if ${VEC4}
-  return y[i / 4u][i % 4u];
+  return v[i % 4u];
 #else
-  return y[i];
+  return v;
 #endif
 }
 
-fn dx_value(i: u32) -> f32 {
-#if ${DX}
-#if ${VEC4}
-  return dx[i / 4u][i % 4u];
-#else
-  return dx[i];
-#endif
-#else
-  return 0.0;
-#endif
+// The pad pass of conv2d_layout.wgsl over channel ch's planes of the output, which this workgroup
+// has just written (read back after the barrier): no dispatch, and no second read of the inputs
+// that made it, of its own.
+fn write_padded(ch: u32, t: u32) {
+  storageBarrier();
+  for (var cell = t; cell < p.cells; cell += ${WG}u) {
+    let source = padded_sources(cell);
+    let off = vec4u(max(source, vec4i(0)));
+    for (var sample = 0u; sample < p.n; sample++) {
+      let base = (sample * p.c + ch) * p.hw;
+      let v = vec4f(output_value(base + off.x), output_value(base + off.y), output_value(base + off.z), output_value(base + off.w));
+      padded_out[(sample * p.c + ch) * p.cells + cell] = select(vec4f(0.0), v, source >= vec4i(0));
+    }
+  }
 }
 #endif
 

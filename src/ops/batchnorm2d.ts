@@ -45,7 +45,8 @@ const SAMPLES = 16;
 function definesFor(x: Tensor, relu = false, dx = false, padded?: PaddedLayout) {
   const [, , h, w] = x.shape;
   const vec4 = (h * w) % 4 === 0;
-  // grad's optional bindings follow dbeta (5): gamma and dx, the ReLU's output, the padded dx.
+  // grad's optional bindings follow dbeta (5): gamma and dx, the ReLU's output, the padded dx;
+  // train_forward's padded y follows y (7).
   const reluAt = dx ? 8 : 6;
   return {
     WG,
@@ -57,7 +58,7 @@ function definesFor(x: Tensor, relu = false, dx = false, padded?: PaddedLayout) 
     DX: dx,
     RELU_AT: reluAt,
     PADDED: padded !== undefined,
-    PADDED_AT: relu ? reluAt + 1 : reluAt,
+    PADDED_AT: dx && relu ? 9 : 8,
     D: padded?.dilation ?? 1,
   };
 }
