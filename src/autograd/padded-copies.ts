@@ -42,6 +42,12 @@ export function isUnpadded(shape: Shape, layout: PaddedLayout): boolean {
   return top === 0 && left === 0 && dilation === 1 && ph === shape[2] && pw === shape[3];
 }
 
+/** Whether `layout` holds every value of a `shape` tensor (no row or column cropped). */
+export function holdsAll(shape: Shape, layout: PaddedLayout): boolean {
+  const { ph, pw, top, left, dilation } = layout;
+  return top >= 0 && left >= 0 && top + (shape[2] - 1) * dilation < ph && left + (shape[3] - 1) * dilation < pw;
+}
+
 /** Asks the op that computes y's gradient to write it padded as `layout` too (unless that is y's
  * own layout). */
 export function wantGradientPadded(y: Tensor, layout: PaddedLayout): void {

@@ -88,6 +88,12 @@ export class ConvBlock extends Module {
     if (residual && cin !== cout) this.shortcut = this.child('shortcut', new Conv2d(gpu, rng, cin, cout, 1));
   }
 
+  /** The zero-padded layout forward() reads an input of `xShape` in (its first conv's), for the op
+   * before it to write. */
+  inputLayout(xShape: Shape): PaddedLayout | undefined {
+    return this.conv1.inputLayout(xShape);
+  }
+
   forward(x: Tensor, training: boolean): Tensor {
     const c1 = this.conv1.forward(x);
     // bn1 writes its output padded as conv2 reads it: no padding pass of conv2's own.

@@ -84,7 +84,11 @@ export class Separator extends Module {
     const skips: Tensor[] = [];
     let h = mixture;
     this.encoders.forEach((encoder, i) => {
-      if (i > 0) h = maxPool2d(h);
+      if (i > 0) {
+        // The pool writes its output padded as the encoder's first conv reads it.
+        const [n, c, height, width] = h.shape;
+        h = maxPool2d(h, encoder.inputLayout([n, c, height / 2, width / 2]));
+      }
       h = encoder.forward(h, training);
       skips.push(h);
     });

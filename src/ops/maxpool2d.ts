@@ -1,5 +1,7 @@
 // 2×2 max-pooling, stride 2 (the encoder's downsampling). Backward routes dy to each window's max.
 import { accumulateGradWith, record } from '../autograd/graph.ts';
+import { checkPaddedLayout, holdsAll, isUnpadded, type PaddedLayout, recordPaddedCopy } from '../autograd/padded-copies.ts';
+import { MAX_WORKGROUPS } from '../gpu/gpu.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
 
@@ -21,18 +23,44 @@ function dispatch(entry: string, buffers: Tensor[], outShape: number[], prior = 
   buffers[0].gpu.dispatch({
     shader: 'maxpool2d',
     entry,
-    defines: { WG, SAMPLES, PRIOR: prior },
+    defines: { WG, SAMPLES, PRIOR: prior, PADDED: false },
     params: { n, c, ho, wo },
     buffers,
     workgroups: [Math.ceil((ho * wo) / WG), c, Math.ceil(n / SAMPLES)],
   });
 }
 
-/** [N,C,H,W] -> [N,C,H/2,W/2], the maximum of each 2×2 window. */
-export function maxPool2dForward(x: Tensor): Tensor {
+/** Planes each maxpool_forward_padded invocation pools, as conv2d's pad pass copies them. */
+const PAD_PLANES = 8;
+
+/** [N,C,H,W] -> [N,C,H/2,W/2], the maximum of each 2×2 window; with `padOutput`, also y zero-padded
+ * so (the next conv's input), in the same dispatch, recorded as y's padded copy. The padded pass
+ * writes y where the layout holds it, so a layout that crops y gets no copy (the conv pads). */
+export function maxPool2dForward(x: Tensor, padOutput?: PaddedLayout): Tensor {
   const outShape = pooledShape('maxpool2d', x);
+  if (padOutput) {
+    checkPaddedLayout('maxpool2d', 'padded y', outShape, padOutput);
+    if (padOutput.dilation !== 1)
+      throw new Error(`maxpool2d: padded y needs dilation 1 (a forward pass's layout), got ${padOutput.dilation}`);
+  }
   const y = x.gpu.empty(outShape);
-  dispatch('maxpool_forward', [x, y], outShape);
+  if (!padOutput || isUnpadded(outShape, padOutput) || !holdsAll(outShape, padOutput)) {
+    dispatch('maxpool_forward', [x, y], outShape);
+    return y;
+  }
+  const [n, c, ho, wo] = outShape;
+  const { ph, pw, top, left } = padOutput;
+  const cells = ph * (pw / 4);
+  const yPadded = x.gpu.empty([n, c, ph, pw]);
+  x.gpu.dispatch({
+    shader: 'maxpool2d',
+    entry: 'maxpool_forward_padded',
+    defines: { WG, SAMPLES, PRIOR: false, PADDED: true },
+    params: { n, c, ho, wo, pw4: pw / 4, cells, top, left },
+    buffers: [x, y, yPadded],
+    workgroups: [Math.ceil(cells / WG), Math.min(Math.ceil((n * c) / PAD_PLANES), MAX_WORKGROUPS)],
+  });
+  recordPaddedCopy(y, padOutput, yPadded);
   return y;
 }
 
@@ -49,7 +77,8 @@ export function maxPool2dBackward(x: Tensor, dy: Tensor, prior?: Tensor): Tensor
 
 // ---------------------------------------------------------------- autograd
 
-export function maxPool2d(x: Tensor): Tensor {
-  const y = maxPool2dForward(x);
+/** `padOutput`: also write y zero-padded so, for the conv after the pool (maxPool2dForward). */
+export function maxPool2d(x: Tensor, padOutput?: PaddedLayout): Tensor {
+  const y = maxPool2dForward(x, padOutput);
   return record(y, 'maxpool2d', [x], () => accumulateGradWith(x, (prior) => maxPool2dBackward(x, y.grad!, prior ?? undefined)));
 }

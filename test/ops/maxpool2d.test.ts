@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
+import { type PaddedLayout, paddedCopy } from '../../src/autograd/padded-copies.ts';
 import { sizeOf, type Tensor } from '../../src/gpu/tensor.ts';
 import { concatChannels } from '../../src/ops/concat.ts';
 import { maxPool2d } from '../../src/ops/maxpool2d.ts';
@@ -94,6 +95,43 @@ describe('maxpool2d (2×2, stride 2)', () => {
     });
   }
 
+  // The conv after a pool reads its input zero-padded (packed kernels): the pool writes that copy
+  // in its own dispatch. Layouts as conv2d's packed forward pass makes them (3×3: a border of 1,
+  // rows of whole segments), planes past the 8 an invocation pools; a layout that crops y gets
+  // none (the conv pads y itself), y all the same.
+  const layouts: [number[], PaddedLayout][] = [
+    [[2, 3, 8, 16], { ph: 6, pw: 12, top: 1, left: 1, dilation: 1 }],
+    [[3, 5, 16, 16], { ph: 10, pw: 20, top: 1, left: 1, dilation: 1 }],
+    [[1, 2, 6, 10], { ph: 2, pw: 4, top: -1, left: 0, dilation: 1 }],
+  ];
+  for (const [shape, layout] of layouts) {
+    it(`${shape.join('×')}: also writes y padded as ${JSON.stringify(layout)} where it holds all of y, in the same dispatch`, async () => {
+      const g = gpu();
+      const [n, c, h, w] = shape;
+      const [ho, wo] = [h / 2, w / 2];
+      const x = g.persistent(shape, Float32Array.from(distinct(rng, sizeOf(shape))));
+      const before = g.dispatchCount;
+      const y = maxPool2d(x, layout);
+      expect(g.dispatchCount - before).toBe(1);
+      const copy = paddedCopy(y, layout);
+      expect(copy === undefined).toBe(layout.top < 0);
+      const [yv, padded] = await Promise.all([y.read(), (copy ?? y).read()]);
+      g.endStep();
+      expect(yv).toEqual(Float32Array.from(maxPoolRef(shape)([Float64Array.from(await x.read())])));
+      if (!copy) return x.destroy();
+      const expected = new Float32Array(n * c * layout.ph * layout.pw);
+      for (let plane = 0; plane < n * c; plane++)
+        for (let py = 0; py < layout.ph; py++)
+          for (let px = 0; px < layout.pw; px++) {
+            const [oy, ox] = [py - layout.top, px - layout.left];
+            if (oy >= 0 && oy < ho && ox >= 0 && ox < wo)
+              expected[(plane * layout.ph + py) * layout.pw + px] = yv[(plane * ho + oy) * wo + ox];
+          }
+      expect(padded).toEqual(expected);
+      x.destroy();
+    });
+  }
+
   it('routes the gradient to the first maximum on ties', async () => {
     const g = gpu();
     const x = g.persistent([1, 1, 2, 4], [5, 5, 1, 7, 5, 5, 7, 2]);
@@ -111,6 +149,12 @@ describe('maxpool2d (2×2, stride 2)', () => {
     expect(() => maxPool2d(g.persistent([2, 3, 5, 4]))).toThrow(/maxpool2d: x \[2, 3, 5, 4\] needs an even height and width/);
     expect(() => maxPool2d(g.persistent([2, 3, 4, 7]))).toThrow(/maxpool2d: x \[2, 3, 4, 7\] needs an even height and width/);
     expect(() => maxPool2d(g.persistent([3, 4, 4]))).toThrow(/maxpool2d: x must have rank 4 \(N, C, H, W\), got shape \[3, 4, 4\]/);
+    expect(() => maxPool2d(g.persistent([2, 3, 4, 4]), { ph: 4, pw: 6, top: 1, left: 1, dilation: 1 })).toThrow(
+      /maxpool2d: padded y of \[2, 3, 2, 2\] needs .*pw \(a multiple of 4\)/,
+    );
+    expect(() => maxPool2d(g.persistent([2, 3, 4, 4]), { ph: 4, pw: 8, top: 1, left: 1, dilation: 2 })).toThrow(
+      /maxpool2d: padded y needs dilation 1 \(a forward pass's layout\), got 2/,
+    );
     expect(g.dispatchCount).toBe(before);
   });
 });
