@@ -76,12 +76,20 @@ struct UpParams {
   w: u32,
   a_run: u32,   // Ca·H·W: a's channels in the output
   b_run: u32,   // Cb·H·W
+#if ${PADDED}
+  // upsample_concat_forward_padded: channels Ca and Ca + Cb, the padded plane's row length and
+  // size in vec4, where the output's (0, 0) lands
+  ca: u32, channels: u32, pw4: u32, cells: u32, top: i32, left: i32,
+#endif
 }
 
 @group(0) @binding(0) var<uniform> up: UpParams;
 @group(0) @binding(1) var<storage, read> up_a: array<f32>;
 @group(0) @binding(2) var<storage, read> up_b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> up_out: array<f32>;
+#if ${PADDED}
+@group(0) @binding(4) var<storage, read_write> up_padded: array<vec4f>;
+#endif
 @group(0) @binding(1) var<storage, read> up_dy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> up_da: array<f32>;
 @group(0) @binding(3) var<storage, read_write> up_db: array<f32>;
@@ -107,6 +115,41 @@ fn upsample_concat_forward(@builtin(global_invocation_id) gid: vec3u) {
     }
   }
 }
+
+#if ${PADDED}
+// The forward's output, and beside it that output zero-padded as the conv after the join reads its
+// input (src/autograd/padded-copies.ts), in one dispatch. Grid (⌈cells / WG⌉, plane groups), as
+// conv2d_layout.wgsl's pad: an invocation owns 4 padded columns of one padded row, works out which
+// outputs they hold once, and joins them for every num_workgroups.y-th plane (sample, channel).
+@compute @workgroup_size(${WG})
+fn upsample_concat_forward_padded(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
+                                  @builtin(num_workgroups) nwg: vec3u) {
+  let cell = gid.x;
+  if (cell >= up.cells) { return; }
+  let oy = i32(cell / up.pw4) - up.top;
+  let ox = vec4i(i32(cell % up.pw4) * 4) + vec4i(0, 1, 2, 3) - vec4i(up.left);
+  let ok = (ox >= vec4i(0)) & (ox < vec4i(i32(up.w))) & vec4<bool>(oy >= 0 && oy < i32(up.h));
+  let at = vec4u(max(vec4i(oy * i32(up.w)) + ox, vec4i(0)));   // within a plane of the output
+  let half_at = (u32(max(oy, 0)) / 2u) * (up.w / 2u) + vec4u(max(ox, vec4i(0))) / 2u;   // within a plane of a
+  let hw = up.h * up.w;
+  for (var plane = wid.y; plane < up.n * up.channels; plane += nwg.y) {
+    let s = plane / up.channels;
+    let ch = plane - s * up.channels;
+    var v = vec4f(0.0);
+    for (var k = 0u; k < 4u; k++) {
+      if (ok[k]) {
+        if (ch < up.ca) {
+          v[k] = up_a[(s * up.ca + ch) * (hw / 4u) + half_at[k]];
+        } else {
+          v[k] = up_b[(s * (up.channels - up.ca) + ch - up.ca) * hw + at[k]];
+        }
+        up_out[plane * hw + at[k]] = v[k];
+      }
+    }
+    up_padded[plane * up.cells + cell] = v;
+  }
+}
+#endif
 
 @compute @workgroup_size(${WG})
 fn upsample_concat_backward(@builtin(global_invocation_id) gid: vec3u) {

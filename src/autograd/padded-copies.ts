@@ -42,10 +42,13 @@ export function isUnpadded(shape: Shape, layout: PaddedLayout): boolean {
   return top === 0 && left === 0 && dilation === 1 && ph === shape[2] && pw === shape[3];
 }
 
-/** Whether `layout` holds every value of a `shape` tensor (no row or column cropped). */
-export function holdsAll(shape: Shape, layout: PaddedLayout): boolean {
+/** Whether an op that computes each value of a `shape` tensor once, in a grid over `layout`'s
+ * cells, writes the tensor whole as it writes the copy: no dilation, no row or column cropped; and
+ * whether there is a copy to write (the layout is not the tensor's own). */
+export function writesWholeInto(shape: Shape, layout: PaddedLayout): boolean {
   const { ph, pw, top, left, dilation } = layout;
-  return top >= 0 && left >= 0 && top + (shape[2] - 1) * dilation < ph && left + (shape[3] - 1) * dilation < pw;
+  const holdsAll = top >= 0 && left >= 0 && top + shape[2] <= ph && left + shape[3] <= pw;
+  return dilation === 1 && holdsAll && !isUnpadded(shape, layout);
 }
 
 /** Asks the op that computes y's gradient to write it padded as `layout` too (unless that is y's

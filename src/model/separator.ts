@@ -93,7 +93,12 @@ export class Separator extends Module {
       skips.push(h);
     });
     skips.pop();
-    for (const decoder of this.decoders) h = decoder.forward(upsampleConcat(h, skips.pop()!), training);
+    for (const decoder of this.decoders) {
+      const skip = skips.pop()!;
+      // The join writes its output padded as the decoder's first conv reads it.
+      const joined = [skip.shape[0], h.shape[1] + skip.shape[1], skip.shape[2], skip.shape[3]];
+      h = decoder.forward(upsampleConcat(h, skip, decoder.inputLayout(joined)), training);
+    }
     if (!this.itemHead) {
       const logit = this.digitHead.forward(h);
       return { digit: shareOfMixture(mixture, logit, 'own'), item: shareOfMixture(mixture, logit, 'rest') };

@@ -1,6 +1,6 @@
 // 2×2 max-pooling, stride 2 (the encoder's downsampling). Backward routes dy to each window's max.
 import { accumulateGradWith, record } from '../autograd/graph.ts';
-import { checkPaddedLayout, holdsAll, isUnpadded, type PaddedLayout, recordPaddedCopy } from '../autograd/padded-copies.ts';
+import { checkPaddedLayout, type PaddedLayout, recordPaddedCopy, writesWholeInto } from '../autograd/padded-copies.ts';
 import { MAX_WORKGROUPS } from '../gpu/gpu.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
@@ -34,17 +34,13 @@ function dispatch(entry: string, buffers: Tensor[], outShape: number[], prior = 
 const PAD_PLANES = 8;
 
 /** [N,C,H,W] -> [N,C,H/2,W/2], the maximum of each 2×2 window; with `padOutput`, also y zero-padded
- * so (the next conv's input), in the same dispatch, recorded as y's padded copy. The padded pass
- * writes y where the layout holds it, so a layout that crops y gets no copy (the conv pads). */
+ * so (the next conv's input), in the same dispatch, recorded as y's padded copy, where the padded
+ * grid writes y whole (writesWholeInto; else the conv pads y itself). */
 export function maxPool2dForward(x: Tensor, padOutput?: PaddedLayout): Tensor {
   const outShape = pooledShape('maxpool2d', x);
-  if (padOutput) {
-    checkPaddedLayout('maxpool2d', 'padded y', outShape, padOutput);
-    if (padOutput.dilation !== 1)
-      throw new Error(`maxpool2d: padded y needs dilation 1 (a forward pass's layout), got ${padOutput.dilation}`);
-  }
+  if (padOutput) checkPaddedLayout('maxpool2d', 'padded y', outShape, padOutput);
   const y = x.gpu.empty(outShape);
-  if (!padOutput || isUnpadded(outShape, padOutput) || !holdsAll(outShape, padOutput)) {
+  if (!padOutput || !writesWholeInto(outShape, padOutput)) {
     dispatch('maxpool_forward', [x, y], outShape);
     return y;
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { type PaddedLayout, paddedCopy } from '../../src/autograd/padded-copies.ts';
 import { sizeOf, type Tensor } from '../../src/gpu/tensor.ts';
 import { concatChannels, upsampleConcat } from '../../src/ops/concat.ts';
 import { useGpu } from '../helpers/gpu.ts';
@@ -97,6 +98,43 @@ describe('concat (channels)', () => {
       const result = backwardDispatches(gpu(), [aShape, bShape], [true, true], ([a, b]) => upsampleConcat(a, b));
       expect(gpu().dispatchCount - dispatches - result.dispatches).toBe(1); // the forward
       expect(result).toEqual({ dispatches: 1, gradients: [true, true] });
+    });
+  }
+
+  // The conv after the join reads its input zero-padded (packed kernels): the join writes that copy
+  // in its own dispatch, where its grid over the padded cells writes the output whole (else none,
+  // and the conv pads): a 3×3 border at the decoder's shape, planes past the 8 an invocation joins.
+  for (const [[n, ca, cb, h, w], layout] of [
+    [[2, 4, 3, 16, 16], { ph: 18, pw: 20, top: 1, left: 1, dilation: 1 }],
+    [[3, 1, 2, 4, 6], { ph: 6, pw: 8, top: 1, left: 1, dilation: 1 }],
+    [[1, 2, 1, 4, 4], { ph: 3, pw: 4, top: -1, left: 0, dilation: 1 }],
+  ] as [number[], PaddedLayout][]) {
+    it(`upsample concat [${n},${ca},${h / 2},${w / 2}] ⊕ [${n},${cb},${h},${w}] also writes its output padded as ${JSON.stringify(layout)} where that holds it, one dispatch`, async () => {
+      const g = gpu();
+      const [aShape, bShape] = [
+        [n, ca, h / 2, w / 2],
+        [n, cb, h, w],
+      ];
+      const [a, b] = [aShape, bShape].map((shape) => g.persistent(shape, Float32Array.from(rng.uniform(sizeOf(shape)))));
+      const before = g.dispatchCount;
+      const out = upsampleConcat(a, b, layout);
+      const plain = upsampleConcat(a, b);
+      expect(g.dispatchCount - before).toBe(2);
+      const copy = paddedCopy(out, layout);
+      expect(copy === undefined).toBe(layout.top < 0);
+      const [got, expected, padded] = await Promise.all([out.read(), plain.read(), (copy ?? out).read()]);
+      g.endStep();
+      expect(got).toEqual(expected);
+      if (copy) {
+        const c = ca + cb;
+        const ref = new Float32Array(n * c * layout.ph * layout.pw);
+        for (let plane = 0; plane < n * c; plane++)
+          for (let y = 0; y < h; y++)
+            for (let x = 0; x < w; x++)
+              ref[(plane * layout.ph + y + layout.top) * layout.pw + x + layout.left] = expected[(plane * h + y) * w + x];
+        expect(padded).toEqual(ref);
+      }
+      for (const t of [a, b]) t.destroy();
     });
   }
 
