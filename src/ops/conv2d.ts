@@ -103,8 +103,8 @@ export function conv2dInputLayout(gpu: Gpu, xShape: Shape, wShape: Shape, opts?:
   return layout && !isUnpadded(xShape, layout) ? layout : undefined;
 }
 
-/** dx[n, ci, iy, ix] = Σ over co, ky, kx with oy·S - pad + ky = iy (same for x) of dy[n, co, oy, ox] · w[co, ci, ky, kx]. */
-/** A kernel that reads dy zero-padded reads the padded copy dy's producer wrote, where it wrote one
+/** dx[n, ci, iy, ix] = Σ over co, ky, kx with oy·S - pad + ky = iy (same for x) of dy[n, co, oy, ox] · w[co, ci, ky, kx].
+ * A kernel that reads dy zero-padded reads the padded copy dy's producer wrote, where it wrote one
  * in that kernel's layout (src/autograd/padded-copies.ts). */
 export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?: Conv2dOptions, wPacked?: PackedWeights): Tensor {
   const op = 'conv2d backward input';
