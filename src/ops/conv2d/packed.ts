@@ -271,26 +271,17 @@ function weight(gpu: Gpu, { dy, x, xPadded, into, db }: WeightArgs, g: Geometry)
   return dw;
 }
 
+/** Where 'packed-rows' applies: kernels of more than one row (with K = 1 it is 'packed'). */
+const hasRows = (_: Gpu, g: Geometry) => g.k > 1;
+
 /** 'packed' updates each accumulator once per kernel row (lavapipe's LLVM then keeps fewer values
  * live: 1.45× faster there); 'packed-rows' once per K rows, written out with no row loop
  * (SwiftShader's JIT keeps accumulators in memory, so fewer updates pay: 1.6× faster there); with
  * K = 1 the two are the same kernel. */
 export const PACKED_KERNELS: AnyConvKernel[] = [
   { name: 'packed', pass: 'forward', paddedX: forwardPadding, run: forward('one') } satisfies ConvKernel<'forward'>,
-  {
-    name: 'packed-rows',
-    pass: 'forward',
-    applies: (_, g) => g.k > 1,
-    paddedX: forwardPadding,
-    run: forward('all'),
-  } satisfies ConvKernel<'forward'>,
+  { name: 'packed-rows', pass: 'forward', applies: hasRows, paddedX: forwardPadding, run: forward('all') } satisfies ConvKernel<'forward'>,
   { name: 'packed', pass: 'input', paddedDy: inputPadding, run: input('one') } satisfies ConvKernel<'input'>,
-  {
-    name: 'packed-rows',
-    pass: 'input',
-    applies: (_, g) => g.k > 1,
-    paddedDy: inputPadding,
-    run: input('all'),
-  } satisfies ConvKernel<'input'>,
+  { name: 'packed-rows', pass: 'input', applies: hasRows, paddedDy: inputPadding, run: input('all') } satisfies ConvKernel<'input'>,
   { name: 'packed', pass: 'weight', sumsBias: true, run: weight } satisfies ConvKernel<'weight'>,
 ];
