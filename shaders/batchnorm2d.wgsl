@@ -17,13 +17,21 @@
 // keeping Welford's running (count, mean, M2) in registers, per component of V, and the workgroup
 // merges those (Chan et al.) in one tree: a single pass over x that stays accurate when
 // |mean| ≫ std, and log2(WG) barriers (slow on lavapipe, hence a small WG).
-struct Params { n: u32, c: u32, hw: u32, training: u32, eps: f32, momentum: f32 }
+struct Params {
+  n: u32, c: u32, hw: u32, training: u32, eps: f32, momentum: f32,
+#if ${PADDED}
+  // grad's zero-padded copy of dx: x's row length, the padded plane's rows, row length in vec4 and
+  // size in vec4, where dx's pixel (0, 0) lands (may be negative: cropped)
+  w: u32, ph: u32, pw4: u32, cells: u32, top: i32, left: i32,
+#endif
+}
 
 @group(0) @binding(0) var<uniform> p: Params;
 // x, y, dy, dx and the ReLU's output are arrays of V: vec4f (WIDTH 4) when H·W is a multiple of 4
 // (4 values per load and store: about twice as fast on lavapipe), else f32 (WIDTH 1).
 alias V = ${V};
-// train_forward: x@1 -> stats@2; running_mean@3, running_var@4 updated in place; gamma@5, beta@6 -> y@7.
+// train_forward: x@1 -> stats@2; running_mean@3, running_var@4 updated in place; gamma@5, beta@6 -> y@7;
+// with PADDED also y zero-padded -> padded_out@8 (as the conv after it reads its input).
 // normalize (eval): x@1, stats@2, gamma@3, beta@4 -> y@5.
 @group(0) @binding(1) var<storage, read> x: array<V>;
 @group(0) @binding(2) var<storage, read_write> stats: array<f32>;
@@ -31,7 +39,8 @@ alias V = ${V};
 @group(0) @binding(4) var<storage, read_write> running_var: array<f32>;
 @group(0) @binding(5) var<storage, read> gamma: array<f32>;
 @group(0) @binding(6) var<storage, read> beta: array<f32>;
-@group(0) @binding(7) var<storage, read_write> y: array<V>;
+// train_forward's y, and grad's dx: one variable, so that write_padded reads either.
+@group(0) @binding(7) var<storage, read_write> output: array<V>;
 @group(0) @binding(3) var<storage, read> normalize_gamma: array<f32>;
 @group(0) @binding(4) var<storage, read> normalize_beta: array<f32>;
 @group(0) @binding(5) var<storage, read_write> normalize_y: array<V>;
@@ -40,16 +49,21 @@ alias V = ${V};
 @group(0) @binding(2) var<storage, read> eval_var: array<f32>;
 @group(0) @binding(3) var<storage, read_write> eval_stats: array<f32>;
 // grad: x@1, stats@2, dy@3 -> dgamma@4, dbeta@5; with DX also gamma@6 -> dx@7; with RELU the
-// output last, at RELU_AT.
+// output at RELU_AT; with PADDED (and DX) last, dx zero-padded -> padded_out@PADDED_AT.
 @group(0) @binding(3) var<storage, read> dy: array<V>;
 @group(0) @binding(4) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dbeta: array<f32>;
 #if ${DX}
 @group(0) @binding(6) var<storage, read> grad_gamma: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dx: array<V>;
 #endif
 #if ${RELU}
 @group(0) @binding(${RELU_AT}) var<storage, read> relu_out: array<V>;
+#endif
+#if ${PADDED}
+// train_forward's y or grad's dx, zero-padded: after y (8), or after dx and the ReLU's output.
+@group(0) @binding(${PADDED_AT}) var<storage, read_write> padded_out: array<vec4f>;
+// 1, or the stride of the conv whose input gradient reads padded_dx: D - 1 zeros between pixels.
+const D: i32 = ${D};
 #endif
 // input_grad (eval): dy@1, stats@2, gamma@3 -> dx@4; with RELU, output@5.
 @group(0) @binding(1) var<storage, read> eval_dy: array<V>;
@@ -141,12 +155,16 @@ fn train_forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_ind
     let base = plane_base(sample, ch);
     for (var k = t; k < plane(); k += ${WG}u) {
 #if ${RELU}
-      y[base + k] = max(x[base + k] * scale + shift, V(0.0));
+      output[base + k] = max(x[base + k] * scale + shift, V(0.0));
 #else
-      y[base + k] = x[base + k] * scale + shift;
+      output[base + k] = x[base + k] * scale + shift;
 #endif
     }
   }
+#if ${PADDED}
+  // y as the conv after this batch norm reads it.
+  write_padded(ch, t);
+#endif
 }
 
 @compute @workgroup_size(${WG})
@@ -216,11 +234,63 @@ fn grad(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     let base = plane_base(sample, ch);
     for (var k = t; k < plane(); k += ${WG}u) {
       let xhat = (x[base + k] - mu) * is;
-      dx[base + k] = scale * (grad_out(base + k) - mean_dy - xhat * mean_dy_xhat);
+      output[base + k] = scale * (grad_out(base + k) - mean_dy - xhat * mean_dy_xhat);   // dx
     }
   }
 #endif
+#if ${PADDED}
+  // dx as the conv before this batch norm reads it for its input gradient.
+  write_padded(ch, t);
+#endif
 }
+
+#if ${PADDED}
+// Source coordinate of padded coordinate `at`, and whether there is one (else a zero), as in
+// conv2d_layout.wgsl's pad.
+fn padded_source(at: i32, origin: i32, size: u32) -> vec2i {
+  let t = at - origin;
+  return vec2i(t / D, i32(t >= 0 && t % D == 0 && t / D < i32(size)));
+}
+
+// Where the 4 values of padded cell `cell` come from within a plane, -1 for a zero.
+fn padded_sources(cell: u32) -> vec4i {
+  let sy = padded_source(i32(cell / p.pw4), p.top, p.hw / p.w);
+  let col = i32(cell % p.pw4) * 4;
+  let s0 = padded_source(col, p.left, p.w);
+  let s1 = padded_source(col + 1, p.left, p.w);
+  let s2 = padded_source(col + 2, p.left, p.w);
+  let s3 = padded_source(col + 3, p.left, p.w);
+  let ok = vec4<bool>(s0.y == 1, s1.y == 1, s2.y == 1, s3.y == 1) & vec4<bool>(sy.y == 1);
+  let row = sy.x * i32(p.w);
+  return select(vec4i(-1), vec4i(row + s0.x, row + s1.x, row + s2.x, row + s3.x), ok);
+}
+
+// Element i of the output being padded (train_forward's y, grad's dx), as a scalar.
+fn output_value(i: u32) -> f32 {
+  let v = output[i / ${WIDTH}u];
+#if ${VEC4}
+  return v[i % 4u];
+#else
+  return v;
+#endif
+}
+
+// The pad pass of conv2d_layout.wgsl over channel ch's planes of the output, which this workgroup
+// has just written (read back after the barrier): no dispatch, and no second read of the inputs
+// that made it, of its own.
+fn write_padded(ch: u32, t: u32) {
+  storageBarrier();
+  for (var cell = t; cell < p.cells; cell += ${WG}u) {
+    let source = padded_sources(cell);
+    let off = vec4u(max(source, vec4i(0)));
+    for (var sample = 0u; sample < p.n; sample++) {
+      let base = (sample * p.c + ch) * p.hw;
+      let v = vec4f(output_value(base + off.x), output_value(base + off.y), output_value(base + off.z), output_value(base + off.w));
+      padded_out[(sample * p.c + ch) * p.cells + cell] = select(vec4f(0.0), v, source >= vec4i(0));
+    }
+  }
+}
+#endif
 
 @compute @workgroup_size(${WG})
 fn input_grad(@builtin(global_invocation_id) gid: vec3u) {

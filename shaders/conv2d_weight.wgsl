@@ -1,8 +1,10 @@
 // Parameter gradients of the 2-D convolution (see conv2d.wgsl): dW and dB, NCHW f32.
 //
 //   dw_partial  part@3[slice] = Σ over one slice of the N·OH output rows of dy@1 · x@2
+//               with BIAS_SUM, also bias_part@4[slice] = Σ over the same rows of dy@1
 //   dw_reduce   dw@2 = Σ over slices of part@1 (skipped when there is one slice)
-//   db          dbias@2 = Σ over N, OH, OW of dy@1
+//               with BIAS_SUM, also bias_grad@4 = Σ over slices of bias_part@3
+//   db          dbias@2 = Σ over N, OH, OW of dy@1 (for weight kernels that do not sum it)
 //
 // dw_partial reads x zero-padded exactly as the forward pass does (conv2d_layout.wgsl: rows a
 // multiple of 4 floats, so an 8-pixel segment's window is whole vec4 loads) and dy padded on the
@@ -12,7 +14,9 @@
 // differs between lanes is a loop over the SIMD lanes, FMAs per such load is what counts. CI=2 (define CI2) runs about 1.4× faster than CI=1 but takes 2-4×
 // longer to compile (5 s for K=3 on lavapipe), so conv2d.ts uses it only for the hot 3×3 stride-1
 // case. The reduction is split over row slices into a partial buffer, not atomics (WGSL has no
-// float atomics), then summed by dw_reduce.
+// float atomics), then summed by dw_reduce. BIAS_SUM folds dB into the same passes: dw_partial
+// already loads every dy value of its rows, so summing them per output channel costs 16 vec4 adds
+// per segment beside its 576 FMAs, and saves the layer a dB dispatch.
 
 struct Params {
   in_c: u32,     // Cin
@@ -40,6 +44,9 @@ const CI: u32 = 1u;
 @group(0) @binding(1) var<storage, read> dy: array<vec4f>;
 @group(0) @binding(2) var<storage, read> x: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> part: array<f32>;
+#if ${BIAS_SUM}
+@group(0) @binding(4) var<storage, read_write> bias_part: array<f32>;   // [slices][Cout]
+#endif
 
 // Workgroup (x, y, z) = (block of CI_LANES input-channel groups, block of 8 output channels, block
 // of WG / CI_LANES row slices), lane = (input-channel group, slice) with the input channel fastest.
@@ -63,6 +70,9 @@ fn dw_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
 #if ${CI2}
   var acc1: array<mat2x4f, K * K>;   // the same for input channel ci + 1
 #endif
+#if ${BIAS_SUM}
+  var dy_sum = mat2x4f();            // Σ dy of channels co..co+7
+#endif
   let first = min(slice * p.rows_per_slice, p.rows);
   let end = min(first + p.rows_per_slice, p.rows);
   // Walk the slice's rows as (image n, row oy) without a division per row (slow on a CPU).
@@ -81,6 +91,10 @@ fn dw_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
 #unroll c 8
       let g${c} = mat2x4f(dy[d${c} + 2u * sg], dy[d${c} + 2u * sg + 1u]);
 #endunroll
+#if ${BIAS_SUM}
+      dy_sum += mat2x4f(vec4f(row_sum(g0), row_sum(g1), row_sum(g2), row_sum(g3)),
+                        vec4f(row_sum(g4), row_sum(g5), row_sum(g6), row_sum(g7)));
+#endif
 #unroll ky ${K}
       {
         let w0 = window(x0 + ${ky}u * p.pw4 + sg * 2u * S);
@@ -108,6 +122,14 @@ fn dw_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
     n = select(n, n + 1u, wrap);
   }
   if (ci_block >= ci_blocks || slice >= p.slices) { return; }
+#if ${BIAS_SUM}
+  // Every lane of an output-channel block summed the same dy; the first input-channel lane writes it.
+  if (ci_block == 0u) {
+    for (var c = 0u; c < 8u; c++) {
+      if (co + c < p.out_c) { bias_part[slice * p.out_c + co + c] = dy_sum[c / 4u][c % 4u]; }
+    }
+  }
+#endif
   for (var c = 0u; c < 8u; c++) {
     if (co + c >= p.out_c) { break; }
     for (var tap = 0u; tap < K * K; tap++) {
@@ -129,6 +151,11 @@ fn window(row: u32) -> array<f32, WIN4 * 4u> {
   return win;
 }
 
+// Σ of one channel's dy over the segment's 8 pixels.
+fn row_sum(g: mat2x4f) -> f32 {
+  return dot(g[0] + g[1], vec4f(1.0));
+}
+
 // Σ over the segment's 8 pixels (p0, p1) of dy · x at one tap, for 4 output channels.
 fn taps(g0: mat2x4f, g1: mat2x4f, g2: mat2x4f, g3: mat2x4f, p0: vec4f, p1: vec4f) -> vec4f {
   return vec4f(dot(g0[0], p0) + dot(g0[1], p1), dot(g1[0], p0) + dot(g1[1], p1),
@@ -137,19 +164,33 @@ fn taps(g0: mat2x4f, g1: mat2x4f, g2: mat2x4f, g3: mat2x4f, p0: vec4f, p1: vec4f
 
 // ---------------------------------------------------------------- dw_reduce
 
-struct ReduceParams { size: u32, slices: u32 }
+// One invocation per entry of dW, then (BIAS_SUM) per entry of dB: rp.size + rp.out_c in all.
+struct ReduceParams { size: u32, slices: u32, out_c: u32 }
 
 @group(0) @binding(0) var<uniform> rp: ReduceParams;
 @group(0) @binding(1) var<storage, read> partials: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dw: array<f32>;
+#if ${BIAS_SUM}
+@group(0) @binding(3) var<storage, read> bias_partials: array<f32>;
+@group(0) @binding(4) var<storage, read_write> bias_grad: array<f32>;
+#endif
 
 @compute @workgroup_size(${WG})
 fn dw_reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * ${WG}u;
-  if (i >= rp.size) { return; }
-  var s = 0.0;
-  for (var k = 0u; k < rp.slices; k++) { s += partials[k * rp.size + i]; }
-  dw[i] = s;
+  if (i < rp.size) {
+    var s = 0.0;
+    for (var k = 0u; k < rp.slices; k++) { s += partials[k * rp.size + i]; }
+    dw[i] = s;
+  }
+#if ${BIAS_SUM}
+  let c = i - rp.size;
+  if (i >= rp.size && c < rp.out_c) {
+    var s = 0.0;
+    for (var k = 0u; k < rp.slices; k++) { s += bias_partials[k * rp.out_c + c]; }
+    bias_grad[c] = s;
+  }
+#endif
 }
 
 // ---------------------------------------------------------------- db

@@ -38,6 +38,18 @@ export function accumulateGrad(t: Tensor, g: Tensor): void {
   else t.grad = sumTensors(t.grad, g, `autograd (gradient of ${t})`);
 }
 
+/** Gives `t` the gradient `withPrior(prior)` returns, which must already include `prior` (t's
+ * gradient so far, null for none): for a backward kernel that adds it as it writes its own
+ * contribution, one dispatch instead of that kernel and a sum. */
+export function accumulateGradWith(t: Tensor, withPrior: (prior: Tensor | null) => Tensor): void {
+  if (!t.requiresGrad) return;
+  const g = withPrior(t.grad);
+  if (g.size !== t.size) {
+    throw new Error(`autograd: gradient of ${t} has ${g.size} elements, expected ${t.size} (op ${t.op})`);
+  }
+  t.grad = g;
+}
+
 /** Reverse-mode differentiation from a scalar loss, or from `seed` as the gradient of `root`. */
 export function backward(root: Tensor, seed?: Tensor): void {
   if (!root.requiresGrad) throw new Error(`backward: ${root} does not depend on any tensor that requires grad`);

@@ -1,11 +1,12 @@
 // The layers the separator is built from, each a Module over the ops in src/ops.
 import { Module } from '../autograd/module.ts';
+import type { PaddedLayout } from '../autograd/padded-copies.ts';
 import type { Gpu } from '../gpu/gpu.ts';
-import type { Tensor } from '../gpu/tensor.ts';
+import type { Shape, Tensor } from '../gpu/tensor.ts';
 import { relu } from '../ops/activations.ts';
 import { add } from '../ops/add.ts';
 import { batchNorm2d } from '../ops/batchnorm2d.ts';
-import { conv2d } from '../ops/conv2d.ts';
+import { conv2d, conv2dInputLayout } from '../ops/conv2d.ts';
 import type { Rng } from '../util/rng.ts';
 
 /** PyTorch's default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), for weights and bias alike. */
@@ -28,6 +29,12 @@ export class Conv2d extends Module {
   forward(x: Tensor): Tensor {
     return conv2d(x, this.weight, this.bias, { padding: 'same' });
   }
+
+  /** The zero-padded layout forward() reads an input of `xShape` in, for the op before it to write
+   * (none where it reads the input as it is). */
+  inputLayout(xShape: Shape): PaddedLayout | undefined {
+    return conv2dInputLayout(this.gpu, xShape, this.weight.shape, { padding: 'same' });
+  }
 }
 
 /** Weight of each training batch's statistics in the running ones (PyTorch's default). */
@@ -48,10 +55,11 @@ export class BatchNorm2d extends Module {
     this.runningVar = this.buffer('running_var', [channels], new Float32Array(channels).fill(1));
   }
 
-  /** `relu`: output max(y, 0), fused into the batch norm's own passes. */
-  forward(x: Tensor, training: boolean, relu = false): Tensor {
+  /** `relu`: output max(y, 0), fused into the batch norm's own passes; `padOutput`: in training,
+   * also write the output zero-padded so, for the conv after it. */
+  forward(x: Tensor, training: boolean, relu = false, padOutput?: PaddedLayout): Tensor {
     const state = { runningMean: this.runningMean, runningVar: this.runningVar };
-    return batchNorm2d(x, this.gamma, this.beta, state, { training, relu, momentum: this.momentum });
+    return batchNorm2d(x, this.gamma, this.beta, state, { training, relu, momentum: this.momentum, padOutput });
   }
 }
 
@@ -80,8 +88,16 @@ export class ConvBlock extends Module {
     if (residual && cin !== cout) this.shortcut = this.child('shortcut', new Conv2d(gpu, rng, cin, cout, 1));
   }
 
+  /** The zero-padded layout forward() reads an input of `xShape` in (its first conv's), for the op
+   * before it to write. */
+  inputLayout(xShape: Shape): PaddedLayout | undefined {
+    return this.conv1.inputLayout(xShape);
+  }
+
   forward(x: Tensor, training: boolean): Tensor {
-    const h = this.bn1.forward(this.conv1.forward(x), training, true);
+    const c1 = this.conv1.forward(x);
+    // bn1 writes its output padded as conv2 reads it: no padding pass of conv2's own.
+    const h = this.bn1.forward(c1, training, true, this.conv2.inputLayout(c1.shape));
     if (!this.residual) return this.bn2.forward(this.conv2.forward(h), training, true);
     const y = this.bn2.forward(this.conv2.forward(h), training);
     return relu(add(y, this.shortcut ? this.shortcut.forward(x) : x));

@@ -14,11 +14,10 @@ import { Module } from '../autograd/module.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { sigmoid } from '../ops/activations.ts';
-import { concatChannels } from '../ops/concat.ts';
+import { upsampleConcat } from '../ops/concat.ts';
 import { maxPool2d } from '../ops/maxpool2d.ts';
 import { projectOntoMixture } from '../ops/projection.ts';
 import { shareOfMixture } from '../ops/share.ts';
-import { upsample2x } from '../ops/upsample2d.ts';
 import { Rng } from '../util/rng.ts';
 import { Conv2d, ConvBlock } from './layers.ts';
 
@@ -85,12 +84,21 @@ export class Separator extends Module {
     const skips: Tensor[] = [];
     let h = mixture;
     this.encoders.forEach((encoder, i) => {
-      if (i > 0) h = maxPool2d(h);
+      if (i > 0) {
+        // The pool writes its output padded as the encoder's first conv reads it.
+        const [n, c, height, width] = h.shape;
+        h = maxPool2d(h, encoder.inputLayout([n, c, height / 2, width / 2]));
+      }
       h = encoder.forward(h, training);
       skips.push(h);
     });
     skips.pop();
-    for (const decoder of this.decoders) h = decoder.forward(concatChannels(upsample2x(h), skips.pop()!), training);
+    for (const decoder of this.decoders) {
+      const skip = skips.pop()!;
+      // The join writes its output padded as the decoder's first conv reads it.
+      const joined = [skip.shape[0], h.shape[1] + skip.shape[1], skip.shape[2], skip.shape[3]];
+      h = decoder.forward(upsampleConcat(h, skip, decoder.inputLayout(joined)), training);
+    }
     if (!this.itemHead) {
       const logit = this.digitHead.forward(h);
       return { digit: shareOfMixture(mixture, logit, 'own'), item: shareOfMixture(mixture, logit, 'rest') };

@@ -2,6 +2,7 @@
 // affine (gamma, beta), and running statistics for eval mode, updated in place on the GPU; with an
 // optional ReLU on the output fused into the same passes, forward and backward.
 import { accumulateGrad, gradientTarget, record } from '../autograd/graph.ts';
+import { checkPaddedLayout, gradientPaddingWanted, type PaddedLayout, recordPaddedCopy } from '../autograd/padded-copies.ts';
 import { grid1d } from '../gpu/gpu.ts';
 import type { ShaderParams } from '../gpu/params.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
@@ -21,6 +22,9 @@ export interface BatchNormOptions {
   eps?: number;
   /** Output max(y, 0): ReLU fused into the normalisation and into the backward's passes. */
   relu?: boolean;
+  /** Training: also write y zero-padded as this layout (the next conv's input), in the same
+   * dispatch, recorded as y's padded copy (src/autograd/padded-copies.ts); ignored in eval mode. */
+  padOutput?: PaddedLayout;
 }
 
 /** What the backward needs from the forward: the statistics x was normalised with, [2, C]: the
@@ -36,12 +40,27 @@ export interface BatchNormSaved {
 const WG = 64;
 const SAMPLES = 16;
 
-/** The shader's defines for x's shape; `relu`: the ReLU fused; `dx`: grad writes dx too. */
-function definesFor(x: Tensor, relu = false, dx = false) {
+/** The shader's defines for x's shape; `relu`: the ReLU fused; `dx`: grad writes dx too; `padded`:
+ * and dx zero-padded as this layout. */
+function definesFor(x: Tensor, relu = false, dx = false, padded?: PaddedLayout) {
   const [, , h, w] = x.shape;
   const vec4 = (h * w) % 4 === 0;
-  // The ReLU's output is grad's last binding: after dbeta (5), or after gamma and dx (7).
-  return { WG, SAMPLES, WIDTH: vec4 ? 4 : 1, V: vec4 ? 'vec4f' : 'f32', VEC4: vec4, RELU: relu, DX: dx, RELU_AT: dx ? 8 : 6 };
+  // grad's optional bindings follow dbeta (5): gamma and dx, the ReLU's output, the padded dx;
+  // train_forward's padded y follows y (7).
+  const reluAt = dx ? 8 : 6;
+  return {
+    WG,
+    SAMPLES,
+    WIDTH: vec4 ? 4 : 1,
+    V: vec4 ? 'vec4f' : 'f32',
+    VEC4: vec4,
+    RELU: relu,
+    DX: dx,
+    RELU_AT: reluAt,
+    PADDED: padded !== undefined,
+    PADDED_AT: dx && relu ? 9 : 8,
+    D: padded?.dilation ?? 1,
+  };
 }
 
 function elementwise(x: Tensor, entry: string, p: ShaderParams, buffers: Tensor[], relu: boolean): void {
@@ -92,20 +111,24 @@ export function batchNorm2dForward(
   opts: BatchNormOptions,
 ): { y: Tensor } & BatchNormSaved {
   checkInputs('batchnorm2d', x, gamma, beta, state, opts);
+  if (opts.padOutput) checkPaddedLayout('batchnorm2d', 'padded y', x.shape, opts.padOutput);
   const gpu = x.gpu;
   const c = x.shape[1];
   const p = params(x, opts.training, opts.eps, opts.momentum);
   const stats = gpu.empty([2, c]);
   const y = gpu.empty(x.shape);
   if (opts.training) {
+    const layout = opts.padOutput;
+    const yPadded = layout && gpu.empty([x.shape[0], c, layout.ph, layout.pw]);
     gpu.dispatch({
       shader: 'batchnorm2d',
       entry: 'train_forward',
-      defines: definesFor(x, opts.relu),
-      params: p,
-      buffers: [x, stats, state.runningMean, state.runningVar, gamma, beta, y],
+      defines: definesFor(x, opts.relu, false, layout),
+      params: layout ? { ...p, ...paddedParams(x, layout) } : p,
+      buffers: [x, stats, state.runningMean, state.runningVar, gamma, beta, y, ...(yPadded ? [yPadded] : [])],
       workgroups: [c],
     });
+    if (layout && yPadded) recordPaddedCopy(y, layout, yPadded);
   } else {
     gpu.dispatch({
       shader: 'batchnorm2d',
@@ -135,7 +158,10 @@ export function batchNorm2dBackward(
   wanted = { input: true, params: true },
   /** Where to write dgamma and dbeta (e.g. their gradient slots), else new tensors. */
   into?: { dgamma: Tensor; dbeta: Tensor },
-): { dx: Tensor | null; dgamma: Tensor | null; dbeta: Tensor | null } {
+  /** Training with dx wanted: also write dx zero-padded as this layout (dxPadded), in the same
+   * dispatch; ignored in eval mode (dxPadded null). */
+  dxLayout?: PaddedLayout,
+): { dx: Tensor | null; dgamma: Tensor | null; dbeta: Tensor | null; dxPadded: Tensor | null } {
   const op = 'batchnorm2d backward';
   assertRank(op, 'x', x, 4);
   assertSameShape(op, x, 'x', dy, 'dy');
@@ -147,6 +173,7 @@ export function batchNorm2dBackward(
     assertShape(op, 'dgamma output', into.dgamma, [c]);
     assertShape(op, 'dbeta output', into.dbeta, [c]);
   }
+  if (dxLayout) checkPaddedLayout(op, 'padded dx', x.shape, dxLayout);
   const gpu = x.gpu;
   const p = params(x, training);
   const relu = reluOutput ? [reluOutput] : [];
@@ -154,15 +181,18 @@ export function batchNorm2dBackward(
   const dxInGrad = training && wanted.input;
   let sums: [Tensor, Tensor] | null = null;
   let dx: Tensor | null = null;
+  let dxPadded: Tensor | null = null;
   if (wanted.params || dxInGrad) {
     sums = wanted.params && into ? [into.dgamma, into.dbeta] : [gpu.empty([c]), gpu.empty([c])];
     if (dxInGrad) dx = gpu.empty(x.shape);
+    const layout = dxInGrad ? dxLayout : undefined;
+    if (layout) dxPadded = gpu.empty([x.shape[0], c, layout.ph, layout.pw]);
     gpu.dispatch({
       shader: 'batchnorm2d',
       entry: 'grad',
-      defines: definesFor(x, !!reluOutput, dxInGrad),
-      params: p,
-      buffers: [x, saved.stats, dy, ...sums, ...(dx ? [gamma, dx] : []), ...relu],
+      defines: definesFor(x, !!reluOutput, dxInGrad, layout),
+      params: layout ? { ...p, ...paddedParams(x, layout) } : p,
+      buffers: [x, saved.stats, dy, ...sums, ...(dx ? [gamma, dx] : []), ...relu, ...(dxPadded ? [dxPadded] : [])],
       workgroups: [c],
     });
   }
@@ -170,7 +200,13 @@ export function batchNorm2dBackward(
     dx = gpu.empty(x.shape);
     elementwise(x, 'input_grad', p, [dy, saved.stats, gamma, dx, ...relu], !!reluOutput);
   }
-  return { dx, dgamma: wanted.params ? sums![0] : null, dbeta: wanted.params ? sums![1] : null };
+  return { dx, dgamma: wanted.params ? sums![0] : null, dbeta: wanted.params ? sums![1] : null, dxPadded };
+}
+
+/** grad's uniforms for the padded copy of dx. */
+function paddedParams(x: Tensor, layout: PaddedLayout): ShaderParams {
+  const pw4 = layout.pw / 4;
+  return { w: x.shape[3], ph: layout.ph, pw4, cells: layout.ph * pw4, top: layout.top, left: layout.left };
 }
 
 // ---------------------------------------------------------------- autograd
@@ -181,7 +217,20 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, state: Batch
     const wanted = { input: x.requiresGrad, params: gamma.requiresGrad || beta.requiresGrad };
     const reluOutput = opts.relu ? y : undefined;
     const into = wanted.params ? { dgamma: gradientTarget(gamma), dbeta: gradientTarget(beta) } : undefined;
-    const { dx, dgamma, dbeta } = batchNorm2dBackward(x, y.grad!, gamma, { stats }, opts.training, reluOutput, wanted, into);
+    // The op before (a conv) may read dx zero-padded: then written so here, in the same dispatch.
+    const layout = gradientPaddingWanted(x);
+    const { dx, dgamma, dbeta, dxPadded } = batchNorm2dBackward(
+      x,
+      y.grad!,
+      gamma,
+      { stats },
+      opts.training,
+      reluOutput,
+      wanted,
+      into,
+      layout,
+    );
+    if (dx && dxPadded && layout) recordPaddedCopy(dx, layout, dxPadded);
     if (dx) accumulateGrad(x, dx);
     if (dgamma) accumulateGrad(gamma, dgamma);
     if (dbeta) accumulateGrad(beta, dbeta);

@@ -1,5 +1,8 @@
-// Concatenation along channels (U-Net skip connections): forward joins, backward splits.
+// Concatenation along channels (U-Net skip connections): forward joins, backward splits; and the
+// decoder's join, which upsamples its first input ×2 as it copies it (upsampleConcat).
 import { accumulateGrad, record } from '../autograd/graph.ts';
+import { checkPaddedLayout, type PaddedLayout, recordPaddedCopy, writesWholeInto } from '../autograd/padded-copies.ts';
+import { MAX_WORKGROUPS } from '../gpu/gpu.ts';
 import { type Shape, shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
 
@@ -15,10 +18,10 @@ function checkConcatShapes(op: string, a: Shape, b: Shape): void {
 }
 
 /** Values per position, the shader's type for them, and positions per channel. */
-function vectors(shape: Shape): { defines: { WG: number; SAMPLES: number; V: string }; plane: number } {
+function vectors(shape: Shape): { defines: { WG: number; SAMPLES: number; V: string; PADDED: boolean }; plane: number } {
   const [, , h, w] = shape;
   const width = (h * w) % 4 === 0 ? 4 : 1;
-  return { defines: { WG, SAMPLES, V: width === 4 ? 'vec4f' : 'f32' }, plane: (h * w) / width };
+  return { defines: { WG, SAMPLES, V: width === 4 ? 'vec4f' : 'f32', PADDED: false }, plane: (h * w) / width };
 }
 
 function dispatch(entry: string, buffers: Tensor[], a: Shape, b: Shape): void {
@@ -90,5 +93,85 @@ export function concatChannels(a: Tensor, b: Tensor): Tensor {
     const { da, db } = concatChannelsBackward(out.grad!, a.shape, b.shape, { a: a.requiresGrad, b: b.requiresGrad });
     if (da) accumulateGrad(a, da);
     if (db) accumulateGrad(b, db);
+  });
+}
+
+// ---------------------------------------------------------------- upsample, then concat
+
+/** a [N,Ca,H/2,W/2] and b [N,Cb,H,W]: the shapes upsampleConcat joins, checked, as [n, ca, cb, h, w]. */
+function upsampleConcatShapes(op: string, a: Shape, b: Shape): [number, number, number, number, number] {
+  const [n, ca, ha, wa] = a;
+  const [nb, cb, h, w] = b;
+  if (a.length !== 4 || b.length !== 4 || nb !== n || h !== 2 * ha || w !== 2 * wa) {
+    throw new Error(
+      `${op}: a ${shapeString(a)} upsampled ×2 must match b ${shapeString(b)} in N, H and W (a [N, Ca, H/2, W/2], b [N, Cb, H, W])`,
+    );
+  }
+  return [n, ca, cb, h, w];
+}
+
+function upsampleConcatDispatch(entry: string, buffers: Tensor[], [n, ca, cb, h, w]: number[], positions: number): void {
+  buffers[0].gpu.dispatch({
+    shader: 'concat',
+    entry,
+    defines: { WG, SAMPLES, V: 'f32', PADDED: false },
+    params: { n, h, w, a_run: ca * h * w, b_run: cb * h * w },
+    buffers,
+    workgroups: [Math.ceil(positions / WG), Math.ceil(n / SAMPLES)],
+  });
+}
+
+/** Planes each upsample_concat_forward_padded invocation joins, as conv2d's pad pass copies them. */
+const PAD_PLANES = 8;
+
+/** upsample2x(a) ⊕ b, [N,Ca,H/2,W/2] and [N,Cb,H,W] -> [N,Ca+Cb,H,W], in one dispatch; with
+ * `padOutput` (the next conv's layout), also the output zero-padded so, recorded as its padded
+ * copy, where the padded grid writes the output whole (writesWholeInto; else the conv pads). */
+export function upsampleConcatForward(a: Tensor, b: Tensor, padOutput?: PaddedLayout): Tensor {
+  assertRank('upsample concat', 'a', a, 4);
+  assertRank('upsample concat', 'b', b, 4);
+  const sizes = upsampleConcatShapes('upsample concat', a.shape, b.shape);
+  const [n, ca, cb, h, w] = sizes;
+  const outShape = [n, ca + cb, h, w];
+  if (padOutput) checkPaddedLayout('upsample concat', 'padded output', outShape, padOutput);
+  const out = a.gpu.empty(outShape);
+  if (!padOutput || !writesWholeInto(outShape, padOutput)) {
+    upsampleConcatDispatch('upsample_concat_forward', [a, b, out], sizes, (ca + cb) * h * w);
+    return out;
+  }
+  const { ph, pw, top, left } = padOutput;
+  const cells = ph * (pw / 4);
+  const padded = a.gpu.empty([n, ca + cb, ph, pw]);
+  a.gpu.dispatch({
+    shader: 'concat',
+    entry: 'upsample_concat_forward_padded',
+    defines: { WG, SAMPLES, V: 'f32', PADDED: true },
+    params: { n, h, w, a_run: ca * h * w, b_run: cb * h * w, ca, channels: ca + cb, pw4: pw / 4, cells, top, left },
+    buffers: [a, b, out, padded],
+    workgroups: [Math.ceil(cells / WG), Math.min(Math.ceil((n * (ca + cb)) / PAD_PLANES), MAX_WORKGROUPS)],
+  });
+  recordPaddedCopy(out, padOutput, padded);
+  return out;
+}
+
+/** dy [N,Ca+Cb,H,W] -> da [N,Ca,H/2,W/2] (each value the sum of the 4 it fed) and db [N,Cb,H,W], in one dispatch. */
+export function upsampleConcatBackward(dy: Tensor, aShape: Shape, bShape: Shape): { da: Tensor; db: Tensor } {
+  const sizes = upsampleConcatShapes('upsample concat backward', aShape, bShape);
+  const [n, ca, cb, h, w] = sizes;
+  assertShape('upsample concat backward', 'dy', dy, [n, ca + cb, h, w]);
+  const da = dy.gpu.empty(aShape);
+  const db = dy.gpu.empty(bShape);
+  upsampleConcatDispatch('upsample_concat_backward', [dy, da, db], sizes, (ca * h * w) / 4 + cb * h * w);
+  return { da, db };
+}
+
+/** The decoder's join: upsample2x(a) ⊕ b without the upsampled tensor (two dispatches fewer, each
+ * way); `padOutput`: also written padded so, for the conv after it (upsampleConcatForward). */
+export function upsampleConcat(a: Tensor, b: Tensor, padOutput?: PaddedLayout): Tensor {
+  const out = upsampleConcatForward(a, b, padOutput);
+  return record(out, 'upsample concat', [a, b], () => {
+    const { da, db } = upsampleConcatBackward(out.grad!, a.shape, b.shape);
+    accumulateGrad(a, da);
+    accumulateGrad(b, db);
   });
 }

@@ -1,9 +1,11 @@
 // 2-D convolution (NCHW, f32, square odd K×K kernel, stride 1 or 2, zero padding): the forward
 // pass, the three backward passes, and the autograd wrapper. Each of the three convolutions (y, dx,
 // dW) has several kernel variants (src/ops/conv2d/kernels.ts) that compute the same sums; which one
-// runs is the tuner's choice for the adapter and shape class (src/gpu/tuner.ts). dB is one reduction
+// runs is the tuner's choice for the adapter and shape class (src/gpu/tuner.ts). dB is summed by the
+// weight kernel where it can (packed: in dW's own dispatches), else by one reduction
 // (shaders/conv2d_weight.wgsl).
 import { accumulateGrad, gradientSlot, gradientTarget, record } from '../autograd/graph.ts';
+import { isUnpadded, type PaddedLayout, paddedCopy, wantGradientPadded } from '../autograd/padded-copies.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { type Shape, shapeString, sizeOf, type Tensor } from '../gpu/tensor.ts';
 import { tunerOf } from '../gpu/tuner.ts';
@@ -86,27 +88,59 @@ function forward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions, p
   assertRank(op, 'w', w, 4);
   const g = geometry(op, x.shape, w.shape, opts);
   if (b) assertShape(op, 'bias b', b, [g.cout]);
-  return chooseKernel(x.gpu, 'forward', g).run(x.gpu, { x, w, b, packForInput }, g);
+  const kernel = chooseKernel(x.gpu, 'forward', g);
+  const layout = kernel.paddedX?.(g);
+  const xPadded = layout && paddedCopy(x, layout);
+  if (layout && xPadded) assertShape(op, 'padded x', xPadded, [g.n, g.cin, layout.ph, layout.pw]);
+  return kernel.run(x.gpu, { x, xPadded, w, b, packForInput }, g);
 }
 
-/** dx[n, ci, iy, ix] = Σ over co, ky, kx with oy·S - pad + ky = iy (same for x) of dy[n, co, oy, ox] · w[co, ci, ky, kx]. */
+/** The zero-padded layout this conv's forward kernel reads x in, for the op that computes x to
+ * write beside it (src/autograd/padded-copies.ts); undefined where the kernel reads x as it is. */
+export function conv2dInputLayout(gpu: Gpu, xShape: Shape, wShape: Shape, opts?: Conv2dOptions): PaddedLayout | undefined {
+  const g = geometry('conv2d', xShape, wShape, opts);
+  const layout = chooseKernel(gpu, 'forward', g).paddedX?.(g);
+  return layout && !isUnpadded(xShape, layout) ? layout : undefined;
+}
+
+/** dx[n, ci, iy, ix] = Σ over co, ky, kx with oy·S - pad + ky = iy (same for x) of dy[n, co, oy, ox] · w[co, ci, ky, kx].
+ * A kernel that reads dy zero-padded reads the padded copy dy's producer wrote, where it wrote one
+ * in that kernel's layout (src/autograd/padded-copies.ts). */
 export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, opts?: Conv2dOptions, wPacked?: PackedWeights): Tensor {
   const op = 'conv2d backward input';
   assertRank(op, 'w', w, 4);
   const g = geometry(op, xShape, w.shape, opts);
   assertShape(op, 'dy', dy, [g.n, g.cout, g.oh, g.ow]);
-  return chooseKernel(dy.gpu, 'input', g).run(dy.gpu, { dy, w, wPacked }, g);
+  const kernel = chooseKernel(dy.gpu, 'input', g);
+  const layout = kernel.paddedDy?.(g);
+  const dyPadded = layout && paddedCopy(dy, layout);
+  if (layout && dyPadded) assertShape(op, 'padded dy', dyPadded, [g.n, g.cout, layout.ph, layout.pw]);
+  return kernel.run(dy.gpu, { dy, dyPadded, w, wPacked }, g);
 }
 
 /** dW[co, ci, ky, kx] = Σ over n, oy, ox of dy[n, co, oy, ox] · x[n, ci, oy·S - pad + ky, ox·S - pad + kx];
- * a kernel may write it into `into` (e.g. the weight's gradient slot). */
-export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, opts?: Conv2dOptions, xPadded?: Tensor, into?: Tensor): Tensor {
+ * a kernel may write it into `into` (e.g. the weight's gradient slot). With `db`, also the bias
+ * gradient into it: by the weight kernel's own dispatches where it sums dB too, else by
+ * conv2dBackwardBias. */
+export function conv2dBackwardWeight(
+  dy: Tensor,
+  x: Tensor,
+  wShape: Shape,
+  opts?: Conv2dOptions,
+  xPadded?: Tensor,
+  into?: Tensor,
+  db?: Tensor,
+): Tensor {
   const op = 'conv2d backward weight';
   assertRank(op, 'x', x, 4);
   const g = geometry(op, x.shape, wShape, opts);
   assertShape(op, 'dy', dy, [g.n, g.cout, g.oh, g.ow]);
   if (into) assertShape(op, 'dW output', into, wShape);
-  return chooseKernel(x.gpu, 'weight', g).run(x.gpu, { dy, x, xPadded, into }, g);
+  if (db) assertShape(op, 'dB output', db, [g.cout]);
+  const kernel = chooseKernel(x.gpu, 'weight', g);
+  const dw = kernel.run(x.gpu, { dy, x, xPadded, into, db: kernel.sumsBias ? db : undefined }, g);
+  if (db && !kernel.sumsBias) conv2dBackwardBias(dy, db);
+  return dw;
 }
 
 /** dB[co] = Σ over n, oy, ox of dy[n, co, oy, ox], into `into` (e.g. the bias's gradient slot) or a new tensor. */
@@ -132,10 +166,18 @@ export function conv2dBackwardBias(dy: Tensor, into?: Tensor): Tensor {
 
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions): Tensor {
   const { y, xPadded, wPacked } = forward(x, w, b, opts, x.requiresGrad);
+  if (x.requiresGrad) {
+    // dy zero-padded as the input gradient's kernel reads it, from the op that computes dy if it can.
+    const g = geometry('conv2d', x.shape, w.shape, opts);
+    const layout = chooseKernel(x.gpu, 'input', g).paddedDy?.(g);
+    if (layout) wantGradientPadded(y, layout);
+  }
   return record(y, 'conv2d', b ? [x, w, b] : [x, w], () => {
     const dy = y.grad!;
     if (x.requiresGrad) accumulateGrad(x, conv2dBackwardInput(dy, w, x.shape, opts, wPacked));
-    if (w.requiresGrad) accumulateGrad(w, conv2dBackwardWeight(dy, x, w.shape, opts, xPadded, gradientSlot(w)));
-    if (b?.requiresGrad) accumulateGrad(b, conv2dBackwardBias(dy, gradientTarget(b)));
+    const db = b?.requiresGrad ? gradientTarget(b) : undefined;
+    if (w.requiresGrad) accumulateGrad(w, conv2dBackwardWeight(dy, x, w.shape, opts, xPadded, gradientSlot(w), db));
+    else if (db) conv2dBackwardBias(dy, db);
+    if (b && db) accumulateGrad(b, db);
   });
 }

@@ -10,7 +10,14 @@ import { type Shape, sizeOf, type Tensor } from '../gpu/tensor.ts';
 import { relu, sigmoid } from './activations.ts';
 import { add } from './add.ts';
 import { batchNorm2d, batchNorm2dBackward, batchNorm2dForward } from './batchnorm2d.ts';
-import { concatChannels, concatChannelsBackward, concatChannelsForward } from './concat.ts';
+import {
+  concatChannels,
+  concatChannelsBackward,
+  concatChannelsForward,
+  upsampleConcat,
+  upsampleConcatBackward,
+  upsampleConcatForward,
+} from './concat.ts';
 import { conv2d, conv2dBackwardBias, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './conv2d.ts';
 import { maxPool2d, maxPool2dBackward, maxPool2dForward } from './maxpool2d.ts';
 import { mseLoss, mseLossBackward, mseLossForward } from './mse.ts';
@@ -185,6 +192,13 @@ export const OPS: OpEntry[] = [
         ],
         run: (_, [a, b]) => concatChannels(a, b),
       },
+      'upsample concat': {
+        inputs: [
+          [2, 3, 2, 3],
+          [2, 2, 4, 6],
+        ],
+        run: (_, [a, b]) => upsampleConcat(a, b),
+      },
     },
     bench: async ({ batch, input, run }) => {
       for (const [where, c, size, skipC] of BENCH_UPS) {
@@ -195,6 +209,11 @@ export const OPS: OpEntry[] = [
         const label = `${where} ${c}+${skipC} @${2 * size}×${2 * size}`;
         await run('concat forward', label, () => concatChannelsForward(a, skip), { bytes: 2 * f32(cat) });
         await run('concat backward', label, () => concatChannelsBackward(dy, a.shape, skip.shape), { bytes: 2 * f32(cat) });
+        // The decoder's join: a read at half resolution (a quarter of its values), the rest as above.
+        const small = input([batch, c, size, size], `upsample concat ${where} a`);
+        const bytes = f32(cat) + f32(skip.shape) + f32(small.shape);
+        await run('upsample concat forward', label, () => upsampleConcatForward(small, skip), { bytes });
+        await run('upsample concat backward', label, () => upsampleConcatBackward(dy, small.shape, skip.shape), { bytes });
       }
     },
   },

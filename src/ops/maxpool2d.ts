@@ -1,5 +1,7 @@
 // 2×2 max-pooling, stride 2 (the encoder's downsampling). Backward routes dy to each window's max.
-import { accumulateGrad, record } from '../autograd/graph.ts';
+import { accumulateGradWith, record } from '../autograd/graph.ts';
+import { checkPaddedLayout, type PaddedLayout, recordPaddedCopy, writesWholeInto } from '../autograd/padded-copies.ts';
+import { MAX_WORKGROUPS } from '../gpu/gpu.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
 
@@ -16,38 +18,63 @@ function pooledShape(op: string, x: Tensor): [number, number, number, number] {
   return [n, c, h / 2, w / 2];
 }
 
-function dispatch(entry: string, buffers: Tensor[], outShape: number[]): void {
+function dispatch(entry: string, buffers: Tensor[], outShape: number[], prior = false): void {
   const [n, c, ho, wo] = outShape;
   buffers[0].gpu.dispatch({
     shader: 'maxpool2d',
     entry,
-    defines: { WG, SAMPLES },
+    defines: { WG, SAMPLES, PRIOR: prior, PADDED: false },
     params: { n, c, ho, wo },
     buffers,
     workgroups: [Math.ceil((ho * wo) / WG), c, Math.ceil(n / SAMPLES)],
   });
 }
 
-/** [N,C,H,W] -> [N,C,H/2,W/2], the maximum of each 2×2 window. */
-export function maxPool2dForward(x: Tensor): Tensor {
+/** Planes each maxpool_forward_padded invocation pools, as conv2d's pad pass copies them. */
+const PAD_PLANES = 8;
+
+/** [N,C,H,W] -> [N,C,H/2,W/2], the maximum of each 2×2 window; with `padOutput`, also y zero-padded
+ * so (the next conv's input), in the same dispatch, recorded as y's padded copy, where the padded
+ * grid writes y whole (writesWholeInto; else the conv pads y itself). */
+export function maxPool2dForward(x: Tensor, padOutput?: PaddedLayout): Tensor {
   const outShape = pooledShape('maxpool2d', x);
+  if (padOutput) checkPaddedLayout('maxpool2d', 'padded y', outShape, padOutput);
   const y = x.gpu.empty(outShape);
-  dispatch('maxpool_forward', [x, y], outShape);
+  if (!padOutput || !writesWholeInto(outShape, padOutput)) {
+    dispatch('maxpool_forward', [x, y], outShape);
+    return y;
+  }
+  const [n, c, ho, wo] = outShape;
+  const { ph, pw, top, left } = padOutput;
+  const cells = ph * (pw / 4);
+  const yPadded = x.gpu.empty([n, c, ph, pw]);
+  x.gpu.dispatch({
+    shader: 'maxpool2d',
+    entry: 'maxpool_forward_padded',
+    defines: { WG, SAMPLES, PRIOR: false, PADDED: true },
+    params: { n, c, ho, wo, pw4: pw / 4, cells, top, left },
+    buffers: [x, y, yPadded],
+    workgroups: [Math.ceil(cells / WG), Math.min(Math.ceil((n * c) / PAD_PLANES), MAX_WORKGROUPS)],
+  });
+  recordPaddedCopy(y, padOutput, yPadded);
   return y;
 }
 
-/** dx holds dy at each window's (first) maximum and 0 elsewhere. */
-export function maxPool2dBackward(x: Tensor, dy: Tensor): Tensor {
+/** dx holds dy at each window's (first) maximum and 0 elsewhere, plus `prior` (x's gradient from
+ * its other consumers) where given: the sum in the same dispatch. */
+export function maxPool2dBackward(x: Tensor, dy: Tensor, prior?: Tensor): Tensor {
   const outShape = pooledShape('maxpool2d backward', x);
   assertShape('maxpool2d backward', 'dy', dy, outShape);
+  if (prior) assertShape('maxpool2d backward', 'prior gradient', prior, x.shape);
   const dx = x.gpu.empty(x.shape);
-  dispatch('maxpool_backward', [x, dy, dx], outShape);
+  dispatch('maxpool_backward', prior ? [x, dy, dx, prior] : [x, dy, dx], outShape, prior !== undefined);
   return dx;
 }
 
 // ---------------------------------------------------------------- autograd
 
-export function maxPool2d(x: Tensor): Tensor {
-  const y = maxPool2dForward(x);
-  return record(y, 'maxpool2d', [x], () => accumulateGrad(x, maxPool2dBackward(x, y.grad!)));
+/** `padOutput`: also write y zero-padded so, for the conv after the pool (maxPool2dForward). */
+export function maxPool2d(x: Tensor, padOutput?: PaddedLayout): Tensor {
+  const y = maxPool2dForward(x, padOutput);
+  return record(y, 'maxpool2d', [x], () => accumulateGradWith(x, (prior) => maxPool2dBackward(x, y.grad!, prior ?? undefined)));
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
+import { type PaddedLayout, paddedCopy } from '../../src/autograd/padded-copies.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { sizeOf, type Tensor } from '../../src/gpu/tensor.ts';
 import { reluBackward, reluForward } from '../../src/ops/activations.ts';
@@ -179,6 +180,52 @@ describe('batchnorm2d', () => {
     }
   }
 
+  // The conv after a batch norm reads y zero-padded, the conv before it dx (packed kernels):
+  // train_forward and grad write those copies in their own dispatches. Layouts as conv2d's packed input pass makes them: a 3×3
+  // border (vec4 and scalar planes), a stride-2 conv's dilation, a cropped top (padding > K - 1).
+  const layouts: [number[], boolean, PaddedLayout][] = [
+    [[2, 3, 5, 7], true, { ph: 7, pw: 12, top: 1, left: 1, dilation: 1 }],
+    [[3, 4, 8, 8], false, { ph: 17, pw: 20, top: 1, left: 1, dilation: 2 }],
+    [[2, 2, 6, 6], true, { ph: 5, pw: 8, top: -1, left: 2, dilation: 1 }],
+  ];
+  /** t [N, C, H, W] padded as `layout` on the CPU. */
+  const padRef = (t: Float32Array, [n, c, h, w]: number[], layout: PaddedLayout) => {
+    const out = new Float32Array(n * c * layout.ph * layout.pw);
+    for (let plane = 0; plane < n * c; plane++)
+      for (let py = 0; py < layout.ph; py++)
+        for (let px = 0; px < layout.pw; px++) {
+          const [ty, tx] = [py - layout.top, px - layout.left];
+          const [sy, sx] = [ty / layout.dilation, tx / layout.dilation];
+          if (ty < 0 || tx < 0 || !Number.isInteger(sy) || !Number.isInteger(sx) || sy >= h || sx >= w) continue;
+          out[(plane * layout.ph + py) * layout.pw + px] = t[(plane * h + sy) * w + sx];
+        }
+    return out;
+  };
+  for (const [shape, relu, layout] of layouts) {
+    it(`training ${shape.join('×')}${relu ? ' with ReLU' : ''}: train_forward and grad also write y and dx padded as ${JSON.stringify(layout)}, one dispatch each`, async () => {
+      const g = gpu();
+      const [n, c] = shape;
+      const tensor = (shape: number[], lo = -1, hi = 1) => g.persistent(shape, Float32Array.from(rng.uniform(sizeOf(shape), lo, hi)));
+      const [x, gamma, beta, dy] = [tensor(shape, -2, 2), tensor([c], 0.5, 1.5), tensor([c], -0.3, 0.3), tensor(shape)];
+      const state = newState(g, new Float32Array(c), new Float32Array(c).fill(1));
+      let before = g.dispatchCount;
+      const y = batchNorm2d(x, gamma, beta, state, { training: true, relu, padOutput: layout });
+      const saved = batchNorm2dForward(x, gamma, beta, state, { training: true, relu });
+      expect(g.dispatchCount - before).toBe(2);
+      const yPadded = paddedCopy(y, layout)!;
+      expect(yPadded.shape).toEqual([n, c, layout.ph, layout.pw]);
+      before = g.dispatchCount;
+      const grads = batchNorm2dBackward(x, dy, gamma, saved, true, relu ? saved.y : undefined, undefined, undefined, layout);
+      expect(g.dispatchCount - before).toBe(1);
+      expect(grads.dxPadded!.shape).toEqual([n, c, layout.ph, layout.pw]);
+      const [yv, yp, dx, dxp] = await Promise.all([y.read(), yPadded.read(), grads.dx!.read(), grads.dxPadded!.read()]);
+      g.endStep();
+      expect(yp).toEqual(padRef(yv, shape, layout));
+      expect(dxp).toEqual(padRef(dx, shape, layout));
+      for (const t of [x, gamma, beta, dy, state.runningMean, state.runningVar]) t.destroy();
+    });
+  }
+
   it('training updates the running statistics like PyTorch (unbiased variance), step after step', async () => {
     const g = gpu();
     const shape = [3, 2, 5, 3];
@@ -281,6 +328,10 @@ describe('batchnorm2d', () => {
     );
     expect(() => batchNorm2d(x, c3(), c3(), state, { training: true, momentum: 1.5 })).toThrow(
       /batchnorm2d: momentum must lie in \[0, 1\] and eps be > 0, got momentum 1.5/,
+    );
+    const layout = { ph: 6, pw: 6, top: 1, left: 1, dilation: 1 };
+    expect(() => batchNorm2dBackward(x, x, c3(), { stats: g.persistent([2, 3]) }, true, undefined, undefined, undefined, layout)).toThrow(
+      /batchnorm2d backward: padded dx of \[2, 3, 4, 4\] needs .*pw \(a multiple of 4\).*"pw":6/,
     );
     expect(g.dispatchCount).toBe(before);
   });

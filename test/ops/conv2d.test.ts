@@ -121,6 +121,36 @@ describe('conv2d', () => {
     }
   }
 
+  // A weight kernel that sums dB too does it in dW's own dispatches (one slice: dw_partial alone;
+  // several: dw_partial and dw_reduce), against the f64 sums of dy per output channel.
+  for (const [xShape, cout, k, opts] of variantCases) {
+    const g = geometry('conv2d', xShape, [cout, xShape[1], k, k], opts);
+    for (const kernel of CONV_KERNELS.weight.filter((kernel) => kernel.sumsBias)) {
+      it(`weight kernel '${kernel.name}' sums dB in dW's dispatches, x ${xShape.join('×')} → ${cout} ch, ${k}×${k}, stride ${g.stride}, pad ${g.pad}`, async () => {
+        const gp = gpu();
+        const data = convVariantData(g, rng.int(1, 1e6));
+        const x = gp.persistent([g.n, g.cin, g.h, g.w], data.x);
+        const dy = gp.persistent([g.n, g.cout, g.oh, g.ow], data.dy);
+        const db = gp.persistent([g.cout]);
+        let before = gp.dispatchCount;
+        const dw = kernel.run(gp, { dy, x, db }, g);
+        const withBias = gp.dispatchCount - before;
+        before = gp.dispatchCount;
+        kernel.run(gp, { dy, x }, g);
+        expect(withBias).toBe(gp.dispatchCount - before);
+        const [gotDw, gotDb] = await Promise.all([dw.read(), db.read()]);
+        gp.endStep();
+        const plane = g.oh * g.ow;
+        const dbRef = new Float64Array(g.cout);
+        for (let i = 0; i < data.dy.length; i++) dbRef[Math.floor(i / plane) % g.cout] += data.dy[i];
+        const tol = convVariantTolerance('weight', g); // the same N·OH·OW terms per sum as dW
+        expectClose(gotDw, convVariantReference('weight', g, data), tol, `weight kernel '${kernel.name}' dW beside dB`);
+        expectClose(gotDb, dbRef, tol, `weight kernel '${kernel.name}' dB`);
+        for (const t of [x, dy, db]) t.destroy();
+      });
+    }
+  }
+
   it("packed: a forward pass that packs the input gradient's weights too (one dispatch) saves that pass a repack, with the same y and dx", async () => {
     const gp = gpu();
     const g = geometry('conv2d', [2, 5, 9, 12], [11, 5, 3, 3]);
@@ -146,6 +176,79 @@ describe('conv2d', () => {
     expect(dx1).toEqual(dx2);
     gp.endStep();
     for (const t of [x, w, b, dy]) t.destroy();
+  });
+
+  it('packed: a 1×1 conv whose rows are whole segments (32 wide) reads x and dy as they are, without a padding copy', async () => {
+    const gp = gpu();
+    const g = geometry('conv2d', [2, 6, 3, 32], [5, 6, 1, 1]);
+    const data = convVariantData(g, 77);
+    for (const pass of ['forward', 'input'] as const) {
+      const kernel = (CONV_KERNELS[pass] as AnyConvKernel[]).find((k) => k.name === 'packed')!;
+      const before = gp.dispatchCount;
+      const got = await runConvVariant(gp, kernel, g, data);
+      expect(gp.dispatchCount - before, `${pass}: repack, conv`).toBe(2);
+      expectClose(got, convVariantReference(pass, g, data), convVariantTolerance(pass, g), `${pass} kernel 'packed', 1×1`);
+    }
+  });
+
+  it("packed: the forward pass reads x as x's producer padded it (its paddedX layout), one dispatch fewer, the same y", async () => {
+    const gp = gpu();
+    const g = geometry('conv2d', [2, 5, 9, 12], [7, 5, 3, 3]);
+    const data = convVariantData(g, 6);
+    const kernel = (CONV_KERNELS.forward as AnyConvKernel[]).find((k) => k.name === 'packed') as ConvKernel<'forward'>;
+    const layout = kernel.paddedX!(g);
+    const x = gp.persistent([g.n, g.cin, g.h, g.w], data.x);
+    const w = gp.persistent([g.cout, g.cin, g.k, g.k], data.w);
+    const b = gp.persistent([g.cout], data.b);
+    const padded = new Float32Array(g.n * g.cin * layout.ph * layout.pw);
+    for (let plane = 0; plane < g.n * g.cin; plane++)
+      for (let iy = 0; iy < g.h; iy++)
+        for (let ix = 0; ix < g.w; ix++)
+          padded[(plane * layout.ph + iy + layout.top) * layout.pw + ix + layout.left] = data.x[(plane * g.h + iy) * g.w + ix];
+    const xPadded = gp.persistent([g.n, g.cin, layout.ph, layout.pw], padded);
+    const before = gp.dispatchCount;
+    const fromPadded = kernel.run(gp, { x, xPadded, w, b }, g);
+    const middle = gp.dispatchCount;
+    const fromX = kernel.run(gp, { x, w, b }, g);
+    expect([middle - before, gp.dispatchCount - middle]).toEqual([2, 3]); // repack, conv; pad, repack, conv
+    expect(fromPadded.xPadded).toBe(xPadded); // what the weight gradient then reads
+    const [a, c] = await Promise.all([fromPadded.y.read(), fromX.y.read()]);
+    gp.endStep();
+    expect(a).toEqual(c);
+    expectClose(a, convVariantReference('forward', g, data), convVariantTolerance('forward', g), 'forward from padded x');
+    for (const t of [x, w, b, xPadded]) t.destroy();
+  });
+
+  it("packed: the input gradient reads dy as dy's producer padded it (its paddedDy layout), one dispatch fewer, the same dx", async () => {
+    const gp = gpu();
+    for (const opts of [{}, { stride: 2 }] as Conv2dOptions[]) {
+      const g = geometry('conv2d', [2, 5, 9, 12], [7, 5, 3, 3], opts);
+      const data = convVariantData(g, 5);
+      const kernel = (CONV_KERNELS.input as AnyConvKernel[]).find((k) => k.name === 'packed') as ConvKernel<'input'>;
+      const layout = kernel.paddedDy!(g);
+      const dyShape = [g.n, g.cout, g.oh, g.ow];
+      const dy = gp.persistent(dyShape, data.dy);
+      const w = gp.persistent([g.cout, g.cin, g.k, g.k], data.w);
+      // dy padded on the CPU, as a producer writes it.
+      const padded = new Float32Array(g.n * g.cout * layout.ph * layout.pw);
+      for (let plane = 0; plane < g.n * g.cout; plane++)
+        for (let oy = 0; oy < g.oh; oy++)
+          for (let ox = 0; ox < g.ow; ox++) {
+            const [py, px] = [layout.top + oy * layout.dilation, layout.left + ox * layout.dilation];
+            padded[(plane * layout.ph + py) * layout.pw + px] = data.dy[(plane * g.oh + oy) * g.ow + ox];
+          }
+      const dyPadded = gp.persistent([g.n, g.cout, layout.ph, layout.pw], padded);
+      const before = gp.dispatchCount;
+      const fromPadded = kernel.run(gp, { dy, dyPadded, w }, g);
+      const middle = gp.dispatchCount;
+      const fromDy = kernel.run(gp, { dy, w }, g);
+      expect([middle - before, gp.dispatchCount - middle]).toEqual([2, 3]); // repack, conv; pad, repack, conv
+      const [a, b] = await Promise.all([fromPadded.read(), fromDy.read()]);
+      gp.endStep();
+      expect(a).toEqual(b);
+      expectClose(a, convVariantReference('input', g, data), convVariantTolerance('input', g), `input from padded dy, stride ${g.stride}`);
+      for (const t of [dy, w, dyPadded]) t.destroy();
+    }
   });
 
   it('the subgroup kernels apply where the device has subgroups (lavapipe does), so the checks above run them', () => {

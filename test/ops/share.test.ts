@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
-import { sizeOf } from '../../src/gpu/tensor.ts';
+import { sizeOf, type Tensor } from '../../src/gpu/tensor.ts';
+import { concatChannels } from '../../src/ops/concat.ts';
 import { type ShareSide, shareOfMixture } from '../../src/ops/share.ts';
 import { useGpu } from '../helpers/gpu.ts';
-import { checkOp } from '../helpers/gradcheck.ts';
+import { backwardDispatches, checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
 /** f64 reference: the source's range for mixture x is [max(0, 2x − 1), min(1, 2x)]; the share
@@ -53,6 +54,36 @@ describe('a source from its share of the mixture', () => {
         });
       }
     }
+  }
+
+  // The model's use: the digit and the item from one logit (and one mixture), joined here so that
+  // one output carries both; the second side's backward adds the first's gradient in its own
+  // dispatch (no sum): concat's split, then two dispatches per input.
+  for (const shape of [
+    [2, 1, 5, 7],
+    [1, 2, 8, 8],
+  ]) {
+    it(`${shape.join('×')}: both sides from one logit and mixture, gradients summed by the second side's dispatches`, async () => {
+      const [x, logit] = inputs(rng, sizeOf(shape));
+      const both = (t: Tensor[]) => concatChannels(shareOfMixture(t[0], t[1], 'own'), shareOfMixture(t[0], t[1], 'rest'));
+      const plane = (shape[1] * shape[2] * shape[3]) as number;
+      await checkOp(gpu(), {
+        what: `share both sides ${shape}`,
+        inputs: [
+          { name: 'mixture', shape, data: x },
+          { name: 'logit', shape, data: logit },
+        ],
+        reference: (v) => {
+          const [own, rest] = [shareRef('own')(v), shareRef('rest')(v)];
+          return Float64Array.from({ length: 2 * own.length }, (_, i) => {
+            const [sample, at] = [Math.floor(i / (2 * plane)), i % (2 * plane)];
+            return at < plane ? own[sample * plane + at] : rest[sample * plane + at - plane];
+          });
+        },
+        run: both,
+      });
+      expect(backwardDispatches(gpu(), [shape, shape], [true, true], both)).toEqual({ dispatches: 5, gradients: [true, true] });
+    });
   }
 
   it('gives two sources in [0, 1] that add up to twice the mixture, exact where the mixture is 0 or 1', async () => {

@@ -1,5 +1,7 @@
 // The sizes every conv2d kernel works from, checked once before any dispatch, and the interface a
 // kernel variant implements (src/ops/conv2d/kernels.ts lists them; src/ops/conv2d.ts picks one).
+
+import type { PaddedLayout } from '../../autograd/padded-copies.ts';
 import type { Gpu } from '../../gpu/gpu.ts';
 import { type Shape, shapeString, type Tensor } from '../../gpu/tensor.ts';
 
@@ -74,6 +76,9 @@ export type ConvPass = 'forward' | 'input' | 'weight';
 
 export interface ForwardArgs {
   x: Tensor;
+  /** x already zero-padded as the kernel's `paddedX` layout (by the op that computed x), which the
+   * kernel reads instead of padding x itself. */
+  xPadded?: Tensor;
   w: Tensor;
   b: Tensor | null;
   /** The backward will need dx: a kernel may also lay out the weights its input-gradient pass reads
@@ -88,6 +93,9 @@ export interface PackedWeights {
 }
 export interface InputArgs {
   dy: Tensor;
+  /** dy already zero-padded as the kernel's `paddedDy` layout (by the op that computed dy), which
+   * the kernel reads instead of padding dy itself. */
+  dyPadded?: Tensor;
   w: Tensor;
   /** The weights laid out by the forward pass (its wPacked), which a kernel that knows their layout
    * reads instead of laying them out again. */
@@ -102,6 +110,9 @@ export interface WeightArgs {
   /** Where a kernel may write dW ([Cout, Cin, K, K]) instead of a new tensor: the weight's
    * gradient slot (src/autograd/graph.ts), so the optimizer needs no copy of it. */
   into?: Tensor;
+  /** Where a kernel that declares `sumsBias` writes dB ([Cout], Σ dy over N, OH, OW) beside dW, in
+   * the same dispatches; other kernels leave it to conv2dBackwardBias. */
+  db?: Tensor;
 }
 
 export interface PassTypes {
@@ -118,6 +129,14 @@ export interface ConvKernel<P extends ConvPass = ConvPass> {
   pass: P;
   /** Whether it runs on this adapter (features, limits) and geometry; absent: always. */
   applies?: (gpu: Gpu, g: Geometry) => boolean;
+  /** Forward pass: the zero-padded layout of x the kernel reads, which x's producer may write
+   * (ForwardArgs.xPadded, src/autograd/padded-copies.ts). */
+  paddedX?: (g: Geometry) => PaddedLayout;
+  /** Input pass: the zero-padded layout of dy the kernel reads, which dy's producer may write
+   * (InputArgs.dyPadded, src/autograd/padded-copies.ts). */
+  paddedDy?: (g: Geometry) => PaddedLayout;
+  /** Weight pass: also writes dB into `args.db` when given (no dispatch of its own). */
+  sumsBias?: boolean;
   /** Encodes the pass; shapes are already checked against `g`. */
   run: (gpu: Gpu, args: PassTypes[P]['args'], g: Geometry) => PassTypes[P]['result'];
 }

@@ -3,6 +3,8 @@
 // zero-padded source with repacked weights, 8 output channels × P pixels per invocation, vec4
 // loads and no bounds checks; dW is a sliced reduction. Measured on lavapipe and SwiftShader by
 // bench/conv2d-variants.ts; the shader headers say why this shape suits them.
+
+import { isUnpadded, type PaddedLayout } from '../../autograd/padded-copies.ts';
 import { type Gpu, grid1d, MAX_WORKGROUPS } from '../../gpu/gpu.ts';
 import type { Tensor } from '../../gpu/tensor.ts';
 import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry, type WeightArgs } from './geometry.ts';
@@ -43,8 +45,11 @@ const PAD_PLANES = 8;
 
 /** The source of a valid convolution: `src` with `top`/`left` zeros before it (negative: cropped),
  * `dilation - 1` zeros between its pixels, and zeros after it up to `ph`×`pw` (pw a multiple of 4). */
-function padded(src: Tensor, ph: number, pw: number, top: number, left: number, dilation: number): Tensor {
+function padded(src: Tensor, layout: PaddedLayout): Tensor {
+  const { ph, pw, top, left, dilation } = layout;
   const [n, c, h, w] = src.shape;
+  // Already laid out so (no border, rows whole vec4s: e.g. a 1×1 conv's source 16 or 32 wide): no copy.
+  if (isUnpadded(src.shape, layout)) return src;
   const out = src.gpu.empty([n, c, ph, pw]);
   const cells = ph * (pw / 4);
   src.gpu.dispatch({
@@ -155,14 +160,19 @@ function validConv(src: Tensor, packed: Packed, out: Tensor, k: number, stride: 
 /** The forward pass, returning the zero-padded x it read: the weight gradient can read the same
  * padding (its rows are never wider) instead of padding x again; and, with `packForInput`, the
  * flipped weights the input gradient reads, packed by the same dispatch. */
+/** The padded x the forward pass reads: the conv's own border, rows of whole segments. */
+function forwardPadding(g: Geometry): PaddedLayout {
+  const segs = Math.ceil(g.ow / convPixels(g.ow));
+  return { ph: (g.oh - 1) * g.stride + g.k, pw: paddedWidth(segs, g.k, g.stride, convPixels(g.ow)), top: g.pad, left: g.pad, dilation: 1 };
+}
+
 function forward(rowsPerUpdate: 'one' | 'all'): ConvKernel<'forward'>['run'] {
-  return (gpu, { x, w, b, packForInput }, g) => {
+  return (gpu, { x, xPadded, w, b, packForInput }, g) => {
     const yShape = [g.n, g.cout, g.oh, g.ow];
     const pixels = convPixels(g.ow);
-    const segs = Math.ceil(g.ow / pixels);
-    const [ph, pw] = [(g.oh - 1) * g.stride + g.k, paddedWidth(segs, g.k, g.stride, pixels)];
-    assertBindable('conv2d', gpu, ['x', x.shape], ['y', yShape], ['zero-padded x', [g.n, g.cin, ph, pw]]);
-    const src = padded(x, ph, pw, g.pad, g.pad, 1);
+    const layout = forwardPadding(g);
+    assertBindable('conv2d', gpu, ['x', x.shape], ['y', yShape], ['zero-padded x', [g.n, g.cin, layout.ph, layout.pw]]);
+    const src = xPadded ?? padded(x, layout);
     const y = gpu.empty(yShape);
     const packed = packForInput ? repackedPair(w, b) : { forward: repacked(w, b, false), flipped: null };
     validConv(src, packed.forward, y, g.k, g.stride, pixels, rowsPerUpdate === 'all' ? g.k : 1);
@@ -170,17 +180,23 @@ function forward(rowsPerUpdate: 'one' | 'all'): ConvKernel<'forward'>['run'] {
   };
 }
 
+/** The padded dy the input gradient reads: dilated by S and padded by K-1-pad, rows of whole segments. */
+function inputPadding(g: Geometry): PaddedLayout {
+  const pixels = convPixels(g.w);
+  const segs = Math.ceil(g.w / pixels);
+  const edge = g.k - 1 - g.pad;
+  return { ph: g.h - 1 + g.k, pw: paddedWidth(segs, g.k, 1, pixels), top: edge, left: edge, dilation: g.stride };
+}
+
 /** dx is a stride-1 convolution of dy, dilated by S and padded by K-1-pad, with the weights
- * transposed (Cin ↔ Cout) and rotated 180°. */
+ * transposed (Cin ↔ Cout) and rotated 180°; dy padded so by its producer (`dyPadded`) or here. */
 function input(rowsPerUpdate: 'one' | 'all'): ConvKernel<'input'>['run'] {
-  return (gpu, { dy, w, wPacked }, g) => {
+  return (gpu, { dy, dyPadded, w, wPacked }, g) => {
     const xShape = [g.n, g.cin, g.h, g.w];
     const pixels = convPixels(g.w);
-    const segs = Math.ceil(g.w / pixels);
-    const [ph, pw] = [g.h - 1 + g.k, paddedWidth(segs, g.k, 1, pixels)];
-    assertBindable('conv2d backward input', gpu, ['dy', dy.shape], ['dx', xShape], ['zero-padded dy', [g.n, g.cout, ph, pw]]);
-    const edge = g.k - 1 - g.pad;
-    const src = padded(dy, ph, pw, edge, edge, g.stride);
+    const layout = inputPadding(g);
+    assertBindable('conv2d backward input', gpu, ['dy', dy.shape], ['dx', xShape], ['zero-padded dy', [g.n, g.cout, layout.ph, layout.pw]]);
+    const src = dyPadded ?? padded(dy, layout);
     const dx = gpu.empty(xShape);
     // The flipped weights the forward pass packed, where it did (the layout depends on w's shape only).
     const packed = wPacked?.layout === FLIPPED_LAYOUT ? { tensor: wPacked.tensor, ...packedLayout(w, true) } : repacked(w, null, true);
@@ -189,7 +205,8 @@ function input(rowsPerUpdate: 'one' | 'all'): ConvKernel<'input'>['run'] {
   };
 }
 
-function weight(gpu: Gpu, { dy, x, xPadded, into }: WeightArgs, g: Geometry): Tensor {
+/** dW, and with `db` dB = Σ dy per output channel, summed by the same two dispatches (see the shader). */
+function weight(gpu: Gpu, { dy, x, xPadded, into, db }: WeightArgs, g: Geometry): Tensor {
   const segs = Math.ceil(g.ow / WEIGHT_PIXELS);
   const pw = paddedWidth(segs, g.k, g.stride, WEIGHT_PIXELS);
   const ph = (g.oh - 1) * g.stride + g.k;
@@ -203,9 +220,9 @@ function weight(gpu: Gpu, { dy, x, xPadded, into }: WeightArgs, g: Geometry): Te
   );
   // x as the forward pass padded it (`xPadded`: same border, rows at least as long), else padded here.
   const reuse = xPadded && xPadded.shape[2] === ph && xPadded.shape[3] >= pw && xPadded.shape[3] % 4 === 0;
-  const xs = reuse ? xPadded : padded(x, ph, pw, g.pad, g.pad, 1);
+  const xs = reuse ? xPadded : padded(x, { ph, pw, top: g.pad, left: g.pad, dilation: 1 });
   // dy rows padded to whole segments; rows already a multiple of 8 wide are read as they are.
-  const dys = segs * WEIGHT_PIXELS === g.ow ? dy : padded(dy, g.oh, segs * WEIGHT_PIXELS, 0, 0, 1);
+  const dys = padded(dy, { ph: g.oh, pw: segs * WEIGHT_PIXELS, top: 0, left: 0, dilation: 1 });
   const size = g.cout * g.cin * g.k * g.k;
   // Two input channels per invocation only where it pays for its compile time (see the shader).
   const ci2 = g.k <= 3 && g.stride === 1;
@@ -222,10 +239,19 @@ function weight(gpu: Gpu, { dy, x, xPadded, into }: WeightArgs, g: Geometry): Te
   const slices = Math.ceil(rows / rowsPerSlice);
   const dw = into ?? gpu.empty([g.cout, g.cin, g.k, g.k]);
   const part = slices === 1 ? dw : gpu.empty([slices, size]);
+  const biasPart = db && (slices === 1 ? db : gpu.empty([slices, g.cout]));
   gpu.dispatch({
     shader: 'conv2d_weight',
     entry: 'dw_partial',
-    defines: { K: g.k, S: g.stride, WG: wg, CI_LANES: ciLanes, CI2: ci2, WIN4: windowVec4s(g.k, g.stride, WEIGHT_PIXELS) },
+    defines: {
+      K: g.k,
+      S: g.stride,
+      WG: wg,
+      CI_LANES: ciLanes,
+      CI2: ci2,
+      WIN4: windowVec4s(g.k, g.stride, WEIGHT_PIXELS),
+      BIAS_SUM: db !== undefined,
+    },
     params: {
       in_c: g.cin,
       out_c: g.cout,
@@ -238,21 +264,24 @@ function weight(gpu: Gpu, { dy, x, xPadded, into }: WeightArgs, g: Geometry): Te
       slices,
       size,
     },
-    buffers: [dys, xs, part],
+    buffers: biasPart ? [dys, xs, part, biasPart] : [dys, xs, part],
     workgroups: [groups[0], groups[1], Math.ceil(slices / sliceLanes)],
   });
-  if (slices > 1) sumSlices(gpu, part, dw, slices);
+  if (slices > 1) sumSlices(gpu, part, dw, slices, db && biasPart ? { part: biasPart, db } : undefined);
   return dw;
 }
+
+/** Where 'packed-rows' applies: kernels of more than one row (with K = 1 it is 'packed'). */
+const hasRows = (_: Gpu, g: Geometry) => g.k > 1;
 
 /** 'packed' updates each accumulator once per kernel row (lavapipe's LLVM then keeps fewer values
  * live: 1.45× faster there); 'packed-rows' once per K rows, written out with no row loop
  * (SwiftShader's JIT keeps accumulators in memory, so fewer updates pay: 1.6× faster there); with
  * K = 1 the two are the same kernel. */
 export const PACKED_KERNELS: AnyConvKernel[] = [
-  { name: 'packed', pass: 'forward', run: forward('one') } satisfies ConvKernel<'forward'>,
-  { name: 'packed-rows', pass: 'forward', applies: (_, g) => g.k > 1, run: forward('all') } satisfies ConvKernel<'forward'>,
-  { name: 'packed', pass: 'input', run: input('one') } satisfies ConvKernel<'input'>,
-  { name: 'packed-rows', pass: 'input', applies: (_, g) => g.k > 1, run: input('all') } satisfies ConvKernel<'input'>,
-  { name: 'packed', pass: 'weight', run: weight } satisfies ConvKernel<'weight'>,
+  { name: 'packed', pass: 'forward', paddedX: forwardPadding, run: forward('one') } satisfies ConvKernel<'forward'>,
+  { name: 'packed-rows', pass: 'forward', applies: hasRows, paddedX: forwardPadding, run: forward('all') } satisfies ConvKernel<'forward'>,
+  { name: 'packed', pass: 'input', paddedDy: inputPadding, run: input('one') } satisfies ConvKernel<'input'>,
+  { name: 'packed-rows', pass: 'input', applies: hasRows, paddedDy: inputPadding, run: input('all') } satisfies ConvKernel<'input'>,
+  { name: 'packed', pass: 'weight', sumsBias: true, run: weight } satisfies ConvKernel<'weight'>,
 ];
