@@ -245,25 +245,7 @@ fn grad(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
 }
 
 #if ${PADDED}
-// Source coordinate of padded coordinate `at`, and whether there is one (else a zero), as in
-// conv2d_layout.wgsl's pad.
-fn padded_source(at: i32, origin: i32, size: u32) -> vec2i {
-  let t = at - origin;
-  return vec2i(t / D, i32(t >= 0 && t % D == 0 && t / D < i32(size)));
-}
-
-// Where the 4 values of padded cell `cell` come from within a plane, -1 for a zero.
-fn padded_sources(cell: u32) -> vec4i {
-  let sy = padded_source(i32(cell / p.pw4), p.top, p.hw / p.w);
-  let col = i32(cell % p.pw4) * 4;
-  let s0 = padded_source(col, p.left, p.w);
-  let s1 = padded_source(col + 1, p.left, p.w);
-  let s2 = padded_source(col + 2, p.left, p.w);
-  let s3 = padded_source(col + 3, p.left, p.w);
-  let ok = vec4<bool>(s0.y == 1, s1.y == 1, s2.y == 1, s3.y == 1) & vec4<bool>(sy.y == 1);
-  let row = sy.x * i32(p.w);
-  return select(vec4i(-1), vec4i(row + s0.x, row + s1.x, row + s2.x, row + s3.x), ok);
-}
+#include padded_cells
 
 // Element i of the output being padded (train_forward's y, grad's dx), as a scalar.
 fn output_value(i: u32) -> f32 {
@@ -281,7 +263,7 @@ fn output_value(i: u32) -> f32 {
 fn write_padded(ch: u32, t: u32) {
   storageBarrier();
   for (var cell = t; cell < p.cells; cell += ${WG}u) {
-    let source = padded_sources(cell);
+    let source = padded_cell_sources(cell, p.pw4, p.top, p.left, p.hw / p.w, p.w, D);
     let off = vec4u(max(source, vec4i(0)));
     for (var sample = 0u; sample < p.n; sample++) {
       let base = (sample * p.c + ch) * p.hw;

@@ -117,6 +117,8 @@ fn upsample_concat_forward(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 #if ${PADDED}
+#include padded_cells
+
 // The forward's output, and beside it that output zero-padded as the conv after the join reads its
 // input (src/autograd/padded-copies.ts), in one dispatch. Grid (⌈cells / WG⌉, plane groups), as
 // conv2d_layout.wgsl's pad: an invocation owns 4 padded columns of one padded row, works out which
@@ -126,11 +128,10 @@ fn upsample_concat_forward_padded(@builtin(global_invocation_id) gid: vec3u, @bu
                                   @builtin(num_workgroups) nwg: vec3u) {
   let cell = gid.x;
   if (cell >= up.cells) { return; }
-  let oy = i32(cell / up.pw4) - up.top;
-  let ox = vec4i(i32(cell % up.pw4) * 4) + vec4i(0, 1, 2, 3) - vec4i(up.left);
-  let ok = (ox >= vec4i(0)) & (ox < vec4i(i32(up.w))) & vec4<bool>(oy >= 0 && oy < i32(up.h));
-  let at = vec4u(max(vec4i(oy * i32(up.w)) + ox, vec4i(0)));   // within a plane of the output
-  let half_at = (u32(max(oy, 0)) / 2u) * (up.w / 2u) + vec4u(max(ox, vec4i(0))) / 2u;   // within a plane of a
+  let source = padded_cell_sources(cell, up.pw4, up.top, up.left, up.h, up.w, 1);
+  let ok = source >= vec4i(0);
+  let at = vec4u(max(source, vec4i(0)));   // within a plane of the output
+  let half_at = (at / up.w / 2u) * (up.w / 2u) + (at % up.w) / 2u;   // within a plane of a
   let hw = up.h * up.w;
   for (var plane = wid.y; plane < up.n * up.channels; plane += nwg.y) {
     let s = plane / up.channels;

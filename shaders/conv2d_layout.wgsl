@@ -25,26 +25,16 @@ const D: i32 = ${D};
 @group(0) @binding(1) var<storage, read> unpadded: array<f32>;
 @group(0) @binding(2) var<storage, read_write> padded: array<vec4f>;
 
-// Source coordinate of padded coordinate `at`, and whether there is one (else it is a zero).
-fn source_coord(at: i32, origin: i32, size: u32) -> vec2i {
-  let t = at - origin;
-  return vec2i(t / D, i32(t >= 0 && t % D == 0 && t / D < i32(size)));
-}
+#include padded_cells
 
 @compute @workgroup_size(${WG})
 fn pad(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
        @builtin(num_workgroups) nwg: vec3u) {
   let cell = gid.x;
   if (cell >= pp.cells) { return; }
-  let sy = source_coord(i32(cell / pp.pw4), pp.top, pp.h);
-  let c = i32(cell % pp.pw4) * 4;
-  let s0 = source_coord(c, pp.left, pp.w);
-  let s1 = source_coord(c + 1, pp.left, pp.w);
-  let s2 = source_coord(c + 2, pp.left, pp.w);
-  let s3 = source_coord(c + 3, pp.left, pp.w);
-  let ok = vec4<bool>(s0.y == 1, s1.y == 1, s2.y == 1, s3.y == 1) & vec4<bool>(sy.y == 1);
-  let row = sy.x * i32(pp.w);
-  let off = vec4u(select(vec4i(0), vec4i(row + s0.x, row + s1.x, row + s2.x, row + s3.x), ok));
+  let source = padded_cell_sources(cell, pp.pw4, pp.top, pp.left, pp.h, pp.w, D);
+  let ok = source >= vec4i(0);
+  let off = vec4u(max(source, vec4i(0)));
   let plane_size = pp.h * pp.w;
   for (var plane = wid.y; plane < pp.planes; plane += nwg.y) {
     let base = plane * plane_size;

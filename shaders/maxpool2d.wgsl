@@ -57,6 +57,8 @@ fn maxpool_forward(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 #if ${PADDED}
+#include padded_cells
+
 // y as maxpool_forward writes it, and beside it y zero-padded as the conv after the pool reads its
 // input (src/autograd/padded-copies.ts), in one dispatch. Grid (⌈cells / WG⌉, plane groups), as
 // conv2d_layout.wgsl's pad: an invocation owns 4 padded columns of one padded row, works out which
@@ -66,15 +68,15 @@ fn maxpool_forward_padded(@builtin(global_invocation_id) gid: vec3u, @builtin(wo
                           @builtin(num_workgroups) nwg: vec3u) {
   let cell = gid.x;
   if (cell >= p.cells) { return; }
-  let oy = i32(cell / p.pw4) - p.top;
-  let ox = vec4i(i32(cell % p.pw4) * 4) + vec4i(0, 1, 2, 3) - vec4i(p.left);
-  let ok = (ox >= vec4i(0)) & (ox < vec4i(i32(p.wo))) & vec4<bool>(oy >= 0 && oy < i32(p.ho));
-  let out_at = vec4u(max(vec4i(oy * i32(p.wo)) + ox, vec4i(0)));   // within a plane of y
+  let source = padded_cell_sources(cell, p.pw4, p.top, p.left, p.ho, p.wo, 1);
+  let ok = source >= vec4i(0);
+  let out_at = vec4u(max(source, vec4i(0)));   // within a plane of y
+  let window_at = 4u * (out_at / p.wo) * p.wo + 2u * (out_at % p.wo);   // its window's top left in x's plane
   for (var plane = wid.y; plane < p.n * p.c; plane += nwg.y) {
     var v = vec4f(0.0);
     for (var k = 0u; k < 4u; k++) {
       if (ok[k]) {
-        let win = window(plane * 4u * p.ho * p.wo + 2u * u32(oy) * 2u * p.wo + 2u * u32(ox[k]));
+        let win = window(plane * 4u * p.ho * p.wo + window_at[k]);
         v[k] = x[win[argmax(win)]];
         y[plane * p.ho * p.wo + out_at[k]] = v[k];
       }

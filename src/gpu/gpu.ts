@@ -3,7 +3,7 @@
 // encoder that collects a whole step's dispatches, read-back, GPU timing and error reporting.
 import { type ParamsLayout, packParams, paramsLayout, type ShaderParams } from './params.ts';
 import { BufferPool } from './pool.ts';
-import { type Defines, specialize } from './shader.ts';
+import { type Defines, specialize, withIncludes } from './shader.ts';
 import { type Shape, sizeOf, Tensor } from './tensor.ts';
 
 export interface GpuInfo {
@@ -185,7 +185,7 @@ export class Gpu {
     if (source === undefined) {
       throw new Error(`no shader ${file}; known: ${Object.keys(this.shaderSources).join(', ')}`);
     }
-    const code = specialize(file, source, defines);
+    const code = specialize(file, withIncludes(file, source, this.shaderSources), defines);
     const module = this.device.createShaderModule({ code, label: file });
     module.getCompilationInfo().then((info) => {
       const errors = info.messages.filter((m) => m.type === 'error');

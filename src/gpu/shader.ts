@@ -1,4 +1,5 @@
-// Turns a .wgsl file into specialised source. Files use `${NAME}` placeholders,
+// Turns a .wgsl file into specialised source. Files use `#include NAME` lines (shaders/NAME.wgsl,
+// functions that several shaders share, pasted in place), `${NAME}` placeholders,
 // wgsl-preprocessor's `#if ${NAME}` / `#else` / `#endif`, and `#unroll i COUNT` … `#endunroll`,
 // which repeats its lines COUNT times with `i` = 0, 1, …; inside, `${…}` may be integer arithmetic
 // (+ - * / % and parentheses, / rounding down) over unroll variables, defines and numbers, e.g.
@@ -96,4 +97,17 @@ export function specialize(file: string, source: string, defines: Defines = {}):
   strings.push(unrolled.slice(last));
   const raw = Object.assign([...strings], { raw: strings });
   return wgsl(raw as unknown as TemplateStringsArray, ...values);
+}
+
+const includeLine = /^[ \t]*#include[ \t]+(\S+)[ \t]*$/m;
+
+/** Pastes each `#include NAME` line's file, shaders/NAME.wgsl, from `sources` (by name, without
+ * .wgsl) in place of the line; included files may not include others. */
+export function withIncludes(file: string, source: string, sources: Record<string, string>): string {
+  return source.replace(new RegExp(includeLine.source, 'gm'), (_, name: string) => {
+    const included = sources[name];
+    if (included === undefined) throw new Error(`shader ${file}: #include ${name}: no shaders/${name}.wgsl`);
+    if (includeLine.test(included)) throw new Error(`shader ${file}: #include ${name}: shaders/${name}.wgsl includes another file`);
+    return included;
+  });
 }

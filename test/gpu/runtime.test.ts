@@ -4,13 +4,22 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Gpu, grid1d, MAX_WORKGROUPS } from '../../src/gpu/gpu.ts';
 import { createNodeGpu } from '../../src/gpu/node.ts';
-import { specialize } from '../../src/gpu/shader.ts';
+import { specialize, withIncludes } from '../../src/gpu/shader.ts';
 import { relu } from '../../src/ops/activations.ts';
 import { conv2dForward } from '../../src/ops/conv2d.ts';
 import { useGpu } from '../helpers/gpu.ts';
 
 describe('GPU runtime', () => {
   const gpu = useGpu();
+
+  it('pastes #include NAME files in place, and names a missing or nested one', () => {
+    const sources = { lib: 'fn one() -> u32 { return 1u; }', nested: '#include lib' };
+    expect(withIncludes('x.wgsl', 'a\n  #include lib\nb', sources)).toBe('a\nfn one() -> u32 { return 1u; }\nb');
+    expect(() => withIncludes('shaders/x.wgsl', '#include gone', sources)).toThrow(
+      /shaders\/x\.wgsl: #include gone: no shaders\/gone\.wgsl/,
+    );
+    expect(() => withIncludes('x.wgsl', '#include nested', sources)).toThrow(/shaders\/nested\.wgsl includes another file/);
+  });
 
   it('fills placeholders and #if branches, and names a missing define', () => {
     const src = 'const W = ${WG}u;\n#if ${FAST}\nfast\n#else\nslow\n#endif\n';
