@@ -190,7 +190,7 @@ export class Gpu {
   /** The pipeline and the parameter layout of an entry point, compiled and parsed once. */
   private compiled(shader: string, entry: string, defines: Defines = {}): Compiled {
     let key = `${shader}|${entry}`;
-    // Not JSON.stringify, which took a fifth of a step's encoding: this runs for every dispatch.
+    // A loop rather than JSON.stringify: this runs for every dispatch.
     // Strings are quoted, as they specialise differently from the number or boolean they spell.
     for (const name in defines) {
       const value = defines[name];
