@@ -41,12 +41,20 @@ export const MAX_WORKGROUPS = 65535;
 
 let nextId = 1;
 
+/** A compiled entry point: its pipeline, the uniform block it reads, and the uniform buffers made
+ * for it, by the parameter values they hold. */
+interface Compiled {
+  pipeline: GPUComputePipeline;
+  params: ParamsLayout | null;
+  uniforms: Map<string, GPUBuffer>;
+}
+
 export class Gpu {
   readonly pool: BufferPool;
   /** Dispatches encoded since construction, for profiling. */
   dispatchCount = 0;
   /** Compiled pipelines with the parameter layout of their entry point, by shader, entry and defines. */
-  private pipelines = new Map<string, { pipeline: GPUComputePipeline; params: ParamsLayout | null }>();
+  private pipelines = new Map<string, Compiled>();
   private uniforms = new Map<string, GPUBuffer>();
   private bindGroups = new Map<string, { group: GPUBindGroup; buffers: GPUBuffer[] }>();
   /** Keys of the cached bind groups that bind each buffer, to evict them when it is released. */
@@ -162,6 +170,10 @@ export class Gpu {
       this.uniforms.delete(key);
       this.release(buffer);
     }
+    const kept = new Set(this.uniforms.values());
+    for (const { uniforms } of this.pipelines.values()) {
+      for (const [key, buffer] of uniforms) if (!kept.has(buffer)) uniforms.delete(key);
+    }
   }
 
   /** Entries of the runtime's caches and pool, to check that they come back down after trim(). */
@@ -176,8 +188,14 @@ export class Gpu {
   }
 
   /** The pipeline and the parameter layout of an entry point, compiled and parsed once. */
-  private compiled(shader: string, entry: string, defines: Defines = {}): { pipeline: GPUComputePipeline; params: ParamsLayout | null } {
-    const key = `${shader}|${entry}|${JSON.stringify(defines)}`;
+  private compiled(shader: string, entry: string, defines: Defines = {}): Compiled {
+    let key = `${shader}|${entry}`;
+    // A loop rather than JSON.stringify: this runs for every dispatch.
+    // Strings are quoted, as they specialise differently from the number or boolean they spell.
+    for (const name in defines) {
+      const value = defines[name];
+      key += typeof value === 'string' ? `|${name}='${value}'` : `|${name}=${value}`;
+    }
     const cached = this.pipelines.get(key);
     if (cached) return cached;
     const file = `shaders/${shader}.wgsl`;
@@ -199,32 +217,44 @@ export class Gpu {
       compute: { module, entryPoint: entry },
       label: `${shader}.${entry}`,
     });
-    const compiled = { pipeline, params: paramsLayout(file, code, entry) };
+    const compiled: Compiled = { pipeline, params: paramsLayout(file, code, entry), uniforms: new Map() };
     this.pipelines.set(key, compiled);
     return compiled;
   }
 
-  /** Records one compute dispatch into the current step's command encoder. */
+  /** Records one compute dispatch into the current step's command encoder. Every step repeats
+   * most of its dispatches exactly, so the uniform block and the bind group are looked up by cheap
+   * keys (the parameter values, the buffers' ids) and built only the first time. */
   dispatch(args: DispatchArgs): void {
     if (this.lost) throw new Error(this.lost);
-    const { pipeline, params } = this.compiled(args.shader, args.entry, args.defines);
-    const entries: GPUBindGroupEntry[] = [];
-    if (params) {
-      entries.push({ binding: 0, resource: { buffer: this.uniform(packParams(params, args.entry, args.params ?? {})) } });
+    const compiled = this.compiled(args.shader, args.entry, args.defines);
+    const { pipeline } = compiled;
+    let key = `${this.id(pipeline)}`;
+    let uniform: GPUBuffer | null = null;
+    if (compiled.params) {
+      uniform = this.uniform(compiled, args.entry, args.params ?? {});
+      key += `|${this.id(uniform)}`;
     } else if (args.params) {
       throw new Error(`shaders/${args.shader}.wgsl (${args.entry}) reads no uniform at @group(0) @binding(0); pass no params`);
     }
-    args.buffers.forEach((b, i) => {
-      if (b instanceof Tensor) this.assertLive(b, `${args.shader}.${args.entry} (binding ${i + 1})`);
-      const resource = b instanceof Tensor ? b.binding : isGpuBuffer(b) ? { buffer: b } : b;
-      entries.push({ binding: i + 1, resource });
-    });
+    const { buffers } = args;
+    for (let i = 0; i < buffers.length; i++) {
+      const b = buffers[i];
+      if (b instanceof Tensor) {
+        this.assertLive(b, `${args.shader}.${args.entry} (binding ${i + 1})`);
+        key += `|${this.id(b.buffer)}:${b.byteOffset}:${Math.max(4, b.byteLength)}`;
+      } else if (isGpuBuffer(b)) {
+        key += `|${this.id(b)}:0:-1`;
+      } else {
+        key += `|${this.id(b.buffer)}:${b.offset ?? 0}:${b.size ?? -1}`;
+      }
+    }
     const [x, y = 1, z = 1] = args.workgroups;
     if (x > MAX_WORKGROUPS || y > MAX_WORKGROUPS || z > MAX_WORKGROUPS) {
       throw new Error(`${args.shader}.${args.entry}: dispatch of ${x}×${y}×${z} workgroups exceeds ${MAX_WORKGROUPS} per dimension`);
     }
     if (x === 0 || y === 0 || z === 0) return;
-    const bindGroup = this.bindGroup(pipeline, entries);
+    const bindGroup = this.bindGroups.get(key)?.group ?? this.createBindGroup(key, pipeline, uniform, buffers);
     const pass = this.profiler ? this.profiledPass(`${args.shader}.${args.entry} ${x}×${y}×${z}`) : this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
@@ -398,10 +428,20 @@ export class Gpu {
     });
   }
 
-  private uniform(bytes: ArrayBuffer): GPUBuffer {
-    const words = new Uint32Array(bytes);
-    const key = words.join(',');
-    let buffer = this.uniforms.get(key);
+  /** The uniform buffer holding `params` packed for a compiled entry point. Found by the values
+   * alone when the same ones came before (packParams checked them then); packed, checked and
+   * looked up by their bytes otherwise. */
+  private uniform(compiled: Compiled, entry: string, params: ShaderParams): GPUBuffer {
+    const layout = compiled.params!;
+    let key = '';
+    let given = 0;
+    for (const _ in params) given++;
+    if (given === layout.fields.length) for (const field of layout.fields) key += `${params[field.name]};`;
+    const known = given === layout.fields.length ? compiled.uniforms.get(key) : undefined;
+    if (known) return known;
+    const words = new Uint32Array(packParams(layout, entry, params));
+    const bytesKey = words.join(',');
+    let buffer = this.uniforms.get(bytesKey);
     if (!buffer) {
       buffer = this.device.createBuffer({
         size: Math.max(16, Math.ceil(words.byteLength / 16) * 16),
@@ -409,19 +449,24 @@ export class Gpu {
         label: 'params',
       });
       this.device.queue.writeBuffer(buffer, 0, words);
-      this.uniforms.set(key, buffer);
+      this.uniforms.set(bytesKey, buffer);
     }
+    compiled.uniforms.set(key, buffer);
     return buffer;
   }
 
-  private bindGroup(pipeline: GPUComputePipeline, entries: GPUBindGroupEntry[]): GPUBindGroup {
-    let key = `${this.id(pipeline)}`;
-    for (const e of entries) {
-      const r = e.resource as GPUBufferBinding;
-      key += `|${this.id(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`;
-    }
-    const cached = this.bindGroups.get(key);
-    if (cached) return cached.group;
+  private createBindGroup(
+    key: string,
+    pipeline: GPUComputePipeline,
+    uniform: GPUBuffer | null,
+    bound: DispatchArgs['buffers'],
+  ): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = [];
+    if (uniform) entries.push({ binding: 0, resource: { buffer: uniform } });
+    bound.forEach((b, i) => {
+      const resource = b instanceof Tensor ? b.binding : isGpuBuffer(b) ? { buffer: b } : b;
+      entries.push({ binding: i + 1, resource });
+    });
     const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const buffers = entries.map((e) => (e.resource as GPUBufferBinding).buffer);
     this.bindGroups.set(key, { group, buffers });

@@ -4,6 +4,9 @@
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private inUse: GPUBuffer[] = [];
+  /** The sizes of the buffers in inUse, in the same order: reading GPUBuffer.size calls into the
+   * WebGPU implementation, which costs a step's encoding more than the rest of releaseAll(). */
+  private inUseSizes: number[] = [];
   /** Buffers created since construction; a steady-state training step leaves this unchanged. */
   allocations = 0;
   bytesAllocated = 0;
@@ -29,18 +32,23 @@ export class BufferPool {
     const list = this.free.get(size);
     const buffer = list?.pop() ?? this.create(size, label);
     this.inUse.push(buffer);
+    this.inUseSizes.push(size);
     return buffer;
   }
 
   /** Returns every buffer acquired since the last call to the pool. Work already encoded that uses
    * them stays correct because the queue runs in order. */
   releaseAll(): void {
-    for (const buffer of this.inUse) {
-      let list = this.free.get(buffer.size);
-      if (!list) this.free.set(buffer.size, (list = []));
-      list.push(buffer);
+    // Last acquired, first pushed: acquire() pops them in the order this step took them, so a step
+    // that repeats this one gets the same buffers in the same places, and finds its bind groups cached.
+    for (let i = this.inUse.length - 1; i >= 0; i--) {
+      const size = this.inUseSizes[i];
+      let list = this.free.get(size);
+      if (!list) this.free.set(size, (list = []));
+      list.push(this.inUse[i]);
     }
     this.inUse = [];
+    this.inUseSizes = [];
     this.generation++;
   }
 

@@ -87,6 +87,8 @@ export class Trainer {
   readonly model: Separator;
   readonly parameterCount: number;
   private readonly adam: Adam;
+  /** The model's parameters, listed once: the module tree's walk is a step's work otherwise. */
+  private readonly parameters: Tensor[];
   private readonly lastLoss: Tensor;
   /** Averages of the model's parameters and buffers, in that order, when config.ema is set. */
   private readonly ema: Ema | null;
@@ -107,14 +109,15 @@ export class Trainer {
     // in one dispatch per step, the EMA both in two. Not one arena: a buffer bound for writing
     // (batch norm's running statistics) may not be bound in the same dispatch for reading (its
     // gamma and beta).
-    gatherIntoArena(gpu, this.model.parameters(), 'parameters');
+    this.parameters = this.model.parameters();
+    gatherIntoArena(gpu, this.parameters, 'parameters');
     gatherIntoArena(
       gpu,
       this.model.namedBuffers().map(([, t]) => t),
       'batch-norm statistics',
     );
     const modelState = [...this.model.namedParameters(), ...this.model.namedBuffers()].map(([, t]) => t);
-    this.adam = new Adam(gpu, this.model.parameters(), { lr: config.lr, weightDecay: config.weightDecay, decoupled: true });
+    this.adam = new Adam(gpu, this.parameters, { lr: config.lr, weightDecay: config.weightDecay, decoupled: true });
     this.lastLoss = gpu.persistent([1], [NaN], 'last loss');
     this.ema = config.ema ? new Ema(gpu, modelState, config.ema) : null;
   }
@@ -167,7 +170,7 @@ export class Trainer {
     this.ema?.update();
     gpu.copy(loss, this.lastLoss);
     gpu.endStep();
-    zeroGrads(this.model.parameters());
+    zeroGrads(this.parameters);
     this.step++;
   }
 

@@ -69,15 +69,24 @@ describe('shader parameters by name', () => {
     expect([view.getInt32(32, true), view.getInt32(36, true), view.getInt32(40, true)]).toEqual([-4, 5, -6]);
   });
 
-  it('is read by the kernel as laid out', async () => {
+  it('is read by the kernel as laid out, a block per set of values, each made once', async () => {
     const g = probeGpu();
     const out = g.persistent([8], undefined, 'probe out');
-    g.dispatch({ shader: 'probe', entry: 'copy', params: VALUES, buffers: [out], workgroups: [1] });
-    const words = new DataView((await out.read()).buffer);
-    const u = (i: number) => words.getUint32(4 * i, true);
-    const f = (i: number) => words.getFloat32(4 * i, true);
-    const s = (i: number) => words.getInt32(4 * i, true);
-    expect([u(0), f(1), f(2), f(3), f(4), s(5), s(6), s(7)]).toEqual([3, 0.5, -1, 2, 0.25, -4, 5, -6]);
+    const read = async (params: typeof VALUES) => {
+      g.dispatch({ shader: 'probe', entry: 'copy', params, buffers: [out], workgroups: [1] });
+      const words = new DataView((await out.read()).buffer);
+      const u = (i: number) => words.getUint32(4 * i, true);
+      const f = (i: number) => words.getFloat32(4 * i, true);
+      const s = (i: number) => words.getInt32(4 * i, true);
+      return [u(0), f(1), f(2), f(3), f(4), s(5), s(6), s(7)];
+    };
+    expect(await read(VALUES)).toEqual([3, 0.5, -1, 2, 0.25, -4, 5, -6]);
+    expect(await read({ ...VALUES, b: [0.5, -1, 3] })).toEqual([3, 0.5, -1, 3, 0.25, -4, 5, -6]);
+    const { uniforms } = g.cacheSizes();
+    // The same values again, in another key order: the first block, not a new one.
+    const { a, ...rest } = VALUES;
+    expect(await read({ ...rest, a })).toEqual([3, 0.5, -1, 2, 0.25, -4, 5, -6]);
+    expect(g.cacheSizes().uniforms).toBe(uniforms);
     out.buffer.destroy();
   });
 
@@ -86,6 +95,8 @@ describe('shader parameters by name', () => {
     const out = g.persistent([8], undefined, 'probe out');
     const dispatch = (params?: Record<string, number | number[]>) =>
       g.dispatch({ shader: 'probe', entry: 'copy', params, buffers: [out], workgroups: [1] });
+    // Valid values first: the checks must hold for a dispatch that repeats a cached block's values.
+    dispatch(VALUES);
     const { e: _e, ...withoutE } = VALUES;
     expect(() => dispatch(withoutE)).toThrow(/shaders\/probe\.wgsl \(copy\): params lack field e of struct Probe \{ a: u32, b: vec3f/);
     expect(() => dispatch()).toThrow(/shaders\/probe\.wgsl \(copy\): params lack fields a, b, c, d, e/);

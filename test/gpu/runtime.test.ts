@@ -62,6 +62,19 @@ describe('GPU runtime', () => {
     own.destroy();
   });
 
+  it('compiles a pipeline per set of defines, telling a string define from the boolean or number it spells', async () => {
+    const flagged = new Gpu(gpu().device, gpu().info, {
+      flag: '@group(0) @binding(1) var<storage, read_write> out: array<u32>;\n@compute @workgroup_size(1)\nfn main() {\n#if ${FLAG}\n  out[0] = 1u;\n#else\n  out[0] = 2u;\n#endif\n}\n',
+    });
+    const out = flagged.persistent([1], undefined, 'flag out');
+    const run = async (FLAG: boolean | string) => {
+      flagged.dispatch({ shader: 'flag', entry: 'main', defines: { FLAG }, buffers: [out], workgroups: [1] });
+      return new Uint32Array((await out.read()).buffer)[0];
+    };
+    expect([await run(false), await run('false'), await run(true), await run(false)]).toEqual([2, 1, 1, 2]);
+    out.destroy();
+  });
+
   it('names an unknown shader', () => {
     expect(() => gpu().pipeline('no_such_op', 'main')).toThrow(/no shader shaders\/no_such_op\.wgsl; known: .*activations/);
   });
@@ -73,11 +86,13 @@ describe('GPU runtime', () => {
     step();
     g.endStep();
     const before = g.pool.allocations;
+    const cached = g.cacheSizes();
     for (let i = 0; i < 3; i++) {
       step();
       g.endStep();
     }
     expect(g.pool.allocations).toBe(before);
+    expect(g.cacheSizes()).toEqual(cached);
     x.buffer.destroy();
   });
 
