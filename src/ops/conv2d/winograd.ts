@@ -23,9 +23,10 @@ const TILE_PLANES = 8;
 const applies = (_: Gpu, g: Geometry) => g.k === 3 && g.stride === 1;
 
 /** Output and input channels per weight_gemm invocation: WCO lane-uniform D loads and WCI V loads
- * per 4 tiles feed WCO·WCI vec4 FMAs. */
+ * per 4 tiles feed WCO·WCI vec4 FMAs. 8×4 ran 1.2-1.5× packed's dW at 64→128 to 192→64 on lavapipe
+ * where 8×1 ran 0.6×, 16×2 0.5-0.9× and 16×4 0.8-1.0× (bench/WINOGRAD.md). */
 const WCO = 8;
-const WCI = 1;
+const WCI = 4;
 /** weight_gemm invocations to aim for when splitting the sum over tiles into slices (as packed's
  * dw_partial aims for 2048), and the most floats its partial sums may take. */
 const WEIGHT_INVOCATIONS = 2048;
