@@ -32,14 +32,9 @@ export interface BrowserRun {
 
 export type BrowserOutcome = TrainStepResult | { fw: string; error: string };
 
-/** Runs each benchmark in a fresh page and hands over each outcome as it comes (a failed run gives
- * its error instead of a result). */
-export async function benchInChromium(
-  runs: BrowserRun[],
-  timeoutMs: number,
-  onOutcome: (o: BrowserOutcome) => void,
-  log: (line: string) => void,
-): Promise<void> {
+/** Headless Chromium on SwiftShader with a Vite dev server on the checkout: `base` is the server's
+ * URL; `close` ends both. */
+export async function openChromium(timeoutMs: number) {
   const server = await createServer({
     root: ROOT,
     configFile: false,
@@ -47,7 +42,7 @@ export async function benchInChromium(
     server: { host: '127.0.0.1', port: 0, strictPort: false },
     // Bundled up front, so a first import does not make Vite reload the page mid-run.
     optimizeDeps: {
-      entries: ['bench/browser/index.html'],
+      entries: ['bench/browser/index.html', 'bench/browser/variants.html'],
       include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@jax-js/jax'],
     },
   });
@@ -62,6 +57,23 @@ export async function benchInChromium(
     protocolTimeout: timeoutMs + 60_000,
   });
   const environment = `Chromium ${(await browser.version()).replace(/^[^/]*\//, '')} (headless)`;
+  const close = async () => {
+    await browser.close();
+    await server.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  };
+  return { base, browser, environment, close };
+}
+
+/** Runs each benchmark in a fresh page and hands over each outcome as it comes (a failed run gives
+ * its error instead of a result). */
+export async function benchInChromium(
+  runs: BrowserRun[],
+  timeoutMs: number,
+  onOutcome: (o: BrowserOutcome) => void,
+  log: (line: string) => void,
+): Promise<void> {
+  const { base, browser, environment, close } = await openChromium(timeoutMs);
   try {
     for (const run of runs) {
       const page = await browser.newPage();
@@ -86,8 +98,6 @@ export async function benchInChromium(
       await page.close();
     }
   } finally {
-    await browser.close();
-    await server.close();
-    rmSync(userDataDir, { recursive: true, force: true });
+    await close();
   }
 }

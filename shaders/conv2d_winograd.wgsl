@@ -28,9 +28,27 @@
 // output transform could follow in registers) loaded 16 uniform values per CO·16 FMAs and ran at a
 // third of 'packed' on lavapipe. No barriers; no per-lane branches but the edge checks of the final
 // stores (a lane past the end computes on clamped indices and skips its store).
+//
+// The weight gradient is F(3×3, 2×2), the transpose of the forward's algorithm: each 2×2 tile of dy
+// is a "filter" over the 4×4 source tile, so
+//
+//   dW = Gᵀ [ Σ_tiles (A dy_tile Aᵀ) ⊙ (Bᵀ d B) ] G      (A = (Aᵀ)ᵀ, G as above)
+//
+// run as three passes after the source's tiles_transform (src/ops/conv2d/winograd.ts):
+//   grad_tiles   D = A dy Aᵀ per 2×2 tile of dy: [ξ][out][tile], in the same columns as V;
+//   weight_gemm  16 products M[ξ] = D[ξ] (out × tiles) · V[ξ]ᵀ (tiles × in), the sum over the
+//                batch's tiles split into slices (WGSL has no float atomics): partial sums
+//                [slice][ξ][out][in];
+//   weight_output  dW = Gᵀ M G per (out, in) channel pair, the slices summed on the way.
+// In weight_gemm lanes are runs of WCI input channels and the workgroup is (block of WCO output
+// channels, ξ, slice): per 4 tiles a lane loads its WCI vec4 of V and the block's WCO vec4 of D
+// lane-uniformly and does WCO·WCI vec4 FMAs; the loop bounds are the slice's, the same in every
+// lane, and there are no barriers.
 
 const CO: u32 = ${CO};   // output channels per gemm invocation (and per filter block)
 const P: u32 = ${P};     // tiles per gemm invocation, a multiple of 4
+const WCO: u32 = ${WCO}; // output channels per weight_gemm invocation
+const WCI: u32 = ${WCI}; // input channels per weight_gemm invocation
 // gemm's workgroup size (${GEMM_WG}): 8 to 64, no more lanes than a row of V has runs of P tiles.
 
 // ---------------------------------------------------------------- filters
@@ -137,6 +155,46 @@ fn tiles_transform(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup
     let at = (plane % tp.c) * tp.row + (plane / tp.c) * tp.tiles + t;
 #unroll q 16
     tiles[${q}u * xi_stride + at] = v[${q % 4}][${q / 4}];
+#endunroll
+  }
+}
+
+// L applied to the 2 rows (or columns) of a dy tile: the 4 rows of A·q (A = (Aᵀ)ᵀ).
+fn a_rows(q0: vec2f, q1: vec2f) -> array<vec2f, 4> {
+  return array<vec2f, 4>(q0, q0 + q1, q0 - q1, -q1);
+}
+
+// The weight gradient's dy tiles: one invocation per 2×2 tile position of dy (tp.pad = 0, the
+// tiling of the forward's output), for its share of the planes; D = A dy Aᵀ in the columns of V.
+@compute @workgroup_size(64)
+fn grad_tiles_transform(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
+                        @builtin(num_workgroups) nwg: vec3u) {
+  let t = gid.x;
+  if (t >= tp.tiles) { return; }
+  let y0 = (t / tp.tiles_w) * 2u;
+  let x0 = (t % tp.tiles_w) * 2u;
+  let y_ok = y0 + 1u < tp.h;
+  let x_ok = x0 + 1u < tp.w;
+  let x1 = select(x0, x0 + 1u, x_ok);
+  let row0 = y0 * tp.w;
+  let row1 = select(y0, y0 + 1u, y_ok) * tp.w;
+  let plane_size = tp.h * tp.w;
+  let xi_stride = tp.c * tp.row;   // floats per ξ
+  for (var plane = wid.y; plane < tp.planes; plane += nwg.y) {
+    let base = plane * plane_size;
+    let q0 = vec2f(source[base + row0 + x0], select(0.0, source[base + row0 + x1], x_ok));
+    let q1 = select(vec2f(0.0), vec2f(source[base + row1 + x0], select(0.0, source[base + row1 + x1], x_ok)), y_ok);
+    // A q (rows), then each row's 2 values times Aᵀ (columns): d[r][q] for ξ = 4r + q.
+    let rows = a_rows(q0, q1);
+    let at = (plane % tp.c) * tp.row + (plane / tp.c) * tp.tiles + t;
+#unroll r 4
+    {
+      let e = rows[${r}];
+      let d = vec4f(e.x, e.x + e.y, e.x - e.y, -e.y);
+#unroll q 4
+      tiles[${4 * r + q}u * xi_stride + at] = d[${q}];
+#endunroll
+    }
 #endunroll
   }
 }
@@ -251,4 +309,120 @@ fn output_transform(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
     dst[row + op.out_w] = t1.x + t1.y + t1.z + b;
     if (right) { dst[row + op.out_w + 1u] = t1.y - t1.z - t1.w + b; }
   }
+}
+
+// ---------------------------------------------------------------- weight gemm
+
+struct WeightGemmParams {
+  in_c: u32,
+  out_c: u32,
+  count: u32,      // tiles summed: N · tiles per plane (columns of D and V past it are unset)
+  row4: u32,       // vec4 per row of D and V
+  per_slice: u32,  // vec4 of a row per slice
+  slices: u32,
+}
+
+@group(0) @binding(0) var<uniform> wp: WeightGemmParams;
+@group(0) @binding(1) var<storage, read> d_in: array<vec4f>;   // [ξ][out][row]
+@group(0) @binding(2) var<storage, read> x_tiles: array<vec4f>;   // [ξ][in][row]
+@group(0) @binding(3) var<storage, read_write> partial: array<f32>;   // [slice][ξ][out][in]
+
+// Workgroup (x, y, z) = (block of WEIGHT_WG lanes of WCI input channels, block of WCO output
+// channels, ξ · slices + slice); past the last input channel a lane computes on clamped indices and
+// skips its store.
+@compute @workgroup_size(${WEIGHT_WG})
+fn weight_gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let ci = (wid.x * ${WEIGHT_WG}u + lid) * WCI;
+  let co = wid.y * WCO;
+  let xi = wid.z / wp.slices;
+  let slice = wid.z % wp.slices;
+  let first = slice * wp.per_slice;
+  let whole = wp.count / 4u;   // vec4 whose 4 tiles all count
+  let end = min(first + wp.per_slice, whole);
+#unroll c ${WCO}
+  let d${c} = (xi * wp.out_c + min(co + ${c}u, wp.out_c - 1u)) * wp.row4;
+#endunroll
+#unroll i ${WCI}
+  let x${i} = (xi * wp.in_c + min(ci + ${i}u, wp.in_c - 1u)) * wp.row4;
+#endunroll
+#unroll c ${WCO}
+#unroll i ${WCI}
+  var a${c}_${i} = vec4f(0.0);
+#endunroll
+#endunroll
+  for (var t = first; t < end; t++) {
+#unroll i ${WCI}
+    let v${i} = x_tiles[x${i} + t];
+#endunroll
+#unroll c ${WCO}
+    {
+      let d = d_in[d${c} + t];
+#unroll i ${WCI}
+      a${c}_${i} = fma(d, v${i}, a${c}_${i});
+#endunroll
+    }
+#endunroll
+  }
+  // The row's last vec4 when it is partial, in the slice that holds it: its unset tiles masked out.
+  if (whole * 4u < wp.count && whole >= first && whole < first + wp.per_slice) {
+    let keep = vec4u(whole * 4u) + vec4u(0u, 1u, 2u, 3u) < vec4u(wp.count);
+#unroll i ${WCI}
+    let v${i} = x_tiles[x${i} + whole];
+#endunroll
+#unroll c ${WCO}
+    {
+      let d = d_in[d${c} + whole];
+#unroll i ${WCI}
+      a${c}_${i} += select(vec4f(0.0), d * v${i}, keep);
+#endunroll
+    }
+#endunroll
+  }
+  let at = ((slice * 16u + xi) * wp.out_c + co) * wp.in_c + ci;
+#unroll c ${WCO}
+#unroll i ${WCI}
+  if (co + ${c}u < wp.out_c && ci + ${i}u < wp.in_c) { partial[at + ${c}u * wp.in_c + ${i}u] = dot(a${c}_${i}, vec4f(1.0)); }
+#endunroll
+#endunroll
+}
+
+// ---------------------------------------------------------------- weight output
+
+struct WeightOutputParams {
+  pairs: u32,    // out_c · in_c
+  slices: u32,
+}
+
+@group(0) @binding(0) var<uniform> wo: WeightOutputParams;
+@group(0) @binding(1) var<storage, read> partial_in: array<f32>;   // [slice][ξ][out][in]
+@group(0) @binding(2) var<storage, read_write> dw: array<f32>;     // [out][in][3][3]
+
+// Gᵀ applied to the 4 rows (or columns) of M: the 3 rows of Gᵀ M.
+fn gt_rows(m0: vec4f, m1: vec4f, m2: vec4f, m3: vec4f) -> array<vec4f, 3> {
+  let s = 0.5 * (m1 + m2);
+  return array<vec4f, 3>(m0 + s, 0.5 * (m1 - m2), s + m3);
+}
+
+// One invocation per (out, in) channel pair: M summed over the slices, dW = Gᵀ M G.
+@compute @workgroup_size(64)
+fn weight_output(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= wo.pairs) { return; }
+  var m: array<vec4f, 4>;   // rows of M
+  for (var s = 0u; s < wo.slices; s++) {
+    let at = s * 16u * wo.pairs + i;
+#unroll r 4
+    m[${r}] += vec4f(partial_in[at + ${4 * r}u * wo.pairs], partial_in[at + ${4 * r + 1}u * wo.pairs],
+                     partial_in[at + ${4 * r + 2}u * wo.pairs], partial_in[at + ${4 * r + 3}u * wo.pairs]);
+#endunroll
+  }
+  // Gᵀ M (rows), transposed, Gᵀ again (columns): dW's 3 rows are the columns of the second.
+  let gm = gt_rows(m[0], m[1], m[2], m[3]);
+  let t = transpose(mat3x4f(gm[0], gm[1], gm[2]));   // 4 columns of 3 (as rows)
+  let w = gt_rows(vec4f(t[0], 0.0), vec4f(t[1], 0.0), vec4f(t[2], 0.0), vec4f(t[3], 0.0));
+#unroll ky 3
+#unroll kx 3
+  dw[i * 9u + ${3 * ky + kx}u] = w[${kx}][${ky}];
+#endunroll
+#endunroll
 }

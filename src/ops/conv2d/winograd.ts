@@ -3,10 +3,14 @@
 // transforms shared across channels. The forward pass and the input gradient (the flipped weights)
 // transform the filters and the source tiles, then one kernel sums the channel products and
 // transforms them back to the output. Float32 error is larger than a direct sum's (the transforms
-// scale the products by up to 9): test/ops/conv2d.test.ts derives and checks the bound.
+// scale the products by up to 9): test/ops/conv2d-winograd.test.ts derives and checks the bound.
+// The weight gradient, F(3×3, 2×2), transforms the source's tiles as the forward does and dy's 2×2
+// tiles, sums their 16 channel products over the batch's tiles in slices, and transforms the sums
+// to the 3×3 filters.
 import { type Gpu, grid1d, MAX_WORKGROUPS } from '../../gpu/gpu.ts';
 import type { Tensor } from '../../gpu/tensor.ts';
-import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry } from './geometry.ts';
+import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry, type WeightArgs } from './geometry.ts';
+import { MAX_SLICES } from './slices.ts';
 
 /** Output channels × tiles per gemm invocation, defines of the shader. */
 const CO = 8;
@@ -18,8 +22,18 @@ const TILE_PLANES = 8;
 /** F(2×2, 3×3) applies to 3×3 kernels at stride 1 (any padding). */
 const applies = (_: Gpu, g: Geometry) => g.k === 3 && g.stride === 1;
 
-/** The transforms' defines; gemm's workgroup size is set per shape (see gemmLanes). */
-const DEFINES = { CO, P, BIAS: false, GEMM_WG: 64 };
+/** Output and input channels per weight_gemm invocation: WCO lane-uniform D loads and WCI V loads
+ * per 4 tiles feed WCO·WCI vec4 FMAs. 8×4 ran 1.2-1.5× packed's dW at 64→128 to 192→64 on lavapipe
+ * where 8×1 ran 0.6×, 16×2 0.5-0.9× and 16×4 0.8-1.0× (bench/WINOGRAD.md). */
+const WCO = 8;
+const WCI = 4;
+/** weight_gemm invocations to aim for when splitting the sum over tiles into slices (as packed's
+ * dw_partial aims for 2048), and the most floats its partial sums may take. */
+const WEIGHT_INVOCATIONS = 2048;
+const MAX_PARTIAL = 1 << 22;
+
+/** The transforms' defines; the gemms' workgroup sizes are set per shape (gemmLanes, weightLanes). */
+const DEFINES = { CO, P, WCO, WCI, BIAS: false, GEMM_WG: 64, WEIGHT_WG: 64 };
 
 /** gemm's workgroup size: a power of two from 8 (one SIMD vector on lavapipe) to 64, no larger
  * than the row's runs of P tiles (an 8×8 output at batch 8 has 8: lanes past them would idle). */
@@ -56,14 +70,15 @@ function filters(w: Tensor, flip: boolean): Tensor {
 }
 
 /** V = Bᵀ d B for every 4×4 source tile (2 apart) of `src` [N, C, H, W] with `pad` zeros around
- * it: [ξ][C][row]. */
-function tiles(src: Tensor, pad: number, outH: number, outW: number): Tensor {
+ * it: [ξ][C][row]; with `entry` 'grad_tiles_transform', D = A dy Aᵀ for every 2×2 tile of `src` =
+ * dy (pad 0, outH × outW its own size). */
+function tiles(src: Tensor, pad: number, outH: number, outW: number, entry = 'tiles_transform'): Tensor {
   const [n, c, h, w] = src.shape;
   const { tilesW, perPlane, row } = tiling(n, outH, outW);
   const v = src.gpu.empty([16, c, row]);
   src.gpu.dispatch({
     shader: 'conv2d_winograd',
-    entry: 'tiles_transform',
+    entry,
     defines: DEFINES,
     params: { planes: n * c, c, h, w, pad, tiles_w: tilesW, tiles: perPlane, row },
     buffers: [src, v],
@@ -147,7 +162,59 @@ const forward: ConvKernel<'forward'>['run'] = (_, { x, w, b }, g) => ({
 const input: ConvKernel<'input'>['run'] = (_, { dy, w }, g) =>
   convolved('conv2d backward input', ['dy', 'dx'], dy, g.k - 1 - g.pad, w, true, null, g.cin, g.h, g.w);
 
+/** weight_gemm's workgroup size: lanes are input channels, so the largest power of two up to 64
+ * that divides them where that is 8 or more (no idle lanes), else enough for all of them (8 to 64). */
+function weightLanes(cin: number): number {
+  const divides = cin & -cin;
+  return divides >= 8 ? Math.min(64, divides) : Math.max(8, Math.min(64, 2 ** Math.ceil(Math.log2(cin))));
+}
+
+/** dW = Gᵀ [Σ over the batch's tiles of (A dy Aᵀ) ⊙ (Bᵀ x B)] G, F(3×3, 2×2), into `into` or a new
+ * tensor. */
+function weight(gpu: Gpu, { dy, x, into }: WeightArgs, g: Geometry): Tensor {
+  const pairs = g.cout * g.cin;
+  const { perPlane } = tiling(g.n, g.oh, g.ow);
+  const count = g.n * perPlane;
+  const count4 = Math.ceil(count / 4);
+  const lanes = weightLanes(Math.ceil(g.cin / WCI));
+  const groups = [Math.ceil(g.cin / (lanes * WCI)), Math.ceil(g.cout / WCO)];
+  const wanted = Math.ceil(WEIGHT_INVOCATIONS / (groups[0] * lanes * groups[1] * 16));
+  const perSlice = Math.ceil(count4 / Math.max(1, Math.min(wanted, count4, MAX_SLICES, Math.floor(MAX_PARTIAL / (16 * pairs)))));
+  const slices = Math.ceil(count4 / perSlice);
+  assertBindable(
+    'conv2d backward weight',
+    gpu,
+    ['x', x.shape],
+    ['dy', dy.shape],
+    ['Winograd tiles of x', tilesShape(g.n, g.cin, g.oh, g.ow)],
+    ['Winograd tiles of dy', tilesShape(g.n, g.cout, g.oh, g.ow)],
+    ['Winograd partial sums', [slices, 16, g.cout, g.cin]],
+  );
+  const v = tiles(x, g.pad, g.oh, g.ow);
+  const d = tiles(dy, 0, g.oh, g.ow, 'grad_tiles_transform');
+  const part = gpu.empty([slices, 16, g.cout, g.cin]);
+  gpu.dispatch({
+    shader: 'conv2d_winograd',
+    entry: 'weight_gemm',
+    defines: { ...DEFINES, WEIGHT_WG: lanes },
+    params: { in_c: g.cin, out_c: g.cout, count, row4: v.shape[2] / 4, per_slice: perSlice, slices },
+    buffers: [d, v, part],
+    workgroups: [groups[0], groups[1], 16 * slices],
+  });
+  const dw = into ?? gpu.empty([g.cout, g.cin, 3, 3]);
+  gpu.dispatch({
+    shader: 'conv2d_winograd',
+    entry: 'weight_output',
+    defines: DEFINES,
+    params: { pairs, slices },
+    buffers: [part, dw],
+    workgroups: grid1d(pairs, WG),
+  });
+  return dw;
+}
+
 export const WINOGRAD_KERNELS: AnyConvKernel[] = [
   { name: 'winograd', pass: 'forward', applies, run: forward } satisfies ConvKernel<'forward'>,
   { name: 'winograd', pass: 'input', applies, run: input } satisfies ConvKernel<'input'>,
+  { name: 'winograd', pass: 'weight', applies, run: weight } satisfies ConvKernel<'weight'>,
 ];
