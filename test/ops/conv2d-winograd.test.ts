@@ -14,6 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import { geometry } from '../../src/ops/conv2d/geometry.ts';
 import { CONV_KERNELS } from '../../src/ops/conv2d/kernels.ts';
+import { applicableKernels } from '../../src/ops/conv2d.ts';
 import { BENCH_CONVS } from '../../src/ops/index.ts';
 import { convVariantData, convVariantReference, convVariantTolerance, runConvVariant } from '../helpers/conv-reference.ts';
 import { useGpu } from '../helpers/gpu.ts';
@@ -29,6 +30,20 @@ function worstError(got: Float32Array, want: Float64Array): number {
 
 describe('conv2d winograd at the network shapes', () => {
   const gpu = useGpu();
+
+  it('leaves a batch whose tiles would pass the storage binding limit to the other kernels', () => {
+    // The hour model's 48→16 decoder conv at 32×32: its tiles of x are 16 × 48 × 256 floats per
+    // sample, 4× x itself, so the largest batch they fit (170 on lavapipe's 128 MiB) is far below the
+    // other kernels'. An evaluation batch past it crashed `--conv winograd` runs before.
+    const limit = gpu().device.limits.maxStorageBufferBindingSize;
+    const batchAt = (bytes: number) => Math.floor(bytes / (4 * 16 * 48 * 16 * 16));
+    for (const pass of ['forward', 'input', 'weight'] as const) {
+      const names = (n: number) => applicableKernels(gpu(), pass, geometry('conv2d', [n, 48, 32, 32], [16, 48, 3, 3])).map((k) => k.name);
+      expect(names(batchAt(limit)), `${pass} at the largest batch that fits`).toContain('winograd');
+      expect(names(batchAt(limit) + 1), `${pass} one sample beyond`).not.toContain('winograd');
+      expect(names(batchAt(limit) + 1), pass).toContain('packed');
+    }
+  });
   for (const [name, cin, cout, size, k] of BENCH_CONVS) {
     if (k !== 3) continue;
     for (const pass of ['forward', 'input', 'weight'] as const) {

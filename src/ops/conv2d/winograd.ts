@@ -8,7 +8,7 @@
 // tiles, sums their 16 channel products over the batch's tiles in slices, and transforms the sums
 // to the 3×3 filters.
 import { type Gpu, grid1d, MAX_WORKGROUPS } from '../../gpu/gpu.ts';
-import type { Tensor } from '../../gpu/tensor.ts';
+import { sizeOf, type Tensor } from '../../gpu/tensor.ts';
 import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry, type WeightArgs } from './geometry.ts';
 import { MAX_SLICES } from './slices.ts';
 
@@ -19,8 +19,14 @@ const WG = 64; // the shader's workgroup size
 /** Planes (N·C) each tile-transform invocation covers: its offsets and masks are computed once. */
 const TILE_PLANES = 8;
 
-/** F(2×2, 3×3) applies to 3×3 kernels at stride 1 (any padding). */
-const applies = (_: Gpu, g: Geometry) => g.k === 3 && g.stride === 1;
+/** F(2×2, 3×3) applies to 3×3 kernels at stride 1 (any padding) where its tiles fit a storage
+ * binding: 16 values per 2×2 outputs, 4× the tensor they transform, so a batch that the other
+ * kernels still run (an evaluation's) can be too large for them. */
+const applies = (gpu: Gpu, g: Geometry) =>
+  g.k === 3 &&
+  g.stride === 1 &&
+  4 * sizeOf(tilesShape(g.n, Math.max(g.cin, g.cout), Math.max(g.h, g.oh), Math.max(g.w, g.ow))) <=
+    gpu.device.limits.maxStorageBufferBindingSize;
 
 /** Output and input channels per weight_gemm invocation: WCO lane-uniform D loads and WCI V loads
  * per 4 tiles feed WCO·WCI vec4 FMAs. 8×4 ran 1.2-1.5× packed's dW at 64→128 to 192→64 on lavapipe
