@@ -282,6 +282,8 @@ export class TrainingSession {
   /** Why the run stops after this chunk, or null to go on. */
   private stopReason(run: RunState): StopReason | null {
     const t = this.trainer;
+    // A run that reached its last step is complete, even where its budget ran out at that step.
+    if (this.stepsFixed && t.step >= t.config.steps) return 'complete';
     if (this.budgetLeft(run) <= 0) {
       // Spent before the decay started: within warm-up, the steps reached are the run (its rates
       // do not depend on T); later, the estimate the run was following is.
@@ -291,7 +293,6 @@ export class TrainingSession {
       }
       return 'budget';
     }
-    if (this.stepsFixed && t.step >= t.config.steps) return 'complete';
     if (this.request !== 'run') return this.request === 'pause' ? 'paused' : 'stopped';
     return null;
   }

@@ -2,7 +2,7 @@
 // step count and by time, pause and resume, a time budget that fixes the step count, divergence.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Mixer } from '../../src/data/mixer.ts';
-import { readSafetensors } from '../../src/data/safetensors.ts';
+import { readSafetensors, writeSafetensors } from '../../src/data/safetensors.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { tunerOf } from '../../src/gpu/tuner.ts';
 import { type Progress, type SessionOptions, TrainingSession } from '../../src/train/session.ts';
@@ -111,6 +111,20 @@ describe('training session', () => {
     const again = new TrainingSession(resumed, lagged);
     expect(again.budgetSeconds).toBe(1.5);
     expect(again.complete).toBe(done.reason === 'complete' || done.trainedSeconds >= 1.5);
+    for (const t of [trainer, resumed]) t.destroy();
+  });
+
+  it('a run that reached its last step is complete, even where its budget ran out at that step', async () => {
+    const trainer = await Trainer.create(gpu, mixer, { ...tiny, steps: 6, warmupSteps: 2 });
+    for (let s = 0; s < 5; s++) trainer.trainStep();
+    // Its checkpoint as a budget run at step 5 of 6 with 0.1 ms of its 1 s budget left: the last
+    // step spends it.
+    const { tensors, metadata } = readSafetensors(await new TrainingSession(trainer, lagged).checkpoint());
+    const atLastStep = writeSafetensors(tensors, { ...metadata, budget_seconds: '1', trained_seconds: '0.9999', steps_fixed: 'true' });
+    const resumed = await Trainer.fromCheckpoint(gpu, mixer, atLastStep);
+    const done = await new TrainingSession(resumed, lagged).run();
+    expect([done.reason, done.step]).toEqual(['complete', 6]);
+    expect(done.trainedSeconds).toBeGreaterThan(1);
     for (const t of [trainer, resumed]) t.destroy();
   });
 
