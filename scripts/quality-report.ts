@@ -214,6 +214,14 @@ samples, 94 samples/s) in 58 min and scores 8.40e-4 on the full protocol: the ch
 ships. Share outputs tied with the projection here (1.23/1.18e-3 against 1.21/1.22e-3 at 64k samples),
 so the preset keeps the one that reproduces the shipped checkpoint.
 
+Both choices again at equal time, with each network's training samples/s measured alternately in one
+run after the fused step and the Winograd kernels (2026-12-04, "What the targets cost" below): for
+7.5 minutes the default recipe's fit stays the best (1.27e-3, the next 1.31e-3). For 60 minutes it
+predicts 8.05e-4 against the hour model's 8.15e-4, a difference inside the fits' own errors (2.2 % and
+1.2 %), and the width-8 figure extrapolates its runs tenfold (129k samples to 1.2M) where the hour's
+extrapolates its own a little over once (324k to 371k): a tie on this evidence, which only an hour-long
+run of the default recipe would break, so the hour preset and the checkpoint the page ships stay.
+
 ## What the targets cost
 
 For each configuration trained at two or more lengths, one point per run that reached the end of its
