@@ -216,8 +216,9 @@ so the preset keeps the one that reproduces the shipped checkpoint.
 
 Both choices again at equal time, with each network's training samples/s measured alternately in one
 run after the fused step and the Winograd kernels (2026-12-04, "What the targets cost" below): for
-7.5 minutes the default recipe's fit stays the best (1.27e-3, the next 1.31e-3). For 60 minutes it
-predicts 8.05e-4 against the hour model's 8.15e-4, a difference inside the fits' own errors (2.2 % and
+7.5 minutes the default recipe's fit stays the best (1.26e-3, the next 1.31e-3; a fresh clone's \`npm run train\`
+the same day scored 1.265e-3). For 60 minutes it
+predicts 8.02e-4 against the hour model's 8.15e-4, a difference inside the fits' own errors (2.1 % and
 1.2 %), and the width-8 figure extrapolates its runs tenfold (129k samples to 1.2M) where the hour's
 extrapolates its own a little over once (324k to 371k): a tie on this evidence, which only an hour-long
 run of the default recipe would break, so the hour preset and the checkpoint the page ships stay.
