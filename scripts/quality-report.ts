@@ -125,9 +125,9 @@ const measured: NetworkSpeedFile | null = existsSync(NETWORK_SPEED) ? JSON.parse
 const fastestInLedger = new Map<string, number>();
 for (const r of records)
   fastestInLedger.set(speedKey(r), Math.max(fastestInLedger.get(speedKey(r)) ?? 0, r.samples_seen / r.train_seconds));
-const speedOf = (r: LedgerRecord) =>
-  measured?.networks.find((n) => n.key === speedKey(r))?.samplesPerSecond ?? fastestInLedger.get(speedKey(r))!;
-const speedSource = (r: LedgerRecord) => (measured?.networks.some((n) => n.key === speedKey(r)) ? 'measured' : 'ledger');
+const measuredSpeed = (r: LedgerRecord) => measured?.networks.find((n) => n.key === speedKey(r))?.samplesPerSecond;
+const speedOf = (r: LedgerRecord) => measuredSpeed(r) ?? fastestInLedger.get(speedKey(r))!;
+const speedSource = (r: LedgerRecord) => (measuredSpeed(r) === undefined ? 'ledger' : 'measured');
 const families: Family[] = scalingFamilies(records);
 
 /** A sample count in three figures: 104k, 6.2M, 1.6G. */

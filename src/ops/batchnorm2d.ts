@@ -2,7 +2,13 @@
 // affine (gamma, beta), and running statistics for eval mode, updated in place on the GPU; with an
 // optional ReLU on the output fused into the same passes, forward and backward.
 import { accumulateGrad, gradientTarget, record } from '../autograd/graph.ts';
-import { checkPaddedLayout, gradientPaddingWanted, type PaddedLayout, recordPaddedCopy } from '../autograd/padded-copies.ts';
+import {
+  checkPaddedLayout,
+  gradientPaddingWanted,
+  type PaddedLayout,
+  paddedCellParams,
+  recordPaddedCopy,
+} from '../autograd/padded-copies.ts';
 import { grid1d } from '../gpu/gpu.ts';
 import type { ShaderParams } from '../gpu/params.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
@@ -203,10 +209,10 @@ export function batchNorm2dBackward(
   return { dx, dgamma: wanted.params ? sums![0] : null, dbeta: wanted.params ? sums![1] : null, dxPadded };
 }
 
-/** grad's uniforms for the padded copy of dx. */
+/** The uniforms of the padded copy of y (train_forward) or dx (grad), which a workgroup per channel
+ * writes, walking the layout's cells. */
 function paddedParams(x: Tensor, layout: PaddedLayout): ShaderParams {
-  const pw4 = layout.pw / 4;
-  return { w: x.shape[3], ph: layout.ph, pw4, cells: layout.ph * pw4, top: layout.top, left: layout.left };
+  return { w: x.shape[3], ph: layout.ph, ...paddedCellParams(layout) };
 }
 
 // ---------------------------------------------------------------- autograd

@@ -1,8 +1,7 @@
 // Concatenation along channels (U-Net skip connections): forward joins, backward splits; and the
 // decoder's join, which upsamples its first input ×2 as it copies it (upsampleConcat).
 import { accumulateGrad, record } from '../autograd/graph.ts';
-import { checkPaddedLayout, type PaddedLayout, recordPaddedCopy, writesWholeInto } from '../autograd/padded-copies.ts';
-import { MAX_WORKGROUPS } from '../gpu/gpu.ts';
+import { checkPaddedLayout, type PaddedLayout, paddedGrid, recordPaddedCopy, writesWholeInto } from '../autograd/padded-copies.ts';
 import { type Shape, shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
 
@@ -121,9 +120,6 @@ function upsampleConcatDispatch(entry: string, buffers: Tensor[], [n, ca, cb, h,
   });
 }
 
-/** Planes each upsample_concat_forward_padded invocation joins, as conv2d's pad pass copies them. */
-const PAD_PLANES = 8;
-
 /** upsample2x(a) ⊕ b, [N,Ca,H/2,W/2] and [N,Cb,H,W] -> [N,Ca+Cb,H,W], in one dispatch; with
  * `padOutput` (the next conv's layout), also the output zero-padded so, recorded as its padded
  * copy, where the padded grid writes the output whole (writesWholeInto; else the conv pads). */
@@ -139,16 +135,15 @@ export function upsampleConcatForward(a: Tensor, b: Tensor, padOutput?: PaddedLa
     upsampleConcatDispatch('upsample_concat_forward', [a, b, out], sizes, (ca + cb) * h * w);
     return out;
   }
-  const { ph, pw, top, left } = padOutput;
-  const cells = ph * (pw / 4);
-  const padded = a.gpu.empty([n, ca + cb, ph, pw]);
+  const grid = paddedGrid(padOutput, n * (ca + cb), WG);
+  const padded = a.gpu.empty([n, ca + cb, padOutput.ph, padOutput.pw]);
   a.gpu.dispatch({
     shader: 'concat',
     entry: 'upsample_concat_forward_padded',
     defines: { WG, SAMPLES, V: 'f32', PADDED: true },
-    params: { n, h, w, a_run: ca * h * w, b_run: cb * h * w, ca, channels: ca + cb, pw4: pw / 4, cells, top, left },
+    params: { n, h, w, a_run: ca * h * w, b_run: cb * h * w, ca, channels: ca + cb, ...grid.params },
     buffers: [a, b, out, padded],
-    workgroups: [Math.ceil(cells / WG), Math.min(Math.ceil((n * (ca + cb)) / PAD_PLANES), MAX_WORKGROUPS)],
+    workgroups: grid.workgroups,
   });
   recordPaddedCopy(out, padOutput, padded);
   return out;

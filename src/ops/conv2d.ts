@@ -81,8 +81,15 @@ export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Con
 }
 
 /** The forward pass, and the zero-padded x it may have made, which the weight gradient can read;
- * with `packForInput`, also the weights it may have laid out for the input gradient. */
-function forward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions, packForInput = false): PassTypes['forward']['result'] {
+ * with `packForInput`, also the weights it may have laid out for the input gradient; and the
+ * geometry it checked. */
+function forward(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  opts?: Conv2dOptions,
+  packForInput = false,
+): PassTypes['forward']['result'] & { g: Geometry } {
   const op = 'conv2d';
   assertRank(op, 'x', x, 4);
   assertRank(op, 'w', w, 4);
@@ -92,7 +99,7 @@ function forward(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions, p
   const layout = kernel.paddedX?.(g);
   const xPadded = layout && paddedCopy(x, layout);
   if (layout && xPadded) assertShape(op, 'padded x', xPadded, [g.n, g.cin, layout.ph, layout.pw]);
-  return kernel.run(x.gpu, { x, xPadded, w, b, packForInput }, g);
+  return { ...kernel.run(x.gpu, { x, xPadded, w, b, packForInput }, g), g };
 }
 
 /** The zero-padded layout this conv's forward kernel reads x in, for the op that computes x to
@@ -165,10 +172,9 @@ export function conv2dBackwardBias(dy: Tensor, into?: Tensor): Tensor {
 // ---------------------------------------------------------------- autograd
 
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts?: Conv2dOptions): Tensor {
-  const { y, xPadded, wPacked } = forward(x, w, b, opts, x.requiresGrad);
+  const { y, xPadded, wPacked, g } = forward(x, w, b, opts, x.requiresGrad);
   if (x.requiresGrad) {
     // dy zero-padded as the input gradient's kernel reads it, from the op that computes dy if it can.
-    const g = geometry('conv2d', x.shape, w.shape, opts);
     const layout = chooseKernel(x.gpu, 'input', g).paddedDy?.(g);
     if (layout) wantGradientPadded(y, layout);
   }

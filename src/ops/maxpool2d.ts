@@ -1,7 +1,6 @@
 // 2×2 max-pooling, stride 2 (the encoder's downsampling). Backward routes dy to each window's max.
 import { accumulateGradWith, record } from '../autograd/graph.ts';
-import { checkPaddedLayout, type PaddedLayout, recordPaddedCopy, writesWholeInto } from '../autograd/padded-copies.ts';
-import { MAX_WORKGROUPS } from '../gpu/gpu.ts';
+import { checkPaddedLayout, type PaddedLayout, paddedGrid, recordPaddedCopy, writesWholeInto } from '../autograd/padded-copies.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertShape } from './check.ts';
 
@@ -30,9 +29,6 @@ function dispatch(entry: string, buffers: Tensor[], outShape: number[], prior = 
   });
 }
 
-/** Planes each maxpool_forward_padded invocation pools, as conv2d's pad pass copies them. */
-const PAD_PLANES = 8;
-
 /** [N,C,H,W] -> [N,C,H/2,W/2], the maximum of each 2×2 window; with `padOutput`, also y zero-padded
  * so (the next conv's input), in the same dispatch, recorded as y's padded copy, where the padded
  * grid writes y whole (writesWholeInto; else the conv pads y itself). */
@@ -45,16 +41,15 @@ export function maxPool2dForward(x: Tensor, padOutput?: PaddedLayout): Tensor {
     return y;
   }
   const [n, c, ho, wo] = outShape;
-  const { ph, pw, top, left } = padOutput;
-  const cells = ph * (pw / 4);
-  const yPadded = x.gpu.empty([n, c, ph, pw]);
+  const grid = paddedGrid(padOutput, n * c, WG);
+  const yPadded = x.gpu.empty([n, c, padOutput.ph, padOutput.pw]);
   x.gpu.dispatch({
     shader: 'maxpool2d',
     entry: 'maxpool_forward_padded',
     defines: { WG, SAMPLES, PRIOR: false, PADDED: true },
-    params: { n, c, ho, wo, pw4: pw / 4, cells, top, left },
+    params: { n, c, ho, wo, ...grid.params },
     buffers: [x, y, yPadded],
-    workgroups: [Math.ceil(cells / WG), Math.min(Math.ceil((n * c) / PAD_PLANES), MAX_WORKGROUPS)],
+    workgroups: grid.workgroups,
   });
   recordPaddedCopy(y, padOutput, yPadded);
   return y;

@@ -4,8 +4,8 @@
 // loads and no bounds checks; dW is a sliced reduction. Measured on lavapipe and SwiftShader by
 // bench/conv2d-variants.ts; the shader headers say why this shape suits them.
 
-import { isUnpadded, type PaddedLayout } from '../../autograd/padded-copies.ts';
-import { type Gpu, grid1d, MAX_WORKGROUPS } from '../../gpu/gpu.ts';
+import { isUnpadded, type PaddedLayout, paddedGrid } from '../../autograd/padded-copies.ts';
+import { type Gpu, grid1d } from '../../gpu/gpu.ts';
 import type { Tensor } from '../../gpu/tensor.ts';
 import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry, type WeightArgs } from './geometry.ts';
 import { MAX_SLICES, sumSlices } from './slices.ts';
@@ -39,26 +39,22 @@ function paddedWidth(segs: number, k: number, stride: number, pixels: number): n
   return (segs - 1) * pixels * stride + windowVec4s(k, stride, pixels) * 4;
 }
 
-/** Planes (N·C) each pad invocation copies: its index arithmetic, integer divisions included (a
- * lane at a time on CPU drivers), is done once for all of them: 2× faster than one plane each. */
-const PAD_PLANES = 8;
-
 /** The source of a valid convolution: `src` with `top`/`left` zeros before it (negative: cropped),
  * `dilation - 1` zeros between its pixels, and zeros after it up to `ph`×`pw` (pw a multiple of 4). */
 function padded(src: Tensor, layout: PaddedLayout): Tensor {
-  const { ph, pw, top, left, dilation } = layout;
+  const { ph, pw, dilation } = layout;
   const [n, c, h, w] = src.shape;
   // Already laid out so (no border, rows whole vec4s: e.g. a 1×1 conv's source 16 or 32 wide): no copy.
   if (isUnpadded(src.shape, layout)) return src;
   const out = src.gpu.empty([n, c, ph, pw]);
-  const cells = ph * (pw / 4);
+  const grid = paddedGrid(layout, n * c, LAYOUT_WG);
   src.gpu.dispatch({
     shader: 'conv2d_layout',
     entry: 'pad',
     defines: { WG: LAYOUT_WG, D: dilation, BIAS: false, FLIPPED_AT: 3 }, // BIAS, FLIPPED_AT (of repack) are unused here but share the file
-    params: { planes: n * c, h, w, pw4: pw / 4, cells, top, left },
+    params: { planes: n * c, h, w, ...grid.params },
     buffers: [src, out],
-    workgroups: [Math.ceil(cells / LAYOUT_WG), Math.min(Math.ceil((n * c) / PAD_PLANES), MAX_WORKGROUPS), 1],
+    workgroups: grid.workgroups,
   });
   return out;
 }
