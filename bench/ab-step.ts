@@ -1,6 +1,6 @@
 // One training step of a preset in the checkout at ROOT (this one, or an older commit's worktree),
 // for `npm run bench:ab`: its compute dispatches, the CPU time to encode and submit it with the GPU
-// idle (median of 5), its GPU time (best of 3, timestamps) and, per kernel, its GPU time from a
+// idle (median of ENCODE_STEPS steps), its GPU time (best of 3, timestamps) and, per kernel, its GPU time from a
 // timestamp around each dispatch (the best-of-3 step's). It imports ROOT's own modules, so it
 // measures that commit's code; it uses only APIs that unmix has had since before the A/B tool
 // (the measuring helpers and synthetic images come from this checkout's bench/train-unmix.ts).
@@ -20,6 +20,8 @@ const { PRESETS } = await import(`${root}/src/train/presets.ts`);
 const { tunerOf } = await import(`${root}/src/gpu/tuner.ts`);
 
 const ROUNDS = 3;
+/** Steps whose encoding is timed, each after the GPU went idle: the median is reported. */
+const ENCODE_STEPS = 51;
 
 const gpu = await createNodeGpu();
 // Each pass's default kernel, so both sides run the same kernels without tuning.
@@ -30,7 +32,7 @@ for (let s = 0; s < 3; s++) {
   trainer.trainStep();
   await trainer.readLoss();
 }
-const { dispatches, encodeMs } = await measureEncoding(gpu, trainer);
+const { dispatches, encodeMs } = await measureEncoding(gpu, trainer, ENCODE_STEPS);
 let gpuMs = Number.POSITIVE_INFINITY;
 let kernels: Record<string, number> = {};
 let profiledMs = Number.POSITIVE_INFINITY;

@@ -395,7 +395,7 @@ function abSection(ab: AbFile): string[] {
     `${ab.date}, \`${ab.command}\`: the two checkouts alternated on the same machine (step profiles old, new,`,
     "old, new; then CLI runs the same way). Step: the preset's training step with synthetic images and each",
     "pass's default conv kernel (bench/ab-step.ts); encode ms = CPU time to encode and submit it with the GPU",
-    'idle (median of 5), GPU ms = timestamps around it (best of 3), and per kernel group the best profiled',
+    'idle (median of 51 steps), GPU ms = timestamps around it (best of 3), and per kernel group the best profiled',
     'step. CLI: training samples/s of `npm run train -- --preset P --steps N --eval-repeats 0 --conv MODE`',
     "(MODE as the command gives it, default: each pass's default kernel), samples seen over training seconds",
     'from its ledger line, each side warmed up by a short run first.',

@@ -69,10 +69,11 @@ const ENCODE_STEPS = 5;
 export async function measureEncoding(
   gpu: { dispatchCount: number },
   trainer: { trainStep(): void; readLoss(): Promise<number> },
+  steps = ENCODE_STEPS,
 ): Promise<{ dispatches: number; encodeMs: number }> {
   const encodeMs: number[] = [];
   let dispatches = 0;
-  for (let s = 0; s < ENCODE_STEPS; s++) {
+  for (let s = 0; s < steps; s++) {
     await trainer.readLoss();
     const before = gpu.dispatchCount;
     const t = performance.now();
@@ -81,7 +82,7 @@ export async function measureEncoding(
     dispatches = gpu.dispatchCount - before;
   }
   await trainer.readLoss();
-  return { dispatches, encodeMs: encodeMs.sort((a, b) => a - b)[ENCODE_STEPS >> 1] };
+  return { dispatches, encodeMs: encodeMs.sort((a, b) => a - b)[steps >> 1] };
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;

@@ -42,6 +42,17 @@ export function random32(seed: number, step: number, sample: number, stream: num
   return hash32(hash32(hash32(hash32(seed) ^ step) ^ sample) ^ stream);
 }
 
+/** The key batch() writes for the GPU's draw, (seed, step): what a replay of it is given. */
+export function mixKey(seed: number, step: number): Uint32Array {
+  for (const [name, v] of [
+    ['seed', seed],
+    ['step', step],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`mixer.batch: ${name} ${v} must be an integer in [0, 2^32)`);
+  }
+  return Uint32Array.of(seed, step);
+}
+
 /** The (MNIST, Fashion-MNIST) index pairs batch() draws, interleaved, computed on the CPU. */
 export function drawIndices(n: number, seed: number, step: number, digitCount: number, itemCount: number): Uint32Array {
   const out = new Uint32Array(2 * n);
@@ -93,18 +104,12 @@ export class Mixer {
   /** `n` random pairs from `split`, the same for the same (seed, step) in browser and Node. */
   batch(split: Split, n: number, seed: number, step: number): MixBatch {
     if (!Number.isInteger(n) || n <= 0) throw new Error(`mixer.batch: batch size ${n} must be a positive integer`);
-    for (const [name, v] of [
-      ['seed', seed],
-      ['step', step],
-    ] as const) {
-      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`mixer.batch: ${name} ${v} must be an integer in [0, 2^32)`);
-    }
     const s = this.split(split);
     // The key goes in a pooled buffer of its own: writeBuffer lands before this step's commands
     // run, and no other call of the step shares the buffer (the pool reuses it only after
     // endStep() has submitted them), so several batch() calls in one step each see their own key.
     const key = this.gpu.empty([2]);
-    this.gpu.write(key, Uint32Array.of(seed, step));
+    this.gpu.write(key, mixKey(seed, step));
     const indices = this.gpu.empty([n, 2]);
     this.gpu.dispatch({
       shader: 'mix',

@@ -33,6 +33,23 @@ export interface DispatchArgs {
   workgroups: readonly [number, number?, number?];
 }
 
+/** A step's commands, recorded once by Gpu.record() and encoded again by Gpu.replay() with no op,
+ * graph or cache lookups in between: the pipelines, bind groups and workgroup counts of its
+ * dispatches, its copies, the pool buffers it took, and where it wrote the values that change from
+ * step to step (the only thing a replay writes anew). */
+export interface Recording {
+  readonly commands: readonly RecordedCommand[];
+  readonly writes: readonly { buffer: GPUBuffer; byteOffset: number; byteLength: number }[];
+  readonly pooled: { buffers: GPUBuffer[]; sizes: number[] };
+  /** The runtime's recordingEpoch when it was made: a buffer released since, or kernel choices made
+   * anew, leave it stale. */
+  readonly epoch: number;
+}
+
+type RecordedCommand =
+  | { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; x: number; y: number; z: number; label: string }
+  | { encode: (encoder: GPUCommandEncoder) => void };
+
 /** Dispatches one profile() can time: a query set holds at most 4096 timestamps. */
 const PROFILE_MAX_DISPATCHES = 2048;
 
@@ -71,6 +88,10 @@ export class Gpu {
   private timerQueries: GPUQuerySet | null = null;
   /** Set while profile() runs: every dispatch gets a compute pass of its own with timestamps. */
   private profiler: { querySet: GPUQuerySet; labels: string[] } | null = null;
+  /** Set while record() runs: the commands and writes it collects. */
+  private recorder: { commands: RecordedCommand[]; writes: Recording['writes'][number][] } | null = null;
+  /** Bumped whenever a recording may have become wrong (see Recording.epoch). */
+  private recordingEpoch = 0;
   /** A hash of every shader source: tuned kernel choices are cached per version of the kernels. */
   readonly shaderDigest: string;
 
@@ -128,12 +149,11 @@ export class Gpu {
 
   /** Writes values into a tensor (or buffer) now, in queue order with submitted work. */
   write(target: Tensor | GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
-    if (target instanceof Tensor) {
-      this.assertLive(target, 'write');
-      this.device.queue.writeBuffer(target.buffer, target.byteOffset + byteOffset, data as GPUAllowSharedBufferSource);
-    } else {
-      this.device.queue.writeBuffer(target, byteOffset, data as GPUAllowSharedBufferSource);
-    }
+    if (target instanceof Tensor) this.assertLive(target, 'write');
+    const buffer = target instanceof Tensor ? target.buffer : target;
+    const offset = target instanceof Tensor ? target.byteOffset + byteOffset : byteOffset;
+    this.device.queue.writeBuffer(buffer, offset, data as GPUAllowSharedBufferSource);
+    this.recorder?.writes.push({ buffer, byteOffset: offset, byteLength: data.byteLength });
   }
 
   /** Returns every transient tensor's buffer to the pool; call once a step's work is encoded. */
@@ -156,6 +176,69 @@ export class Gpu {
     }
     this.bindGroupsOf.delete(buffer);
     buffer.destroy();
+    this.recordingEpoch++;
+  }
+
+  /** Makes every recording stale, e.g. once the tuner may choose other kernels. */
+  forgetRecordings(): void {
+    this.recordingEpoch++;
+  }
+
+  /** Runs `fn`, encoding its work as usual, and returns its commands for replay(). The values `fn`
+   * writes with write() are the ones a replay is given anew; everything else it encodes must be
+   * the same each time (the same ops on the same shapes, kernel choices and buffers). */
+  record(fn: () => void): Recording {
+    if (this.recorder) throw new Error('gpu.record: already recording; recordings do not nest');
+    const mark = this.pool.inUseCount;
+    const recorder: NonNullable<Gpu['recorder']> = { commands: [], writes: [] };
+    const epoch = this.recordingEpoch;
+    this.recorder = recorder;
+    try {
+      fn();
+    } finally {
+      this.recorder = null;
+    }
+    return { ...recorder, pooled: this.pool.acquiredSince(mark), epoch };
+  }
+
+  /** Encodes a recording again: it takes the same pool buffers, writes `values()` where the recorded
+   * work wrote its values (same count and sizes, in the same order) and encodes the same commands.
+   * False, with nothing encoded and `values` not called, when the recording is stale or its pool
+   * buffers are in use: record again then. */
+  replay(recording: Recording, values: () => ArrayBufferView[]): boolean {
+    if (this.lost) throw new Error(this.lost);
+    if (this.recorder) throw new Error('gpu.replay: called while recording');
+    if (recording.epoch !== this.recordingEpoch || !this.pool.claim(recording.pooled)) return false;
+    const data = values();
+    const { writes } = recording;
+    if (data.length !== writes.length || data.some((d, i) => d.byteLength !== writes[i].byteLength)) {
+      throw new Error(
+        `gpu.replay: the recorded work wrote ${writes.length} values of [${writes.map((w) => w.byteLength)}] bytes, ` +
+          `but [${data.map((d) => d.byteLength)}] were given; give replay the values the recorded function writes, in its order`,
+      );
+    }
+    data.forEach((d, i) => {
+      this.device.queue.writeBuffer(writes[i].buffer, writes[i].byteOffset, d as GPUAllowSharedBufferSource);
+    });
+    let pass: GPUComputePassEncoder | null = null;
+    for (const command of recording.commands) {
+      if ('encode' in command) {
+        this.encode(command.encode);
+        pass = null;
+        continue;
+      }
+      if (this.profiler) pass = this.profiledPass(command.label);
+      else pass ??= this.computePass();
+      pass.setPipeline(command.pipeline);
+      pass.setBindGroup(0, command.bindGroup);
+      pass.dispatchWorkgroups(command.x, command.y, command.z);
+      if (this.profiler) {
+        this.endPass();
+        pass = null;
+      }
+      this.dispatchCount++;
+    }
+    return true;
   }
 
   /** Gives back what the runtime holds for work that is over: the pool's idle buffers, idle
@@ -255,18 +338,22 @@ export class Gpu {
     }
     if (x === 0 || y === 0 || z === 0) return;
     const bindGroup = this.bindGroups.get(key)?.group ?? this.createBindGroup(key, pipeline, uniform, buffers);
-    const pass = this.profiler ? this.profiledPass(`${args.shader}.${args.entry} ${x}×${y}×${z}`) : this.computePass();
+    const label = this.profiler || this.recorder ? `${args.shader}.${args.entry} ${x}×${y}×${z}` : '';
+    const pass = this.profiler ? this.profiledPass(label) : this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     if (this.profiler) this.endPass();
+    this.recorder?.commands.push({ pipeline, bindGroup, x, y, z, label });
     this.dispatchCount++;
   }
 
-  /** Runs a command outside compute passes (copies, clears) in encoder order. */
+  /** Runs a command outside compute passes (copies, clears) in encoder order. `fn` must encode
+   * the same command whenever it runs: a recording (record()) calls it again. */
   encode(fn: (encoder: GPUCommandEncoder) => void): void {
     this.endPass();
     fn(this.commandEncoder());
+    this.recorder?.commands.push({ encode: fn });
   }
 
   copy(src: Tensor, dst: Tensor): void {
@@ -278,6 +365,7 @@ export class Gpu {
 
   /** Submits everything encoded so far as one command buffer. */
   submit(): void {
+    if (this.recorder) throw new Error('gpu.submit: a recorded function must only encode (no submit, read or endStep inside record())');
     this.endPass();
     if (!this.encoder) return;
     this.device.queue.submit([this.encoder.finish()]);

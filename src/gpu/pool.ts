@@ -36,19 +36,39 @@ export class BufferPool {
     return buffer;
   }
 
+  /** A mark of the buffers in use now, for acquiredSince(). */
+  get inUseCount(): number {
+    return this.inUse.length;
+  }
+
+  /** The buffers acquired since `mark` (an inUseCount) and their sizes, in acquisition order. */
+  acquiredSince(mark: number): { buffers: GPUBuffer[]; sizes: number[] } {
+    return { buffers: this.inUse.slice(mark), sizes: this.inUseSizes.slice(mark) };
+  }
+
+  /** Takes exactly these idle buffers, as a step that acquired them in this order would (a replayed
+   * step: src/gpu/gpu.ts replay). False, taking none, when one of them is in use or gone. */
+  claim({ buffers, sizes }: { buffers: readonly GPUBuffer[]; sizes: readonly number[] }): boolean {
+    const mark = this.inUse.length;
+    for (let k = 0; k < buffers.length; k++) {
+      const buffer = buffers[k];
+      const list = this.free.get(sizes[k]);
+      const i = list ? list.lastIndexOf(buffer) : -1;
+      if (i < 0) {
+        this.releaseSince(mark);
+        return false;
+      }
+      list!.splice(i, 1);
+      this.inUse.push(buffer);
+      this.inUseSizes.push(sizes[k]);
+    }
+    return true;
+  }
+
   /** Returns every buffer acquired since the last call to the pool. Work already encoded that uses
    * them stays correct because the queue runs in order. */
   releaseAll(): void {
-    // Last acquired, first pushed: acquire() pops them in the order this step took them, so a step
-    // that repeats this one gets the same buffers in the same places, and finds its bind groups cached.
-    for (let i = this.inUse.length - 1; i >= 0; i--) {
-      const size = this.inUseSizes[i];
-      let list = this.free.get(size);
-      if (!list) this.free.set(size, (list = []));
-      list.push(this.inUse[i]);
-    }
-    this.inUse = [];
-    this.inUseSizes = [];
+    this.releaseSince(0);
     this.generation++;
   }
 
@@ -61,6 +81,19 @@ export class BufferPool {
   destroy(): void {
     this.releaseAll();
     this.trim();
+  }
+
+  private releaseSince(mark: number): void {
+    // Last acquired, first pushed: acquire() pops them in the order this step took them, so a step
+    // that repeats this one gets the same buffers in the same places, and finds its bind groups cached.
+    for (let i = this.inUse.length - 1; i >= mark; i--) {
+      const size = this.inUseSizes[i];
+      let list = this.free.get(size);
+      if (!list) this.free.set(size, (list = []));
+      list.push(this.inUse[i]);
+    }
+    this.inUse.length = mark;
+    this.inUseSizes.length = mark;
   }
 
   private create(size: number, label: string): GPUBuffer {

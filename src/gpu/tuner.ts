@@ -89,6 +89,7 @@ export class Tuner implements SessionTuning {
     this.cache = store && mode.kind === 'tune' ? await store.load(this.adapterKey) : {};
     this.picked.clear();
     this.pending.clear();
+    this.gpu.forgetRecordings();
   }
 
   /** The kernel to run for this request now. */
@@ -137,6 +138,7 @@ export class Tuner implements SessionTuning {
       this.cache[request.key] = choice;
       this.picked.set(request.key, { kernel: choice.kernel, source: 'tuned' });
     }
+    if (queue.length) this.gpu.forgetRecordings();
     if (queue.length && this.store) await this.store.save(this.adapterKey, this.cache);
     return { tuned: queue.length, seconds: (performance.now() - started) / 1000 };
   }

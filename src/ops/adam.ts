@@ -84,7 +84,6 @@ export class Adam {
   /** Encodes the update of every parameter from its .grad, with `lr` (default: the constructor's)
    * for schedules, into the step's command buffer; the caller's endStep() submits it. */
   step(lr = this.lr): void {
-    checkLr(lr);
     this.parameters.forEach((t, i) => {
       if (!t.grad)
         throw new Error(
@@ -93,15 +92,11 @@ export class Adam {
       if (t.grad.size !== t.size)
         throw new Error(`Adam.step: ${describe(t, i, this.parameters.length)} has a gradient of shape ${shapeString(t.grad.shape)}`);
     });
-    const t = ++this.stepCount;
-    const bc1 = 1 - this.beta1 ** t;
-    const bc2 = 1 - this.beta2 ** t;
-    const decay = this.decoupled ? 1 - lr * this.weightDecay : 1;
-    // [1 - lr·weightDecay, lr / bc1, 1 / √bc2] change every step, so they cannot go in the uniform
-    // block (cached by content). They go in a pooled buffer of this step's own: the write lands
-    // before the step's commands run, and no later step can overwrite it before endStep() submits.
+    // The step's values change every step, so they cannot go in the uniform block (cached by
+    // content). They go in a pooled buffer of this step's own: the write lands before the step's
+    // commands run, and no later step can overwrite it before endStep() submits.
     const stepValues = this.gpu.empty([3]);
-    this.gpu.write(stepValues, Float32Array.of(decay, lr / bc1, 1 / Math.sqrt(bc2)));
+    this.gpu.write(stepValues, this.nextStepValues(lr));
     for (const { span, m, v, grads, params } of this.spans) {
       if (grads) {
         span.members.forEach((param, i) => {
@@ -117,6 +112,17 @@ export class Adam {
         workgroups: grid1d(span.byteLength / 4, WG),
       });
     }
+  }
+
+  /** Counts a step and gives the values its update reads, [1 − lr·weightDecay, lr / bc1, 1 / √bc2]
+   * with bias corrections bc = 1 − β^t: what step() writes, and what a replay of it is given. */
+  nextStepValues(lr = this.lr): Float32Array {
+    checkLr(lr);
+    const t = ++this.stepCount;
+    const bc1 = 1 - this.beta1 ** t;
+    const bc2 = 1 - this.beta2 ** t;
+    const decay = this.decoupled ? 1 - lr * this.weightDecay : 1;
+    return Float32Array.of(decay, lr / bc1, 1 / Math.sqrt(bc2));
   }
 
   /** m and v of each parameter, in parameter order (m0, v0, m1, v1, …), for checkpoints. */

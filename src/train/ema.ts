@@ -41,10 +41,16 @@ export class Ema {
    * [decay, 1 − decay] go in a pooled buffer of this update's own, so the values written now are
    * the ones it reads, however many updates are encoded before endStep() submits them. */
   update(): void {
-    const d = emaDecay(this.decay, ++this.updateCount);
     const stepValues = this.gpu.empty([2]);
-    this.gpu.write(stepValues, Float32Array.of(d, 1 - d));
+    this.gpu.write(stepValues, this.nextValues());
     this.dispatchAll('ema_update', [stepValues]);
+  }
+
+  /** Counts an update and gives the values it reads, [d, 1 − d]: what update() writes, and what a
+   * replay of it is given. */
+  nextValues(): Float32Array {
+    const d = emaDecay(this.decay, ++this.updateCount);
+    return Float32Array.of(d, 1 - d);
   }
 
   /** Exchanges every tensor with its average; calling it again swaps back. */

@@ -1,10 +1,10 @@
 // Training: one step is mix → forward → loss → backward → update, encoded into one command buffer
 // with no read-back. The loss of the latest step is kept on the GPU and read when asked for.
 import { backward, zeroGrads } from '../autograd/graph.ts';
-import type { Mixer } from '../data/mixer.ts';
+import { type Mixer, mixKey } from '../data/mixer.ts';
 import { findNonFinite, type NamedTensor, readSafetensors, writeSafetensors } from '../data/safetensors.ts';
 import { gatherIntoArena } from '../gpu/arena.ts';
-import type { Gpu } from '../gpu/gpu.ts';
+import type { Gpu, Recording } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { type ModelConfig, Separator } from '../model/separator.ts';
 import { Adam } from '../ops/adam.ts';
@@ -90,6 +90,8 @@ export class Trainer {
   /** The model's parameters, listed once: the module tree's walk is a step's work otherwise. */
   private readonly parameters: Tensor[];
   private readonly lastLoss: Tensor;
+  /** The training step's commands, recorded by the first step (trainStep). */
+  private recording: Recording | null = null;
   /** Averages of the model's parameters and buffers, in that order, when config.ema is set. */
   private readonly ema: Ema | null;
 
@@ -154,9 +156,23 @@ export class Trainer {
     this.settings = next;
   }
 
-  /** One training step, encoded and submitted; nothing is read back. */
+  /** One training step, encoded and submitted; nothing is read back. Every step encodes the same
+   * commands but for three values (the batch's key, Adam's rates, the EMA's decay), so the first
+   * step is recorded and later ones replay it with their own values: no op, graph or cache is
+   * visited again until the recording goes stale (a buffer released, kernels chosen anew). */
   trainStep(): void {
-    const { gpu, config } = this;
+    const { gpu } = this;
+    if (!this.recording || !gpu.replay(this.recording, () => this.stepValues())) {
+      this.recording = gpu.record(() => this.encodeStep());
+    }
+    gpu.endStep();
+    zeroGrads(this.parameters);
+    this.step++;
+  }
+
+  /** mix → forward → loss → backward → update, encoded into the step's command buffer. */
+  private encodeStep(): void {
+    const { config } = this;
     // mix: a fresh batch of random (digit, item) pairs, drawn and mixed on the GPU
     const { mixture, digit, item } = this.mixer.batch('train', config.batch, config.seed, this.step);
     // forward
@@ -168,10 +184,15 @@ export class Trainer {
     // update
     this.adam.step(learningRate(config, this.step));
     this.ema?.update();
-    gpu.copy(loss, this.lastLoss);
-    gpu.endStep();
-    zeroGrads(this.parameters);
-    this.step++;
+    this.gpu.copy(loss, this.lastLoss);
+  }
+
+  /** The values encodeStep() writes, in its order, for a replay of it. */
+  private stepValues(): ArrayBufferView[] {
+    const { config } = this;
+    const values: ArrayBufferView[] = [mixKey(config.seed, this.step), this.adam.nextStepValues(learningRate(config, this.step))];
+    if (this.ema) values.push(this.ema.nextValues());
+    return values;
   }
 
   /** Loss of the latest step. The copy is encoded now, so a caller may keep training and await later. */

@@ -96,6 +96,39 @@ describe('GPU runtime', () => {
     x.buffer.destroy();
   });
 
+  it('replays a recording with new values where it wrote them, into the same buffers, and checks what it is given', async () => {
+    const g = gpu();
+    const out = g.persistent([4]);
+    // relu(v) + copy: a write, a dispatch and an encoded copy, as a training step has.
+    const step = (values: number[]) => {
+      const v = g.empty([4]);
+      g.write(v, Float32Array.from(values));
+      g.copy(relu(v), out);
+    };
+    const recording = g.record(() => step([1, -2, 3, -4]));
+    g.endStep();
+    expect(Array.from(await out.read())).toEqual([1, 0, 3, 0]);
+    expect(recording.commands.length).toBe(2);
+    expect(g.replay(recording, () => [Float32Array.of(-5, 6, -7, 8)])).toBe(true);
+    g.endStep();
+    expect(Array.from(await out.read())).toEqual([0, 6, 0, 8]);
+
+    expect(() => g.replay(recording, () => [Float32Array.of(1, 2)])).toThrow(
+      /recorded work wrote 1 values of \[16\] bytes, but \[8\] were given/,
+    );
+    g.endStep();
+    // Its pool buffers in use by other work: not replayed, the values not asked for.
+    g.empty([4]);
+    g.empty([4]);
+    expect(g.replay(recording, () => expect.unreachable('values of a refused replay'))).toBe(false);
+    g.endStep();
+    // A buffer released since: stale.
+    g.persistent([4]).destroy();
+    expect(g.replay(recording, () => expect.unreachable('values of a stale replay'))).toBe(false);
+    expect(() => g.record(() => g.submit())).toThrow(/a recorded function must only encode/);
+    out.destroy();
+  });
+
   it('folds large dispatches into two dimensions', () => {
     expect(grid1d(1000, 256)).toEqual([4, 1, 1]);
     const [x, y] = grid1d(MAX_WORKGROUPS * 256 * 3 + 1, 256);

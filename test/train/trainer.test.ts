@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Mixer } from '../../src/data/mixer.ts';
 import { readSafetensors, writeSafetensors } from '../../src/data/safetensors.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
+import { tunerOf } from '../../src/gpu/tuner.ts';
 import { evaluateProtocol, mixtureAsPrediction } from '../../src/train/evaluate.ts';
 import { checkTrainConfig } from '../../src/train/options.ts';
 import { checkpointConfig, decayStart, learningRate, type TrainConfig, Trainer } from '../../src/train/trainer.ts';
@@ -98,6 +99,59 @@ describe('training', () => {
       expect(Array.from(actual[name].data), name).toEqual(Array.from(t.data));
     }
     for (const t of [straight, first, resumed]) t.destroy();
+  });
+
+  it('a replayed step is the recorded one: losses and weights bit-identical to steps encoded afresh', async () => {
+    const config: TrainConfig = { ...tiny, steps: 8, batch: 4, ema: 0.99 };
+    const run = async (afresh: boolean) => {
+      const trainer = await Trainer.create(gpu, mixer, config);
+      const forward = trainer.model.forward.bind(trainer.model);
+      let forwards = 0;
+      trainer.model.forward = (...args) => {
+        forwards++;
+        return forward(...args);
+      };
+      const losses: number[] = [];
+      for (let i = 0; i < config.steps; i++) {
+        if (afresh) gpu.forgetRecordings();
+        trainer.trainStep();
+        losses.push(await trainer.readLoss());
+      }
+      const weights = readSafetensors(await trainer.checkpoint()).tensors;
+      trainer.destroy();
+      return { losses, weights, forwards };
+    };
+    const replayed = await run(false);
+    const afresh = await run(true);
+    expect(replayed.forwards).toBe(1);
+    expect(afresh.forwards).toBe(config.steps);
+    expect(replayed.losses).toEqual(afresh.losses);
+    expect(new Set(replayed.losses).size).toBe(config.steps);
+    for (const [name, t] of Object.entries(afresh.weights)) {
+      expect(Array.from(replayed.weights[name].data), name).toEqual(Array.from(t.data));
+    }
+  });
+
+  it('a step records itself again once its recording is stale: kernels chosen anew, a buffer released', async () => {
+    const trainer = await Trainer.create(gpu, mixer, { ...tiny, batch: 4 });
+    const forward = trainer.model.forward.bind(trainer.model);
+    let forwards = 0;
+    trainer.model.forward = (...args) => {
+      forwards++;
+      return forward(...args);
+    };
+    trainer.trainStep();
+    trainer.trainStep();
+    expect(forwards).toBe(1);
+    await tunerOf(gpu).configure({ kind: 'default' }, null);
+    trainer.trainStep();
+    trainer.trainStep();
+    expect(forwards).toBe(2);
+    gpu.persistent([4]).destroy();
+    trainer.trainStep();
+    expect(forwards).toBe(3);
+    await trainer.readLoss();
+    trainer.destroy();
   });
 
   it('a steady training step allocates no GPU buffer', async () => {
