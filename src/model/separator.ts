@@ -17,7 +17,7 @@ import { sigmoid } from '../ops/activations.ts';
 import { upsampleConcat } from '../ops/concat.ts';
 import { maxPool2d } from '../ops/maxpool2d.ts';
 import { projectOntoMixture } from '../ops/projection.ts';
-import { shareOfMixture } from '../ops/share.ts';
+import { sharesOfMixture } from '../ops/share.ts';
 import { Rng } from '../util/rng.ts';
 import { Conv2d, ConvBlock } from './layers.ts';
 
@@ -101,7 +101,8 @@ export class Separator extends Module {
     }
     if (!this.itemHead) {
       const logit = this.digitHead.forward(h);
-      return { digit: shareOfMixture(mixture, logit, 'own'), item: shareOfMixture(mixture, logit, 'rest') };
+      const { own, rest } = sharesOfMixture(mixture, logit);
+      return { digit: own, item: rest };
     }
     const digit = sigmoid(this.digitHead.forward(h));
     const item = sigmoid(this.itemHead.forward(h));
