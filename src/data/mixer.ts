@@ -3,6 +3,7 @@
 //   draw: sample s takes MNIST image  random(seed, step, s, 0) mod count
 //                    and Fashion image random(seed, step, s, 1) mod count  (independent, with replacement)
 //   mix:  each 28×28 image zero-padded to 32×32, scaled to [0, 1]; mixture = (digit + item) / 2
+// A batch does both in one dispatch (draw_mix); fixed pairs only mix.
 import { type Gpu, grid1d } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { SourceImages } from './datasets.ts';
@@ -105,16 +106,7 @@ export class Mixer {
     // endStep() has submitted them), so several batch() calls in one step each see their own key.
     const key = this.gpu.empty([2]);
     this.gpu.write(key, Uint32Array.of(seed, step));
-    const indices = this.gpu.empty([n, 2]);
-    this.gpu.dispatch({
-      shader: 'mix',
-      entry: 'draw',
-      defines: { WG },
-      params: { n, digit_count: s.digitCount, item_count: s.itemCount },
-      buffers: [key, indices],
-      workgroups: grid1d(n, WG),
-    });
-    return this.mix(s, indices);
+    return this.mix(s, this.gpu.empty([n, 2]), key);
   }
 
   /** Fixed pairs: digitIndices[k] mixed with itemIndices[k] (display grids, "try it"). */
@@ -155,7 +147,9 @@ export class Mixer {
     return s;
   }
 
-  private mix(s: SplitImages, indices: Tensor): MixBatch {
+  /** Mixes the pairs in `indices`, or, given the (seed, step) `key`, draws them into `indices` in
+   * the same dispatch. */
+  private mix(s: SplitImages, indices: Tensor, key?: Tensor): MixBatch {
     const n = indices.shape[0];
     const shape = [n, 1, SIZE, SIZE];
     const mixture = this.gpu.empty(shape);
@@ -163,10 +157,10 @@ export class Mixer {
     const item = this.gpu.empty(shape);
     this.gpu.dispatch({
       shader: 'mix',
-      entry: 'mix',
+      entry: key ? 'draw_mix' : 'mix',
       defines: { WG },
-      params: { n },
-      buffers: [s.digits, s.items, indices, mixture, digit, item],
+      params: { n, digit_count: s.digitCount, item_count: s.itemCount },
+      buffers: key ? [s.digits, s.items, indices, mixture, digit, item, key] : [s.digits, s.items, indices, mixture, digit, item],
       workgroups: grid1d(n * SIZE * SIZE, WG),
     });
     mixture.op = digit.op = item.op = 'mix';
