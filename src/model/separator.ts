@@ -11,6 +11,8 @@
 //   depth 3, width w:  enc1 block(1,w) ─pool→ enc2 block(w,2w) ─pool→ mid block(2w,4w)
 //                      dec2 block(4w+2w, 2w) ←up─┘   dec1 block(2w+w, w) ←up   → heads
 import { Module } from '../autograd/module.ts';
+import type { PaddedLayout } from '../autograd/padded-copies.ts';
+import { SIZE } from '../data/mixer.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { sigmoid } from '../ops/activations.ts';
@@ -77,6 +79,12 @@ export class Separator extends Module {
       this.digitHead = this.child('digit_head', new Conv2d(gpu, rng, config.width, 1, 1));
       this.itemHead = this.child('item_head', new Conv2d(gpu, rng, config.width, 1, 1));
     }
+  }
+
+  /** The zero-padded layout forward() reads a batch of `n` mixtures in, for the mixer to write
+   * (none where the first conv reads the mixture as it is). */
+  inputLayout(n: number): PaddedLayout | undefined {
+    return this.encoders[0].inputLayout([n, 1, SIZE, SIZE]);
   }
 
   /** mixture [N,1,32,32] → digit and item, each [N,1,32,32] in [0, 1]. */
