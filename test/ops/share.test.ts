@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
 import { sizeOf, type Tensor } from '../../src/gpu/tensor.ts';
+import { relu } from '../../src/ops/activations.ts';
+import { add } from '../../src/ops/add.ts';
 import { concatChannels } from '../../src/ops/concat.ts';
 import { sharesOfMixture } from '../../src/ops/share.ts';
 import { useGpu } from '../helpers/gpu.ts';
@@ -81,6 +83,29 @@ describe('both sources from their shares of the mixture', () => {
     const shape = [2, 1, 5, 7];
     expect(backwardDispatches(gpu(), [shape, shape], [true, true], outputs('both'))).toEqual({ dispatches: 3, gradients: [true, true] });
     expect(backwardDispatches(gpu(), [shape, shape], [false, true], outputs('both'))).toEqual({ dispatches: 2, gradients: [false, true] });
+  });
+
+  // autograd's recordPair: the one rule runs once, after every consumer of either output (own has
+  // two, one of them reached through a chain), with both outputs' complete gradients.
+  it('gives the inputs their gradients through several consumers of both outputs: relu(own) + (rest + own)', async () => {
+    const shape = [2, 1, 4, 6];
+    const [x, logit] = inputs(rng, sizeOf(shape));
+    await checkOp(gpu(), {
+      what: 'relu(own) + (rest + own)',
+      inputs: [
+        // Without the mixture's gradient: its finite differences would cross relu's kink at x = 0.
+        { name: 'mixture', shape, data: x, grad: false },
+        { name: 'logit', shape, data: logit },
+      ],
+      reference: (v) => {
+        const [own, rest] = [shareRef('own')(v), shareRef('rest')(v)];
+        return own.map((o, i) => 2 * o + rest[i]); // own ≥ 0: relu(own) = own
+      },
+      run: ([xt, zt]) => {
+        const { own, rest } = sharesOfMixture(xt, zt);
+        return add(relu(own), add(rest, own));
+      },
+    });
   });
 
   it('gives two sources in [0, 1] that add up to twice the mixture, exact where the mixture is 0 or 1', async () => {
