@@ -20,11 +20,10 @@ export function record(out: Tensor, op: string, inputs: Tensor[], backwardRule: 
  * gradients at once (either may be null: an output nothing used). `second` is recorded as made
  * from `first`, so the rule, on `first`, runs after every consumer of either output has given its
  * gradient; it runs when either output has one. */
-export function recordPair(first: Tensor, second: Tensor, op: string, inputs: Tensor[], backwardRule: () => void): [Tensor, Tensor] {
+export function recordPair(first: Tensor, second: Tensor, op: string, inputs: Tensor[], backwardRule: () => void): void {
   record(first, op, inputs, backwardRule);
   record(second, op, [first], () => {});
   first.pairedOutput = second;
-  return [first, second];
 }
 
 /** t's gradient slot, when it has one and no gradient yet this step: where an op should write the
