@@ -5,6 +5,9 @@
 // (neighbouring invocations read neighbouring values). Passes repeat on the partial sums until one
 // value is left, scaled by 1/n in the last pass. Each value goes through at most CHUNK-1 additions
 // per pass, so the f32 error stays within ~CHUNK·passes ulps of the sum (all terms are ≥ 0).
+// Small losses (the training step's) take one dispatch instead, squared_error_mean: one workgroup
+// whose invocation t sums the values t, t + WG, t + 2·WG, …, then adds its WG sums pairwise (the
+// few barriers of one workgroup cost less than the passes' dispatches).
 // With TWO_PAIRS, the loss is over two (pred, target) pairs at once, as if each were concatenated
 // (values 0 .. n_a - 1 from the first pair, the rest from the second): the training loss on the
 // digit and the item with no concatenation passes.
@@ -30,7 +33,19 @@ struct Params { n: u32, groups: u32, scale: f32, n_a: u32 }
 @group(0) @binding(7) var<storage, read_write> dpred_b: array<f32>;
 #endif
 
+var<workgroup> partial: array<f32, ${WG}>;
+
 fn index(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * ${WG}u; }
+
+/** (pred - target)² of value j (of the pairs taken together, with TWO_PAIRS). */
+fn squared_error(j: u32) -> f32 {
+#if ${TWO_PAIRS}
+  let d = select(pred_b[j - p.n_a] - tgt_b[j - p.n_a], pred[j] - tgt[j], j < p.n_a);
+#else
+  let d = pred[j] - tgt[j];
+#endif
+  return d * d;
+}
 
 @compute @workgroup_size(${WG})
 fn squared_error_sums(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -38,14 +53,24 @@ fn squared_error_sums(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
   if (i >= p.groups) { return; }
   var s = 0.0;
   for (var j = i; j < p.n; j += p.groups) {
-#if ${TWO_PAIRS}
-    let d = select(pred_b[j - p.n_a] - tgt_b[j - p.n_a], pred[j] - tgt[j], j < p.n_a);
-#else
-    let d = pred[j] - tgt[j];
-#endif
-    s += d * d;
+    s += squared_error(j);
   }
   sums[i] = s * p.scale;
+}
+
+// The whole mean in one workgroup (p.groups = 1, p.scale = 1 / n).
+@compute @workgroup_size(${WG})
+fn squared_error_mean(@builtin(local_invocation_index) t: u32) {
+  var s = 0.0;
+  for (var j = t; j < p.n; j += ${WG}u) {
+    s += squared_error(j);
+  }
+  partial[t] = s;
+  for (var stride = ${WG}u / 2u; stride > 0u; stride >>= 1u) {
+    workgroupBarrier();
+    if (t < stride) { partial[t] += partial[t + stride]; }
+  }
+  if (t == 0u) { sums[0] = partial[0] * p.scale; }
 }
 
 @compute @workgroup_size(${WG})

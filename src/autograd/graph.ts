@@ -16,6 +16,16 @@ export function record(out: Tensor, op: string, inputs: Tensor[], backwardRule: 
   return out;
 }
 
+/** Links the two outputs of one op to its inputs with one backward rule, which reads both outputs'
+ * gradients at once (either may be null: an output nothing used). `second` is recorded as made
+ * from `first`, so the rule, on `first`, runs after every consumer of either output has given its
+ * gradient; it runs when either output has one. */
+export function recordPair(first: Tensor, second: Tensor, op: string, inputs: Tensor[], backwardRule: () => void): void {
+  record(first, op, inputs, backwardRule);
+  record(second, op, [first], () => {});
+  first.pairedOutput = second;
+}
+
 /** t's gradient slot, when it has one and no gradient yet this step: where an op should write the
  * gradient it computes for t (accumulateGrad then takes it as it is). */
 export function gradientSlot(t: Tensor): Tensor | undefined {
@@ -58,7 +68,7 @@ export function backward(root: Tensor, seed?: Tensor): void {
   }
   root.grad = seed ?? root.gpu.persistentOne();
   for (const t of topologicalOrder(root).reverse()) {
-    if (t.backwardRule && t.grad) t.backwardRule();
+    if (t.backwardRule && (t.grad || t.pairedOutput?.grad)) t.backwardRule();
   }
 }
 

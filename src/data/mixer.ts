@@ -3,6 +3,8 @@
 //   draw: sample s takes MNIST image  random(seed, step, s, 0) mod count
 //                    and Fashion image random(seed, step, s, 1) mod count  (independent, with replacement)
 //   mix:  each 28×28 image zero-padded to 32×32, scaled to [0, 1]; mixture = (digit + item) / 2
+// A batch does both in one dispatch (draw_mix); fixed pairs only mix.
+import { checkPaddedLayout, type PaddedLayout, recordPaddedCopy, writesWholeInto } from '../autograd/padded-copies.ts';
 import { type Gpu, grid1d } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { SourceImages } from './datasets.ts';
@@ -101,25 +103,20 @@ export class Mixer {
     return { digits: s.digitCount, items: s.itemCount };
   }
 
-  /** `n` random pairs from `split`, the same for the same (seed, step) in browser and Node. */
-  batch(split: Split, n: number, seed: number, step: number): MixBatch {
+  /** `n` random pairs from `split`, the same for the same (seed, step) in browser and Node; with
+   * `padMixture` (the layout the model's first conv reads: Separator.inputLayout), the mixture is
+   * also written zero-padded so, in the same dispatch, as its padded copy. */
+  batch(split: Split, n: number, seed: number, step: number, padMixture?: PaddedLayout): MixBatch {
     if (!Number.isInteger(n) || n <= 0) throw new Error(`mixer.batch: batch size ${n} must be a positive integer`);
     const s = this.split(split);
+    const shape = [n, 1, SIZE, SIZE];
+    if (padMixture) checkPaddedLayout('mixer.batch', 'padded mixture', shape, padMixture);
     // The key goes in a pooled buffer of its own: writeBuffer lands before this step's commands
     // run, and no other call of the step shares the buffer (the pool reuses it only after
     // endStep() has submitted them), so several batch() calls in one step each see their own key.
     const key = this.gpu.empty([2]);
     this.gpu.write(key, mixKey(seed, step));
-    const indices = this.gpu.empty([n, 2]);
-    this.gpu.dispatch({
-      shader: 'mix',
-      entry: 'draw',
-      defines: { WG },
-      params: { n, digit_count: s.digitCount, item_count: s.itemCount },
-      buffers: [key, indices],
-      workgroups: grid1d(n, WG),
-    });
-    return this.mix(s, indices);
+    return this.mix(s, this.gpu.empty([n, 2]), key, padMixture);
   }
 
   /** Fixed pairs: digitIndices[k] mixed with itemIndices[k] (display grids, "try it"). */
@@ -160,23 +157,45 @@ export class Mixer {
     return s;
   }
 
-  private mix(s: SplitImages, indices: Tensor): MixBatch {
+  /** Mixes the pairs in `indices`, or, given the (seed, step) `key`, draws them into `indices` in
+   * the same dispatch; then also writes the mixture padded as `padMixture` where that grid writes it
+   * whole (writesWholeInto), recorded as its padded copy. */
+  private mix(s: SplitImages, indices: Tensor, key?: Tensor, padMixture?: PaddedLayout): MixBatch {
     const n = indices.shape[0];
     const shape = [n, 1, SIZE, SIZE];
-    const mixture = this.gpu.empty(shape);
-    const digit = this.gpu.empty(shape);
-    const item = this.gpu.empty(shape);
-    this.gpu.dispatch({
-      shader: 'mix',
-      entry: 'mix',
-      defines: { WG },
-      params: { n },
-      buffers: [s.digits, s.items, indices, mixture, digit, item],
-      workgroups: grid1d(n * SIZE * SIZE, WG),
-    });
+    const [mixture, digit, item] = [0, 1, 2].map(() => this.gpu.empty(shape));
+    const bound = [s.digits, s.items, indices, mixture, digit, item];
+    const params = { n, digit_count: s.digitCount, item_count: s.itemCount };
+    if (key && padMixture && writesWholeInto(shape, padMixture)) {
+      const padded = this.gpu.empty([n, 1, padMixture.ph, padMixture.pw]);
+      this.gpu.dispatch({
+        shader: 'mix',
+        entry: 'draw_mix_padded',
+        defines: mixDefines(padMixture),
+        params,
+        buffers: [...bound, key, padded],
+        workgroups: grid1d(padded.size, WG),
+      });
+      recordPaddedCopy(mixture, padMixture, padded);
+    } else {
+      this.gpu.dispatch({
+        shader: 'mix',
+        entry: key ? 'draw_mix' : 'mix',
+        defines: mixDefines({ ph: SIZE, pw: SIZE, top: 0, left: 0 }),
+        params,
+        buffers: key ? [...bound, key] : bound,
+        workgroups: grid1d(n * SIZE * SIZE, WG),
+      });
+    }
     mixture.op = digit.op = item.op = 'mix';
     return { mixture, digit, item, indices };
   }
+}
+
+/** shaders/mix.wgsl's defines: the padded layout draw_mix_padded writes (the entries that write
+ * none get the plain one, which they do not read). */
+function mixDefines({ ph, pw, top, left }: Pick<PaddedLayout, 'ph' | 'pw' | 'top' | 'left'>) {
+  return { WG, PH: ph, PW: pw, TOP: top, LEFT: left };
 }
 
 /** One image set as a storage buffer of u8 pixels packed 4 per u32 (little-endian: the bytes as they are). */

@@ -20,6 +20,9 @@ export class Tensor {
   /** Where backward writes this tensor's gradient when it is the first one of a step: a view of
    * the optimizer's gradient arena (src/ops/adam.ts), so that no copy brings it there. */
   gradSlot: Tensor | null = null;
+  /** The other output of the op that made this one, where it made two (recordPair): its gradient
+   * runs this tensor's backward rule too. */
+  pairedOutput: Tensor | null = null;
 
   constructor(
     readonly gpu: Gpu,

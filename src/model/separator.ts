@@ -11,13 +11,15 @@
 //   depth 3, width w:  enc1 block(1,w) ─pool→ enc2 block(w,2w) ─pool→ mid block(2w,4w)
 //                      dec2 block(4w+2w, 2w) ←up─┘   dec1 block(2w+w, w) ←up   → heads
 import { Module } from '../autograd/module.ts';
+import type { PaddedLayout } from '../autograd/padded-copies.ts';
+import { SIZE } from '../data/mixer.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { sigmoid } from '../ops/activations.ts';
 import { upsampleConcat } from '../ops/concat.ts';
 import { maxPool2d } from '../ops/maxpool2d.ts';
 import { projectOntoMixture } from '../ops/projection.ts';
-import { shareOfMixture } from '../ops/share.ts';
+import { sharesOfMixture } from '../ops/share.ts';
 import { Rng } from '../util/rng.ts';
 import { Conv2d, ConvBlock } from './layers.ts';
 
@@ -79,6 +81,12 @@ export class Separator extends Module {
     }
   }
 
+  /** The zero-padded layout forward() reads a batch of `n` mixtures in, for the mixer to write
+   * (none where the first conv reads the mixture as it is). */
+  inputLayout(n: number): PaddedLayout | undefined {
+    return this.encoders[0].inputLayout([n, 1, SIZE, SIZE]);
+  }
+
   /** mixture [N,1,32,32] → digit and item, each [N,1,32,32] in [0, 1]. */
   forward(mixture: Tensor, training: boolean): Separation {
     const skips: Tensor[] = [];
@@ -101,7 +109,8 @@ export class Separator extends Module {
     }
     if (!this.itemHead) {
       const logit = this.digitHead.forward(h);
-      return { digit: shareOfMixture(mixture, logit, 'own'), item: shareOfMixture(mixture, logit, 'rest') };
+      const { own, rest } = sharesOfMixture(mixture, logit);
+      return { digit: own, item: rest };
     }
     const digit = sigmoid(this.digitHead.forward(h));
     const item = sigmoid(this.itemHead.forward(h));

@@ -22,7 +22,7 @@ import { conv2d, conv2dBackwardBias, conv2dBackwardInput, conv2dBackwardWeight, 
 import { maxPool2d, maxPool2dBackward, maxPool2dForward } from './maxpool2d.ts';
 import { mseLoss, mseLossBackward, mseLossForward } from './mse.ts';
 import { projectOntoMixture } from './projection.ts';
-import { shareOfMixture } from './share.ts';
+import { sharesOfMixture } from './share.ts';
 import { upsample2x, upsample2xBackward, upsample2xForward } from './upsample2d.ts';
 
 /** A small run of an op through autograd: all inputs get gradients. */
@@ -253,12 +253,15 @@ export const OPS: OpEntry[] = [
   {
     name: 'share',
     cases: {
-      'source from its share of the mixture': {
+      'both sources from their shares of the mixture': {
         inputs: [
           [2, 1, 6, 5],
           [2, 1, 6, 5],
         ],
-        run: (_, [x, logit]) => shareOfMixture(x, logit, 'rest'),
+        run: (_, [x, logit]) => {
+          const { own, rest } = sharesOfMixture(x, logit);
+          return concatChannels(own, rest);
+        },
       },
     },
   },

@@ -8,19 +8,38 @@ import { assertSameShape, assertShape } from './check.ts';
 const WG = 64;
 /** Values each invocation adds per reduction pass: 256·32·32 values take 3 passes. */
 const CHUNK = 64;
+/** Invocations of the one workgroup that sums a small loss in one dispatch (a power of 2). */
+const ONE_GROUP_WG = 256;
+/** The most values summed by one workgroup (512 per invocation); bigger losses (the evaluation's
+ * batches) take the passes, which spread over the cores: the training step's 2·32·32·32 values take
+ * one dispatch instead of three. */
+export const ONE_GROUP_MAX = 512 * ONE_GROUP_WG;
 
 export function mseLossForward(pred: Tensor, target: Tensor): Tensor {
   assertSameShape('mse', pred, 'pred', target, 'target');
   return squaredErrorMean([pred, target]);
 }
 
-/** The mean of (pred - target)² over every value of the pairs given (one or two): their squared
- * errors summed in passes of CHUNK, the last one scaling by 1/n. */
+/** The mean of (pred - target)² over every value of the pairs given (one or two): up to
+ * ONE_GROUP_MAX values summed by one workgroup, more in passes of CHUNK, the last one scaling by 1/n. */
 function squaredErrorMean(pairs: Tensor[]): Tensor {
   const gpu = pairs[0].gpu;
   const twoPairs = pairs.length === 4;
   const nA = pairs[0].size;
   const n = twoPairs ? nA + pairs[2].size : nA;
+  const reading = (out: Tensor) => (twoPairs ? [pairs[0], pairs[1], out, pairs[2], pairs[3]] : [pairs[0], pairs[1], out]);
+  if (n <= ONE_GROUP_MAX) {
+    const mean = gpu.empty([1]);
+    gpu.dispatch({
+      shader: 'mse',
+      entry: 'squared_error_mean',
+      defines: { WG: ONE_GROUP_WG, TWO_PAIRS: twoPairs },
+      params: { n, groups: 1, scale: 1 / n, n_a: nA },
+      buffers: reading(mean),
+      workgroups: [1, 1, 1],
+    });
+    return mean;
+  }
   // Each pass divides the count by CHUNK; the last one (a single output) applies the 1/n.
   let groups = Math.ceil(n / CHUNK);
   let sums = gpu.empty([groups]);
@@ -29,7 +48,7 @@ function squaredErrorMean(pairs: Tensor[]): Tensor {
     entry: 'squared_error_sums',
     defines: { WG, TWO_PAIRS: twoPairs },
     params: { n, groups, scale: groups === 1 ? 1 / n : 1, n_a: nA },
-    buffers: twoPairs ? [pairs[0], pairs[1], sums, pairs[2], pairs[3]] : [pairs[0], pairs[1], sums],
+    buffers: reading(sums),
     workgroups: grid1d(groups, WG),
   });
   while (groups > 1) {

@@ -174,7 +174,7 @@ export class Trainer {
   private encodeStep(): void {
     const { config } = this;
     // mix: a fresh batch of random (digit, item) pairs, drawn and mixed on the GPU
-    const { mixture, digit, item } = this.mixer.batch('train', config.batch, config.seed, this.step);
+    const { mixture, digit, item } = this.mixer.batch('train', config.batch, config.seed, this.step, this.model.inputLayout(config.batch));
     // forward
     const pred = this.model.forward(mixture, true);
     // loss: the MSE over both outputs, i.e. (MSE(digit) + MSE(item)) / 2 since they are the same size

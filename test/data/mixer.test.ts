@@ -1,6 +1,7 @@
 // The GPU mixing generator on the real datasets: its random draws against the CPU twin, and its
 // mixtures against a CPU reference built from the source images.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type PaddedLayout, paddedCopy } from '../../src/autograd/padded-copies.ts';
 import type { SourceImages } from '../../src/data/datasets.ts';
 import type { IdxImages } from '../../src/data/idx.ts';
 import { loadSourceImagesNode } from '../../src/data/locate.ts';
@@ -158,12 +159,53 @@ describe('mixer', () => {
     expect(chiSquare(acrossSteps)).toBeLessThan(85.4);
   });
 
+  // The training step's batch written padded as the first conv reads it, in the same dispatch: the
+  // batch as without, and the copy the mixture at (top, left) with zeros around it. A layout the
+  // grid cannot write whole (dilated, cropped) gets no copy: the conv pads the mixture itself.
+  for (const layout of [
+    { ph: 34, pw: 36, top: 1, left: 1, dilation: 1 },
+    { ph: 37, pw: 40, top: 5, left: 3, dilation: 1 },
+    { ph: 63, pw: 64, top: 0, left: 0, dilation: 2 },
+    { ph: 32, pw: 32, top: -1, left: 0, dilation: 1 },
+  ]) {
+    it(`a batch with its mixture padded as ${JSON.stringify(layout)}`, async () => {
+      const g = gpu();
+      const n = 5;
+      const plain = await read(mixer.batch('train', n, 3, 8));
+      // Garbage in the pool's buffer of the padded size, which the padded mixture then takes.
+      g.write(g.empty([n, 1, layout.ph, layout.pw]), new Float32Array(n * layout.ph * layout.pw).fill(7));
+      g.endStep();
+      const before = g.dispatchCount;
+      const batch = mixer.batch('train', n, 3, 8, layout);
+      expect(g.dispatchCount - before).toBe(1);
+      const copy = paddedCopy(batch.mixture, layout);
+      const [r, padded] = await Promise.all([read(batch), copy?.read()]);
+      g.endStep();
+      expect(r).toEqual(plain);
+      const whole = layout.dilation === 1 && layout.top >= 0;
+      expect(padded !== undefined).toBe(whole);
+      if (!padded) return;
+      const { ph, pw, top, left } = layout;
+      for (let k = 0; k < padded.length; k++) {
+        const [s, y, x] = [Math.floor(k / (ph * pw)), Math.floor((k % (ph * pw)) / pw) - top, (k % pw) - left];
+        const inside = y >= 0 && y < 32 && x >= 0 && x < 32;
+        const expected = inside ? r.mixture[s * 1024 + y * 32 + x] : 0;
+        if (padded[k] !== expected)
+          throw new Error(`padded mixture at sample ${s}, (${y}, ${x}) from the image's corner: ${padded[k]}, expected ${expected}`);
+      }
+    });
+  }
+
   it('rejects bad arguments before any dispatch', () => {
     const before = gpu().dispatchCount;
     expect(() => mixer.batch('train', 0, 1, 1)).toThrow('mixer.batch: batch size 0 must be a positive integer');
     expect(() => mixer.batch('train', 4, -1, 1)).toThrow('mixer.batch: seed -1 must be an integer in [0, 2^32)');
     expect(() => mixer.batch('train', 4, 1, 2.5)).toThrow('mixer.batch: step 2.5 must be an integer in [0, 2^32)');
     expect(() => mixer.batch('valid' as Split, 4, 1, 1)).toThrow('mixer: split "valid" must be "train" or "test"');
+    const rowsOfHalfVec4s: PaddedLayout = { ph: 34, pw: 34, top: 1, left: 1, dilation: 1 };
+    expect(() => mixer.batch('train', 4, 1, 1, rowsOfHalfVec4s)).toThrow(
+      /mixer\.batch: padded mixture of \[4, 1, 32, 32\] needs positive whole ph, pw \(a multiple of 4\)/,
+    );
     expect(() => mixer.pairs('test', [1, 2], [3])).toThrow(
       'mixer.pairs: need as many item indices as digit indices, at least one (got 2 and 1)',
     );

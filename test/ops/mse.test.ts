@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
 import { sizeOf } from '../../src/gpu/tensor.ts';
-import { mseLoss, mseLossOfPairs } from '../../src/ops/mse.ts';
+import { mseLoss, mseLossOfPairs, ONE_GROUP_MAX } from '../../src/ops/mse.ts';
 import { useGpu } from '../helpers/gpu.ts';
 import { backwardDispatches, checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
@@ -68,6 +68,33 @@ describe('mse loss', () => {
     const expected = mseRef([Float64Array.from(Float32Array.from(pred)), Float64Array.from(Float32Array.from(target))])[0];
     expect(Math.abs(actual - expected) / expected).toBeLessThan(2e-6);
   });
+
+  // Up to ONE_GROUP_MAX values one workgroup sums them in one dispatch (the training step's loss);
+  // beyond, the passes (the evaluation's big batches). Both ways match f64, alone and in pairs.
+  for (const [n, dispatches] of [
+    [ONE_GROUP_MAX, 1],
+    [ONE_GROUP_MAX + 1, 3],
+  ]) {
+    it(`sums ${n} values in ${dispatches} dispatch${dispatches > 1 ? 'es' : ''}, accurate in f32 (rtol 2e-6 vs f64)`, async () => {
+      const g = gpu();
+      const [pred, target] = [rng.uniform(n, 0, 1), rng.uniform(n, 0, 1)].map((v) => Float32Array.from(v));
+      const expected = mseRef([Float64Array.from(pred), Float64Array.from(target)])[0];
+      const [p, t] = [pred, target].map((v) => g.persistent([n], v));
+      const half = Math.floor(n / 2);
+      const [pa, ta, pb, tb] = [pred, target, pred, target].map((v, i) =>
+        g.persistent([i < 2 ? half : n - half], i < 2 ? v.subarray(0, half) : v.subarray(half)),
+      );
+      const before = g.dispatchCount;
+      const loss = mseLoss(p, t);
+      expect(g.dispatchCount - before).toBe(dispatches);
+      const pairs = mseLossOfPairs([pa, ta], [pb, tb]);
+      expect(g.dispatchCount - before).toBe(2 * dispatches);
+      for (const [actual] of await Promise.all([loss.read(), pairs.read()]))
+        expect(Math.abs(actual - expected) / expected).toBeLessThan(2e-6);
+      g.endStep();
+      for (const x of [p, t, pa, ta, pb, tb]) x.destroy();
+    });
+  }
 
   it('backward scales by the upstream gradient (here 3)', async () => {
     const g = gpu();
