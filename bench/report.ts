@@ -47,6 +47,31 @@ export interface AbFile {
   new: string;
   presets: AbPreset[];
 }
+/** One training run of a checkout's page (bench/page.ts). */
+export interface PageRun {
+  side: 'old' | 'new';
+  batch: number;
+  /** Steps between the first step counter the page showed and the last. */
+  stepsTimed: number;
+  seconds: number;
+  samplesPerS: number;
+  /** The page's own readout, its last value while running. */
+  pageSamplesPerS: number;
+}
+export interface PageFile {
+  date: string;
+  command: string;
+  environment: string;
+  preset: string;
+  conv: string;
+  steps: number;
+  /** Short commit hashes of the two sides. */
+  old: string;
+  new: string;
+  runs: PageRun[];
+  /** Mean samples/s new over old. */
+  ratio: number;
+}
 export type Failure = { framework: string; environment: string; error: string };
 export interface EnvironmentComparison {
   adapter: string;
@@ -346,6 +371,8 @@ export function writeMarkdown(): void {
   }
   const ab = readJson<AbFile>('ab.json');
   if (ab) out.push(...abSection(ab));
+  const page = readJson<PageFile>('page.json');
+  if (page) out.push(...pageSection(page));
   if (peak) {
     out.push(
       '## Adapter peak',
@@ -382,6 +409,34 @@ export function writeMarkdown(): void {
     );
   }
   writeFileSync(MARKDOWN, out.join('\n'));
+}
+
+function pageSection(p: PageFile): string[] {
+  const faster = p.ratio >= 1 ? p.new : p.old;
+  return [
+    `## The page's training: ${p.new} against ${p.old}`,
+    '',
+    `${p.date}, \`${p.command}\`, ${p.environment}: each checkout's page served by Vite in a fresh browser`,
+    `profile (old, new, old, new), the ${p.preset} preset picked in its form, ${p.steps} steps with no time budget, \`?conv=${p.conv}\`.`,
+    "Samples/s = steps × batch over the seconds between the page's first step counter and its last (the first",
+    "chunk, with its pipeline compiles, left out); the page's own readout beside it.",
+    '',
+    table(
+      ['run', 'commit', 'batch', 'steps timed', 'seconds', 'samples/s', 'page readout'],
+      p.runs.map((r, i) => [
+        String(i + 1),
+        r.side === 'old' ? p.old : p.new,
+        String(r.batch),
+        String(r.stepsTimed),
+        fixed(r.seconds),
+        fixed(r.samplesPerS),
+        fixed(r.pageSamplesPerS),
+      ]),
+    ),
+    '',
+    `Mean samples/s ${p.new} / ${p.old}: **${p.ratio.toFixed(3)}×**: ${faster}'s page trained faster.`,
+    '',
+  ];
 }
 
 function abSection(ab: AbFile): string[] {
