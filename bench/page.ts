@@ -111,7 +111,10 @@ async function pageRun(side: 'old' | 'new'): Promise<PageRun> {
     });
     await page.click('#start');
     await page.waitForFunction((n) => window.unmix.state === 'done' && window.unmix.step === n, { polling: 100 }, steps);
-    const { stepTimes, pageSpeed } = await page.evaluate(() => window as unknown as { stepTimes: [number, number][]; pageSpeed: number });
+    const { stepTimes, pageSpeed } = await page.evaluate(() => {
+      const w = window as unknown as { stepTimes: [number, number][]; pageSpeed: number };
+      return { stepTimes: w.stepTimes, pageSpeed: w.pageSpeed };
+    });
     const first = stepTimes.find(([, step]) => step > 0)!;
     const [t1, last] = stepTimes[stepTimes.length - 1];
     if (last === first[1]) throw new Error(`${side}: the page reported only step ${last}; raise --steps`);
