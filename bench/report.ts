@@ -47,6 +47,31 @@ export interface AbFile {
   new: string;
   presets: AbPreset[];
 }
+/** One training run of a checkout's page (bench/page.ts). */
+export interface PageRun {
+  side: 'old' | 'new';
+  batch: number;
+  /** Steps between the first step counter the page showed and the last. */
+  stepsTimed: number;
+  seconds: number;
+  samplesPerS: number;
+  /** The page's own readout, its last value while running. */
+  pageSamplesPerS: number;
+}
+export interface PageFile {
+  date: string;
+  command: string;
+  environment: string;
+  preset: string;
+  conv: string;
+  steps: number;
+  /** Short commit hashes of the two sides. */
+  old: string;
+  new: string;
+  runs: PageRun[];
+  /** Mean samples/s new over old. */
+  ratio: number;
+}
 export type Failure = { framework: string; environment: string; error: string };
 export interface EnvironmentComparison {
   adapter: string;
@@ -338,6 +363,21 @@ export function writeMarkdown(): void {
       "  reads both outputs without concatenating them. The default preset's step: 206 → 132 dispatches.",
       '- A whole step is encoded into one command buffer with no read-back; pipelines, bind groups, uniforms',
       '  and buffers are reused, so a steady step allocates nothing.',
+      '',
+      '### GPU memory of the tuned step (issue 20)',
+      '',
+      "The benchmark network's step (batch 64, Node) held 634 MiB on 2026-12-02 and 1,444 MiB on 2026-12-04 with",
+      '`--conv auto`. `npm run bench:memory` (bench/memory.ts; its first version, the same count, at d6308de with a',
+      'new tuning cache) found 1,350 MiB live after tuning: a step acquired 1,235 MiB in 169 pooled buffers, of',
+      "which Winograd's tiles 432 MiB (25 buffers), products 404 MiB (17), filters 6 MiB and partial sums 8 MiB,",
+      "each layer's kept to the end of the step, 4× the tensor it transforms; and the pool kept 108 MiB more",
+      "that no step asked for again: the tuner's trials (other candidates' buffers, each timed run's repeats).",
+      "Now Winograd's scratch is one buffer per role that all of a step's Winograd convolutions share",
+      "(Gpu.scratch: the largest layer's size, not the sum), and the tuner trims the pool after measuring.",
+      'Same kernel choices (a copy of that cache), alternating d6308de and this code under the timing lock (each',
+      'side: Trainer.trainStep() × 8 after 3 steps, as `npm run bench` times it): 1,242 →',
+      '**544 MiB** live (2.3× less), 39.58, 39.59 → 39.60, 40.48 samples/s (1.01×). With a new cache (tuned again,',
+      'other choices): 605 MiB live, nothing pooled beyond what a step acquires.',
       ...(train.failures.length
         ? ['', 'Failed runs:', ...train.failures.map((f) => `- ${f.environment} ${f.framework}: ${f.error.split('\n')[0]}`)]
         : []),
@@ -346,6 +386,8 @@ export function writeMarkdown(): void {
   }
   const ab = readJson<AbFile>('ab.json');
   if (ab) out.push(...abSection(ab));
+  const page = readJson<PageFile>('page.json');
+  if (page) out.push(...pageSection(page));
   if (peak) {
     out.push(
       '## Adapter peak',
@@ -382,6 +424,34 @@ export function writeMarkdown(): void {
     );
   }
   writeFileSync(MARKDOWN, out.join('\n'));
+}
+
+function pageSection(p: PageFile): string[] {
+  const faster = p.ratio >= 1 ? p.new : p.old;
+  return [
+    `## The page's training: ${p.new} against ${p.old}`,
+    '',
+    `${p.date}, \`${p.command}\`, ${p.environment}: each checkout's page served by Vite in a fresh browser`,
+    `profile (old, new, old, new), the ${p.preset} preset picked in its form, ${p.steps} steps with no time budget, \`?conv=${p.conv}\`.`,
+    "Samples/s = steps × batch over the seconds between the page's first step counter and its last (the first",
+    "chunk, with its pipeline compiles, left out); the page's own readout beside it.",
+    '',
+    table(
+      ['run', 'commit', 'batch', 'steps timed', 'seconds', 'samples/s', 'page readout'],
+      p.runs.map((r, i) => [
+        String(i + 1),
+        r.side === 'old' ? p.old : p.new,
+        String(r.batch),
+        String(r.stepsTimed),
+        fixed(r.seconds),
+        fixed(r.samplesPerS),
+        fixed(r.pageSamplesPerS),
+      ]),
+    ),
+    '',
+    `Mean samples/s ${p.new} / ${p.old}: **${p.ratio.toFixed(3)}×**: ${faster}'s page trained faster.`,
+    '',
+  ];
 }
 
 function abSection(ab: AbFile): string[] {

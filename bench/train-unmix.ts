@@ -103,7 +103,6 @@ export async function benchUnmix(
   const tuner = tunerOf(gpu);
   await tuner.configure(opts.kernels, opts.store);
   const liveBytes = countBufferBytes(gpu.device);
-  const poolBefore = gpu.pool.bytesAllocated;
   const mixer = new Mixer(gpu, syntheticImages());
   // The datasets live on the GPU for unmix only (peers mix from a pool of 4 batches of random
   // images), so they are reported apart from the training memory.
@@ -131,7 +130,8 @@ export async function benchUnmix(
   const gpuMsPerStep = await gpu.timeGpu(() => trainer.trainStep());
   const encoding = await measureEncoding(gpu, trainer);
   const dispatches = await gpu.profile(() => trainer.trainStep());
-  const pool = gpu.pool.bytesAllocated - poolBefore;
+  // What the pool holds now, not what it ever allocated: scratch outgrown in step 1 is gone.
+  const pool = gpu.pool.heldBytes;
   const result = stepResult(
     opts.label,
     { ...opts, warmup: warmupSteps, batch: opts.config.batch, adapter: describeAdapter(gpu.info) },

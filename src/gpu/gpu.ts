@@ -126,6 +126,14 @@ export class Gpu {
     return new Tensor(this, shape, buffer, 0, requiresGrad, true, this.pool.generation);
   }
 
+  /** A transient tensor in the step's scratch buffer of `role` (BufferPool.scratch): for an op's
+   * intermediate that no other op reads; the next op that asks for the same role overwrites it. */
+  scratch(role: string, shape: Shape): Tensor {
+    checkShape('scratch', shape);
+    const buffer = this.pool.scratch(role, sizeOf(shape) * 4);
+    return new Tensor(this, shape, buffer, 0, false, true, this.pool.generation);
+  }
+
   /** A persistent tensor that owns its buffer (parameters, optimizer state, test inputs). */
   persistent(shape: Shape, data?: ArrayLike<number>, label = 'tensor'): Tensor {
     checkShape('persistent', shape);

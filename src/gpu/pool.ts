@@ -1,5 +1,8 @@
 // Recycles storage buffers by size so that, after the first training step, a step allocates
 // no GPU memory: every transient tensor of step k+1 reuses a buffer released at the end of step k.
+// An op's scratch (an intermediate that only the op itself reads, like Winograd's tiles) takes one
+// buffer per role instead, shared by every op of the step: the pool then holds the largest of them,
+// not their sum.
 
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
@@ -7,6 +10,10 @@ export class BufferPool {
   /** The sizes of the buffers in inUse, in the same order: reading GPUBuffer.size calls into the
    * WebGPU implementation, which costs a step's encoding more than the rest of releaseAll(). */
   private inUseSizes: number[] = [];
+  /** The scratch buffer of each role and its size (read once: see inUseSizes). */
+  private scratchByRole = new Map<string, { buffer: GPUBuffer; size: number }>();
+  /** Scratch buffers a larger request replaced this step: work encoded before may still bind them. */
+  private outgrown: GPUBuffer[] = [];
   /** Buffers created since construction; a steady-state training step leaves this unchanged. */
   allocations = 0;
   bytesAllocated = 0;
@@ -23,7 +30,16 @@ export class BufferPool {
   get size(): number {
     let idle = 0;
     for (const list of this.free.values()) idle += list.length;
-    return idle + this.inUse.length;
+    return idle + this.inUse.length + this.scratchByRole.size;
+  }
+
+  /** Bytes of the buffers the pool holds, in use, idle or scratch. */
+  get heldBytes(): number {
+    let bytes = 0;
+    for (const [size, list] of this.free) bytes += size * list.length;
+    for (const size of this.inUseSizes) bytes += size;
+    for (const { size } of this.scratchByRole.values()) bytes += size;
+    return bytes;
   }
 
   /** A buffer of at least `bytes` bytes, recycled when possible. Sizes round up to 256 bytes. */
@@ -65,17 +81,35 @@ export class BufferPool {
     return true;
   }
 
+  /** The scratch buffer of `role`, at least `bytes` long: the same buffer for every op of every
+   * step that asks for this role, so its contents last only until the next op that does. An op
+   * that needs two scratch tensors at once asks for two roles. */
+  scratch(role: string, bytes: number): GPUBuffer {
+    const size = Math.max(256, Math.ceil(bytes / 256) * 256);
+    const current = this.scratchByRole.get(role);
+    if (current && current.size >= size) return current.buffer;
+    if (current) this.outgrown.push(current.buffer);
+    const buffer = this.create(size, `scratch: ${role}`);
+    this.scratchByRole.set(role, { buffer, size });
+    return buffer;
+  }
+
   /** Returns every buffer acquired since the last call to the pool. Work already encoded that uses
    * them stays correct because the queue runs in order. */
   releaseAll(): void {
     this.releaseSince(0);
+    // Destroyed once submitted: WebGPU finishes the work that binds them first.
+    for (const buffer of this.outgrown.splice(0)) this.release(buffer);
     this.generation++;
   }
 
-  /** Destroys the idle buffers, e.g. once a model is done: the next one may need other sizes. */
+  /** Destroys the idle buffers and the scratch, e.g. once a model is done or its kernels are
+   * tuned: the next steps may need other sizes. */
   trim(): void {
     for (const list of this.free.values()) for (const b of list) this.release(b);
     this.free.clear();
+    for (const { buffer } of this.scratchByRole.values()) this.release(buffer);
+    this.scratchByRole.clear();
   }
 
   destroy(): void {

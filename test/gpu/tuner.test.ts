@@ -144,4 +144,27 @@ describe('the kernel tuner', () => {
     await tuner.configure({ kind: 'default' }, null);
     for (const t of [x, w]) g.release(t.buffer);
   });
+
+  it("after tuning, the pool holds only what a step of the chosen kernels uses, not the candidates' leftovers", async () => {
+    const g = gpu();
+    const tuner = tunerOf(g);
+    await tuner.configure({ kind: 'tune' }, null);
+    const x = g.persistent([2, 8, 16, 16], new Float32Array(2 * 8 * 256).fill(1));
+    const w = g.persistent([16, 8, 3, 3], new Float32Array(16 * 8 * 9).fill(0.5));
+    const step = async () => {
+      await conv2dForward(x, w, null).read();
+      g.endStep();
+    };
+    await step();
+    expect(tuner.pendingCount).toBe(1);
+    await tuner.tunePending();
+    await step();
+    const afterTuning = g.pool.heldBytes;
+    g.trim();
+    await step();
+    // A pool that only this step filled: the other candidates' buffers and the timed runs' repeats are gone.
+    expect(afterTuning).toBe(g.pool.heldBytes);
+    await tuner.configure({ kind: 'default' }, null);
+    for (const t of [x, w]) g.release(t.buffer);
+  });
 });

@@ -28,6 +28,15 @@ function worstError(got: Float32Array, want: Float64Array): number {
   return worst;
 }
 
+/** Fails on the first element of `got` farther from `want` than `growth`× the direct sum's tolerance. */
+function expectWithinBound(what: string, got: Float32Array, want: Float64Array, tol: { atol: number; rtol: number }, growth: number): void {
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i] - want[i]) <= growth * (tol.atol + tol.rtol * Math.abs(want[i])))) {
+      expect.fail(`${what}: element ${i} is ${got[i]}, expected ${want[i]} (bound ${growth * tol.atol})`);
+    }
+  }
+}
+
 describe('conv2d winograd at the network shapes', () => {
   const gpu = useGpu();
 
@@ -42,6 +51,37 @@ describe('conv2d winograd at the network shapes', () => {
       expect(names(batchAt(limit)), `${pass} at the largest batch that fits`).toContain('winograd');
       expect(names(batchAt(limit) + 1), `${pass} one sample beyond`).not.toContain('winograd');
       expect(names(batchAt(limit) + 1), pass).toContain('packed');
+    }
+  });
+  it("two convolutions of a step share Winograd's scratch: the second adds only its output to the pool, and both stay right", async () => {
+    const gp = gpu();
+    gp.trim();
+    const g = geometry('conv2d', [2, 8, 16, 16], [16, 8, 3, 3]);
+    const forward = CONV_KERNELS.forward.find((kernel) => kernel.name === 'winograd')!;
+    const data = [convVariantData(g, 1), convVariantData(g, 2)];
+    const inputs = data.map((d) => ({
+      x: gp.persistent([g.n, g.cin, g.h, g.w], d.x),
+      w: gp.persistent([g.cout, g.cin, 3, 3], d.w),
+      b: gp.persistent([g.cout], d.b),
+    }));
+    try {
+      const held = [gp.pool.heldBytes];
+      const ys = inputs.map((input) => {
+        const { y } = forward.run(gp, input, g);
+        held.push(gp.pool.heldBytes);
+        return y;
+      });
+      // The first convolution adds its output and the scratch (its tiles alone are 4× x)...
+      expect(held[1] - held[0]).toBeGreaterThan(ys[0].byteLength + 4 * inputs[0].x.byteLength);
+      // ...the second, of the same shape, reuses that scratch.
+      expect(held[2] - held[1]).toBe(ys[1].byteLength);
+      for (const [i, y] of ys.entries()) {
+        const want = convVariantReference('forward', g, data[i]);
+        expectWithinBound(`convolution ${i + 1}`, await y.read(), want, convVariantTolerance('forward', g), WINOGRAD_ERROR_GROWTH.forward);
+      }
+    } finally {
+      gp.endStep();
+      for (const t of inputs.flatMap((input) => [input.x, input.w, input.b])) gp.release(t.buffer);
     }
   });
   for (const [name, cin, cout, size, k] of BENCH_CONVS) {
@@ -61,11 +101,7 @@ describe('conv2d winograd at the network shapes', () => {
         console.log(
           `worst |error| ${pass} ${cin}→${cout} @${size}: winograd ${ew.toExponential(2)}, packed ${ep.toExponential(2)}, bound ${bound.toExponential(2)}`,
         );
-        for (let i = 0; i < want.length; i++) {
-          if (!(Math.abs(winograd[i] - want[i]) <= bound + growth * tol.rtol * Math.abs(want[i]))) {
-            expect.fail(`${pass} winograd: element ${i} is ${winograd[i]}, expected ${want[i]} (bound ${bound})`);
-          }
-        }
+        expectWithinBound(`${pass} winograd`, winograd, want, tol, growth);
       });
     }
   }

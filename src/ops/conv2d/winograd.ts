@@ -7,6 +7,10 @@
 // The weight gradient, F(3×3, 2×2), transforms the source's tiles as the forward does and dy's 2×2
 // tiles, sums their 16 channel products over the batch's tiles in slices, and transforms the sums
 // to the 3×3 filters.
+// The transformed filters, tiles, products and partial sums are each op's own scratch, read by no
+// later op: they live in the step's scratch buffers (Gpu.scratch, one per role below), which every
+// Winograd convolution of the step shares, so that they take the largest layer's size, not the sum
+// of all layers' (16 floats per 2×2 outputs: 4× the tensor transformed).
 import { type Gpu, grid1d, MAX_WORKGROUPS } from '../../gpu/gpu.ts';
 import { sizeOf, type Tensor } from '../../gpu/tensor.ts';
 import { type AnyConvKernel, assertBindable, type ConvKernel, type Geometry, type WeightArgs } from './geometry.ts';
@@ -38,6 +42,12 @@ const WCI = 4;
 const WEIGHT_INVOCATIONS = 2048;
 const MAX_PARTIAL = 1 << 22;
 
+/** The scratch roles: tensors that one op needs at the same time take different roles. */
+const FILTERS = 'winograd filters';
+const TILES = 'winograd tiles';
+const PRODUCTS = 'winograd products or dy tiles';
+const PARTIAL = 'winograd partial sums';
+
 /** The transforms' defines; the gemms' workgroup sizes are set per shape (gemmLanes, weightLanes). */
 const DEFINES = { CO, P, WCO, WCI, BIAS: false, GEMM_WG: 64, WEIGHT_WG: 64 };
 
@@ -63,7 +73,7 @@ function filters(w: Tensor, flip: boolean): Tensor {
   const [outC, inC] = flip ? [cin, cout] : [cout, cin];
   const blocks = Math.ceil(outC / CO);
   const total = blocks * CO * inC;
-  const u = w.gpu.empty([16, total]);
+  const u = w.gpu.scratch(FILTERS, [16, total]);
   w.gpu.dispatch({
     shader: 'conv2d_winograd',
     entry: 'filters_transform',
@@ -76,12 +86,12 @@ function filters(w: Tensor, flip: boolean): Tensor {
 }
 
 /** V = Bᵀ d B for every 4×4 source tile (2 apart) of `src` [N, C, H, W] with `pad` zeros around
- * it: [ξ][C][row]; with `entry` 'grad_tiles_transform', D = A dy Aᵀ for every 2×2 tile of `src` =
- * dy (pad 0, outH × outW its own size). */
-function tiles(src: Tensor, pad: number, outH: number, outW: number, entry = 'tiles_transform'): Tensor {
+ * it: [ξ][C][row], in the scratch of `role`; with `entry` 'grad_tiles_transform', D = A dy Aᵀ for
+ * every 2×2 tile of `src` = dy (pad 0, outH × outW its own size). */
+function tiles(src: Tensor, pad: number, outH: number, outW: number, role: string, entry = 'tiles_transform'): Tensor {
   const [n, c, h, w] = src.shape;
   const { tilesW, perPlane, row } = tiling(n, outH, outW);
-  const v = src.gpu.empty([16, c, row]);
+  const v = src.gpu.scratch(role, [16, c, row]);
   src.gpu.dispatch({
     shader: 'conv2d_winograd',
     entry,
@@ -100,8 +110,8 @@ function convolve(src: Tensor, pad: number, u: Tensor, bias: Tensor | null, out:
   const [n, inC] = src.shape;
   const [, outC, outH, outW] = out.shape;
   const { tilesW, perPlane, row } = tiling(n, outH, outW);
-  const v = tiles(src, pad, outH, outW);
-  const m = gpu.empty([16, outC, row]);
+  const v = tiles(src, pad, outH, outW, TILES);
+  const m = gpu.scratch(PRODUCTS, [16, outC, row]);
   const blocks = Math.ceil(outC / CO);
   const lanes = gemmLanes(row / P);
   const [x, y] = grid1d(row / P, lanes);
@@ -196,9 +206,9 @@ function weight(gpu: Gpu, { dy, x, into }: WeightArgs, g: Geometry): Tensor {
     ['Winograd tiles of dy', tilesShape(g.n, g.cout, g.oh, g.ow)],
     ['Winograd partial sums', [slices, 16, g.cout, g.cin]],
   );
-  const v = tiles(x, g.pad, g.oh, g.ow);
-  const d = tiles(dy, 0, g.oh, g.ow, 'grad_tiles_transform');
-  const part = gpu.empty([slices, 16, g.cout, g.cin]);
+  const v = tiles(x, g.pad, g.oh, g.ow, TILES);
+  const d = tiles(dy, 0, g.oh, g.ow, PRODUCTS, 'grad_tiles_transform');
+  const part = gpu.scratch(PARTIAL, [slices, 16, g.cout, g.cin]);
   gpu.dispatch({
     shader: 'conv2d_winograd',
     entry: 'weight_gemm',
