@@ -8,10 +8,10 @@ import {
   type PaddedLayout,
   paddedCellParams,
   recordPaddedCopy,
+  writesWholeInto,
 } from '../autograd/padded-copies.ts';
-import { grid1d } from '../gpu/gpu.ts';
 import type { ShaderParams } from '../gpu/params.ts';
-import { shapeString, type Tensor } from '../gpu/tensor.ts';
+import { type Shape, shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertSameShape, assertShape } from './check.ts';
 
 /** Persistent [C] tensors, read in eval mode and updated by every training-mode forward. */
@@ -29,31 +29,37 @@ export interface BatchNormOptions {
   /** Output max(y, 0): ReLU fused into the normalisation and into the backward's passes. */
   relu?: boolean;
   /** Training: also write y zero-padded as this layout (the next conv's input), in the same
-   * dispatch, recorded as y's padded copy (src/autograd/padded-copies.ts); ignored in eval mode. */
+   * dispatch, recorded as y's padded copy (src/autograd/padded-copies.ts), where the layout holds
+   * y's rows whole (paddedRowsFit; else the conv pads y itself); ignored in eval mode. */
   padOutput?: PaddedLayout;
 }
 
-/** What the backward needs from the forward: the statistics x was normalised with, [2, C]: the
- * means, then the inverse standard deviations. */
+/** What the backward needs from the forward: the statistics x was normalised with, [4, C]: the
+ * means, the inverse standard deviations, then the affine map y = x·scale + shift applied (scale =
+ * gamma·invstd, shift = beta - mean·scale), from which the backward recomputes the ReLU's mask. */
 export interface BatchNormSaved {
   stats: Tensor;
 }
 
 /** Invocations per workgroup, and samples per invocation of the eval element-wise kernels (grid
  * (⌈H·W / (WG·WIDTH)⌉, C, ⌈N / SAMPLES⌉)). Values are vec4 (WIDTH 4) when H·W is a multiple of 4.
- * Training's kernels run one workgroup per channel. WG is small: H·W is 64 in the network's
- * deepest stage, and each doubling adds a barrier to the reductions (slow on CPU drivers). */
+ * Training's kernels run one workgroup per channel. WG is small: each doubling adds a barrier to
+ * the reductions (slow on CPU drivers). */
 const WG = 64;
 const SAMPLES = 16;
 
-/** The shader's defines for x's shape; `relu`: the ReLU fused; `dx`: grad writes dx too; `padded`:
- * and dx zero-padded as this layout. */
-function definesFor(x: Tensor, relu = false, dx = false, padded?: PaddedLayout) {
+/** Whether train_forward and grad write a copy of their output padded as `layout`, in the walk
+ * that writes the output: along padded rows that hold whole source rows (writesWholeInto) of whole
+ * vec4s (W a multiple of 4). Else the conv pads the tensor itself. */
+function paddedRowsFit(shape: Shape, layout: PaddedLayout): boolean {
+  return shape[3] % 4 === 0 && writesWholeInto(shape, layout);
+}
+
+/** The shader's defines for x's shape; `relu`: the ReLU fused; `dx`: the output is grad's dx (else
+ * y); `padded`: the output is also written zero-padded. */
+function definesFor(x: Tensor, relu = false, dx = false, padded = false) {
   const [, , h, w] = x.shape;
   const vec4 = (h * w) % 4 === 0;
-  // grad's optional bindings follow dbeta (5): gamma and dx, the ReLU's output, the padded dx;
-  // train_forward's padded y follows y (7).
-  const reluAt = dx ? 8 : 6;
   return {
     WG,
     SAMPLES,
@@ -62,10 +68,9 @@ function definesFor(x: Tensor, relu = false, dx = false, padded?: PaddedLayout) 
     VEC4: vec4,
     RELU: relu,
     DX: dx,
-    RELU_AT: reluAt,
-    PADDED: padded !== undefined,
-    PADDED_AT: dx && relu ? 9 : 8,
-    D: padded?.dilation ?? 1,
+    PADDED: padded,
+    // The entry point's own inputs follow x, the statistics, the output and the padded output.
+    IN: padded ? 5 : 4,
   };
 }
 
@@ -106,9 +111,9 @@ function checkInputs(op: string, x: Tensor, gamma: Tensor, beta: Tensor, state: 
   }
 }
 
-/** Normalises x [N,C,H,W]. Training: with the batch statistics, updating the running ones in place,
- * in one dispatch; eval: with the running statistics. Returns y and the statistics used, for the
- * backward. */
+/** Normalises x [N,C,H,W], in one dispatch. Training: with the batch statistics, updating the
+ * running ones in place; eval: with the running statistics. Returns y and the statistics used, for
+ * the backward. */
 export function batchNorm2dForward(
   x: Tensor,
   gamma: Tensor,
@@ -121,30 +126,23 @@ export function batchNorm2dForward(
   const gpu = x.gpu;
   const c = x.shape[1];
   const p = params(x, opts.training, opts.eps, opts.momentum);
-  const stats = gpu.empty([2, c]);
+  const stats = gpu.empty([4, c]);
   const y = gpu.empty(x.shape);
+  const inputs = [gamma, beta, state.runningMean, state.runningVar];
   if (opts.training) {
-    const layout = opts.padOutput;
+    const layout = opts.padOutput && paddedRowsFit(x.shape, opts.padOutput) ? opts.padOutput : undefined;
     const yPadded = layout && gpu.empty([x.shape[0], c, layout.ph, layout.pw]);
     gpu.dispatch({
       shader: 'batchnorm2d',
       entry: 'train_forward',
-      defines: definesFor(x, opts.relu, false, layout),
+      defines: definesFor(x, opts.relu, false, !!layout),
       params: layout ? { ...p, ...paddedParams(x, layout) } : p,
-      buffers: [x, stats, state.runningMean, state.runningVar, gamma, beta, y, ...(yPadded ? [yPadded] : [])],
+      buffers: [x, stats, y, ...(yPadded ? [yPadded] : []), ...inputs],
       workgroups: [c],
     });
     if (layout && yPadded) recordPaddedCopy(y, layout, yPadded);
   } else {
-    gpu.dispatch({
-      shader: 'batchnorm2d',
-      entry: 'running_stats',
-      defines: definesFor(x),
-      params: p,
-      buffers: [state.runningMean, state.runningVar, stats],
-      workgroups: grid1d(c, WG),
-    });
-    elementwise(x, 'normalize', p, [x, stats, gamma, beta, y], !!opts.relu);
+    elementwise(x, 'normalize', p, [x, stats, y, ...inputs], !!opts.relu);
   }
   return { y, stats };
 }
@@ -152,12 +150,12 @@ export function batchNorm2dForward(
 /** Gradients with respect to x, gamma and beta: the `wanted` ones (null for the others). In
  * training mode the statistics depend on x, which adds the mean terms to dx; in eval mode they are
  * constants. `reluOutput`: the forward ran with relu, and this is its output (dy flows back only
- * where it is positive). Training: one dispatch (grad, with dx when wanted); eval: grad for the
- * parameters, input_grad for dx. */
+ * where it is positive; grad recomputes that mask from x and the saved affine map, input_grad reads
+ * it). One dispatch: grad for the parameters and dx in training, or the parameters in eval (and dx
+ * there too); input_grad for eval's dx alone. */
 export function batchNorm2dBackward(
   x: Tensor,
   dy: Tensor,
-  gamma: Tensor,
   saved: BatchNormSaved,
   training: boolean,
   reluOutput?: Tensor,
@@ -165,15 +163,15 @@ export function batchNorm2dBackward(
   /** Where to write dgamma and dbeta (e.g. their gradient slots), else new tensors. */
   into?: { dgamma: Tensor; dbeta: Tensor },
   /** Training with dx wanted: also write dx zero-padded as this layout (dxPadded), in the same
-   * dispatch; ignored in eval mode (dxPadded null). */
+   * dispatch, where the layout holds dx's rows whole (paddedRowsFit; else dxPadded is null and the
+   * conv pads dx itself); ignored in eval mode (dxPadded null). */
   dxLayout?: PaddedLayout,
 ): { dx: Tensor | null; dgamma: Tensor | null; dbeta: Tensor | null; dxPadded: Tensor | null } {
   const op = 'batchnorm2d backward';
   assertRank(op, 'x', x, 4);
   assertSameShape(op, x, 'x', dy, 'dy');
   const c = x.shape[1];
-  assertShape(op, 'gamma', gamma, [c]);
-  assertShape(op, 'saved stats', saved.stats, [2, c]);
+  assertShape(op, 'saved stats', saved.stats, [4, c]);
   if (reluOutput) assertSameShape(op, x, 'x', reluOutput, 'relu output');
   if (into) {
     assertShape(op, 'dgamma output', into.dgamma, [c]);
@@ -182,35 +180,35 @@ export function batchNorm2dBackward(
   if (dxLayout) checkPaddedLayout(op, 'padded dx', x.shape, dxLayout);
   const gpu = x.gpu;
   const p = params(x, training);
-  const relu = reluOutput ? [reluOutput] : [];
-  // In training, dx needs the sums too, so grad writes it where it is wanted.
-  const dxInGrad = training && wanted.input;
-  let sums: [Tensor, Tensor] | null = null;
-  let dx: Tensor | null = null;
-  let dxPadded: Tensor | null = null;
-  if (wanted.params || dxInGrad) {
-    sums = wanted.params && into ? [into.dgamma, into.dbeta] : [gpu.empty([c]), gpu.empty([c])];
-    if (dxInGrad) dx = gpu.empty(x.shape);
-    const layout = dxInGrad ? dxLayout : undefined;
-    if (layout) dxPadded = gpu.empty([x.shape[0], c, layout.ph, layout.pw]);
-    gpu.dispatch({
-      shader: 'batchnorm2d',
-      entry: 'grad',
-      defines: definesFor(x, !!reluOutput, dxInGrad, layout),
-      params: layout ? { ...p, ...paddedParams(x, layout) } : p,
-      buffers: [x, saved.stats, dy, ...sums, ...(dx ? [gamma, dx] : []), ...relu, ...(dxPadded ? [dxPadded] : [])],
-      workgroups: [c],
-    });
+  if (!wanted.params && !(training && wanted.input)) {
+    if (!wanted.input) return { dx: null, dgamma: null, dbeta: null, dxPadded: null };
+    const dx = gpu.empty(x.shape);
+    elementwise(x, 'input_grad', p, [dy, saved.stats, dx, ...(reluOutput ? [reluOutput] : [])], !!reluOutput);
+    return { dx, dgamma: null, dbeta: null, dxPadded: null };
   }
-  if (wanted.input && !training) {
-    dx = gpu.empty(x.shape);
-    elementwise(x, 'input_grad', p, [dy, saved.stats, gamma, dx, ...relu], !!reluOutput);
-  }
-  return { dx, dgamma: wanted.params ? sums![0] : null, dbeta: wanted.params ? sums![1] : null, dxPadded };
+  // grad writes dx whether or not it is wanted (then to a buffer nobody reads).
+  const [dgamma, dbeta] = wanted.params && into ? [into.dgamma, into.dbeta] : [gpu.empty([c]), gpu.empty([c])];
+  const dx = gpu.empty(x.shape);
+  const layout = training && wanted.input && dxLayout && paddedRowsFit(x.shape, dxLayout) ? dxLayout : undefined;
+  const dxPadded = layout ? gpu.empty([x.shape[0], c, layout.ph, layout.pw]) : null;
+  gpu.dispatch({
+    shader: 'batchnorm2d',
+    entry: 'grad',
+    defines: definesFor(x, !!reluOutput, true, !!layout),
+    params: layout ? { ...p, ...paddedParams(x, layout) } : p,
+    buffers: [x, saved.stats, dx, ...(dxPadded ? [dxPadded] : []), dy, dgamma, dbeta],
+    workgroups: [c],
+  });
+  return {
+    dx: wanted.input ? dx : null,
+    dgamma: wanted.params ? dgamma : null,
+    dbeta: wanted.params ? dbeta : null,
+    dxPadded,
+  };
 }
 
 /** The uniforms of the padded copy of y (train_forward) or dx (grad), which a workgroup per channel
- * writes, walking the layout's cells. */
+ * writes, walking the layout's rows. */
 function paddedParams(x: Tensor, layout: PaddedLayout): ShaderParams {
   return { w: x.shape[3], ph: layout.ph, ...paddedCellParams(layout) };
 }
@@ -225,17 +223,7 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, state: Batch
     const into = wanted.params ? { dgamma: gradientTarget(gamma), dbeta: gradientTarget(beta) } : undefined;
     // The op before (a conv) may read dx zero-padded: then written so here, in the same dispatch.
     const layout = gradientPaddingWanted(x);
-    const { dx, dgamma, dbeta, dxPadded } = batchNorm2dBackward(
-      x,
-      y.grad!,
-      gamma,
-      { stats },
-      opts.training,
-      reluOutput,
-      wanted,
-      into,
-      layout,
-    );
+    const { dx, dgamma, dbeta, dxPadded } = batchNorm2dBackward(x, y.grad!, { stats }, opts.training, reluOutput, wanted, into, layout);
     if (dx && dxPadded && layout) recordPaddedCopy(dx, layout, dxPadded);
     if (dx) accumulateGrad(x, dx);
     if (dgamma) accumulateGrad(gamma, dgamma);

@@ -143,11 +143,11 @@ export const OPS: OpEntry[] = [
           bytes: 2 * f32(shape),
         });
         const saved = batchNorm2dForward(x, gamma, beta, state, { training: true, relu: true });
-        const [stats, y] = [input([2, c], 'saved statistics'), input(shape, 'bn output')];
+        const [stats, y] = [input(saved.stats.shape, 'saved statistics'), input(shape, 'bn output')];
         gpu.copy(saved.stats, stats);
         gpu.copy(saved.y, y);
         gpu.endStep();
-        await run('batchnorm+relu backward', label, () => batchNorm2dBackward(x, dy, gamma, { stats }, true, y), {
+        await run('batchnorm+relu backward', label, () => batchNorm2dBackward(x, dy, { stats }, true, y), {
           bytes: 4 * f32(shape),
         });
       }

@@ -129,10 +129,12 @@ describe('batchnorm2d', () => {
     expect(count(true, false, [false, true, true])).toEqual({ dispatches: 1, gradients: [false, true, true] });
     expect(count(true, true, [false, true, false])).toEqual({ dispatches: 1, gradients: [false, true, false] });
     expect(count(true, false, [true, false, false])).toEqual({ dispatches: 1, gradients: [true, false, false] });
-    // Eval mode: dx needs no sums, with or without the ReLU's mask; the parameters add grad.
+    // Eval mode: dx alone needs no sums (input_grad), with or without the ReLU's mask; with the
+    // parameters, grad writes dx too.
     expect(count(false, false, [true, false, false])).toEqual({ dispatches: 1, gradients: [true, false, false] });
     expect(count(false, true, [true, false, false])).toEqual({ dispatches: 1, gradients: [true, false, false] });
-    expect(count(false, true, [true, true, true])).toEqual({ dispatches: 2, gradients: [true, true, true] });
+    expect(count(false, true, [true, true, true])).toEqual({ dispatches: 1, gradients: [true, true, true] });
+    expect(count(false, true, [false, true, true])).toEqual({ dispatches: 1, gradients: [false, true, true] });
   });
 
   // The fused ReLU against the two ops it replaces, both checked above and in activations.test.ts:
@@ -150,9 +152,9 @@ describe('batchnorm2d', () => {
         const running = { mean: rng.uniform(c, -0.5, 0.5), variance: rng.uniform(c, 0.5, 2) };
         const [stateFused, statePlain] = [newState(g, running.mean, running.variance), newState(g, running.mean, running.variance)];
         const fused = batchNorm2dForward(x, gamma, beta, stateFused, { training, relu: true });
-        const fusedGrads = batchNorm2dBackward(x, dy, gamma, fused, training, fused.y);
+        const fusedGrads = batchNorm2dBackward(x, dy, fused, training, fused.y);
         const plain = batchNorm2dForward(x, gamma, beta, statePlain, { training });
-        const plainGrads = batchNorm2dBackward(x, reluBackward(plain.y, dy), gamma, plain, training);
+        const plainGrads = batchNorm2dBackward(x, reluBackward(plain.y, dy), plain, training);
         const [y, yRef, dx, dxRef, dgamma, dgammaRef, dbeta, dbetaRef] = await Promise.all(
           [
             fused.y,
@@ -181,12 +183,23 @@ describe('batchnorm2d', () => {
   }
 
   // The conv after a batch norm reads y zero-padded, the conv before it dx (packed kernels):
-  // train_forward and grad write those copies in their own dispatches. Layouts as conv2d's packed input pass makes them: a 3×3
-  // border (vec4 and scalar planes), a stride-2 conv's dilation, a cropped top (padding > K - 1).
+  // train_forward and grad write those copies in their own dispatches, walking padded rows, where
+  // the layout holds whole rows of whole vec4s. Layouts as conv2d's packed input pass makes them (a
+  // 3×3 border), rows over more than one workgroup's invocations, each offset of the rows within
+  // their cells (left % 4 = 0 … 3) and a wider border.
   const layouts: [number[], boolean, PaddedLayout][] = [
+    [[2, 3, 8, 8], true, { ph: 10, pw: 12, top: 1, left: 1, dilation: 1 }],
+    [[5, 2, 16, 16], false, { ph: 18, pw: 20, top: 1, left: 1, dilation: 1 }],
+    [[1, 2, 4, 8], true, { ph: 9, pw: 16, top: 3, left: 4, dilation: 1 }],
+    [[3, 2, 4, 4], true, { ph: 6, pw: 12, top: 0, left: 6, dilation: 1 }],
+    [[2, 1, 2, 8], false, { ph: 4, pw: 12, top: 2, left: 3, dilation: 1 }],
+  ];
+  // Layouts it leaves to the conv's own padding pass (no copy recorded): rows not of whole vec4s, a
+  // stride-2 conv's dilation, a cropped top (padding > K - 1).
+  const unwritten: [number[], boolean, PaddedLayout][] = [
     [[2, 3, 5, 7], true, { ph: 7, pw: 12, top: 1, left: 1, dilation: 1 }],
     [[3, 4, 8, 8], false, { ph: 17, pw: 20, top: 1, left: 1, dilation: 2 }],
-    [[2, 2, 6, 6], true, { ph: 5, pw: 8, top: -1, left: 2, dilation: 1 }],
+    [[2, 2, 6, 8], true, { ph: 5, pw: 12, top: -1, left: 2, dilation: 1 }],
   ];
   /** t [N, C, H, W] padded as `layout` on the CPU. */
   const padRef = (t: Float32Array, [n, c, h, w]: number[], layout: PaddedLayout) => {
@@ -194,35 +207,48 @@ describe('batchnorm2d', () => {
     for (let plane = 0; plane < n * c; plane++)
       for (let py = 0; py < layout.ph; py++)
         for (let px = 0; px < layout.pw; px++) {
-          const [ty, tx] = [py - layout.top, px - layout.left];
-          const [sy, sx] = [ty / layout.dilation, tx / layout.dilation];
-          if (ty < 0 || tx < 0 || !Number.isInteger(sy) || !Number.isInteger(sx) || sy >= h || sx >= w) continue;
+          const [sy, sx] = [py - layout.top, px - layout.left];
+          if (sy < 0 || sx < 0 || sy >= h || sx >= w) continue;
           out[(plane * layout.ph + py) * layout.pw + px] = t[(plane * h + sy) * w + sx];
         }
     return out;
   };
+  /** batch norm forward with padOutput and backward with dxLayout `layout`, one dispatch each: y, dx
+   * and what each wrote padded. */
+  const runPadded = async (shape: number[], relu: boolean, layout: PaddedLayout) => {
+    const g = gpu();
+    const c = shape[1];
+    const tensor = (shape: number[], lo = -1, hi = 1) => g.persistent(shape, Float32Array.from(rng.uniform(sizeOf(shape), lo, hi)));
+    const [x, gamma, beta, dy] = [tensor(shape, -2, 2), tensor([c], 0.5, 1.5), tensor([c], -0.3, 0.3), tensor(shape)];
+    const state = newState(g, new Float32Array(c), new Float32Array(c).fill(1));
+    let before = g.dispatchCount;
+    const y = batchNorm2d(x, gamma, beta, state, { training: true, relu, padOutput: layout });
+    const saved = batchNorm2dForward(x, gamma, beta, state, { training: true, relu });
+    expect(g.dispatchCount - before).toBe(2);
+    before = g.dispatchCount;
+    const grads = batchNorm2dBackward(x, dy, saved, true, relu ? saved.y : undefined, undefined, undefined, layout);
+    expect(g.dispatchCount - before).toBe(1);
+    const yPadded = paddedCopy(y, layout) ?? null;
+    const [yv, dx, yp, dxp] = await Promise.all([y, grads.dx!, yPadded, grads.dxPadded].map((t) => t?.read() ?? null));
+    g.endStep();
+    for (const t of [x, gamma, beta, dy, state.runningMean, state.runningVar]) t.destroy();
+    return { y: yv!, dx: dx!, yPadded, yp, dxPadded: grads.dxPadded, dxp };
+  };
   for (const [shape, relu, layout] of layouts) {
     it(`training ${shape.join('×')}${relu ? ' with ReLU' : ''}: train_forward and grad also write y and dx padded as ${JSON.stringify(layout)}, one dispatch each`, async () => {
-      const g = gpu();
       const [n, c] = shape;
-      const tensor = (shape: number[], lo = -1, hi = 1) => g.persistent(shape, Float32Array.from(rng.uniform(sizeOf(shape), lo, hi)));
-      const [x, gamma, beta, dy] = [tensor(shape, -2, 2), tensor([c], 0.5, 1.5), tensor([c], -0.3, 0.3), tensor(shape)];
-      const state = newState(g, new Float32Array(c), new Float32Array(c).fill(1));
-      let before = g.dispatchCount;
-      const y = batchNorm2d(x, gamma, beta, state, { training: true, relu, padOutput: layout });
-      const saved = batchNorm2dForward(x, gamma, beta, state, { training: true, relu });
-      expect(g.dispatchCount - before).toBe(2);
-      const yPadded = paddedCopy(y, layout)!;
-      expect(yPadded.shape).toEqual([n, c, layout.ph, layout.pw]);
-      before = g.dispatchCount;
-      const grads = batchNorm2dBackward(x, dy, gamma, saved, true, relu ? saved.y : undefined, undefined, undefined, layout);
-      expect(g.dispatchCount - before).toBe(1);
-      expect(grads.dxPadded!.shape).toEqual([n, c, layout.ph, layout.pw]);
-      const [yv, yp, dx, dxp] = await Promise.all([y.read(), yPadded.read(), grads.dx!.read(), grads.dxPadded!.read()]);
-      g.endStep();
-      expect(yp).toEqual(padRef(yv, shape, layout));
+      const { y, dx, yPadded, yp, dxPadded, dxp } = await runPadded(shape, relu, layout);
+      expect(yPadded?.shape).toEqual([n, c, layout.ph, layout.pw]);
+      expect(dxPadded?.shape).toEqual([n, c, layout.ph, layout.pw]);
+      expect(yp).toEqual(padRef(y, shape, layout));
       expect(dxp).toEqual(padRef(dx, shape, layout));
-      for (const t of [x, gamma, beta, dy, state.runningMean, state.runningVar]) t.destroy();
+    });
+  }
+  for (const [shape, relu, layout] of unwritten) {
+    it(`training ${shape.join('×')}: no padded copy as ${JSON.stringify(layout)}, which the conv pads itself`, async () => {
+      const { yPadded, dxPadded } = await runPadded(shape, relu, layout);
+      expect(yPadded).toBeNull();
+      expect(dxPadded).toBeNull();
     });
   }
 
@@ -330,7 +356,7 @@ describe('batchnorm2d', () => {
       /batchnorm2d: momentum must lie in \[0, 1\] and eps be > 0, got momentum 1.5/,
     );
     const layout = { ph: 6, pw: 6, top: 1, left: 1, dilation: 1 };
-    expect(() => batchNorm2dBackward(x, x, c3(), { stats: g.persistent([2, 3]) }, true, undefined, undefined, undefined, layout)).toThrow(
+    expect(() => batchNorm2dBackward(x, x, { stats: g.persistent([4, 3]) }, true, undefined, undefined, undefined, layout)).toThrow(
       /batchnorm2d backward: padded dx of \[2, 3, 4, 4\] needs .*pw \(a multiple of 4\).*"pw":6/,
     );
     expect(g.dispatchCount).toBe(before);
