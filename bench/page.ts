@@ -5,7 +5,8 @@
 // trains it for --steps steps with no time budget, and reads the page's step counter every 20 ms:
 // samples/s = (last step - first step seen) × batch over the seconds between them, so that the first
 // chunk (pipeline compiles; with --conv auto, the kernels' measuring) is left out. The page's own
-// speed readout (window.unmix.samplesPerSecond, last value while running) is kept beside it.
+// speed readout (window.unmix.samplesPerSecond, last value while running) is kept beside it. Each
+// side runs once untimed before the timed rounds.
 // DIR is a worktree of the older commit with node_modules beside it, e.g.
 //   git worktree add /tmp/unmix-old c8291d8 && ln -s "$PWD/node_modules" /tmp/unmix-old/
 // Results: bench/results/page.json and a section of bench/RESULTS.md. On a shared machine, run it
@@ -133,6 +134,13 @@ async function pageRun(side: 'old' | 'new'): Promise<PageRun> {
   }
 }
 
+// Each side once untimed first: the first page a checkout serves pays for Vite's dependency
+// pre-bundling and cold caches (on 2026-12-05 the first c8291d8 run trained at 27.5 samples/s, the
+// next at 57.2).
+for (const side of ['old', 'new'] as const) {
+  const warm = await pageRun(side);
+  console.log(`${side} (${commit(sides[side])}): warm-up run, ${warm.samplesPerS.toFixed(1)} samples/s, not counted`);
+}
 const runs: PageRun[] = [];
 for (let r = 0; r < rounds; r++) {
   for (const side of ['old', 'new'] as const) {
