@@ -46,9 +46,18 @@ export interface Recording {
   readonly epoch: number;
 }
 
-type RecordedCommand =
-  | { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; x: number; y: number; z: number; label: string }
-  | { encode: (encoder: GPUCommandEncoder) => void };
+/** One dispatch as encoded: what dispatch() resolves its arguments to, and what replay() encodes again. */
+interface EncodedDispatch {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  x: number;
+  y: number;
+  z: number;
+  /** "shader.entry X×Y×Z" for profile(); empty where neither profiling nor recording asked for it. */
+  label: string;
+}
+
+type RecordedCommand = EncodedDispatch | { encode: (encoder: GPUCommandEncoder) => void };
 
 /** Dispatches one profile() can time: a query set holds at most 4096 timestamps. */
 const PROFILE_MAX_DISPATCHES = 2048;
@@ -228,23 +237,9 @@ export class Gpu {
     data.forEach((d, i) => {
       this.device.queue.writeBuffer(writes[i].buffer, writes[i].byteOffset, d as GPUAllowSharedBufferSource);
     });
-    let pass: GPUComputePassEncoder | null = null;
     for (const command of recording.commands) {
-      if ('encode' in command) {
-        this.encode(command.encode);
-        pass = null;
-        continue;
-      }
-      if (this.profiler) pass = this.profiledPass(command.label);
-      else pass ??= this.computePass();
-      pass.setPipeline(command.pipeline);
-      pass.setBindGroup(0, command.bindGroup);
-      pass.dispatchWorkgroups(command.x, command.y, command.z);
-      if (this.profiler) {
-        this.endPass();
-        pass = null;
-      }
-      this.dispatchCount++;
+      if ('encode' in command) this.encode(command.encode);
+      else this.encodeDispatch(command);
     }
     return true;
   }
@@ -347,12 +342,19 @@ export class Gpu {
     if (x === 0 || y === 0 || z === 0) return;
     const bindGroup = this.bindGroups.get(key)?.group ?? this.createBindGroup(key, pipeline, uniform, buffers);
     const label = this.profiler || this.recorder ? `${args.shader}.${args.entry} ${x}×${y}×${z}` : '';
+    const command = { pipeline, bindGroup, x, y, z, label };
+    this.encodeDispatch(command);
+    this.recorder?.commands.push(command);
+  }
+
+  /** Encodes one resolved dispatch into the step's compute pass, or into a pass of its own with
+   * timestamps while profile() runs. */
+  private encodeDispatch({ pipeline, bindGroup, x, y, z, label }: EncodedDispatch): void {
     const pass = this.profiler ? this.profiledPass(label) : this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     if (this.profiler) this.endPass();
-    this.recorder?.commands.push({ pipeline, bindGroup, x, y, z, label });
     this.dispatchCount++;
   }
 

@@ -138,11 +138,13 @@ export class Tuner implements SessionTuning {
       this.cache[request.key] = choice;
       this.picked.set(request.key, { kernel: choice.kernel, source: 'tuned' });
     }
-    if (queue.length) this.gpu.forgetRecordings();
-    if (queue.length && this.store) await this.store.save(this.adapterKey, this.cache);
-    // The candidates' runs left the pool holding buffers that the chosen kernels never ask for
-    // (other kernels' sizes, a timed run's repeats): the next step allocates what it uses again.
-    if (queue.length) this.gpu.trim();
+    if (queue.length) {
+      this.gpu.forgetRecordings();
+      if (this.store) await this.store.save(this.adapterKey, this.cache);
+      // The candidates' runs left the pool holding buffers that the chosen kernels never ask for
+      // (other kernels' sizes, a timed run's repeats): the next step allocates what it uses again.
+      this.gpu.trim();
+    }
     return { tuned: queue.length, seconds: (performance.now() - started) / 1000 };
   }
 
