@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exitOnError, UsageError } from '../src/cli/common.ts';
-import { type AbFile, type AbPreset, writeJson, writeMarkdown } from './report.ts';
+import { type AbFile, type AbPreset, commitOf, writeJson, writeMarkdown } from './report.ts';
 
 const USAGE = `usage: npm run bench:ab -- --old DIR [options]
   --old DIR        a checkout of the older commit, with node_modules (required)
@@ -59,7 +59,6 @@ if (steps.length !== presets.length || !steps.every((s) => Number.isInteger(s) &
   throw new UsageError('--steps takes one positive step count per preset, --rounds a positive integer', HELP);
 }
 
-const commit = (dir: string) => spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).stdout.trim();
 const tsx = (cwd: string, args: string[]) => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', ...args], { cwd, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0)
@@ -125,8 +124,8 @@ try {
 const file: AbFile = {
   date: new Date().toISOString(),
   command: `npm run bench:ab -- ${process.argv.slice(2).join(' ')}`,
-  old: commit(sides.old),
-  new: commit(sides.new),
+  old: commitOf(sides.old),
+  new: commitOf(sides.new),
   presets: results,
 };
 writeJson('ab.json', file);

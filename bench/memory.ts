@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { exitOnError, UsageError } from '../src/cli/common.ts';
 import { Mixer } from '../src/data/mixer.ts';
 import { createNodeGpu, nodeTuningStore, releaseNodeGpu } from '../src/gpu/node.ts';
+import { pooledSize } from '../src/gpu/pool.ts';
 import { type TuneMode, tunerOf } from '../src/gpu/tuner.ts';
 import { Trainer } from '../src/train/trainer.ts';
 import { countBufferBytes } from './gpu-memory.ts';
@@ -39,7 +40,6 @@ if (flags.conv !== 'auto' && flags.conv !== 'default') throw new UsageError(`--c
 const mode: TuneMode = flags.conv === 'auto' ? { kind: 'tune' } : { kind: 'default' };
 
 const MiB = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
-const poolSize = (bytes: number) => Math.max(256, Math.ceil(bytes / 256) * 256);
 
 const gpu = await createNodeGpu();
 const tuner = tunerOf(gpu);
@@ -58,7 +58,7 @@ pool.acquire = (bytes: number, label?: string) => {
   if (acquired) {
     const frames = new Error().stack!.split('\n').slice(2, 6);
     const caller = frames.map((f) => f.trim().replace(/^at /, '').split(' ')[0]).find((name) => !name.startsWith('Gpu.')) ?? '?';
-    acquired.push({ size: poolSize(bytes), caller });
+    acquired.push({ size: pooledSize(bytes), caller });
   }
   return acquire(bytes, label);
 };
@@ -75,6 +75,8 @@ for (let s = 0; s < 3; s++) {
   await trainer.readLoss();
 }
 acquired = [];
+// A replayed step takes its recorded buffers without acquiring them: this one records itself anew.
+gpu.forgetRecordings();
 trainer.trainStep();
 await trainer.readLoss();
 const step = acquired;

@@ -11,14 +11,13 @@
 //   git worktree add /tmp/unmix-old c8291d8 && ln -s "$PWD/node_modules" /tmp/unmix-old/
 // Results: bench/results/page.json and a section of bench/RESULTS.md. On a shared machine, run it
 // under `flock /tmp/unmix-timing.lock`.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServer } from 'vite';
 import { exitOnError, UsageError } from '../src/cli/common.ts';
 import { openUrl } from '../test/e2e/browser.ts';
-import { type PageFile, type PageRun, writeJson, writeMarkdown } from './report.ts';
+import { commitOf, type PageFile, type PageRun, writeJson, writeMarkdown } from './report.ts';
 
 const USAGE = `usage: npm run bench:page -- --old DIR [options]
   --old DIR      a checkout of the older commit, with node_modules (required)
@@ -62,7 +61,6 @@ const rounds = Number(flags.rounds);
 if (!(Number.isInteger(steps) && steps > 1) || !(Number.isInteger(rounds) && rounds > 0)) {
   throw new UsageError('--steps takes an integer above 1, --rounds a positive integer', HELP);
 }
-const commit = (dir: string) => spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).stdout.trim();
 
 let environment = '';
 
@@ -139,7 +137,7 @@ async function pageRun(side: 'old' | 'new'): Promise<PageRun> {
 // next at 57.2).
 for (const side of ['old', 'new'] as const) {
   const warm = await pageRun(side);
-  console.log(`${side} (${commit(sides[side])}): warm-up run, ${warm.samplesPerS.toFixed(1)} samples/s, not counted`);
+  console.log(`${side} (${commitOf(sides[side])}): warm-up run, ${warm.samplesPerS.toFixed(1)} samples/s, not counted`);
 }
 const runs: PageRun[] = [];
 for (let r = 0; r < rounds; r++) {
@@ -147,7 +145,7 @@ for (let r = 0; r < rounds; r++) {
     const run = await pageRun(side);
     runs.push(run);
     console.log(
-      `${side} (${commit(sides[side])}): ${run.stepsTimed} steps of batch ${run.batch} in ${run.seconds.toFixed(1)} s, ${run.samplesPerS.toFixed(1)} samples/s (the page said ${run.pageSamplesPerS.toFixed(1)})`,
+      `${side} (${commitOf(sides[side])}): ${run.stepsTimed} steps of batch ${run.batch} in ${run.seconds.toFixed(1)} s, ${run.samplesPerS.toFixed(1)} samples/s (the page said ${run.pageSamplesPerS.toFixed(1)})`,
     );
   }
 }
@@ -162,8 +160,8 @@ const file: PageFile = {
   preset: flags.preset,
   conv: flags.conv,
   steps,
-  old: commit(sides.old),
-  new: commit(sides.new),
+  old: commitOf(sides.old),
+  new: commitOf(sides.new),
   runs,
   ratio: mean('new') / mean('old'),
 };

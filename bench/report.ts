@@ -1,6 +1,7 @@
 // Results on disk: one JSON file per section under bench/results/, each stamped with the adapter and
 // the date, and bench/RESULTS.md, rebuilt from whichever of those files exist (a run of one section
 // keeps the others' latest figures).
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelResult } from './kernels.ts';
@@ -95,6 +96,11 @@ export interface TrainFile extends Stamp, EnvironmentComparison {
 export const RESULTS_DIR = new URL('./results/', import.meta.url);
 const MARKDOWN = new URL('./RESULTS.md', import.meta.url);
 const path = (name: string) => join(RESULTS_DIR.pathname, name);
+
+/** The short commit checked out in `dir`, naming the sides of an A/B (empty outside a git checkout). */
+export function commitOf(dir: string): string {
+  return spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).stdout.trim();
+}
 
 export function writeJson(name: string, data: unknown): void {
   mkdirSync(RESULTS_DIR, { recursive: true });

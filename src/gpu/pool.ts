@@ -4,6 +4,11 @@
 // buffer per role instead, shared by every op of the step: the pool then holds the largest of them,
 // not their sum.
 
+/** The size of the pool's buffer for `bytes` bytes: a multiple of 256, at least 256. */
+export function pooledSize(bytes: number): number {
+  return Math.max(256, Math.ceil(bytes / 256) * 256);
+}
+
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private inUse: GPUBuffer[] = [];
@@ -44,7 +49,7 @@ export class BufferPool {
 
   /** A buffer of at least `bytes` bytes, recycled when possible. Sizes round up to 256 bytes. */
   acquire(bytes: number, label = 'pooled'): GPUBuffer {
-    const size = Math.max(256, Math.ceil(bytes / 256) * 256);
+    const size = pooledSize(bytes);
     const list = this.free.get(size);
     const buffer = list?.pop() ?? this.create(size, label);
     this.inUse.push(buffer);
@@ -85,7 +90,7 @@ export class BufferPool {
    * step that asks for this role, so its contents last only until the next op that does. An op
    * that needs two scratch tensors at once asks for two roles. */
   scratch(role: string, bytes: number): GPUBuffer {
-    const size = Math.max(256, Math.ceil(bytes / 256) * 256);
+    const size = pooledSize(bytes);
     const current = this.scratchByRole.get(role);
     if (current && current.size >= size) return current.buffer;
     if (current) this.outgrown.push(current.buffer);
