@@ -178,6 +178,30 @@ describe('conv2d', () => {
     for (const t of [x, w, b, dy]) t.destroy();
   });
 
+  // The conv kernel reads a dispatch's weights from one uniform binding of at most 64 KiB: a layer
+  // with more is dispatched a few blocks of 8 output channels at a time (each binding its window,
+  // the last one padded with zeros), and a block of its own over 64 KiB reads storage instead.
+  const uniformCases: [string, number[], number, Record<'forward' | 'input', number>][] = [
+    // forward: 5 blocks of 18.3 KiB, 3 per binding; input: 8 blocks of 11.5 KiB, 5 per binding
+    ['several uniform windows', [1, 64, 3, 5], 40, { forward: 2, input: 2 }],
+    // forward: one block of 67.8 KiB, from storage; input: 30 blocks of 2.75 KiB, 23 per binding
+    ['a block over 64 KiB reads storage', [1, 240, 2, 3], 9, { forward: 1, input: 2 }],
+  ];
+  for (const [what, xShape, cout, convDispatches] of uniformCases) {
+    it(`packed: ${what}, x ${xShape.join('×')} → ${cout} ch, against f64 sums`, async () => {
+      const gp = gpu();
+      const g = geometry('conv2d', xShape, [cout, xShape[1], 3, 3]);
+      const data = convVariantData(g, 91);
+      for (const pass of ['forward', 'input'] as const) {
+        const kernel = (CONV_KERNELS[pass] as AnyConvKernel[]).find((k) => k.name === 'packed')!;
+        const before = gp.dispatchCount;
+        const got = await runConvVariant(gp, kernel, g, data);
+        expect(gp.dispatchCount - before, `${pass}: pad, repack, conv dispatches`).toBe(2 + convDispatches[pass]);
+        expectClose(got, convVariantReference(pass, g, data), convVariantTolerance(pass, g), `${pass} kernel 'packed', ${what}`);
+      }
+    });
+  }
+
   it('packed: a 1×1 conv whose rows are whole segments (32 wide) reads x and dy as they are, without a padding copy', async () => {
     const gp = gpu();
     const g = geometry('conv2d', [2, 6, 3, 32], [5, 6, 1, 1]);

@@ -17,6 +17,15 @@ const CONV_PIXELS = 16;
 /** dw_partial invocations to aim for when splitting the N·OH rows of dW into slices. */
 const WEIGHT_INVOCATIONS = 2048;
 const CHANNELS = 8; // output channels per conv invocation, fixed by the shader
+/** The conv kernel reads its weights from a uniform binding of at most this many bytes (WebGPU's
+ * guaranteed maxUniformBufferBindingSize): lavapipe loads a uniform as one scalar for all lanes,
+ * where a storage load is a loop over the lanes with a bounds check each, and the weights' loads
+ * were half of the kernel's time (2× the GFLOP/s, bench/STEP.md section 9). Layers with more
+ * blocks are dispatched a few blocks at a time; a block larger than this reads storage. */
+const UNIFORM_BYTES = 65536;
+/** Floats a packed block is rounded up to, so that every block starts where a uniform binding may
+ * (WebGPU's guaranteed minUniformBufferOffsetAlignment, 256 bytes). */
+const BLOCK_ALIGN = 64;
 const WEIGHT_PIXELS = 8; // output pixels per dw_partial row segment, fixed by the shader
 const WEIGHT_CHANNELS = 8; // output channels per dw_partial invocation, fixed by the shader
 const LAYOUT_WG = 64;
@@ -65,34 +74,41 @@ function padded(src: Tensor, layout: PaddedLayout): Tensor {
 interface Packed {
   tensor: Tensor;
   blocks: number;
-  /** Floats per block. */
+  /** Floats per block (rows · 8, rounded up to BLOCK_ALIGN). */
   block: number;
+  /** Blocks per conv dispatch, whose weights one uniform binding holds; 0: too big, read storage. */
+  chunk: number;
 }
 
 /** The sizes of a packed layout: for the forward pass, or `flip`ped for the input gradient (in =
  * Cout, out = Cin, rotated 180°). */
-function packedLayout(w: Tensor, flip: boolean): { rows: number; block: number; blocks: number } {
+function packedLayout(w: Tensor, flip: boolean): { rows: number; block: number; blocks: number; chunk: number; floats: number } {
   const [cout, cin, k] = w.shape;
   const [inC, outC] = flip ? [cout, cin] : [cin, cout];
   const rows = inC * k * k + 1;
-  return { rows, block: rows * CHANNELS, blocks: Math.ceil(outC / CHANNELS) };
+  const block = Math.ceil((rows * CHANNELS) / BLOCK_ALIGN) * BLOCK_ALIGN;
+  const blocks = Math.ceil(outC / CHANNELS);
+  const chunk = Math.min(blocks, Math.floor(UNIFORM_BYTES / (block * 4)));
+  // Whole chunks, so the last dispatch binds as many bytes as the others (the rest is zeros).
+  const floats = (chunk ? Math.ceil(blocks / chunk) * chunk : blocks) * block;
+  return { rows, block, blocks, chunk, floats };
 }
 
 /** Weights repacked for the conv kernel; `flip` for the input gradient. */
 function repacked(w: Tensor, bias: Tensor | null, flip: boolean): Packed {
   const gpu = w.gpu;
   const [cout, cin, k] = w.shape;
-  const { rows, block, blocks } = packedLayout(w, flip);
-  const tensor = gpu.empty([blocks * block]);
+  const { rows, block, blocks, chunk, floats } = packedLayout(w, flip);
+  const tensor = gpu.empty([floats]);
   gpu.dispatch({
     shader: 'conv2d_layout',
     entry: 'repack',
     defines: { WG: LAYOUT_WG, D: 1, BIAS: bias !== null, FLIPPED_AT: bias ? 4 : 3 }, // D (of pad) is unused here but shares the file
-    params: { cout, cin, taps: k * k, flip: flip ? 1 : 0, rows, block, total: blocks * block },
+    params: { cout, cin, taps: k * k, flip: flip ? 1 : 0, rows, block, total: floats },
     buffers: bias ? [w, tensor, bias] : [w, tensor],
-    workgroups: grid1d(blocks * block, LAYOUT_WG),
+    workgroups: grid1d(floats, LAYOUT_WG),
   });
-  return { tensor, blocks, block };
+  return { tensor, blocks, block, chunk };
 }
 
 /** Both packed layouts of w in one dispatch: the forward's (with the bias) and the flipped one the
@@ -102,8 +118,8 @@ function repackedPair(w: Tensor, bias: Tensor | null): { forward: Packed; flippe
   const [cout, cin, k] = w.shape;
   const f = packedLayout(w, false);
   const b = packedLayout(w, true);
-  const forward = { tensor: gpu.empty([f.blocks * f.block]), blocks: f.blocks, block: f.block };
-  const flipped = { tensor: gpu.empty([b.blocks * b.block]), blocks: b.blocks, block: b.block };
+  const forward = { tensor: gpu.empty([f.floats]), blocks: f.blocks, block: f.block, chunk: f.chunk };
+  const flipped = { tensor: gpu.empty([b.floats]), blocks: b.blocks, block: b.block, chunk: b.chunk };
   gpu.dispatch({
     shader: 'conv2d_layout',
     entry: 'repack_pair',
@@ -114,43 +130,64 @@ function repackedPair(w: Tensor, bias: Tensor | null): { forward: Packed; flippe
       taps: k * k,
       rows: f.rows,
       block: f.block,
-      total: f.blocks * f.block,
+      total: f.floats,
       rows_flipped: b.rows,
       block_flipped: b.block,
-      total_flipped: b.blocks * b.block,
+      total_flipped: b.floats,
     },
     buffers: bias ? [w, forward.tensor, bias, flipped.tensor] : [w, forward.tensor, flipped.tensor],
-    workgroups: grid1d(Math.max(f.blocks * f.block, b.blocks * b.block), LAYOUT_WG),
+    workgroups: grid1d(Math.max(f.floats, b.floats), LAYOUT_WG),
   });
   return { forward, flipped };
 }
 
 /** Valid convolution of a padded source `src` [N, inC, ph, pw] with packed weights into `out`,
  * `pixels` output pixels per invocation (the source padded for that), each accumulator update
- * summing the taps of `rows` kernel rows (1 or K: see the shader). */
-function validConv(src: Tensor, packed: Packed, out: Tensor, k: number, stride: number, pixels: number, rows: number): void {
+ * summing the taps of `rows` kernel rows (1 or K: see the shader), the weights read from uniform
+ * bindings where `uniformWeights` and they fit, else from storage. */
+function validConv(
+  src: Tensor,
+  packed: Packed,
+  out: Tensor,
+  k: number,
+  stride: number,
+  pixels: number,
+  rows: number,
+  uniformWeights: boolean,
+): void {
   const [n, inC, ph, pw] = src.shape;
   const [, outC, outH, outW] = out.shape;
   const segs = Math.ceil(outW / pixels);
   const count = n * outH * segs;
   const [x, y] = grid1d(count, CONV_WORKGROUP);
-  src.gpu.dispatch({
-    shader: 'conv2d',
-    entry: 'conv',
-    defines: {
-      K: k,
-      S: stride,
-      P: pixels,
-      P4: pixels / 4,
-      ROWS: rows,
-      ROW_LOOP: rows < k,
-      WG: CONV_WORKGROUP,
-      WIN4: windowVec4s(k, stride, pixels),
-    },
-    params: { in_c: inC, out_c: outC, out_h: outH, out_w: outW, ph, pw4: pw / 4, segs, count, block4: packed.block / 4 },
-    buffers: [src, packed.tensor, out],
-    workgroups: [x, y, packed.blocks],
-  });
+  const { tensor, blocks, block } = packed;
+  const chunk = uniformWeights ? packed.chunk : 0;
+  const defines = {
+    K: k,
+    S: stride,
+    P: pixels,
+    P4: pixels / 4,
+    ROWS: rows,
+    ROW_LOOP: rows < k,
+    WG: CONV_WORKGROUP,
+    WIN4: windowVec4s(k, stride, pixels),
+    WT_UNIFORM: chunk > 0,
+    WT4: (chunk * block) / 4,
+  };
+  const params = { in_c: inC, out_c: outC, out_h: outH, out_w: outW, ph, pw4: pw / 4, segs, count, block4: block / 4 };
+  // Storage: every block in one dispatch. Uniform: `chunk` blocks per dispatch, each binding its window.
+  const step = chunk || blocks;
+  for (let first = 0; first < blocks; first += step) {
+    const weights = chunk ? { buffer: tensor.buffer, offset: tensor.byteOffset + first * block * 4, size: chunk * block * 4 } : tensor;
+    src.gpu.dispatch({
+      shader: 'conv2d',
+      entry: 'conv',
+      defines,
+      params: { ...params, block0: first },
+      buffers: [src, weights, out],
+      workgroups: [x, y, Math.min(step, blocks - first)],
+    });
+  }
 }
 
 /** The forward pass, returning the zero-padded x it read: the weight gradient can read the same
@@ -171,7 +208,7 @@ function forward(rowsPerUpdate: 'one' | 'all'): ConvKernel<'forward'>['run'] {
     const src = xPadded ?? padded(x, layout);
     const y = gpu.empty(yShape);
     const packed = packForInput ? repackedPair(w, b) : { forward: repacked(w, b, false), flipped: null };
-    validConv(src, packed.forward, y, g.k, g.stride, pixels, rowsPerUpdate === 'all' ? g.k : 1);
+    validConv(src, packed.forward, y, g.k, g.stride, pixels, rowsPerUpdate === 'all' ? g.k : 1, rowsPerUpdate === 'one');
     return { y, xPadded: src, ...(packed.flipped ? { wPacked: { layout: FLIPPED_LAYOUT, tensor: packed.flipped.tensor } } : {}) };
   };
 }
@@ -195,8 +232,8 @@ function input(rowsPerUpdate: 'one' | 'all'): ConvKernel<'input'>['run'] {
     const src = dyPadded ?? padded(dy, layout);
     const dx = gpu.empty(xShape);
     // The flipped weights the forward pass packed, where it did (the layout depends on w's shape only).
-    const packed = wPacked?.layout === FLIPPED_LAYOUT ? { tensor: wPacked.tensor, ...packedLayout(w, true) } : repacked(w, null, true);
-    validConv(src, packed, dx, g.k, 1, pixels, rowsPerUpdate === 'all' ? g.k : 1);
+    const packed = wPacked?.layout === FLIPPED_LAYOUT ? { ...packedLayout(w, true), tensor: wPacked.tensor } : repacked(w, null, true);
+    validConv(src, packed, dx, g.k, 1, pixels, rowsPerUpdate === 'all' ? g.k : 1, rowsPerUpdate === 'one');
     return dx;
   };
 }
@@ -270,10 +307,12 @@ function weight(gpu: Gpu, { dy, x, xPadded, into, db }: WeightArgs, g: Geometry)
 /** Where 'packed-rows' applies: kernels of more than one row (with K = 1 it is 'packed'). */
 const hasRows = (_: Gpu, g: Geometry) => g.k > 1;
 
-/** 'packed' updates each accumulator once per kernel row (lavapipe's LLVM then keeps fewer values
- * live: 1.45× faster there); 'packed-rows' once per K rows, written out with no row loop
- * (SwiftShader's JIT keeps accumulators in memory, so fewer updates pay: 1.6× faster there); with
- * K = 1 the two are the same kernel. */
+/** Two shapes of one kernel, each the best of its driver. 'packed' updates each accumulator once
+ * per kernel row (lavapipe's LLVM then keeps fewer values live: 1.45× faster there) and reads the
+ * weights from uniform bindings (2.2× again there); 'packed-rows' updates once per K rows, written
+ * out with no row loop (SwiftShader's JIT keeps accumulators in memory, so fewer updates pay: 1.6×
+ * faster there), and reads the weights from storage (uniform bindings were 0.7–0.8× there). With
+ * K = 1 there are no rows to sum, and 'packed' alone applies. */
 export const PACKED_KERNELS: AnyConvKernel[] = [
   { name: 'packed', pass: 'forward', paddedX: forwardPadding, run: forward('one') } satisfies ConvKernel<'forward'>,
   { name: 'packed-rows', pass: 'forward', applies: hasRows, paddedX: forwardPadding, run: forward('all') } satisfies ConvKernel<'forward'>,
