@@ -1,3 +1,9 @@
+#if ${DY_BROADCAST}
+enable subgroups;
+// Every lane of a workgroup reads the same dy rows when DY_BROADCAST is set (see dw_partial), so
+// the loops that hold subgroupBroadcast are uniform, which the analysis cannot see.
+diagnostic(off, subgroup_uniformity);
+#endif
 // Parameter gradients of the 2-D convolution (see conv2d.wgsl): dW and dB, NCHW f32.
 //
 //   dw_partial  part@3[slice] = Σ over one slice of the N·OH output rows of dy@1 · x@2
@@ -53,12 +59,19 @@ const CI: u32 = 1u;
 // With CI_LANES = WG (any layer with 8 or more input-channel groups) only the input channels differ
 // between lanes, so every dy load (output channels, rows) has the same address in all lanes, which
 // lavapipe then loads once instead of lane by lane; fewer input channels leave the rest of the lanes
-// to row slices rather than idle.
+// to row slices rather than idle. Yet on lavapipe such a load still cost as much as the FMAs it feeds
+// (cut, timing only: 22 -> 40 GFLOP/s), so with DY_BROADCAST (subgroups of 8 or more lanes, and
+// CI_LANES = WG: every lane reads the same dy) lane L of a subgroup loads output channel L % 8's
+// 2 vec4 and subgroupBroadcast hands each channel's to all: 2 loads per lane where there were 16.
 const CI_LANES: u32 = ${CI_LANES};
 const SLICE_LANES: u32 = ${WG}u / CI_LANES;
 
 @compute @workgroup_size(${WG})
-fn dw_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+fn dw_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u
+#if ${DY_BROADCAST}
+              , @builtin(subgroup_invocation_id) subgroup_lane: u32
+#endif
+              ) {
   let ci_blocks = (p.in_c + CI - 1u) / CI;
   let ci_block = wid.x * CI_LANES + lid % CI_LANES;
   let ci = min(ci_block, ci_blocks - 1u) * CI;
@@ -79,18 +92,31 @@ fn dw_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
   var n = first / p.out_h;
   var oy = first % p.out_h;
   for (var r = first; r < end; r++) {
-    // dy rows of the 8 output channels, and the first padded x row this output row reads.
+    // dy rows of the 8 output channels (DY_BROADCAST: of this lane's one), and the first padded x
+    // row this output row reads.
+#if ${DY_BROADCAST}
+    let d_lane = ((n * p.out_c + min(co + subgroup_lane % 8u, last_co)) * p.out_h + oy) * seg4;
+#else
 #unroll c 8
     let d${c} = ((n * p.out_c + min(co + ${c}u, last_co)) * p.out_h + oy) * seg4;
 #endunroll
+#endif
     let x0 = ((n * p.in_c + ci) * p.ph + oy * S) * p.pw4;
 #if ${CI2}
     let x1 = ((n * p.in_c + min(ci + 1u, p.in_c - 1u)) * p.ph + oy * S) * p.pw4;
 #endif
     for (var sg = 0u; sg < p.segs; sg++) {
+#if ${DY_BROADCAST}
+      let mine0 = dy[d_lane + 2u * sg];
+      let mine1 = dy[d_lane + 2u * sg + 1u];
+#unroll c 8
+      let g${c} = mat2x4f(subgroupBroadcast(mine0, ${c}u), subgroupBroadcast(mine1, ${c}u));
+#endunroll
+#else
 #unroll c 8
       let g${c} = mat2x4f(dy[d${c} + 2u * sg], dy[d${c} + 2u * sg + 1u]);
 #endunroll
+#endif
 #if ${BIAS_SUM}
       dy_sum += mat2x4f(vec4f(row_sum(g0), row_sum(g1), row_sum(g2), row_sum(g3)),
                         vec4f(row_sum(g4), row_sum(g5), row_sum(g6), row_sum(g7)));

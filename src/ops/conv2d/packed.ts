@@ -284,6 +284,8 @@ function weight(gpu: Gpu, { dy, x, xPadded, into, db }: WeightArgs, g: Geometry)
       CI2: ci2,
       WIN4: windowVec4s(g.k, g.stride, WEIGHT_PIXELS),
       BIAS_SUM: db !== undefined,
+      // Lanes then differ only in input channels: a subgroup of 8 or more can share the dy loads.
+      DY_BROADCAST: ciLanes === wg && gpu.info.hasSubgroups && gpu.info.subgroupMinSize >= 8,
     },
     params: {
       in_c: g.cin,
