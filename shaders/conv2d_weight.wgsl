@@ -40,6 +40,9 @@ struct Params {
 const K: u32 = ${K};
 const S: u32 = ${S};
 const WIN4: u32 = ${WIN4};   // ceil((7·S + K) / 4)
+#if ${DY_BROADCAST}
+const SHARERS: u32 = ${SHARERS};
+#endif
 #if ${CI2}
 const CI: u32 = 2u;
 #else
@@ -60,9 +63,10 @@ const CI: u32 = 1u;
 // between lanes, so every dy load (output channels, rows) has the same address in all lanes, which
 // lavapipe then loads once instead of lane by lane; fewer input channels leave the rest of the lanes
 // to row slices rather than idle. Yet on lavapipe such a load still cost as much as the FMAs it feeds
-// (cut, timing only: 22 -> 40 GFLOP/s), so with DY_BROADCAST (subgroups of 8 or more lanes, and
-// CI_LANES = WG: every lane reads the same dy) lane L of a subgroup loads output channel L % 8's
-// 2 vec4 and subgroupBroadcast hands each channel's to all: 2 loads per lane where there were 16.
+// (cut, timing only: 22 -> 40 GFLOP/s), so with DY_BROADCAST (CI_LANES = WG: every lane reads the
+// same dy) the first SHARERS lanes of a subgroup (4 or 8) share the loads: lane L loads output
+// channels L % SHARERS + k·SHARERS (2 vec4 each) and subgroupBroadcast hands each channel's to all,
+// 16 / SHARERS loads per lane where there were 16.
 const CI_LANES: u32 = ${CI_LANES};
 const SLICE_LANES: u32 = ${WG}u / CI_LANES;
 
@@ -95,7 +99,9 @@ fn dw_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
     // dy rows of the 8 output channels (DY_BROADCAST: of this lane's one), and the first padded x
     // row this output row reads.
 #if ${DY_BROADCAST}
-    let d_lane = ((n * p.out_c + min(co + subgroup_lane % 8u, last_co)) * p.out_h + oy) * seg4;
+#unroll k ${8 / SHARERS}
+    let d_lane${k} = ((n * p.out_c + min(co + subgroup_lane % SHARERS + ${k}u * SHARERS, last_co)) * p.out_h + oy) * seg4;
+#endunroll
 #else
 #unroll c 8
     let d${c} = ((n * p.out_c + min(co + ${c}u, last_co)) * p.out_h + oy) * seg4;
@@ -107,10 +113,12 @@ fn dw_partial(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
 #endif
     for (var sg = 0u; sg < p.segs; sg++) {
 #if ${DY_BROADCAST}
-      let mine0 = dy[d_lane + 2u * sg];
-      let mine1 = dy[d_lane + 2u * sg + 1u];
+#unroll k ${8 / SHARERS}
+      let mine${k} = mat2x4f(dy[d_lane${k} + 2u * sg], dy[d_lane${k} + 2u * sg + 1u]);
+#endunroll
 #unroll c 8
-      let g${c} = mat2x4f(subgroupBroadcast(mine0, ${c}u), subgroupBroadcast(mine1, ${c}u));
+      let g${c} = mat2x4f(subgroupBroadcast(mine${c / SHARERS}[0], ${c % SHARERS}u),
+                          subgroupBroadcast(mine${c / SHARERS}[1], ${c % SHARERS}u));
 #endunroll
 #else
 #unroll c 8

@@ -268,6 +268,7 @@ function weight(gpu: Gpu, { dy, x, xPadded, into, db }: WeightArgs, g: Geometry)
   const ciLanes = Math.min(wg, 2 ** Math.ceil(Math.log2(ciBlocks)));
   const sliceLanes = wg / ciLanes;
   const groups = [Math.ceil(ciBlocks / ciLanes), Math.ceil(g.cout / WEIGHT_CHANNELS)];
+  const broadcast = ciLanes === wg && gpu.info.hasSubgroups && gpu.info.subgroupMinSize >= 4;
   const rows = g.n * g.oh;
   const wanted = Math.min(Math.ceil(WEIGHT_INVOCATIONS / (groups[0] * ciLanes * groups[1])), rows, MAX_SLICES);
   const rowsPerSlice = Math.ceil(rows / wanted);
@@ -286,8 +287,9 @@ function weight(gpu: Gpu, { dy, x, xPadded, into, db }: WeightArgs, g: Geometry)
       CI2: ci2,
       WIN4: windowVec4s(g.k, g.stride, WEIGHT_PIXELS),
       BIAS_SUM: db !== undefined,
-      // Lanes then differ only in input channels: a subgroup of 8 or more can share the dy loads.
-      DY_BROADCAST: ciLanes === wg && gpu.info.hasSubgroups && gpu.info.subgroupMinSize >= 8,
+      // Lanes then differ only in input channels: a subgroup's first 4 or 8 can share the dy loads.
+      DY_BROADCAST: broadcast,
+      SHARERS: broadcast ? Math.min(8, gpu.info.subgroupMinSize) : 8,
     },
     params: {
       in_c: g.cin,

@@ -10,7 +10,17 @@ export const MAX_SLICES = 64;
 /** dw_reduce shares conv2d_weight.wgsl with dw_partial but uses none of its other constants:
  * fixed values (a 1×1 kernel's) keep it (and db in src/ops/conv2d.ts) to one compiled pipeline
  * each, two for dw_reduce (with and without the bias's slices). */
-export const WEIGHT_SUM_DEFINES = { K: 1, S: 1, CI2: false, WG: 64, CI_LANES: 64, WIN4: 2, BIAS_SUM: false, DY_BROADCAST: false };
+export const WEIGHT_SUM_DEFINES = {
+  K: 1,
+  S: 1,
+  CI2: false,
+  WG: 64,
+  CI_LANES: 64,
+  WIN4: 2,
+  BIAS_SUM: false,
+  DY_BROADCAST: false,
+  SHARERS: 8,
+};
 
 /** A weight kernel's bias partial sums: `part` [slices, Cout] to be summed into `db`. */
 export interface BiasSlices {
