@@ -10,7 +10,10 @@
 //
 // Why this shape, on the CPU drivers we measure on. lavapipe (Mesa, our CI's "GPU") runs 8
 // invocations per SIMD vector, but each storage-buffer load is a loop over the lanes with a bounds
-// check per lane: some 50 instructions where an FMA for all 8 lanes is one. SwiftShader (Chromium)
+// check per lane: some 50 instructions where an FMA for all 8 lanes is one, even where every lane
+// loads the same address (a uniform binding's load is one scalar load: so WT_UNIFORM, which
+// 'packed' sets, 2.2× the kernel there; the block's rows are rounded up to 256 bytes so that any
+// run of blocks can be bound from a block's start). SwiftShader (Chromium)
 // gathers each loaded component lane by lane too, and its JIT keeps the accumulators in memory. So
 // the kernel does as many FMAs per load as it can: each invocation keeps a tile of 8 output
 // channels × P neighbouring output pixels (P = 16 on rows wider than 8), loads the source window of
