@@ -215,13 +215,13 @@ ships. Share outputs tied with the projection here (1.23/1.18e-3 against 1.21/1.
 so the preset keeps the one that reproduces the shipped checkpoint.
 
 Both choices again at equal time, with each network's training samples/s measured alternately in one
-run after the fused step and the Winograd kernels (2026-12-04, "What the targets cost" below): for
-7.5 minutes the default recipe's fit stays the best (1.26e-3, the next 1.31e-3; a fresh clone's \`npm run train\`
-the same day scored 1.265e-3). For 60 minutes it
-predicts 8.02e-4 against the hour model's 8.15e-4, a difference inside the fits' own errors (2.1 % and
-1.2 %), and the width-8 figure extrapolates its runs tenfold (129k samples to 1.2M) where the hour's
-extrapolates its own a little over once (324k to 371k): a tie on this evidence, which only an hour-long
-run of the default recipe would break, so the hour preset and the checkpoint the page ships stay.
+run after the conv kernels' uniform weights and dy broadcast (2026-12-05, 1.5× the samples/s of
+2026-12-04; "What the targets cost" below): for 7.5 minutes the default recipe's fit stays the best
+(1.17e-3, the next 1.21e-3; a fresh clone's \`npm run train\` the same day scored 1.185e-3 on the full
+protocol). For 60 minutes the hour model's fit predicts 7.56e-4 against the default recipe's 7.62e-4,
+inside the fits' own errors (1.2 % and 2.6 %), and the width-8 figure extrapolates its runs eightfold
+(220k samples to 1.8M) where the hour's extrapolates its own 1.6 times (324k to 511k): still a tie,
+so the hour preset and the checkpoint the page ships stay.
 
 ## What the targets cost
 
