@@ -209,9 +209,9 @@ keeps fitting the step count to the machine's speed until then: with the full co
 
 \`hour\`: at 64k samples, width 16 with residual blocks beat width 8 by a quarter (1.21e-3 against
 1.55e-3) at a third of the samples/s, which an hour can afford; batch 64 lost 4 % per sample at width 8
-(2 seeds) for 16 % more samples/s, so batch 32 stays. On the 2-core CPU it trained 10,128 steps (324k
-samples, 94 samples/s) in 58 min and scores 8.40e-4 on the full protocol: the checkpoint the page
-ships. Share outputs tied with the projection here (1.23/1.18e-3 against 1.21/1.22e-3 at 64k samples),
+(2 seeds) for 16 % more samples/s, so batch 32 stays. On the 2-core CPU it trained 13,968 steps (447k
+samples, 138.7 samples/s) in 54 min on 2026-12-05 and scores 8.06e-4 on the full protocol (8.40e-4 at
+10,128 steps and 94 samples/s on 2026-12-04): the checkpoint the page ships. Share outputs tied with the projection here (1.23/1.18e-3 against 1.21/1.22e-3 at 64k samples),
 so the preset keeps the one that reproduces the shipped checkpoint.
 
 Both choices again at equal time, with each network's training samples/s measured alternately in one
@@ -221,7 +221,7 @@ run after the conv kernels' uniform weights and dy broadcast (2026-12-05, 1.5× 
 protocol). For 60 minutes the hour model's fit predicts 7.56e-4 against the default recipe's 7.62e-4,
 inside the fits' own errors (1.2 % and 2.6 %), and the width-8 figure extrapolates its runs eightfold
 (220k samples to 1.8M) where the hour's extrapolates its own 1.6 times (324k to 511k): still a tie,
-so the hour preset and the checkpoint the page ships stay.
+so the hour preset stays.
 
 ## What the targets cost
 
