@@ -140,6 +140,7 @@ export class BufferPool {
     this.bytesAllocated += size;
     return this.device.createBuffer({
       size,
+      // UNIFORM too: the packed conv binds windows of its repacked weights as uniforms (src/ops/conv2d/packed.ts).
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
       label,
     });

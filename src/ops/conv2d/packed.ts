@@ -118,8 +118,8 @@ function repackedPair(w: Tensor, bias: Tensor | null): { forward: Packed; flippe
   const [cout, cin, k] = w.shape;
   const f = packedLayout(w, false);
   const b = packedLayout(w, true);
-  const forward = { tensor: gpu.empty([f.floats]), blocks: f.blocks, block: f.block, chunk: f.chunk };
-  const flipped = { tensor: gpu.empty([b.floats]), blocks: b.blocks, block: b.block, chunk: b.chunk };
+  const forward: Packed = { ...f, tensor: gpu.empty([f.floats]) };
+  const flipped: Packed = { ...b, tensor: gpu.empty([b.floats]) };
   gpu.dispatch({
     shader: 'conv2d_layout',
     entry: 'repack_pair',
