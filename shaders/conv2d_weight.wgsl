@@ -237,7 +237,8 @@ struct BiasParams { batch: u32, channels: u32, plane: u32 }
 
 var<workgroup> sums: array<f32, ${WG}>;
 
-// One workgroup per channel: lanes stride over the plane (contiguous loads), then a tree sum.
+// One workgroup per channel, of one subgroup where known (src/gpu/gpu.ts reductionWorkgroup): lanes
+// stride over the plane (contiguous loads), then a tree sum.
 @compute @workgroup_size(${WG})
 fn db(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: vec3u) {
   let c = wid.x;

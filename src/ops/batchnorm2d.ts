@@ -10,6 +10,7 @@ import {
   recordPaddedCopy,
   writesWholeInto,
 } from '../autograd/padded-copies.ts';
+import { reductionWorkgroup } from '../gpu/gpu.ts';
 import type { ShaderParams } from '../gpu/params.ts';
 import { type Shape, shapeString, type Tensor } from '../gpu/tensor.ts';
 import { assertRank, assertSameShape, assertShape } from './check.ts';
@@ -43,9 +44,8 @@ export interface BatchNormSaved {
 
 /** Invocations per workgroup, and samples per invocation of the eval element-wise kernels (grid
  * (⌈H·W / (WG·WIDTH)⌉, C, ⌈N / SAMPLES⌉)). Values are vec4 (WIDTH 4) when H·W is a multiple of 4.
- * Training's kernels run one workgroup per channel. WG is small: each doubling adds a barrier to
- * the reductions (slow on CPU drivers). */
-const WG = 64;
+ * Training's kernels run one workgroup per channel, of one subgroup (reductionWorkgroup). */
+const ELEMENTWISE_WG = 64;
 const SAMPLES = 16;
 
 /** Whether train_forward and grad write a copy of their output padded as `layout`, in the walk
@@ -55,13 +55,13 @@ function paddedRowsFit(shape: Shape, layout: PaddedLayout): boolean {
   return shape[3] % 4 === 0 && writesWholeInto(shape, layout);
 }
 
-/** The shader's defines for x's shape; `relu`: the ReLU fused; `dx`: the output is grad's dx (else
- * y); `padded`: the output is also written zero-padded. */
-function definesFor(x: Tensor, relu = false, dx = false, padded = false) {
+/** The shader's defines for x's shape and `wg` invocations per workgroup; `relu`: the ReLU fused;
+ * `dx`: the output is grad's dx (else y); `padded`: the output is also written zero-padded. */
+function definesFor(x: Tensor, wg: number, relu = false, dx = false, padded = false) {
   const [, , h, w] = x.shape;
   const vec4 = (h * w) % 4 === 0;
   return {
-    WG,
+    WG: wg,
     SAMPLES,
     WIDTH: vec4 ? 4 : 1,
     V: vec4 ? 'vec4f' : 'f32',
@@ -76,14 +76,14 @@ function definesFor(x: Tensor, relu = false, dx = false, padded = false) {
 
 function elementwise(x: Tensor, entry: string, p: ShaderParams, buffers: Tensor[], relu: boolean): void {
   const [n, c, h, w] = x.shape;
-  const defines = definesFor(x, relu);
+  const defines = definesFor(x, ELEMENTWISE_WG, relu);
   x.gpu.dispatch({
     shader: 'batchnorm2d',
     entry,
     defines,
     params: p,
     buffers,
-    workgroups: [Math.ceil((h * w) / (WG * defines.WIDTH)), c, Math.ceil(n / SAMPLES)],
+    workgroups: [Math.ceil((h * w) / (ELEMENTWISE_WG * defines.WIDTH)), c, Math.ceil(n / SAMPLES)],
   });
 }
 
@@ -135,7 +135,7 @@ export function batchNorm2dForward(
     gpu.dispatch({
       shader: 'batchnorm2d',
       entry: 'train_forward',
-      defines: definesFor(x, opts.relu, false, !!layout),
+      defines: definesFor(x, reductionWorkgroup(gpu.info), opts.relu, false, !!layout),
       params: layout ? { ...p, ...paddedParams(x, layout) } : p,
       buffers: [x, stats, y, ...(yPadded ? [yPadded] : []), ...inputs],
       workgroups: [c],
@@ -194,7 +194,7 @@ export function batchNorm2dBackward(
   gpu.dispatch({
     shader: 'batchnorm2d',
     entry: 'grad',
-    defines: definesFor(x, !!reluOutput, true, !!layout),
+    defines: definesFor(x, reductionWorkgroup(gpu.info), !!reluOutput, true, !!layout),
     params: layout ? { ...p, ...paddedParams(x, layout) } : p,
     buffers: [x, saved.stats, dx, ...(dxPadded ? [dxPadded] : []), dy, dgamma, dbeta],
     workgroups: [c],

@@ -6,7 +6,7 @@
 // (shaders/conv2d_weight.wgsl).
 import { accumulateGrad, gradientSlot, gradientTarget, record } from '../autograd/graph.ts';
 import { isUnpadded, type PaddedLayout, paddedCopy, wantGradientPadded } from '../autograd/padded-copies.ts';
-import type { Gpu } from '../gpu/gpu.ts';
+import { type Gpu, reductionWorkgroup } from '../gpu/gpu.ts';
 import { type Shape, shapeString, sizeOf, type Tensor } from '../gpu/tensor.ts';
 import { tunerOf } from '../gpu/tuner.ts';
 import { Rng } from '../util/rng.ts';
@@ -161,7 +161,7 @@ export function conv2dBackwardBias(dy: Tensor, into?: Tensor): Tensor {
   dy.gpu.dispatch({
     shader: 'conv2d_weight',
     entry: 'db',
-    defines: WEIGHT_SUM_DEFINES,
+    defines: { ...WEIGHT_SUM_DEFINES, WG: reductionWorkgroup(dy.gpu.info) },
     params: { batch: n, channels: c, plane: h * w },
     buffers: [dy, db],
     workgroups: [c],

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
 import { type PaddedLayout, paddedCopy } from '../../src/autograd/padded-copies.ts';
-import type { Gpu } from '../../src/gpu/gpu.ts';
+import { Gpu, type GpuInfo, reductionWorkgroup } from '../../src/gpu/gpu.ts';
+import { loadShaderSources } from '../../src/gpu/node.ts';
 import { sizeOf, type Tensor } from '../../src/gpu/tensor.ts';
 import { reluBackward, reluForward } from '../../src/ops/activations.ts';
 import { type BatchNormState, batchNorm2d, batchNorm2dBackward, batchNorm2dForward } from '../../src/ops/batchnorm2d.ts';
@@ -84,6 +85,29 @@ describe('batchnorm2d', () => {
         state.runningVar.buffer.destroy();
       });
     }
+  }
+
+  // The training kernels run one subgroup per workgroup where the adapter says its size
+  // (reductionWorkgroup): SwiftShader's 4 lanes, lavapipe's 8, and 64 where no size is known, each
+  // checked here on one device through a Gpu that reports that size.
+  for (const subgroup of [4, 8, 0]) {
+    const shape = [5, 3, 6, 4];
+    it(`training ${shape.join('×')} at ${reductionWorkgroup({ subgroupMinSize: subgroup } as GpuInfo)} lanes per workgroup: forward and gradients`, async () => {
+      const g = new Gpu(gpu().device, { ...gpu().info, subgroupMinSize: subgroup }, loadShaderSources());
+      const state = newState(g, [0, 0, 0], [1, 1, 1]);
+      await checkOp(g, {
+        what: `batchnorm2d training ${shape}, subgroup ${subgroup}`,
+        inputs: [
+          { name: 'x', shape, data: rng.uniform(sizeOf(shape), -2, 2) },
+          { name: 'gamma', shape: [3], data: rng.uniform(3, 0.5, 1.5) },
+          { name: 'beta', shape: [3], data: rng.uniform(3) },
+        ],
+        reference: batchNormRef(shape),
+        run: ([x, gamma, beta]) => batchNorm2d(x, gamma, beta, state, { training: true }),
+      });
+      state.runningMean.buffer.destroy();
+      state.runningVar.buffer.destroy();
+    });
   }
 
   // Only x, or only gamma and beta, needing a gradient: the others get none, the wanted ones stay right.

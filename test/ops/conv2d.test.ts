@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { Gpu, type GpuInfo, reductionWorkgroup } from '../../src/gpu/gpu.ts';
+import { loadShaderSources } from '../../src/gpu/node.ts';
 import { sizeOf, Tensor } from '../../src/gpu/tensor.ts';
 import { type AnyConvKernel, type ConvKernel, type Geometry, geometry } from '../../src/ops/conv2d/geometry.ts';
 import { CONV_KERNELS } from '../../src/ops/conv2d/kernels.ts';
@@ -289,6 +291,21 @@ describe('conv2d', () => {
     expect(names('input', stride2)).not.toContain('subgroup'); // stride 1 only (see the shader)
     for (const pass of ['forward', 'input', 'weight'] as const) expect(names(pass, stride2)).toContain('direct');
   });
+
+  // dB's reduction runs one subgroup per workgroup where the adapter says its size
+  // (reductionWorkgroup): SwiftShader's 4 lanes, lavapipe's 8, and 64 where no size is known.
+  for (const subgroup of [4, 8, 0]) {
+    it(`dB at ${reductionWorkgroup({ subgroupMinSize: subgroup } as GpuInfo)} lanes per workgroup matches the f64 sum`, async () => {
+      const g = new Gpu(gpu().device, { ...gpu().info, subgroupMinSize: subgroup }, loadShaderSources());
+      const [n, c, h, w] = [3, 5, 7, 9];
+      const dy = rng.uniform(n * c * h * w);
+      const expected = new Float64Array(c);
+      for (let i = 0; i < dy.length; i++) expected[Math.floor(i / (h * w)) % c] += dy[i];
+      const db = conv2dBackwardBias(g.persistent([n, c, h, w], dy));
+      expectClose(await db.read(), expected, { atol: 1e-5, rtol: 1e-5 }, `dB, subgroup ${subgroup}`);
+      g.endStep();
+    });
+  }
 
   it('a large batch folds its dispatch into 2-D (over 65535 workgroups)', async () => {
     // 1×1 conv, y = 2x + 1: N·H·ceil(W/4) = 2^20 · 4 invocations = 65536 workgroups of 64.

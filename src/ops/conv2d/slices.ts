@@ -8,8 +8,8 @@ import type { Tensor } from '../../gpu/tensor.ts';
 export const MAX_SLICES = 64;
 
 /** dw_reduce shares conv2d_weight.wgsl with dw_partial but uses none of its other constants:
- * fixed values (a 1×1 kernel's) keep it (and db in src/ops/conv2d.ts) to one compiled pipeline
- * each, two for dw_reduce (with and without the bias's slices). */
+ * fixed values (a 1×1 kernel's) keep it (and db in src/ops/conv2d.ts, with its own WG) to one
+ * compiled pipeline each, two for dw_reduce (with and without the bias's slices). */
 export const WEIGHT_SUM_DEFINES = {
   K: 1,
   S: 1,
