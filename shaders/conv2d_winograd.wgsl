@@ -229,7 +229,30 @@ fn gemm(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
 #endunroll
   var v_at = xi * gp.in_c * gp.row4 + chunk * (P / 4u);
   var u_at = ((xi * gp.blocks + block) * gp.in_c) * (CO / 4u);
-  for (var ci = 0u; ci < gp.in_c; ci++) {
+  var ci = 0u;
+#if ${CI4}
+  // Four input channels summed per accumulator update: SwiftShader's JIT keeps the accumulators in
+  // memory (a load and a store each per update, as many as the FMAs at one channel per update);
+  // lavapipe's LLVM keeps them in registers, and the 24 loaded vec4 live at once spill there.
+  for (; ci + 4u <= gp.in_c; ci += 4u) {
+#unroll k 4
+#unroll j ${P / 4}
+    let v${k}_${j} = v_in[v_at + ${k}u * gp.row4 + ${j}u];
+#endunroll
+#unroll q ${CO / 4}
+    let u${k}_${q} = u_in[u_at + ${k * (CO / 4) + q}u];
+#endunroll
+#endunroll
+#unroll c ${CO}
+#unroll j ${P / 4}
+    a${c}[${j}] += v0_${j} * u0_${c / 4}[${c % 4}] + v1_${j} * u1_${c / 4}[${c % 4}] + v2_${j} * u2_${c / 4}[${c % 4}] + v3_${j} * u3_${c / 4}[${c % 4}];
+#endunroll
+#endunroll
+    v_at += 4u * gp.row4;
+    u_at += CO;
+  }
+#endif
+  for (; ci < gp.in_c; ci++) {
 #unroll j ${P / 4}
     let v${j} = v_in[v_at + ${j}u];
 #endunroll

@@ -49,7 +49,7 @@ const PRODUCTS = 'winograd products or dy tiles';
 const PARTIAL = 'winograd partial sums';
 
 /** The transforms' defines; the gemms' workgroup sizes are set per shape (gemmLanes, weightLanes). */
-const DEFINES = { CO, P, WCO, WCI, BIAS: false, GEMM_WG: 64, WEIGHT_WG: 64 };
+const DEFINES = { CO, P, WCO, WCI, BIAS: false, GEMM_WG: 64, WEIGHT_WG: 64, CI4: false };
 
 /** gemm's workgroup size: a power of two from 8 (one SIMD vector on lavapipe) to 64, no larger
  * than the row's runs of P tiles (an 8×8 output at batch 8 has 8: lanes past them would idle). */
@@ -104,8 +104,9 @@ function tiles(src: Tensor, pad: number, outH: number, outW: number, role: strin
 }
 
 /** A 3×3 stride-1 convolution of `src` with `pad` zeros around it into `out` [N, outC, H', W']:
- * the tiles' transform, the 16 channel-mixing products with the filters `u`, the output transform. */
-function convolve(src: Tensor, pad: number, u: Tensor, bias: Tensor | null, out: Tensor): void {
+ * the tiles' transform, the 16 channel-mixing products with the filters `u` (`ci4`: four input
+ * channels per accumulator update, see the shader), the output transform. */
+function convolve(src: Tensor, pad: number, u: Tensor, bias: Tensor | null, out: Tensor, ci4: boolean): void {
   const gpu = src.gpu;
   const [n, inC] = src.shape;
   const [, outC, outH, outW] = out.shape;
@@ -118,7 +119,7 @@ function convolve(src: Tensor, pad: number, u: Tensor, bias: Tensor | null, out:
   gpu.dispatch({
     shader: 'conv2d_winograd',
     entry: 'gemm',
-    defines: { ...DEFINES, GEMM_WG: lanes },
+    defines: { ...DEFINES, GEMM_WG: lanes, CI4: ci4 },
     params: { in_c: inC, out_c: outC, blocks, row4: row / 4, chunks: row / P },
     buffers: [v, u, m],
     workgroups: [x, y, 16 * blocks],
@@ -153,6 +154,7 @@ function convolved(
   outC: number,
   outH: number,
   outW: number,
+  ci4: boolean,
 ): Tensor {
   const [n, inC] = src.shape;
   const outShape = [n, outC, outH, outW];
@@ -165,18 +167,22 @@ function convolved(
     ['Winograd products', tilesShape(n, outC, outH, outW)],
   );
   const out = src.gpu.empty(outShape);
-  convolve(src, pad, filters(w, flip), bias, out);
+  convolve(src, pad, filters(w, flip), bias, out, ci4);
   return out;
 }
 
-const forward: ConvKernel<'forward'>['run'] = (_, { x, w, b }, g) => ({
-  y: convolved('conv2d', ['x', 'y'], x, g.pad, w, false, b, g.cout, g.oh, g.ow),
-});
+const forward =
+  (ci4: boolean): ConvKernel<'forward'>['run'] =>
+  (_, { x, w, b }, g) => ({
+    y: convolved('conv2d', ['x', 'y'], x, g.pad, w, false, b, g.cout, g.oh, g.ow, ci4),
+  });
 
 /** dx is the stride-1 convolution of dy, padded by 2 - pad, with the weights transposed and
  * rotated 180°. */
-const input: ConvKernel<'input'>['run'] = (_, { dy, w }, g) =>
-  convolved('conv2d backward input', ['dy', 'dx'], dy, g.k - 1 - g.pad, w, true, null, g.cin, g.h, g.w);
+const input =
+  (ci4: boolean): ConvKernel<'input'>['run'] =>
+  (_, { dy, w }, g) =>
+    convolved('conv2d backward input', ['dy', 'dx'], dy, g.k - 1 - g.pad, w, true, null, g.cin, g.h, g.w, ci4);
 
 /** weight_gemm's workgroup size: lanes are input channels, so the largest power of two up to 64
  * that divides them where that is 8 or more (no idle lanes), else enough for all of them (8 to 64). */
@@ -229,8 +235,12 @@ function weight(gpu: Gpu, { dy, x, into }: WeightArgs, g: Geometry): Tensor {
   return dw;
 }
 
+/** 'winograd-ci4' sums four input channels per accumulator update in the gemm of y and dx:
+ * 1.07-1.23× 'winograd' on SwiftShader, 0.41× on lavapipe (bench/WINOGRAD.md); the tuner picks. */
 export const WINOGRAD_KERNELS: AnyConvKernel[] = [
-  { name: 'winograd', pass: 'forward', applies, run: forward } satisfies ConvKernel<'forward'>,
-  { name: 'winograd', pass: 'input', applies, run: input } satisfies ConvKernel<'input'>,
+  { name: 'winograd', pass: 'forward', applies, run: forward(false) } satisfies ConvKernel<'forward'>,
+  { name: 'winograd-ci4', pass: 'forward', applies, run: forward(true) } satisfies ConvKernel<'forward'>,
+  { name: 'winograd', pass: 'input', applies, run: input(false) } satisfies ConvKernel<'input'>,
+  { name: 'winograd-ci4', pass: 'input', applies, run: input(true) } satisfies ConvKernel<'input'>,
   { name: 'winograd', pass: 'weight', applies, run: weight } satisfies ConvKernel<'weight'>,
 ];
