@@ -22,8 +22,8 @@
 // mean, M2) in registers, per component of V, and the workgroup merges those (Chan et al.) in one
 // tree: a single pass over x that stays accurate when |mean| ≫ std, and log2(WG) barriers (WG is one
 // subgroup where the adapter says its size: CPU drivers switch coroutines at a barrier between
-// subgroups, src/gpu/gpu.ts reductionWorkgroup). With PADDED, the pass that writes the output (y or dx) also writes
-// it zero-padded as the conv next to it reads it, each value computed once (write_padded_rows).
+// subgroups, src/gpu/gpu.ts reductionWorkgroup). With PADDED, the pass that writes the output (y or
+// dx) also writes it zero-padded as the conv next to it reads it, each value computed once (write_padded_rows).
 struct Params {
   n: u32, c: u32, hw: u32, training: u32, eps: f32, momentum: f32,
 #if ${PADDED}

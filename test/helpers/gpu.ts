@@ -2,8 +2,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import { loadSourceImagesNode } from '../../src/data/locate.ts';
 import { Mixer } from '../../src/data/mixer.ts';
-import type { Gpu } from '../../src/gpu/gpu.ts';
-import { createNodeGpu, releaseNodeGpu } from '../../src/gpu/node.ts';
+import { Gpu } from '../../src/gpu/gpu.ts';
+import { createNodeGpu, loadShaderSources, releaseNodeGpu } from '../../src/gpu/node.ts';
 
 export function useGpu(): () => Gpu {
   let gpu: Gpu | null = null;
@@ -34,4 +34,10 @@ export function useGpuWithData(): () => { gpu: Gpu; mixer: Mixer } {
     if (!env) throw new Error('useGpuWithData(): the GPU is only available inside tests');
     return env;
   };
+}
+
+/** A Gpu on `gpu`'s device that reports `subgroupMinSize` lanes per subgroup (0: none), for the
+ * kernels whose shape follows the adapter's subgroup size. Not destroyed: it shares the device. */
+export function withSubgroupSize(gpu: Gpu, subgroupMinSize: number): Gpu {
+  return new Gpu(gpu.device, { ...gpu.info, subgroupMinSize }, loadShaderSources());
 }

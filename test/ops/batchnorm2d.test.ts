@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../src/autograd/graph.ts';
 import { type PaddedLayout, paddedCopy } from '../../src/autograd/padded-copies.ts';
-import { Gpu, type GpuInfo, reductionWorkgroup } from '../../src/gpu/gpu.ts';
-import { loadShaderSources } from '../../src/gpu/node.ts';
+import { type Gpu, reductionWorkgroup } from '../../src/gpu/gpu.ts';
 import { sizeOf, type Tensor } from '../../src/gpu/tensor.ts';
 import { reluBackward, reluForward } from '../../src/ops/activations.ts';
 import { type BatchNormState, batchNorm2d, batchNorm2dBackward, batchNorm2dForward } from '../../src/ops/batchnorm2d.ts';
 import { expectClose, F32 } from '../helpers/check.ts';
-import { useGpu } from '../helpers/gpu.ts';
+import { useGpu, withSubgroupSize } from '../helpers/gpu.ts';
 import { backwardDispatches, checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
@@ -90,10 +89,15 @@ describe('batchnorm2d', () => {
   // The training kernels run one subgroup per workgroup where the adapter says its size
   // (reductionWorkgroup): SwiftShader's 4 lanes, lavapipe's 8, and 64 where no size is known, each
   // checked here on one device through a Gpu that reports that size.
-  for (const subgroup of [4, 8, 0]) {
+  for (const [subgroup, lanes] of [
+    [4, 4],
+    [8, 8],
+    [0, 64],
+  ]) {
     const shape = [5, 3, 6, 4];
-    it(`training ${shape.join('×')} at ${reductionWorkgroup({ subgroupMinSize: subgroup } as GpuInfo)} lanes per workgroup: forward and gradients`, async () => {
-      const g = new Gpu(gpu().device, { ...gpu().info, subgroupMinSize: subgroup }, loadShaderSources());
+    it(`training ${shape.join('×')} at ${lanes} lanes per workgroup: forward and gradients`, async () => {
+      const g = withSubgroupSize(gpu(), subgroup);
+      expect(reductionWorkgroup(g.info)).toBe(lanes);
       const state = newState(g, [0, 0, 0], [1, 1, 1]);
       await checkOp(g, {
         what: `batchnorm2d training ${shape}, subgroup ${subgroup}`,

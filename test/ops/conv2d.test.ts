@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Gpu, type GpuInfo, reductionWorkgroup } from '../../src/gpu/gpu.ts';
-import { loadShaderSources } from '../../src/gpu/node.ts';
+import { reductionWorkgroup } from '../../src/gpu/gpu.ts';
 import { sizeOf, Tensor } from '../../src/gpu/tensor.ts';
 import { type AnyConvKernel, type ConvKernel, type Geometry, geometry } from '../../src/ops/conv2d/geometry.ts';
 import { CONV_KERNELS } from '../../src/ops/conv2d/kernels.ts';
@@ -14,7 +13,7 @@ import {
 } from '../../src/ops/conv2d.ts';
 import { expectClose } from '../helpers/check.ts';
 import { convRef, convVariantData, convVariantReference, convVariantTolerance, runConvVariant } from '../helpers/conv-reference.ts';
-import { useGpu } from '../helpers/gpu.ts';
+import { useGpu, withSubgroupSize } from '../helpers/gpu.ts';
 import { checkOp } from '../helpers/gradcheck.ts';
 import { Rng } from '../helpers/rng.ts';
 
@@ -294,9 +293,14 @@ describe('conv2d', () => {
 
   // dB's reduction runs one subgroup per workgroup where the adapter says its size
   // (reductionWorkgroup): SwiftShader's 4 lanes, lavapipe's 8, and 64 where no size is known.
-  for (const subgroup of [4, 8, 0]) {
-    it(`dB at ${reductionWorkgroup({ subgroupMinSize: subgroup } as GpuInfo)} lanes per workgroup matches the f64 sum`, async () => {
-      const g = new Gpu(gpu().device, { ...gpu().info, subgroupMinSize: subgroup }, loadShaderSources());
+  for (const [subgroup, lanes] of [
+    [4, 4],
+    [8, 8],
+    [0, 64],
+  ]) {
+    it(`dB at ${lanes} lanes per workgroup matches the f64 sum`, async () => {
+      const g = withSubgroupSize(gpu(), subgroup);
+      expect(reductionWorkgroup(g.info)).toBe(lanes);
       const [n, c, h, w] = [3, 5, 7, 9];
       const dy = rng.uniform(n * c * h * w);
       const expected = new Float64Array(c);

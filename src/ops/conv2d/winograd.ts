@@ -236,7 +236,7 @@ function weight(gpu: Gpu, { dy, x, into }: WeightArgs, g: Geometry): Tensor {
 }
 
 /** 'winograd-ci4' sums four input channels per accumulator update in the gemm of y and dx:
- * 1.07-1.23× 'winograd' on SwiftShader, 0.41× on lavapipe (bench/WINOGRAD.md); the tuner picks. */
+ * 1.10-1.26× 'winograd' on SwiftShader, 0.50-0.71× on lavapipe (bench/WINOGRAD.md); the tuner picks. */
 export const WINOGRAD_KERNELS: AnyConvKernel[] = [
   { name: 'winograd', pass: 'forward', applies, run: forward(false) } satisfies ConvKernel<'forward'>,
   { name: 'winograd-ci4', pass: 'forward', applies, run: forward(true) } satisfies ConvKernel<'forward'>,
